@@ -1,0 +1,5 @@
+export * from './ids.js'
+export * from './errors.js'
+export * as quorum from './gen/quorum.js'
+export * as metadata from './gen/metadata.js'
+export * as controller from './gen/controller.js'
