@@ -1,0 +1,47 @@
+/**
+ * Commands the controller accepts and what it answers. Requests and responses are the
+ * generated protobuf types of proto/controller.proto, so the gRPC service passes them
+ * through unchanged.
+ */
+import type { controller, metadata } from '@tributary/protocol'
+
+export type ControllerCommand =
+  | { readonly type: 'register_broker'; readonly request: controller.RegisterBrokerRequest }
+  | { readonly type: 'broker_heartbeat'; readonly request: controller.BrokerHeartbeatRequest }
+  | { readonly type: 'create_topics'; readonly request: controller.CreateTopicsRequest }
+  | { readonly type: 'delete_topics'; readonly request: controller.DeleteTopicsRequest }
+  | { readonly type: 'create_partitions'; readonly request: controller.CreatePartitionsRequest }
+
+export type ControllerResponse =
+  | { readonly type: 'register_broker'; readonly response: controller.RegisterBrokerResponse }
+  | { readonly type: 'broker_heartbeat'; readonly response: controller.BrokerHeartbeatResponse }
+  | { readonly type: 'create_topics'; readonly response: controller.CreateTopicsResponse }
+  | { readonly type: 'delete_topics'; readonly response: controller.DeleteTopicsResponse }
+  | { readonly type: 'create_partitions'; readonly response: controller.CreatePartitionsResponse }
+
+/**
+ * Kafka's ControllerResult: the records a command produces plus its response. The response
+ * may be sent only once the records are committed (or at once when there are none).
+ */
+export interface ControllerResult {
+  readonly records: readonly metadata.MetadataRecord[]
+  readonly response: ControllerResponse
+}
+
+export interface ControllerConfig {
+  /** num.partitions */
+  readonly defaultNumPartitions: number
+  /** default.replication.factor */
+  readonly defaultReplicationFactor: number
+  /** broker.session.timeout.ms */
+  readonly brokerSessionTimeoutMs: number
+  /** Take a snapshot once this many entries were committed since the last one. */
+  readonly snapshotIntervalEntries: number
+}
+
+export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
+  defaultNumPartitions: 1,
+  defaultReplicationFactor: 3,
+  brokerSessionTimeoutMs: 9000,
+  snapshotIntervalEntries: 20_000,
+}
