@@ -45,3 +45,15 @@ export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
   brokerSessionTimeoutMs: 9000,
   snapshotIntervalEntries: 20_000,
 }
+
+/**
+ * Records the active controller writes on its own, not in answer to a request (a broker
+ * whose session expired is fenced, for example). Proposed like a command's records, but
+ * nobody waits for a response.
+ */
+export interface ControllerInternalWrite {
+  readonly records: readonly metadata.MetadataRecord[]
+  /** Why, for logs: a fixed sentence such as "broker session expired". */
+  readonly reason: string
+  readonly brokerId: number
+}

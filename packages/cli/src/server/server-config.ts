@@ -1,0 +1,369 @@
+/**
+ * `trib server` configuration: Kafka's key names, parsed strictly.
+ *
+ * Sources, lowest precedence first: the --config properties file, TRIB_* environment
+ * variables (the key upper-cased, dots as underscores: node.id -> TRIB_NODE_ID), then each
+ * --override key=value in order. Every key must be known and every value valid; the first
+ * problem is returned as `{ kind: 'error', key, message }`, where `message` is one line that
+ * names the key and where the value came from. Cross-key rules (a controller's node.id must
+ * be a voter, it needs a controller listener, ...) run after all values are in.
+ *
+ * Defaults favour safety (DESIGN.md "The node process"): replication factor 3,
+ * min.insync.replicas 2 when the replication factor is at least 3, unclean election off.
+ * Quorum timings default to DEFAULT_RAFT_TIMING (tighter than Kafka's, made for a LAN).
+ */
+import { nodeId as toNodeId, type NodeId } from '@tributary/protocol'
+import { DEFAULT_RAFT_TIMING } from '@tributary/metadata-quorum'
+import { parseProperties } from './properties-file.js'
+
+export type ProcessRole = 'broker' | 'controller'
+
+export interface HostPort {
+  /** Empty means "all interfaces" in a listener (Kafka's `PLAINTEXT://:9092`). */
+  readonly host: string
+  readonly port: number
+}
+
+export interface ListenerConfig extends HostPort {
+  /** Upper-case listener name, e.g. CONTROLLER or PLAINTEXT. */
+  readonly name: string
+}
+
+export interface VoterConfig extends HostPort {
+  readonly id: NodeId
+}
+
+export interface ServerConfig {
+  readonly nodeId: NodeId
+  readonly processRoles: readonly ProcessRole[]
+  readonly controllerQuorumVoters: readonly VoterConfig[]
+  readonly controllerListenerNames: readonly string[]
+  readonly listeners: readonly ListenerConfig[]
+  readonly advertisedListeners: readonly ListenerConfig[]
+  readonly logDirs: readonly string[]
+  readonly numPartitions: number
+  readonly defaultReplicationFactor: number
+  readonly minInsyncReplicas: number
+  readonly logSegmentBytes: number
+  readonly logRetentionMs: number
+  readonly logRetentionBytes: number
+  readonly replicaLagTimeMaxMs: number
+  readonly brokerSessionTimeoutMs: number
+  readonly uncleanLeaderElectionEnable: boolean
+  readonly quorumFetchTimeoutMs: number
+  readonly quorumElectionTimeoutMs: number
+  readonly quorumElectionBackoffMaxMs: number
+  readonly quorumRequestTimeoutMs: number
+}
+
+export type ConfigResult =
+  | { readonly kind: 'ok'; readonly config: ServerConfig }
+  | { readonly kind: 'error'; readonly key: string; readonly message: string }
+
+export interface ConfigSources {
+  /** Text of the --config file and the name to show in errors. */
+  readonly file?: { readonly name: string; readonly text: string }
+  /** Each --override argument, `key=value`. */
+  readonly overrides?: readonly string[]
+  /** Usually process.env; only TRIB_* variables are read. */
+  readonly env?: Readonly<Record<string, string | undefined>>
+}
+
+export const ENV_PREFIX = 'TRIB_'
+
+// ---- key table -------------------------------------------------------------------------
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; why: string }
+
+interface KeyDef<T> {
+  /** Raw default; `undefined` means required (or computed, see resolve()). */
+  readonly default?: string
+  readonly parse: (raw: string) => Parsed<T>
+}
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value })
+const bad = <T>(why: string): Parsed<T> => ({ ok: false, why })
+
+const INT32_MAX = 2147483647
+
+function int(min: number, max: number): (raw: string) => Parsed<number> {
+  return (raw) => {
+    const s = raw.trim()
+    if (!/^-?\d+$/.test(s)) return bad(`must be an integer between ${min} and ${max}`)
+    const n = Number(s)
+    if (!Number.isSafeInteger(n) || n < min || n > max) return bad(`must be an integer between ${min} and ${max}`)
+    return ok(n)
+  }
+}
+
+function bool(raw: string): Parsed<boolean> {
+  const s = raw.trim().toLowerCase()
+  if (s === 'true') return ok(true)
+  if (s === 'false') return ok(false)
+  return bad('must be true or false')
+}
+
+function list(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
+}
+
+function hostPort(raw: string, allowEmptyHost: boolean): Parsed<HostPort> {
+  // host:port, [ipv6]:port, or :port when allowed.
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d+)$/.exec(raw.trim())
+  if (m === null) return bad(`'${raw}' is not host:port`)
+  const host = m[1] ?? m[2] ?? ''
+  const port = Number(m[3])
+  if (!allowEmptyHost && host === '') return bad(`'${raw}' has no host`)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return bad(`port ${m[3]} is not between 1 and 65535`)
+  return ok({ host, port })
+}
+
+function roles(raw: string): Parsed<ProcessRole[]> {
+  const items = list(raw.toLowerCase())
+  if (items.length === 0) return bad('must list broker, controller or both')
+  const out: ProcessRole[] = []
+  for (const item of items) {
+    if (item !== 'broker' && item !== 'controller') return bad(`'${item}' is not a role (broker, controller)`)
+    if (out.includes(item)) return bad(`'${item}' is listed twice`)
+    out.push(item)
+  }
+  return ok(out.sort())
+}
+
+function voters(raw: string): Parsed<VoterConfig[]> {
+  const items = list(raw)
+  if (items.length === 0) return bad('must list at least one voter as id@host:port')
+  const out: VoterConfig[] = []
+  for (const item of items) {
+    const at = item.indexOf('@')
+    if (at < 0) return bad(`'${item}' is not id@host:port`)
+    const id = int(0, INT32_MAX)(item.slice(0, at))
+    if (!id.ok) return bad(`'${item}': the id ${id.why}`)
+    const hp = hostPort(item.slice(at + 1), false)
+    if (!hp.ok) return bad(hp.why)
+    if (out.some((v) => v.id === id.value)) return bad(`voter ${id.value} is listed twice`)
+    out.push({ id: toNodeId(id.value), ...hp.value })
+  }
+  return ok(out)
+}
+
+const LISTENER_NAME = /^[A-Z][A-Z0-9_]*$/
+
+function listeners(raw: string): Parsed<ListenerConfig[]> {
+  const out: ListenerConfig[] = []
+  for (const item of list(raw)) {
+    const m = /^([^:/]+):\/\/(.*)$/.exec(item)
+    if (m === null) return bad(`'${item}' is not NAME://host:port`)
+    const name = m[1]!.toUpperCase()
+    if (!LISTENER_NAME.test(name)) return bad(`'${m[1]}' is not a listener name`)
+    const hp = hostPort(m[2]!, true)
+    if (!hp.ok) return bad(`${name}: ${hp.why}`)
+    if (out.some((l) => l.name === name)) return bad(`listener ${name} is listed twice`)
+    out.push({ name, ...hp.value })
+  }
+  return ok(out)
+}
+
+function names(raw: string): Parsed<string[]> {
+  const items = list(raw).map((s) => s.toUpperCase())
+  if (items.length === 0) return bad('must name at least one listener')
+  for (const n of items) if (!LISTENER_NAME.test(n)) return bad(`'${n}' is not a listener name`)
+  return ok(items)
+}
+
+function dirs(raw: string): Parsed<string[]> {
+  const items = list(raw)
+  if (items.length === 0) return bad('must name at least one directory')
+  return ok(items)
+}
+
+function required<T>(parse: (raw: string) => Parsed<T>): KeyDef<T> {
+  return { parse }
+}
+function withDefault<T>(def: string, parse: (raw: string) => Parsed<T>): KeyDef<T> {
+  return { default: def, parse }
+}
+
+/** Every key `trib server` accepts. Adding a key here is all it takes to accept it. */
+const KEYS = {
+  'node.id': required(int(0, INT32_MAX)),
+  'process.roles': withDefault('broker,controller', roles),
+  'controller.quorum.voters': required(voters),
+  'controller.listener.names': withDefault('CONTROLLER', names),
+  'listeners': withDefault('PLAINTEXT://:9092', listeners),
+  'advertised.listeners': withDefault('', listeners),
+  // Computed default: ./data/node-<node.id> (DESIGN.md's local layout).
+  'log.dirs': required(dirs),
+  'num.partitions': withDefault('1', int(1, INT32_MAX)),
+  'default.replication.factor': withDefault('3', int(1, 32767)),
+  // Computed default: 2 when default.replication.factor >= 3, else 1.
+  'min.insync.replicas': required(int(1, 32767)),
+  'log.segment.bytes': withDefault('1073741824', int(14, INT32_MAX)),
+  'log.retention.ms': withDefault('604800000', int(-1, Number.MAX_SAFE_INTEGER)),
+  'log.retention.bytes': withDefault('-1', int(-1, Number.MAX_SAFE_INTEGER)),
+  'replica.lag.time.max.ms': withDefault('30000', int(1, INT32_MAX)),
+  'broker.session.timeout.ms': withDefault('9000', int(1, INT32_MAX)),
+  'unclean.leader.election.enable': withDefault('false', bool),
+  'controller.quorum.fetch.timeout.ms': withDefault(String(DEFAULT_RAFT_TIMING.fetchTimeoutMs), int(10, INT32_MAX)),
+  'controller.quorum.election.timeout.ms': withDefault(String(DEFAULT_RAFT_TIMING.electionTimeoutMs), int(1, INT32_MAX)),
+  'controller.quorum.election.backoff.max.ms': withDefault(String(DEFAULT_RAFT_TIMING.electionJitterMs), int(1, INT32_MAX)),
+  'controller.quorum.request.timeout.ms': withDefault(String(DEFAULT_RAFT_TIMING.requestTimeoutMs), int(1, INT32_MAX)),
+} as const satisfies Record<string, KeyDef<unknown>>
+
+export type ConfigKey = keyof typeof KEYS
+
+type ValueOf<K extends ConfigKey> = (typeof KEYS)[K] extends KeyDef<infer T> ? T : never
+
+export const CONFIG_KEYS: readonly ConfigKey[] = Object.keys(KEYS) as ConfigKey[]
+
+/** log.dir is Kafka's single-directory spelling of log.dirs. */
+const ALIASES: Readonly<Record<string, ConfigKey>> = { 'log.dir': 'log.dirs' }
+
+function isConfigKey(key: string): key is ConfigKey {
+  return Object.hasOwn(KEYS, key)
+}
+
+export function envNameOf(key: string): string {
+  return ENV_PREFIX + key.toUpperCase().replace(/\./g, '_')
+}
+
+const KEY_BY_ENV = new Map<string, ConfigKey>(CONFIG_KEYS.map((k) => [envNameOf(k), k]))
+
+// ---- parsing ---------------------------------------------------------------------------
+
+interface RawValue {
+  readonly value: string
+  /** Where it came from, for error messages: "server.properties:3", "TRIB_NODE_ID", "--override". */
+  readonly source: string
+}
+
+class ConfigError extends Error {
+  constructor(readonly key: string, message: string) {
+    super(message)
+  }
+}
+
+export function parseServerConfig(sources: ConfigSources): ConfigResult {
+  try {
+    return { kind: 'ok', config: resolve(collect(sources)) }
+  } catch (err) {
+    if (err instanceof ConfigError) return { kind: 'error', key: err.key, message: err.message }
+    throw err
+  }
+}
+
+function canonicalKey(key: string, source: string): ConfigKey {
+  const k = ALIASES[key] ?? key
+  if (!isConfigKey(k)) throw new ConfigError(key, `unknown config key '${key}' (${source})`)
+  return k
+}
+
+function collect(sources: ConfigSources): Map<ConfigKey, RawValue> {
+  const raw = new Map<ConfigKey, RawValue>()
+  if (sources.file !== undefined) {
+    for (const entry of parseProperties(sources.file.text)) {
+      const source = `${sources.file.name}:${entry.line}`
+      raw.set(canonicalKey(entry.key, source), { value: entry.value, source })
+    }
+  }
+  const env = sources.env ?? {}
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith(ENV_PREFIX)) continue
+    const value = env[name]
+    if (value === undefined) continue
+    const key = KEY_BY_ENV.get(name)
+    if (key === undefined) throw new ConfigError(name, `unknown config variable ${name}: it names no config key`)
+    raw.set(key, { value, source: name })
+  }
+  for (const arg of sources.overrides ?? []) {
+    const eq = arg.indexOf('=')
+    if (eq <= 0) throw new ConfigError(arg, `--override '${arg}' is not key=value`)
+    const key = arg.slice(0, eq).trim()
+    raw.set(canonicalKey(key, '--override'), { value: arg.slice(eq + 1), source: '--override' })
+  }
+  return raw
+}
+
+function resolve(raw: Map<ConfigKey, RawValue>): ServerConfig {
+  function get<K extends ConfigKey>(key: K, computedDefault?: string): ValueOf<K> {
+    const def: KeyDef<unknown> = KEYS[key]
+    const given = raw.get(key)
+    const text = given?.value ?? computedDefault ?? def.default
+    if (text === undefined) throw new ConfigError(key, `missing required config ${key}`)
+    const parsed = def.parse(text)
+    if (!parsed.ok) {
+      const where = given === undefined ? 'default' : given.source
+      throw new ConfigError(key, `invalid value '${text}' for ${key} (${where}): ${parsed.why}`)
+    }
+    return parsed.value as ValueOf<K>
+  }
+
+  const nodeId = toNodeId(get('node.id'))
+  const processRoles = get('process.roles')
+  const isController = processRoles.includes('controller')
+  const controllerListenerNames = get('controller.listener.names')
+  const listenerList = get('listeners')
+  const advertised = get('advertised.listeners')
+  const defaultReplicationFactor = get('default.replication.factor')
+
+  // Brokers need the voters too: they fetch the metadata log from the quorum as observers.
+  const controllerQuorumVoters = get('controller.quorum.voters')
+
+  if (isController) {
+    if (!controllerQuorumVoters.some((v) => v.id === nodeId)) {
+      throw new ConfigError(
+        'node.id',
+        `node.id ${nodeId} is not in controller.quorum.voters (${controllerQuorumVoters.map((v) => v.id).join(',')}); a controller must be a voter`,
+      )
+    }
+    if (!listenerList.some((l) => controllerListenerNames.includes(l.name))) {
+      throw new ConfigError('listeners', `listeners: a controller needs a listener named in controller.listener.names (${controllerListenerNames.join(',')}), e.g. CONTROLLER://localhost:19092`)
+    }
+  }
+  const ports = new Set<number>()
+  for (const l of listenerList) {
+    if (ports.has(l.port)) throw new ConfigError('listeners', `listeners: port ${l.port} is used by two listeners`)
+    ports.add(l.port)
+  }
+  for (const a of advertised) {
+    if (!listenerList.some((l) => l.name === a.name)) throw new ConfigError('advertised.listeners', `advertised.listeners: ${a.name} is not in listeners`)
+    if (a.host === '' || a.host === '0.0.0.0' || a.host === '::') throw new ConfigError('advertised.listeners', `advertised.listeners: ${a.name} needs a host others can reach`)
+  }
+
+  const fetchTimeoutMs = get('controller.quorum.fetch.timeout.ms')
+  const electionTimeoutMs = get('controller.quorum.election.timeout.ms')
+  if (electionTimeoutMs >= fetchTimeoutMs) {
+    throw new ConfigError(
+      'controller.quorum.election.timeout.ms',
+      `controller.quorum.election.timeout.ms (${electionTimeoutMs}) must be below controller.quorum.fetch.timeout.ms (${fetchTimeoutMs})`,
+    )
+  }
+
+  return {
+    nodeId,
+    processRoles,
+    controllerQuorumVoters,
+    controllerListenerNames,
+    listeners: listenerList,
+    advertisedListeners: advertised,
+    logDirs: get('log.dirs', `./data/node-${nodeId}`),
+    numPartitions: get('num.partitions'),
+    defaultReplicationFactor,
+    minInsyncReplicas: get('min.insync.replicas', defaultReplicationFactor >= 3 ? '2' : '1'),
+    logSegmentBytes: get('log.segment.bytes'),
+    logRetentionMs: get('log.retention.ms'),
+    logRetentionBytes: get('log.retention.bytes'),
+    replicaLagTimeMaxMs: get('replica.lag.time.max.ms'),
+    brokerSessionTimeoutMs: get('broker.session.timeout.ms'),
+    uncleanLeaderElectionEnable: get('unclean.leader.election.enable'),
+    quorumFetchTimeoutMs: fetchTimeoutMs,
+    quorumElectionTimeoutMs: electionTimeoutMs,
+    quorumElectionBackoffMaxMs: get('controller.quorum.election.backoff.max.ms'),
+    quorumRequestTimeoutMs: get('controller.quorum.request.timeout.ms'),
+  }
+}
+
+/** The listener a controller serves RaftService and ControllerService on. */
+export function controllerListener(config: ServerConfig): ListenerConfig | undefined {
+  return config.listeners.find((l) => config.controllerListenerNames.includes(l.name))
+}

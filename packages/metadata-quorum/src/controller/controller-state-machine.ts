@@ -1,0 +1,548 @@
+/**
+ * The controller's logic without the Raft part: Kafka's QuorumController command handling,
+ * ReplicationControlManager (topics, partitions, leaders, ISRs) and ClusterControlManager
+ * with BrokerHeartbeatManager (registrations, sessions, fencing).
+ *
+ * Two images:
+ * - the committed image: every committed entry, replayed in order. Every node keeps it
+ *   (applyCommitted / applySnapshot) and it is what snapshots hold.
+ * - the speculative image, on the active controller only: the committed image plus the
+ *   records of this controller's own proposals that are not committed yet. Commands are
+ *   decided against it, so two back-to-back CreateTopics of one name see each other
+ *   (Kafka does the same with its timeline data structures and "last written offset").
+ *
+ * A command returns records and a response (ControllerResult); handle() replays the records
+ * into the speculative image at once. The glue proposes them to Raft and reports the offset
+ * with recordProposed(). When that offset commits, the pending write is dropped; when
+ * leadership is lost, becomeInactive() drops the speculative image and all pending writes.
+ *
+ * Invariants:
+ * - Active only after this node, as Raft leader of `epoch`, applied its own leader_change
+ *   entry: every entry before it is committed and applied, so the speculative image is the
+ *   whole log, and every later entry of the epoch is one of our proposals, in order.
+ * - Pending writes have consecutive offsets starting at committed.offset + 1; the
+ *   speculative image's offset is that of the last one (or the committed offset).
+ * - A broker epoch is the offset of the entry holding its RegisterBrokerRecord (the next
+ *   write offset when decided), so epochs strictly increase across the whole log.
+ * - Sessions (last heartbeat times) are in-memory on the active controller only, as in
+ *   Kafka; becomeActive gives every unfenced broker a fresh session.
+ */
+import {
+  ErrorCode,
+  type ErrorCodeInfo,
+  NO_NODE,
+  type NodeId,
+  type TopicId,
+  type controller,
+  metadata,
+  topicIdFromBytes,
+} from '@tributary/protocol'
+import { MetadataImage, type PartitionRegistration } from '../image/metadata-image.js'
+import { imageFromSnapshotData, imageToSnapshotData } from '../image/image-snapshot.js'
+import { decodeRecordBatch } from '../image/record-codec.js'
+import type { RaftEntry, Snapshot } from '../raft/types.js'
+import { assert } from '../util/assert.js'
+import type { Logger } from '../util/logger.js'
+import { type Random, randomInt } from '../util/random.js'
+import { CONTROLLER_LIMITS } from './controller-limits.js'
+import { buildPartitionChange } from './partition-change-builder.js'
+import { assignReplicas, randomPlacementStart } from './replica-placement.js'
+import { topicCollisionKey, topicNameError } from './topic-name.js'
+import type {
+  ControllerCommand,
+  ControllerConfig,
+  ControllerInternalWrite,
+  ControllerResult,
+} from './types.js'
+
+type Records = metadata.MetadataRecord[]
+
+interface PendingWrite {
+  /** The offset the write is expected at (and, once proposed, is at). */
+  readonly offset: number
+  readonly records: readonly metadata.MetadataRecord[]
+  proposed: boolean
+}
+
+interface ActiveState {
+  readonly epoch: number
+  speculative: MetadataImage
+  readonly pending: PendingWrite[]
+  /** broker id -> time of its last heartbeat (or registration, or activation). */
+  readonly lastContactMs: Map<NodeId, number>
+}
+
+export class ControllerStateMachine {
+  private committed: MetadataImage = MetadataImage.EMPTY
+  private active: ActiveState | null = null
+
+  constructor(
+    private readonly config: ControllerConfig,
+    private readonly random: Random,
+    private readonly logger: Logger,
+    /** This node's id: every response names it as the controller. */
+    readonly nodeId: NodeId,
+  ) {
+    assert(Number.isInteger(config.defaultNumPartitions) && config.defaultNumPartitions >= 1, 'num.partitions must be at least 1')
+    assert(Number.isInteger(config.defaultReplicationFactor) && config.defaultReplicationFactor >= 1, 'default.replication.factor must be at least 1')
+    assert(config.brokerSessionTimeoutMs > 0, 'broker.session.timeout.ms must be positive')
+    assert(Number.isInteger(config.snapshotIntervalEntries) && config.snapshotIntervalEntries >= 1, 'snapshotIntervalEntries must be at least 1')
+  }
+
+  get committedImage(): MetadataImage {
+    return this.committed
+  }
+
+  get isActive(): boolean {
+    return this.active !== null
+  }
+
+  /** The Raft epoch this controller is active in, or null. */
+  get activeEpoch(): number | null {
+    return this.active?.epoch ?? null
+  }
+
+  /** The image commands are decided against: committed + own pending writes. Active only. */
+  get speculativeImage(): MetadataImage {
+    assert(this.active !== null, 'only the active controller has a speculative image')
+    return this.active.speculative
+  }
+
+  /** Pending (not yet committed) writes of the active controller. */
+  get pendingWriteCount(): number {
+    return this.active?.pending.length ?? 0
+  }
+
+  // ---- Every node: the committed image ------------------------------------------------
+
+  applyCommitted(entry: RaftEntry): void {
+    assert(entry.offset === this.committed.offset + 1, `committed entry ${entry.offset} does not follow the image offset ${this.committed.offset}`)
+    const records = entry.kind === 'data' ? decodeRecordBatch(entry.data) : []
+    this.committed = this.committed.replay(records, entry.offset)
+
+    const active = this.active
+    if (active === null) return
+    // While active, the log past our leader_change holds only our own proposals.
+    const head = active.pending[0]
+    assert(
+      entry.kind === 'data' && entry.epoch === active.epoch && head !== undefined && head.proposed && head.offset === entry.offset,
+      `active controller of epoch ${active.epoch} committed entry ${entry.offset} (epoch ${entry.epoch}, ${entry.kind}) that is not its next proposal`,
+    )
+    active.pending.shift()
+    if (active.pending.length === 0) {
+      assert(active.speculative.offset === this.committed.offset, 'with nothing pending, the speculative image is the committed one')
+      active.speculative = this.committed
+    }
+  }
+
+  applySnapshot(snapshot: Snapshot): void {
+    assert(this.active === null, 'the active controller never installs a snapshot')
+    const offset = snapshot.id.endOffset - 1
+    assert(offset >= this.committed.offset, `snapshot ending at ${snapshot.id.endOffset} is older than the image at ${this.committed.offset}`)
+    this.committed = imageFromSnapshotData(snapshot.data, offset)
+    this.logger.info({ endOffset: snapshot.id.endOffset, epoch: snapshot.id.epoch }, 'loaded metadata snapshot')
+  }
+
+  snapshotData(): Uint8Array {
+    return imageToSnapshotData(this.committed)
+  }
+
+  // ---- Leadership ------------------------------------------------------------------------
+
+  becomeActive(epoch: number, nowMs: number): void {
+    assert(this.active === null, 'becomeActive called while already active')
+    const lastContactMs = new Map<NodeId, number>()
+    for (const id of this.committed.unfencedBrokerIds()) lastContactMs.set(id, nowMs)
+    this.active = { epoch, speculative: this.committed, pending: [], lastContactMs }
+    this.logger.info({ epoch, offset: this.committed.offset }, 'became active controller')
+  }
+
+  /** Idempotent: lost leadership drops the speculative image and every pending write. */
+  becomeInactive(): void {
+    if (this.active === null) return
+    this.logger.info({ epoch: this.active.epoch, droppedWrites: this.active.pending.length }, 'became inactive controller')
+    this.active = null
+  }
+
+  // ---- Active controller: commands -------------------------------------------------------
+
+  handle(command: ControllerCommand, nowMs: number): ControllerResult {
+    const active = this.requireActive()
+    switch (command.type) {
+      case 'register_broker':
+        return this.registerBroker(active, command.request, nowMs)
+      case 'broker_heartbeat':
+        return this.brokerHeartbeat(active, command.request, nowMs)
+      case 'create_topics':
+        return this.createTopics(active, command.request)
+      case 'delete_topics':
+        return this.deleteTopics(active, command.request)
+      case 'create_partitions':
+        return this.createPartitions(active, command.request)
+    }
+  }
+
+  /** The glue proposed `records` (from the oldest unproposed handle/tick result) at `offset`. */
+  recordProposed(offset: number, records: readonly metadata.MetadataRecord[]): void {
+    const active = this.requireActive()
+    const write = active.pending.find((w) => !w.proposed)
+    assert(write !== undefined && write.records === records, 'recordProposed must name the records of the oldest unproposed write')
+    assert(offset === write.offset, `proposal landed at offset ${offset}, but it was decided for offset ${write.offset} (broker epochs are offsets)`)
+    write.proposed = true
+  }
+
+  /** Fences every broker whose session expired (broker.session.timeout.ms without a heartbeat). */
+  tick(nowMs: number): ControllerInternalWrite[] {
+    const active = this.requireActive()
+    const writes: ControllerInternalWrite[] = []
+    for (const brokerId of active.speculative.unfencedBrokerIds()) {
+      let lastContactMs = active.lastContactMs.get(brokerId)
+      if (lastContactMs === undefined) {
+        // Unfenced without a session can only mean we never heard of it since activation:
+        // give it a full session rather than fence it on the spot.
+        lastContactMs = nowMs
+        active.lastContactMs.set(brokerId, nowMs)
+      }
+      if (nowMs - lastContactMs <= this.config.brokerSessionTimeoutMs) continue
+      const records = fenceBrokerRecords(active.speculative, brokerId)
+      this.logger.info({ brokerId, lastContactMs, sessionTimeoutMs: this.config.brokerSessionTimeoutMs }, 'fenced broker: session expired')
+      this.write(active, records)
+      writes.push({ records, reason: 'broker session expired', brokerId })
+    }
+    return writes
+  }
+
+  // ---- Commands ---------------------------------------------------------------------------
+
+  private registerBroker(active: ActiveState, req: controller.RegisterBrokerRequest, nowMs: number): ControllerResult {
+    const reply = (error: ErrorCodeInfo, message: string, brokerEpoch: bigint): ControllerResult => ({
+      records: [],
+      response: { type: 'register_broker', response: { errorCode: error.code, errorMessage: message, brokerEpoch, controllerId: this.nodeId } },
+    })
+    if (!Number.isInteger(req.brokerId) || req.brokerId < 0) return reply(ErrorCode.INVALID_REQUEST, `Invalid broker id ${req.brokerId}.`, -1n)
+    if (req.incarnationId.length === 0) return reply(ErrorCode.INVALID_REQUEST, 'A broker registration needs an incarnation id.', -1n)
+
+    const image = active.speculative
+    const brokerId = req.brokerId as NodeId
+    const existing = image.brokers.get(brokerId)
+    const brokerEpoch = BigInt(this.nextWriteOffset(active))
+    const records: Records = []
+    if (existing !== undefined && !existing.fenced) {
+      // The old incarnation (or a lost-response retry) may still lead partitions. The new
+      // registration is fenced, so move its leaderships away first: a fenced broker never
+      // leads (Kafka's handling of a broker that comes back without a clean shutdown).
+      records.push(...partitionChangesRemoving(image, brokerId))
+    }
+    records.push({
+      record: {
+        $case: 'registerBroker',
+        value: {
+          brokerId,
+          brokerEpoch,
+          incarnationId: req.incarnationId,
+          endpoints: req.endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })),
+          rack: req.rack,
+          fenced: true,
+        },
+      },
+    })
+    active.lastContactMs.set(brokerId, nowMs)
+    this.write(active, records)
+    this.logger.info({ brokerId, brokerEpoch: brokerEpoch.toString(), incarnationId: req.incarnationId, replaces: existing?.brokerEpoch.toString() ?? null }, 'registered broker')
+    return { records, response: reply(ErrorCode.NONE, '', brokerEpoch).response }
+  }
+
+  private brokerHeartbeat(active: ActiveState, req: controller.BrokerHeartbeatRequest, nowMs: number): ControllerResult {
+    const reply = (records: Records, fields: Partial<controller.BrokerHeartbeatResponse>): ControllerResult => ({
+      records,
+      response: {
+        type: 'broker_heartbeat',
+        response: { errorCode: 0, errorMessage: '', isCaughtUp: false, isFenced: true, shouldShutDown: false, controllerId: this.nodeId, ...fields },
+      },
+    })
+    const image = active.speculative
+    const brokerId = req.brokerId as NodeId
+    const broker = image.brokers.get(brokerId)
+    if (broker === undefined) {
+      const e = ErrorCode.BROKER_ID_NOT_REGISTERED
+      return reply([], { errorCode: e.code, errorMessage: `No broker registration found for broker ${req.brokerId}` })
+    }
+    if (broker.brokerEpoch !== req.brokerEpoch) {
+      const e = ErrorCode.STALE_BROKER_EPOCH
+      return reply([], { errorCode: e.code, errorMessage: `Expected broker epoch ${broker.brokerEpoch}, but got broker epoch ${req.brokerEpoch}` })
+    }
+    active.lastContactMs.set(brokerId, nowMs)
+    // Kafka: caught up once the broker replayed the log up to its own registration.
+    const isCaughtUp = req.currentMetadataOffset >= broker.brokerEpoch
+
+    if (broker.fenced) {
+      if (req.wantShutdown) return reply([], { isCaughtUp, isFenced: true, shouldShutDown: true })
+      if (req.wantFence || !isCaughtUp) return reply([], { isCaughtUp, isFenced: true })
+      const records = unfenceBrokerRecords(image, brokerId, broker.brokerEpoch)
+      this.write(active, records)
+      this.logger.info({ brokerId, brokerEpoch: broker.brokerEpoch.toString() }, 'unfenced broker')
+      return reply(records, { isCaughtUp, isFenced: false })
+    }
+    if (!req.wantFence && !req.wantShutdown) return reply([], { isCaughtUp, isFenced: false })
+    // Controlled shutdown (or a requested fence): move leaderships away and drop the
+    // broker from ISRs, then fence it. With ELR off every leadership can be given up (a
+    // partition whose only ISR member is this broker goes leaderless), so the broker leads
+    // nothing once these records commit and may shut down.
+    const records = fenceBrokerRecords(image, brokerId)
+    this.write(active, records)
+    const after = active.speculative
+    assert(!leadsAnything(after, brokerId), `broker ${brokerId} still leads a partition after being fenced`)
+    this.logger.info({ brokerId, wantShutdown: req.wantShutdown }, req.wantShutdown ? 'broker entered controlled shutdown' : 'fenced broker on request')
+    return reply(records, { isCaughtUp, isFenced: true, shouldShutDown: req.wantShutdown })
+  }
+
+  private createTopics(active: ActiveState, req: controller.CreateTopicsRequest): ControllerResult {
+    const results: controller.CreateTopicResult[] = []
+    const records: Records = []
+    const nextOffset = this.nextWriteOffset(active)
+    let working = active.speculative
+    const unfenced = working.unfencedBrokerIds()
+    const collisions = new Map<string, string>()
+    for (const name of working.topicsByName.keys()) collisions.set(topicCollisionKey(name), name)
+    const duplicates = duplicateNames(req.topics.map((t) => t.name))
+    const reported = new Set<string>()
+
+    for (const topic of req.topics) {
+      const fail = (error: ErrorCodeInfo, message: string): void => {
+        results.push({ name: topic.name, topicId: '', errorCode: error.code, errorMessage: message, numPartitions: -1, replicationFactor: -1 })
+      }
+      if (duplicates.has(topic.name)) {
+        // Kafka answers once per duplicated name.
+        if (!reported.has(topic.name)) fail(ErrorCode.INVALID_REQUEST, 'Duplicate topic name.')
+        reported.add(topic.name)
+        continue
+      }
+      const nameError = topicNameError(topic.name)
+      if (nameError !== null) { fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError); continue }
+      if (working.topicsByName.has(topic.name)) { fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${topic.name}' already exists.`); continue }
+      const collidesWith = collisions.get(topicCollisionKey(topic.name))
+      if (collidesWith !== undefined) { fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${topic.name}' collides with existing topic: ${collidesWith}`); continue }
+      if (!Number.isInteger(topic.numPartitions) || topic.numPartitions === 0 || topic.numPartitions < -1) {
+        fail(ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.'); continue
+      }
+      if (!Number.isInteger(topic.replicationFactor) || topic.replicationFactor === 0 || topic.replicationFactor < -1) {
+        fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0, or -1 to use the default value.'); continue
+      }
+      const configs = Object.entries(topic.configs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      const badConfig = configs.find(([key, value]) => key.length === 0 || value.length === 0)
+      if (badConfig !== undefined) {
+        fail(ErrorCode.INVALID_CONFIG, `Invalid value '${badConfig[1]}' for configuration '${badConfig[0]}': keys and values must not be empty.`); continue
+      }
+      const numPartitions = topic.numPartitions === -1 ? this.config.defaultNumPartitions : topic.numPartitions
+      const replicationFactor = topic.replicationFactor === -1 ? this.config.defaultReplicationFactor : topic.replicationFactor
+      const placementError = replicationError(replicationFactor, unfenced.length)
+      if (placementError !== null) { fail(ErrorCode.INVALID_REPLICATION_FACTOR, placementError); continue }
+      if (records.length + numPartitions + configs.length + 1 > CONTROLLER_LIMITS.maxRecordsPerCommand) {
+        fail(ErrorCode.POLICY_VIOLATION, 'Excessively large number of partitions per request.'); continue
+      }
+      if (req.validateOnly) {
+        results.push({ name: topic.name, topicId: '', errorCode: 0, errorMessage: '', numPartitions, replicationFactor })
+        continue
+      }
+
+      const topicId = this.newTopicId(working)
+      const topicRecords: Records = [{ record: { $case: 'topic', value: { name: topic.name, topicId } } }]
+      const assignment = assignReplicas(unfenced, 0, numPartitions, replicationFactor, randomPlacementStart(this.random, unfenced.length))
+      assignment.forEach((replicas, partitionId) => topicRecords.push(newPartitionRecord(topicId, partitionId, replicas)))
+      for (const [name, value] of configs) {
+        topicRecords.push({ record: { $case: 'config', value: { resourceType: metadata.ConfigRecord_ResourceType.TOPIC, resourceName: topic.name, name, value } } })
+      }
+      // Later topics of this request see this one (collisions, ids) as if it were written.
+      working = working.replay(topicRecords, nextOffset)
+      collisions.set(topicCollisionKey(topic.name), topic.name)
+      records.push(...topicRecords)
+      results.push({ name: topic.name, topicId, errorCode: 0, errorMessage: '', numPartitions, replicationFactor })
+      this.logger.info({ topic: topic.name, topicId, numPartitions, replicationFactor }, 'created topic')
+    }
+    this.write(active, records)
+    return { records, response: { type: 'create_topics', response: { errorCode: 0, errorMessage: '', topics: results, controllerId: this.nodeId } } }
+  }
+
+  private deleteTopics(active: ActiveState, req: controller.DeleteTopicsRequest): ControllerResult {
+    const image = active.speculative
+    const results: controller.DeleteTopicResult[] = []
+    const records: Records = []
+    const duplicates = duplicateNames(req.names)
+    const reported = new Set<string>()
+    for (const name of req.names) {
+      if (duplicates.has(name)) {
+        if (!reported.has(name)) results.push({ name, errorCode: ErrorCode.INVALID_REQUEST.code, errorMessage: 'Duplicate topic name.' })
+        reported.add(name)
+        continue
+      }
+      const topic = image.topicsByName.get(name)
+      if (topic === undefined) {
+        const e = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        results.push({ name, errorCode: e.code, errorMessage: e.message })
+        continue
+      }
+      records.push({ record: { $case: 'removeTopic', value: { topicId: topic.topicId } } })
+      results.push({ name, errorCode: 0, errorMessage: '' })
+      this.logger.info({ topic: name, topicId: topic.topicId }, 'deleted topic')
+    }
+    this.write(active, records)
+    return { records, response: { type: 'delete_topics', response: { errorCode: 0, errorMessage: '', topics: results, controllerId: this.nodeId } } }
+  }
+
+  private createPartitions(active: ActiveState, req: controller.CreatePartitionsRequest): ControllerResult {
+    const image = active.speculative
+    const unfenced = image.unfencedBrokerIds()
+    const results: controller.CreatePartitionsResult[] = []
+    const records: Records = []
+    const duplicates = duplicateNames(req.topics.map((t) => t.name))
+    const reported = new Set<string>()
+    for (const t of req.topics) {
+      const fail = (error: ErrorCodeInfo, message: string): void => {
+        results.push({ name: t.name, errorCode: error.code, errorMessage: message })
+      }
+      if (duplicates.has(t.name)) {
+        if (!reported.has(t.name)) fail(ErrorCode.INVALID_REQUEST, 'Duplicate topic name.')
+        reported.add(t.name)
+        continue
+      }
+      const topic = image.topicsByName.get(t.name)
+      if (topic === undefined) { fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.message); continue }
+      const current = topic.partitions.size
+      if (!Number.isInteger(t.count) || t.count < current) {
+        fail(ErrorCode.INVALID_PARTITIONS, `The topic ${t.name} currently has ${current} partition(s); ${t.count} would not be an increase.`); continue
+      }
+      if (t.count === current) { fail(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`); continue }
+      // New partitions get the replication factor of partition 0, as in Kafka.
+      const replicationFactor = topic.partitions.get(0)!.replicas.length
+      const placementError = replicationError(replicationFactor, unfenced.length)
+      if (placementError !== null) { fail(ErrorCode.INVALID_REPLICATION_FACTOR, placementError); continue }
+      if (records.length + (t.count - current) > CONTROLLER_LIMITS.maxRecordsPerCommand) {
+        fail(ErrorCode.POLICY_VIOLATION, 'Excessively large number of partitions per request.'); continue
+      }
+      if (req.validateOnly) { results.push({ name: t.name, errorCode: 0, errorMessage: '' }); continue }
+      const assignment = assignReplicas(unfenced, current, t.count - current, replicationFactor, randomPlacementStart(this.random, unfenced.length))
+      assignment.forEach((replicas, i) => records.push(newPartitionRecord(topic.topicId, current + i, replicas)))
+      results.push({ name: t.name, errorCode: 0, errorMessage: '' })
+      this.logger.info({ topic: t.name, from: current, to: t.count }, 'created partitions')
+    }
+    this.write(active, records)
+    return { records, response: { type: 'create_partitions', response: { errorCode: 0, errorMessage: '', topics: results, controllerId: this.nodeId } } }
+  }
+
+  // ---- Helpers ----------------------------------------------------------------------------
+
+  private requireActive(): ActiveState {
+    assert(this.active !== null, 'only the active controller handles commands (the glue answers NOT_CONTROLLER)')
+    return this.active
+  }
+
+  /** The offset the next proposal will get: right after the last pending write. */
+  private nextWriteOffset(active: ActiveState): number {
+    return active.speculative.offset + 1
+  }
+
+  /** Speculatively apply a command's records and remember them until committed. */
+  private write(active: ActiveState, records: readonly metadata.MetadataRecord[]): void {
+    if (records.length === 0) return
+    const offset = this.nextWriteOffset(active)
+    active.speculative = active.speculative.replay(records, offset)
+    active.pending.push({ offset, records, proposed: false })
+  }
+
+  /** A Kafka-style random (v4) uuid, not taken, not starting with '-' (Uuid.randomUuid). */
+  private newTopicId(image: MetadataImage): TopicId {
+    for (let attempt = 0; attempt < CONTROLLER_LIMITS.topicIdAttemptsMax; attempt++) {
+      const bytes = new Uint8Array(16)
+      for (let i = 0; i < 16; i++) bytes[i] = randomInt(this.random, 256)
+      bytes[6] = (bytes[6] & 0x0f) | 0x40
+      bytes[8] = (bytes[8] & 0x3f) | 0x80
+      const id = topicIdFromBytes(bytes)
+      if (!id.startsWith('-') && !image.topicsById.has(id)) return id
+    }
+    assert(false, `no usable topic id after ${CONTROLLER_LIMITS.topicIdAttemptsMax} attempts: the Random is broken`)
+  }
+}
+
+// ---- Record builders (pure functions of an image) ------------------------------------------
+
+function newPartitionRecord(topicId: TopicId, partitionId: number, replicas: readonly NodeId[]): metadata.MetadataRecord {
+  return {
+    record: {
+      $case: 'partition',
+      value: { topicId, partitionId, replicas: replicas.slice(), isr: replicas.slice(), leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0 },
+    },
+  }
+}
+
+/** Partitions in a canonical order (topics by name, then partition id). */
+function* allPartitions(image: MetadataImage): Generator<{ topicId: TopicId; partition: PartitionRegistration }> {
+  for (const name of [...image.topicsByName.keys()].sort()) {
+    const topic = image.topicsByName.get(name)!
+    for (let p = 0; p < topic.partitions.size; p++) yield { topicId: topic.topicId, partition: topic.partitions.get(p)! }
+  }
+}
+
+/**
+ * Take `brokerId` out of every ISR it is in and elect new leaders where it led (Kafka's
+ * generateLeaderAndIsrUpdates with brokerToRemove). The broker is not an acceptable leader.
+ */
+function partitionChangesRemoving(image: MetadataImage, brokerId: NodeId): Records {
+  const records: Records = []
+  const isAcceptableLeader = (r: NodeId): boolean => r !== brokerId && image.isActiveBroker(r)
+  for (const { topicId, partition } of allPartitions(image)) {
+    if (!partition.isr.includes(brokerId)) continue
+    const change = buildPartitionChange({ topicId, partition, isAcceptableLeader, removeFromIsr: brokerId })
+    if (change !== null) records.push({ record: { $case: 'partitionChange', value: change } })
+  }
+  return records
+}
+
+/** Kafka's handleBrokerFenced: ISR and leader changes first, then the FenceBrokerRecord. */
+function fenceBrokerRecords(image: MetadataImage, brokerId: NodeId): Records {
+  const broker = image.brokers.get(brokerId)
+  assert(broker !== undefined && !broker.fenced, `cannot fence broker ${brokerId}: not registered or already fenced`)
+  const records = partitionChangesRemoving(image, brokerId)
+  records.push({ record: { $case: 'fenceBroker', value: { brokerId, brokerEpoch: broker.brokerEpoch } } })
+  return records
+}
+
+/**
+ * Kafka's handleBrokerUnfenced: the UnfenceBrokerRecord, then a leader for every leaderless
+ * partition whose ISR holds the returning broker (it was the last ISR member when the
+ * partition lost its leader).
+ */
+function unfenceBrokerRecords(image: MetadataImage, brokerId: NodeId, brokerEpoch: bigint): Records {
+  const records: Records = [{ record: { $case: 'unfenceBroker', value: { brokerId, brokerEpoch } } }]
+  const isAcceptableLeader = (r: NodeId): boolean => r === brokerId || image.isActiveBroker(r)
+  for (const { topicId, partition } of allPartitions(image)) {
+    if (partition.leader !== NO_NODE || !partition.isr.includes(brokerId)) continue
+    const change = buildPartitionChange({ topicId, partition, isAcceptableLeader, removeFromIsr: null })
+    if (change !== null) records.push({ record: { $case: 'partitionChange', value: change } })
+  }
+  return records
+}
+
+function leadsAnything(image: MetadataImage, brokerId: NodeId): boolean {
+  for (const { partition } of allPartitions(image)) if (partition.leader === brokerId) return true
+  return false
+}
+
+/** Kafka's message when the replication factor cannot be met (StripedReplicaPlacer). */
+function replicationError(replicationFactor: number, unfencedBrokers: number): string | null {
+  const prefix = `Unable to replicate the partition ${replicationFactor} time(s): `
+  if (unfencedBrokers === 0) return `${prefix}All brokers are currently fenced.`
+  if (replicationFactor > unfencedBrokers) {
+    return `${prefix}The target replication factor of ${replicationFactor} cannot be reached because only ${unfencedBrokers} broker(s) are registered.`
+  }
+  return null
+}
+
+function duplicateNames(names: readonly string[]): Set<string> {
+  const seen = new Set<string>()
+  const duplicates = new Set<string>()
+  for (const name of names) {
+    if (seen.has(name)) duplicates.add(name)
+    seen.add(name)
+  }
+  return duplicates
+}

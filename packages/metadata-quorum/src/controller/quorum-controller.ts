@@ -1,0 +1,274 @@
+/**
+ * QuorumController: the pure glue between a RaftCore and a ControllerStateMachine (Kafka's
+ * QuorumController with its Raft listener). Both the real driver (node/) and the simulator
+ * (sim/) run exactly this, so the simulator tests the code that ships.
+ *
+ * It owns:
+ * - applying: ready.applySnapshot and ready.committed go to the state machine, in order,
+ *   before raft.advance(ready) (the order of the contract in raft/types.ts);
+ * - activation: the state machine is active exactly while this node is Raft leader of
+ *   epoch E, has applied E's leader_change entry, and had applied its whole log when it
+ *   became active (so the speculative image is the whole log and every later entry of E is
+ *   one of its own proposals). Leadership is re-checked after every input;
+ * - submissions: a command's records are proposed as one entry; the submission completes
+ *   'committed' when that offset commits in the same epoch, 'failed' when leadership is lost
+ *   first (the caller answers NOT_CONTROLLER; the records may still commit later, as in
+ *   Kafka, and a retry then sees them);
+ * - snapshots: once snapshotIntervalEntries entries were applied since the last snapshot,
+ *   takeSnapshot() hands one out; the caller persists it and calls snapshotTaken(), which
+ *   lets Raft drop the log prefix. At most one is in flight.
+ *
+ * Completions that arise outside advance() (leadership noticed lost in tick, receive,
+ * submit or resign) are queued, and hasReady() is true until they are handed out: ready()
+ * then returns an empty Ready that advance() recognises and does not forward to Raft. So
+ * the caller's loop stays "while hasReady(): ready, persist, send, advance".
+ */
+import type { NodeId, metadata } from '@tributary/protocol'
+import type { MetadataImage } from '../image/metadata-image.js'
+import { encodeRecordBatch } from '../image/record-codec.js'
+import { RaftCore } from '../raft/raft-core.js'
+import type {
+  Epoch,
+  Offset,
+  PersistentState,
+  RaftConfig,
+  RaftMessage,
+  RaftStatus,
+  Ready,
+  Snapshot,
+} from '../raft/types.js'
+import { assert } from '../util/assert.js'
+import type { Logger } from '../util/logger.js'
+import type { Random } from '../util/random.js'
+import { ControllerStateMachine } from './controller-state-machine.js'
+import type { ControllerCommand, ControllerConfig, ControllerResponse } from './types.js'
+
+export type SubmitResult =
+  | { readonly kind: 'not_controller'; readonly leaderId: NodeId | null }
+  /** Nothing to write (a validation error, a heartbeat that changes nothing): answer now. */
+  | { readonly kind: 'done'; readonly response: ControllerResponse }
+  /** Proposed at `offset` in `epoch`: answer `response` once a Completion says committed. */
+  | { readonly kind: 'pending'; readonly offset: Offset; readonly epoch: Epoch; readonly response: ControllerResponse }
+
+export interface Completion {
+  readonly offset: Offset
+  readonly outcome: 'committed' | 'failed'
+}
+
+export interface QuorumControllerOptions {
+  readonly raft: RaftConfig
+  readonly controller: ControllerConfig
+  readonly persisted: PersistentState
+  readonly random: Random
+  readonly logger: Logger
+  readonly nowMs: number
+}
+
+/** Handed out by ready() when only completions are due; never forwarded to Raft. */
+const COMPLETIONS_ONLY_READY: Ready = Object.freeze({
+  snapshot: null,
+  truncateFrom: null,
+  entries: Object.freeze([]),
+  hardState: null,
+  mustSync: false,
+  messages: Object.freeze([]),
+  applySnapshot: null,
+  committed: Object.freeze([]),
+})
+
+export class QuorumController {
+  readonly raft: RaftCore
+  readonly stateMachine: ControllerStateMachine
+  private readonly logger: Logger
+  private readonly snapshotIntervalEntries: number
+
+  /** offset -> epoch of submissions waiting for their entry to commit. */
+  private readonly pending = new Map<Offset, Epoch>()
+  private readonly queuedCompletions: Completion[] = []
+  /** Epoch of the last leader_change entry applied; -1 if none since start. */
+  private appliedLeaderChangeEpoch: Epoch = -1
+  /** Epoch of the last entry applied (snapshots need it). */
+  private lastAppliedEpoch: Epoch = 0
+  private lastSnapshotEndOffset: Offset = 0
+  private snapshotInFlight: Snapshot | null = null
+
+  constructor(opts: QuorumControllerOptions) {
+    this.logger = opts.logger
+    this.snapshotIntervalEntries = opts.controller.snapshotIntervalEntries
+    this.raft = new RaftCore(opts.raft, opts.persisted, opts.random, opts.logger, opts.nowMs)
+    this.stateMachine = new ControllerStateMachine(opts.controller, opts.random, opts.logger, opts.raft.nodeId)
+    // The state machine starts from the persisted snapshot; Raft hands the entries after it
+    // out again as committed once it learns the high watermark.
+    const snapshot = opts.persisted.snapshot
+    if (snapshot !== null) {
+      this.stateMachine.applySnapshot(snapshot)
+      this.lastAppliedEpoch = snapshot.id.epoch
+      this.lastSnapshotEndOffset = snapshot.id.endOffset
+    }
+  }
+
+  // ---- Inputs --------------------------------------------------------------------------
+
+  /** Raft timers, then (if active) the controller's own writes: fencing expired sessions. */
+  tick(nowMs: number): void {
+    this.raft.tick(nowMs)
+    this.syncLeadership(nowMs)
+    if (!this.stateMachine.isActive) return
+    for (const write of this.stateMachine.tick(nowMs)) {
+      if (this.propose(write.records, nowMs) === null) return
+    }
+  }
+
+  receive(message: RaftMessage, nowMs: number): void {
+    this.raft.receive(message, nowMs)
+    this.syncLeadership(nowMs)
+  }
+
+  peerUnreachable(peer: NodeId, nowMs: number): void {
+    this.raft.peerUnreachable(peer, nowMs)
+    this.syncLeadership(nowMs)
+  }
+
+  resign(nowMs: number): void {
+    this.raft.resign(nowMs)
+    this.syncLeadership(nowMs)
+  }
+
+  submit(command: ControllerCommand, nowMs: number): SubmitResult {
+    this.syncLeadership(nowMs)
+    const sm = this.stateMachine
+    if (!sm.isActive) return { kind: 'not_controller', leaderId: this.raft.status().leaderId }
+    const result = sm.handle(command, nowMs)
+    if (result.records.length === 0) return { kind: 'done', response: result.response }
+    const proposed = this.propose(result.records, nowMs)
+    if (proposed === null) return { kind: 'not_controller', leaderId: this.raft.status().leaderId }
+    this.pending.set(proposed.offset, proposed.epoch)
+    return { kind: 'pending', offset: proposed.offset, epoch: proposed.epoch, response: result.response }
+  }
+
+  // ---- Ready / advance -------------------------------------------------------------------
+
+  hasReady(): boolean {
+    return this.queuedCompletions.length > 0 || this.raft.hasReady()
+  }
+
+  ready(): Ready {
+    return this.raft.hasReady() ? this.raft.ready() : COMPLETIONS_ONLY_READY
+  }
+
+  /**
+   * Call after persisting ready's writes and sending its messages. Applies what committed,
+   * advances Raft, and returns the submissions that completed (in offset order for commits).
+   */
+  advance(ready: Ready, nowMs: number): Completion[] {
+    if (ready !== COMPLETIONS_ONLY_READY) {
+      // Inputs cannot arrive between ready() and advance(), but be exact: a controller that
+      // lost leadership must not see its replaced entries as its own.
+      this.syncLeadership(nowMs)
+      if (ready.applySnapshot !== null) this.applySnapshot(ready.applySnapshot)
+      for (const entry of ready.committed) {
+        this.stateMachine.applyCommitted(entry)
+        this.lastAppliedEpoch = entry.epoch
+        if (entry.kind === 'leader_change') this.appliedLeaderChangeEpoch = entry.epoch
+        const epoch = this.pending.get(entry.offset)
+        if (epoch !== undefined) {
+          this.pending.delete(entry.offset)
+          // Same offset and epoch means the same entry (Log Matching, Raft §5.3).
+          this.queuedCompletions.push({ offset: entry.offset, outcome: epoch === entry.epoch ? 'committed' : 'failed' })
+        }
+      }
+      this.raft.advance(ready, nowMs)
+      this.syncLeadership(nowMs)
+    }
+    return this.queuedCompletions.splice(0, this.queuedCompletions.length)
+  }
+
+  // ---- Snapshots -------------------------------------------------------------------------
+
+  /**
+   * A snapshot of the committed image if one is due (snapshotIntervalEntries applied since
+   * the last one) and none is in flight; else null. Persist it, then call snapshotTaken().
+   */
+  takeSnapshot(_nowMs?: number): Snapshot | null {
+    if (this.snapshotInFlight !== null) return null
+    const endOffset = this.stateMachine.committedImage.offset + 1
+    if (endOffset - this.lastSnapshotEndOffset < this.snapshotIntervalEntries) return null
+    const snapshot: Snapshot = { id: { endOffset, epoch: this.lastAppliedEpoch }, data: this.stateMachine.snapshotData() }
+    this.snapshotInFlight = snapshot
+    this.logger.info({ endOffset, epoch: this.lastAppliedEpoch, bytes: snapshot.data.byteLength }, 'took a metadata snapshot')
+    return snapshot
+  }
+
+  /** The snapshot from takeSnapshot() is durable: Raft may drop the log before it. */
+  snapshotTaken(snapshot: Snapshot, _nowMs?: number): void {
+    assert(this.snapshotInFlight !== null && this.snapshotInFlight.id.endOffset === snapshot.id.endOffset, 'snapshotTaken must follow takeSnapshot with the same snapshot')
+    this.snapshotInFlight = null
+    this.lastSnapshotEndOffset = Math.max(this.lastSnapshotEndOffset, snapshot.id.endOffset)
+    this.raft.snapshotTaken(snapshot)
+  }
+
+  // ---- Views -----------------------------------------------------------------------------
+
+  status(): RaftStatus {
+    return this.raft.status()
+  }
+
+  committedImage(): MetadataImage {
+    return this.stateMachine.committedImage
+  }
+
+  isActive(): boolean {
+    return this.stateMachine.isActive
+  }
+
+  // ---- Internals -------------------------------------------------------------------------
+
+  private applySnapshot(snapshot: Snapshot): void {
+    this.stateMachine.applySnapshot(snapshot)
+    this.lastAppliedEpoch = snapshot.id.epoch
+    this.lastSnapshotEndOffset = Math.max(this.lastSnapshotEndOffset, snapshot.id.endOffset)
+    // A snapshot that jumps over a waiting offset leaves its outcome unknown: not acknowledged.
+    for (const offset of [...this.pending.keys()]) {
+      if (offset < snapshot.id.endOffset) {
+        this.pending.delete(offset)
+        this.queuedCompletions.push({ offset, outcome: 'failed' })
+      }
+    }
+  }
+
+  /** Proposes one write; on refusal the controller steps down. Returns null if refused. */
+  private propose(records: readonly metadata.MetadataRecord[], nowMs: number): { offset: Offset; epoch: Epoch } | null {
+    const sm = this.stateMachine
+    const result = this.raft.propose(encodeRecordBatch(records), nowMs)
+    if (result.kind !== 'ok' || result.epoch !== sm.activeEpoch) {
+      // The speculative image now holds records Raft did not take: it is wrong, drop it.
+      this.logger.warn({ activeEpoch: sm.activeEpoch, result }, 'Raft refused a proposal of the active controller')
+      this.deactivate()
+      return null
+    }
+    sm.recordProposed(result.offset, records)
+    return { offset: result.offset, epoch: result.epoch }
+  }
+
+  /** Activates or deactivates the state machine to match Raft leadership (see header). */
+  private syncLeadership(nowMs: number): void {
+    const sm = this.stateMachine
+    const status = this.raft.status()
+    const leads = status.role === 'leader'
+    if (sm.isActive && !(leads && status.epoch === sm.activeEpoch)) this.deactivate()
+    if (
+      !sm.isActive &&
+      leads &&
+      this.appliedLeaderChangeEpoch === status.epoch &&
+      sm.committedImage.offset + 1 === status.logEndOffset
+    ) {
+      sm.becomeActive(status.epoch, nowMs)
+    }
+  }
+
+  private deactivate(): void {
+    this.stateMachine.becomeInactive()
+    for (const offset of [...this.pending.keys()].sort((a, b) => a - b)) this.queuedCompletions.push({ offset, outcome: 'failed' })
+    this.pending.clear()
+  }
+}

@@ -1,0 +1,270 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import pino from 'pino'
+import { ErrorCode, type NodeId } from '@tributary/protocol'
+import type { ControllerCommand, ControllerResponse } from '../controller/types.js'
+import { MetadataImage } from '../image/metadata-image.js'
+import {
+  EMPTY_PERSISTENT_STATE,
+  type PersistentState,
+  type RaftMessage,
+  type RaftRole,
+  type RaftStatus,
+  type Ready,
+  type Snapshot,
+} from '../raft/types.js'
+import type { RaftStore } from '../store/raft-store.js'
+import type { Transport, TransportHandler } from '../transport/transport.js'
+import type { Completion, SubmitResult } from '../controller/quorum-controller.js'
+import { RaftDriver, type DrivenController, type StateChange } from './raft-driver.js'
+
+const n = (id: number): NodeId => id as NodeId
+const logger = pino({ level: 'silent' })
+
+function emptyReady(over: Partial<Ready> = {}): Ready {
+  return { snapshot: null, truncateFrom: null, entries: [], hardState: null, mustSync: false, messages: [], applySnapshot: null, committed: [], ...over }
+}
+
+function message(to: number, requestId: number): RaftMessage {
+  return { from: n(1), to: n(to), requestId, body: { type: 'begin_quorum_epoch_request', leaderEpoch: 1 } }
+}
+
+/** A scripted controller: tests push Readies and completions; every call is recorded. */
+class FakeController implements DrivenController {
+  readonly calls: string[] = []
+  readonly readies: Ready[] = []
+  completions: Completion[] = []
+  role: RaftRole = 'follower'
+  leaderId: NodeId | null = n(2)
+  epoch = 1
+  nextOffset = 10
+  snapshot: Snapshot | null = null
+  inFlight = false
+
+  private note(call: string): void {
+    // The driver must never feed an input between ready() and advance().
+    if (this.inFlight && !call.startsWith('advance')) throw new Error(`${call} while a Ready is in flight`)
+    this.calls.push(call)
+  }
+
+  tick(): void { this.calls.push('tick') }
+  receive(m: RaftMessage): void { this.note(`receive ${m.from}:${m.requestId}`) }
+  submit(command: ControllerCommand): SubmitResult {
+    this.note(`submit ${command.type}`)
+    if (this.role !== 'leader') return { kind: 'not_controller', leaderId: this.leaderId }
+    return { kind: 'pending', offset: this.nextOffset++, epoch: this.epoch, response: okCreateTopics() }
+  }
+  peerUnreachable(peer: NodeId): void { this.note(`unreachable ${peer}`) }
+  resign(): void {
+    this.note('resign')
+    this.readies.push(emptyReady({ messages: [message(2, 99)] }))
+  }
+  hasReady(): boolean { return this.readies.length > 0 }
+  ready(): Ready {
+    this.calls.push('ready')
+    this.inFlight = true
+    return this.readies.shift()!
+  }
+  advance(): readonly Completion[] {
+    this.inFlight = false
+    this.calls.push('advance')
+    const out = this.completions
+    this.completions = []
+    return out
+  }
+  takeSnapshot(): Snapshot | null { return this.snapshot }
+  snapshotTaken(s: Snapshot): void {
+    this.calls.push(`snapshotTaken ${s.id.endOffset}`)
+    this.snapshot = null
+  }
+  status(): RaftStatus {
+    return {
+      nodeId: n(1), role: this.role, isVoter: true, epoch: this.epoch, leaderId: this.leaderId, votedFor: null,
+      highWatermark: 0, logStartOffset: 0, logEndOffset: 0, voters: [], observers: [],
+    }
+  }
+  committedImage(): MetadataImage { return MetadataImage.EMPTY }
+  isActive(): boolean { return this.role === 'leader' }
+}
+
+function okCreateTopics(): ControllerResponse {
+  return { type: 'create_topics', response: { errorCode: 0, errorMessage: '', topics: [], controllerId: 1 } }
+}
+
+const createTopics: ControllerCommand = {
+  type: 'create_topics',
+  request: { topics: [{ name: 't', numPartitions: 1, replicationFactor: 1, configs: {} }], validateOnly: false },
+}
+
+/** persist() waits until the test releases it; records the order of operations. */
+class GatedStore implements RaftStore {
+  readonly log: string[]
+  private gates: Array<() => void> = []
+  failNext: Error | null = null
+  gated = false
+
+  constructor(log: string[]) { this.log = log }
+  async load(): Promise<PersistentState> { return EMPTY_PERSISTENT_STATE }
+  async persist(ready: Ready): Promise<void> {
+    this.log.push(`persist ${ready.messages.length}`)
+    if (this.failNext !== null) throw this.failNext
+    if (this.gated) await new Promise<void>((resolve) => this.gates.push(resolve))
+    this.log.push('persisted')
+  }
+  release(): void { this.gates.shift()?.() }
+  releaseAll(): void {
+    this.gated = false
+    for (const gate of this.gates.splice(0)) gate()
+  }
+  async saveSnapshot(s: Snapshot): Promise<void> { this.log.push(`saveSnapshot ${s.id.endOffset}`) }
+  async close(): Promise<void> { this.log.push('store closed') }
+}
+
+class FakeTransport implements Transport {
+  handler: TransportHandler | null = null
+  readonly log: string[]
+  constructor(log: string[]) { this.log = log }
+  setHandler(handler: TransportHandler): void { this.handler = handler }
+  send(m: RaftMessage): void { this.log.push(`send ${m.to}:${m.requestId}`) }
+  async close(): Promise<void> { this.log.push('transport closed') }
+}
+
+const until = async (cond: () => boolean, what: string): Promise<void> => {
+  for (let i = 0; i < 500; i++) {
+    if (cond()) return
+    await new Promise((r) => setTimeout(r, 2))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+describe('RaftDriver', () => {
+  let driver: RaftDriver | null = null
+  let openStore: GatedStore | null = null
+  afterEach(async () => {
+    openStore?.releaseAll()
+    await driver?.close(0)
+    driver = null
+  })
+
+  async function start(controller: FakeController, extra: { onFatal?: (e: unknown) => void; onStateChange?: (c: StateChange) => void } = {}) {
+    const log: string[] = []
+    const store = new GatedStore(log)
+    openStore = store
+    const transport = new FakeTransport(log)
+    driver = await RaftDriver.start({ store, transport, logger, createController: () => controller, tickIntervalMs: 5, ...extra })
+    return { log, store, transport, driver }
+  }
+
+  it('sends a Ready\'s messages only after persist resolves, then advances', async () => {
+    const c = new FakeController()
+    const { log, store } = await start(c)
+    store.gated = true
+    c.readies.push(emptyReady({ mustSync: true, messages: [message(2, 1), message(3, 2)] }))
+    await until(() => log.includes('persist 2'), 'persist')
+    await new Promise((r) => setTimeout(r, 20))
+    expect(log.filter((l) => l.startsWith('send'))).toEqual([])
+    store.release()
+    await until(() => c.calls.includes('advance'), 'advance')
+    expect(log).toEqual(['persist 2', 'persisted', 'send 2:1', 'send 3:2'])
+  })
+
+  it('queues inputs that arrive while a Ready is in flight and feeds them after advance', async () => {
+    const c = new FakeController()
+    const { store, transport } = await start(c)
+    store.gated = true
+    c.readies.push(emptyReady({ messages: [message(2, 1)] }))
+    await until(() => c.inFlight, 'ready taken')
+    transport.handler!.onMessage({ from: n(3), to: n(1), requestId: 7, body: { type: 'begin_quorum_epoch_request', leaderEpoch: 2 } })
+    transport.handler!.onUnreachable(n(2), 'UNAVAILABLE')
+    await new Promise((r) => setTimeout(r, 20))
+    store.release()
+    await until(() => c.calls.includes('unreachable 2'), 'inputs fed')
+    const order = c.calls.filter((x) => x !== 'tick')
+    expect(order.indexOf('advance')).toBeLessThan(order.indexOf('receive 3:7'))
+    expect(order.indexOf('receive 3:7')).toBeLessThan(order.indexOf('unreachable 2'))
+  })
+
+  it('answers NOT_CONTROLLER with the leader hint at once when not active', async () => {
+    const c = new FakeController()
+    await start(c)
+    const response = await driver!.submit(createTopics)
+    expect(response.type).toBe('create_topics')
+    if (response.type !== 'create_topics') return
+    expect(response.response.errorCode).toBe(ErrorCode.NOT_CONTROLLER.code)
+    expect(response.response.controllerId).toBe(2)
+    expect(response.response.topics.map((t) => [t.name, t.errorCode])).toEqual([['t', ErrorCode.NOT_CONTROLLER.code]])
+    expect(c.calls.filter((x) => x.startsWith('submit'))).toEqual([])
+  })
+
+  it('resolves a submission when its offset commits, and NOT_CONTROLLER when it fails', async () => {
+    const c = new FakeController()
+    c.role = 'leader'
+    c.leaderId = n(1)
+    await start(c)
+    const first = driver!.submit(createTopics)
+    const second = driver!.submit(createTopics)
+    await until(() => c.nextOffset === 12, 'both submitted')
+    c.completions = [{ offset: 10, outcome: 'committed' }, { offset: 11, outcome: 'failed' }]
+    c.role = 'follower'
+    c.leaderId = n(3)
+    c.readies.push(emptyReady())
+    expect(await first).toEqual(okCreateTopics())
+    const failed = await second
+    expect(failed.type === 'create_topics' && failed.response.errorCode).toBe(ErrorCode.NOT_CONTROLLER.code)
+    expect(failed.type === 'create_topics' && failed.response.controllerId).toBe(3)
+  })
+
+  it('saves an offered snapshot before telling the controller', async () => {
+    const c = new FakeController()
+    const { log } = await start(c)
+    c.snapshot = { id: { endOffset: 5, epoch: 1 }, data: new Uint8Array([1]) }
+    c.readies.push(emptyReady())
+    await until(() => c.calls.includes('snapshotTaken 5'), 'snapshot taken')
+    expect(log).toContain('saveSnapshot 5')
+  })
+
+  it('reports role changes once, with a human sentence', async () => {
+    const c = new FakeController()
+    const changes: string[] = []
+    await start(c, { onStateChange: (s) => changes.push(s.sentence) })
+    c.role = 'leader'
+    c.leaderId = n(1)
+    c.epoch = 3
+    c.readies.push(emptyReady())
+    await until(() => changes.length > 0, 'state change')
+    c.readies.push(emptyReady())
+    await new Promise((r) => setTimeout(r, 20))
+    expect(changes).toEqual(['became leader in epoch 3'])
+  })
+
+  it('resigns on close when leader, sending EndQuorumEpoch before the transport closes', async () => {
+    const c = new FakeController()
+    c.role = 'leader'
+    c.leaderId = n(1)
+    const { log } = await start(c)
+    const d = driver!
+    driver = null
+    await d.close(20)
+    expect(c.calls).toContain('resign')
+    expect(log.indexOf('send 2:99')).toBeGreaterThanOrEqual(0)
+    expect(log.indexOf('send 2:99')).toBeLessThan(log.indexOf('transport closed'))
+    expect(log.at(-1)).toBe('store closed')
+    expect((await d.submit(createTopics)).type).toBe('create_topics')
+  })
+
+  it('stops for good when the store fails, answering waiting submissions', async () => {
+    const c = new FakeController()
+    c.role = 'leader'
+    c.leaderId = n(1)
+    const fatal: unknown[] = []
+    const { store } = await start(c, { onFatal: (e) => fatal.push(e) })
+    const pending = driver!.submit(createTopics)
+    await until(() => c.nextOffset === 11, 'submitted')
+    store.failNext = new Error('EIO: fsync failed')
+    c.readies.push(emptyReady({ mustSync: true }))
+    await until(() => fatal.length === 1, 'fatal')
+    expect(String(fatal[0])).toMatch(/EIO/)
+    const response = await pending
+    expect(response.type === 'create_topics' && response.response.errorCode).toBe(ErrorCode.NOT_CONTROLLER.code)
+    expect(driver!.isRunning).toBe(false)
+  })
+})

@@ -1,0 +1,362 @@
+/**
+ * RaftDriver: the single loop that connects the pure controller (Raft core + controller state
+ * machine) to real disk (RaftStore), the network (Transport), a real clock and real
+ * randomness.
+ *
+ * One step of the loop, following the contract in raft/types.ts:
+ *   1. feed queued inputs (received messages, submissions, a due tick) into the controller;
+ *   2. if it hasReady(): take ready(), `await store.persist(ready)` (fsync when mustSync),
+ *   3. only then send ready.messages (persist before send: etcd-raft; Raft paper §5.1),
+ *   4. advance(ready): completions settle the submissions waiting on those offsets;
+ *   5. if the state machine offers a snapshot, store.saveSnapshot() then snapshotTaken().
+ *
+ * Invariants:
+ *   - at most one Ready is in flight; inputs that arrive while it is persisted are queued
+ *     (MAX_QUEUED_INPUTS) and fed in before the next ready(), so the controller never sees an
+ *     input between ready() and advance();
+ *   - store calls never overlap (the store requires it);
+ *   - a failure of the store or a broken invariant in the core is fatal: the loop stops, the
+ *     waiting submissions are answered, and onFatal tells the process to exit (a restart
+ *     recovers from disk; after a failed fsync nothing in memory can be trusted).
+ */
+import type { Logger as PinoLogger } from 'pino'
+import { ErrorCode, type NodeId } from '@tributary/protocol'
+import type { Completion, SubmitResult } from '../controller/quorum-controller.js'
+import type { ControllerCommand, ControllerResponse } from '../controller/types.js'
+import type { MetadataImage } from '../image/metadata-image.js'
+import type { RaftMessage, RaftRole, RaftStatus, Ready, Snapshot } from '../raft/types.js'
+import type { RaftStore } from '../store/raft-store.js'
+import type { Transport } from '../transport/transport.js'
+import { errorResponse } from './controller-responses.js'
+import {
+  MAX_PENDING_SUBMISSIONS,
+  MAX_QUEUED_INPUTS,
+  SHUTDOWN_DRAIN_MS,
+  SUBMISSION_TIMEOUT_MS,
+  TICK_INTERVAL_MS,
+} from './node-limits.js'
+
+/**
+ * What the driver drives: QuorumController (which satisfies this structurally), seen through
+ * a narrow interface so the loop can be tested with a scripted fake.
+ */
+export interface DrivenController {
+  tick(nowMs: number): void
+  receive(message: RaftMessage, nowMs: number): void
+  submit(command: ControllerCommand, nowMs: number): SubmitResult
+  peerUnreachable(peer: NodeId, nowMs: number): void
+  resign(nowMs: number): void
+  hasReady(): boolean
+  ready(): Ready
+  advance(ready: Ready, nowMs: number): readonly Completion[]
+  /** A snapshot of the committed image the state machine wants persisted, or null. */
+  takeSnapshot(nowMs: number): Snapshot | null
+  snapshotTaken(snapshot: Snapshot, nowMs: number): void
+  status(): RaftStatus
+  committedImage(): MetadataImage
+  isActive(): boolean
+}
+
+export interface StateChange {
+  readonly role: RaftRole
+  readonly epoch: number
+  readonly leaderId: NodeId | null
+  /** A short human sentence: "became leader in epoch 3". */
+  readonly sentence: string
+}
+
+export interface RaftDriverOptions {
+  readonly store: RaftStore
+  readonly transport: Transport
+  readonly logger: PinoLogger
+  /** Builds the controller from what the store recovered. */
+  readonly createController: (persisted: Awaited<ReturnType<RaftStore['load']>>, nowMs: number) => DrivenController
+  /** Milliseconds since the epoch; defaults to a monotonic clock anchored at Date.now(). */
+  readonly clock?: () => number
+  readonly tickIntervalMs?: number
+  readonly onStateChange?: (change: StateChange) => void
+  /** The loop stopped for good (store failure, broken invariant). The process should exit. */
+  readonly onFatal?: (err: unknown) => void
+}
+
+/**
+ * Wall-clock milliseconds that never go backwards: Date.now() at start plus the monotonic
+ * performance.now(). Raft timeouts must not jump when NTP steps the clock, and the
+ * timestamps DescribeQuorum reports still read as epoch milliseconds.
+ */
+export function monotonicEpochClock(): () => number {
+  const base = Date.now() - performance.now()
+  return () => Math.floor(base + performance.now())
+}
+
+interface PendingSubmission {
+  readonly command: ControllerCommand
+  readonly response: ControllerResponse
+  readonly resolve: (response: ControllerResponse) => void
+  readonly timer: NodeJS.Timeout
+}
+
+type Input = (nowMs: number) => void
+
+type Phase = 'running' | 'draining' | 'stopped' | 'failed'
+
+export class RaftDriver {
+  private readonly controller: DrivenController
+  private readonly store: RaftStore
+  private readonly transport: Transport
+  private readonly logger: PinoLogger
+  private readonly clock: () => number
+  private readonly onStateChange: (change: StateChange) => void
+  private readonly onFatal: (err: unknown) => void
+
+  private phase: Phase = 'running'
+  private readonly inputs: Input[] = []
+  private tickDue = false
+  private stepping = false
+  private stepDone: Promise<void> = Promise.resolve()
+  private readonly ticker: NodeJS.Timeout
+  private readonly pending = new Map<number, PendingSubmission>()
+  private last: { role: RaftRole; epoch: number; leaderId: NodeId | null }
+
+  /** Loads the store, builds the controller and starts ticking. */
+  static async start(options: RaftDriverOptions): Promise<RaftDriver> {
+    const clock = options.clock ?? monotonicEpochClock()
+    const persisted = await options.store.load()
+    const controller = options.createController(persisted, clock())
+    return new RaftDriver(options, controller, clock)
+  }
+
+  private constructor(options: RaftDriverOptions, controller: DrivenController, clock: () => number) {
+    this.controller = controller
+    this.store = options.store
+    this.transport = options.transport
+    this.clock = clock
+    const status = controller.status()
+    this.logger = options.logger.child({ component: 'raft-driver', nodeId: status.nodeId })
+    this.onStateChange = options.onStateChange ?? (() => {})
+    this.onFatal = options.onFatal ?? (() => {})
+    this.last = { role: status.role, epoch: status.epoch, leaderId: status.leaderId }
+    this.logger.info({ role: status.role, epoch: status.epoch, logEndOffset: status.logEndOffset, highWatermark: status.highWatermark }, 'started')
+
+    this.transport.setHandler({
+      onMessage: (message) => this.enqueue((now) => this.controller.receive(message, now), 'message'),
+      onUnreachable: (peer, reason) => {
+        this.logger.debug({ peer, reason }, 'peer unreachable')
+        this.enqueue((now) => this.controller.peerUnreachable(peer, now), 'unreachable')
+      },
+    })
+    const tickIntervalMs = options.tickIntervalMs ?? TICK_INTERVAL_MS
+    this.ticker = setInterval(() => {
+      this.tickDue = true
+      this.schedule()
+    }, tickIntervalMs)
+    this.schedule()
+  }
+
+  // ---- public API ----------------------------------------------------------------------
+
+  /**
+   * Runs a controller command. Resolves with the command's response once its records are
+   * committed (or at once when it writes none); a node that is not the active controller
+   * answers NOT_CONTROLLER with the leader it knows of.
+   */
+  submit(command: ControllerCommand): Promise<ControllerResponse> {
+    if (this.phase !== 'running') return Promise.resolve(this.notController(command))
+    if (!this.controller.isActive()) return Promise.resolve(this.notController(command))
+    if (this.pending.size >= MAX_PENDING_SUBMISSIONS || this.inputs.length >= MAX_QUEUED_INPUTS) {
+      this.logger.warn({ pending: this.pending.size, queued: this.inputs.length }, 'refused a submission: too many waiting')
+      return Promise.resolve(errorResponse(command, ErrorCode.REQUEST_TIMED_OUT.code, 'the controller has too many requests in flight', this.controller.status().leaderId))
+    }
+    return new Promise((resolve) => {
+      this.enqueue((now) => {
+        const outcome = this.controller.submit(command, now)
+        switch (outcome.kind) {
+          case 'not_controller':
+            resolve(errorResponse(command, ErrorCode.NOT_CONTROLLER.code, undefined, outcome.leaderId))
+            return
+          case 'done':
+            resolve(outcome.response)
+            return
+          case 'pending': {
+            const existing = this.pending.get(outcome.offset)
+            if (existing !== undefined) {
+              // Cannot happen unless the controller hands out an offset twice; answer both safely.
+              this.logger.error({ offset: outcome.offset }, 'two submissions wait on one offset')
+              this.settle(outcome.offset, 'failed')
+            }
+            const timer = setTimeout(() => this.timeOut(outcome.offset), SUBMISSION_TIMEOUT_MS)
+            timer.unref()
+            this.pending.set(outcome.offset, { command, response: outcome.response, resolve, timer })
+          }
+        }
+      }, 'submission')
+    })
+  }
+
+  status(): RaftStatus {
+    return this.controller.status()
+  }
+
+  /** The committed metadata image (what DescribeMetadata serves). */
+  image(): MetadataImage {
+    return this.controller.committedImage()
+  }
+
+  get isRunning(): boolean {
+    return this.phase === 'running'
+  }
+
+  /**
+   * Clean shutdown: a leader resigns (EndQuorumEpoch, KIP-595) and the loop keeps running for
+   * SHUTDOWN_DRAIN_MS so the other voters hear it; then ticking stops, waiting submissions
+   * are answered NOT_CONTROLLER, and the transport and store close.
+   */
+  async close(drainMs: number = SHUTDOWN_DRAIN_MS): Promise<void> {
+    if (this.phase === 'stopped') return
+    if (this.phase === 'running') {
+      this.phase = 'draining'
+      if (this.controller.status().role === 'leader') {
+        this.logger.info({ epoch: this.controller.status().epoch }, 'resigning leadership')
+        this.enqueue((now) => this.controller.resign(now), 'resign')
+        await sleep(drainMs)
+      }
+    }
+    clearInterval(this.ticker)
+    const wasFailed = this.phase === 'failed'
+    this.phase = 'stopped'
+    await this.stepDone
+    this.failAllPending()
+    await this.transport.close()
+    await this.store.close().catch((err: unknown) => this.logger.warn({ err }, 'closing the store failed'))
+    if (!wasFailed) this.logger.info({}, 'stopped')
+  }
+
+  // ---- the loop ------------------------------------------------------------------------
+
+  private enqueue(input: Input, what: string): void {
+    if (this.phase === 'stopped' || this.phase === 'failed') return
+    if (this.inputs.length >= MAX_QUEUED_INPUTS) {
+      // Dropping a message is always safe in Raft; the sender retries.
+      this.logger.warn({ what, limit: MAX_QUEUED_INPUTS }, 'dropped an input: the queue is full')
+      return
+    }
+    this.inputs.push(input)
+    this.schedule()
+  }
+
+  private schedule(): void {
+    if (this.stepping || this.phase === 'stopped' || this.phase === 'failed') return
+    this.stepping = true
+    this.stepDone = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        this.run().finally(() => {
+          this.stepping = false
+          resolve()
+          if (this.inputs.length > 0 || this.tickDue) this.schedule()
+        })
+      })
+    })
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.phase === 'running' || this.phase === 'draining') {
+        this.feedInputs()
+        if (!this.controller.hasReady()) break
+        const ready = this.controller.ready()
+        await this.store.persist(ready)
+        for (const message of ready.messages) this.transport.send(message)
+        const completions = this.controller.advance(ready, this.clock())
+        for (const c of completions) this.settle(c.offset, c.outcome)
+        await this.maybeSnapshot()
+        this.observeState()
+      }
+      this.observeState()
+    } catch (err) {
+      this.fail(err)
+    }
+  }
+
+  private feedInputs(): void {
+    const now = this.clock()
+    if (this.tickDue) {
+      this.tickDue = false
+      this.controller.tick(now)
+    }
+    // Inputs queued by callbacks that fire during this loop wait for the next pass.
+    const batch = this.inputs.splice(0, this.inputs.length)
+    for (const input of batch) input(now)
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const snapshot = this.controller.takeSnapshot(this.clock())
+    if (snapshot === null) return
+    await this.store.saveSnapshot(snapshot)
+    this.controller.snapshotTaken(snapshot, this.clock())
+    this.logger.info({ endOffset: snapshot.id.endOffset, epoch: snapshot.id.epoch, bytes: snapshot.data.byteLength }, 'saved a snapshot')
+  }
+
+  private observeState(): void {
+    const s = this.controller.status()
+    const last = this.last
+    if (s.role === last.role && s.epoch === last.epoch && s.leaderId === last.leaderId) return
+    this.last = { role: s.role, epoch: s.epoch, leaderId: s.leaderId }
+    const fields = { role: s.role, epoch: s.epoch, leaderId: s.leaderId, previousRole: last.role, previousEpoch: last.epoch }
+    if (s.role !== last.role) this.logger.info(fields, `became ${s.role}`)
+    else this.logger.info(fields, 'leader changed')
+    this.onStateChange({ role: s.role, epoch: s.epoch, leaderId: s.leaderId, sentence: describeState(s.role, s.epoch, s.leaderId) })
+  }
+
+  private settle(offset: number, outcome: Completion['outcome']): void {
+    const p = this.pending.get(offset)
+    if (p === undefined) return
+    this.pending.delete(offset)
+    clearTimeout(p.timer)
+    if (outcome === 'committed') p.resolve(p.response)
+    else p.resolve(this.notController(p.command))
+  }
+
+  private timeOut(offset: number): void {
+    const p = this.pending.get(offset)
+    if (p === undefined) return
+    this.pending.delete(offset)
+    this.logger.warn({ offset, timeoutMs: SUBMISSION_TIMEOUT_MS }, 'a submission timed out')
+    p.resolve(errorResponse(p.command, ErrorCode.REQUEST_TIMED_OUT.code, 'the records were not committed in time', this.controller.status().leaderId))
+  }
+
+  private failAllPending(): void {
+    for (const offset of [...this.pending.keys()]) this.settle(offset, 'failed')
+  }
+
+  private notController(command: ControllerCommand): ControllerResponse {
+    const s = this.controller.status()
+    // A leader that is shutting down is no longer a useful hint.
+    const leaderId = this.phase === 'running' || s.leaderId !== s.nodeId ? s.leaderId : null
+    return errorResponse(command, ErrorCode.NOT_CONTROLLER.code, undefined, leaderId)
+  }
+
+  private fail(err: unknown): void {
+    if (this.phase === 'failed' || this.phase === 'stopped') return
+    this.phase = 'failed'
+    clearInterval(this.ticker)
+    this.logger.error({ err }, 'the driver loop failed; the node must restart')
+    this.failAllPending()
+    this.onFatal(err)
+  }
+}
+
+export function describeState(role: RaftRole, epoch: number, leaderId: NodeId | null): string {
+  switch (role) {
+    case 'leader': return `became leader in epoch ${epoch}`
+    case 'follower': return `following leader ${leaderId ?? 'none'} in epoch ${epoch}`
+    case 'candidate': return `became candidate in epoch ${epoch}`
+    case 'prospective': return `became prospective (pre-vote) in epoch ${epoch}`
+    case 'voted': return `voted in epoch ${epoch}`
+    case 'unattached': return `unattached in epoch ${epoch}`
+    case 'resigned': return `resigned leadership in epoch ${epoch}`
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

@@ -1,0 +1,330 @@
+/**
+ * SimNode: one simulated process. It plays the part of the real driver loop around a
+ * SimReplica, with a SimRaftStore for a disk:
+ *   1. write ready.snapshot / truncateFrom / entries / hardState, then fsync if mustSync
+ *      (two steps: the simulator may crash the node in between, losing the writes);
+ *   2. only then send ready.messages;
+ *   3-4. apply and advance (the replica does both).
+ * A slow disk is modelled by finishing step 1 after a delay; inputs that arrive meanwhile
+ * wait in an inbox, as they would in a driver busy on fsync.
+ *
+ * It owns the node's incarnation: every (re)start gets a new one, and closures scheduled
+ * for an older incarnation (ticks, disk completions, responses to requests the dead process
+ * sent) are ignored. A response is delivered only to the incarnation that sent the request,
+ * as a gRPC response only ever returns over the call that carried the request.
+ *
+ * After every input the node reports its status to the InvariantChecker.
+ */
+import type { NodeId } from '@tributary/protocol'
+import { isRequest, type RaftMessage, type RaftRole, type Ready } from '../raft/types.js'
+import { assert } from '../util/assert.js'
+import type { SimClock } from './sim-clock.js'
+import type { InvariantChecker } from './invariant-checker.js'
+import type { SimRaftStore } from './sim-raft-store.js'
+import type { ReplicaFactory, SimCompletion, SimReplica, SimRequest, SubmitOutcome } from './sim-replica.js'
+import type { RaftConfig } from '../raft/types.js'
+import type { Logger } from '../util/logger.js'
+import type { Random } from '../util/random.js'
+import { forkRandom } from './sim-random.js'
+
+/** A single input can make the core hand out this many Readies at most (a bound on a loop). */
+const READIES_PER_INPUT_MAX = 10_000
+
+export interface NodeHost {
+  readonly clock: SimClock
+  readonly checker: InvariantChecker
+  readonly tracing: boolean
+  trace(nodeId: NodeId | null, what: string): void
+  send(from: SimNode, message: RaftMessage, tag: number): void
+  completed(node: SimNode, completions: readonly SimCompletion[]): void
+  /** Crash `node` now (between a write and its sync); the host schedules the restart. */
+  crashBetweenWriteAndSync(node: SimNode): void
+  /** Called after a sync that truncated or replaced the log: the durability check. */
+  durableLogShrank(): void
+  /** Whether to crash between this write and its sync. */
+  shouldCrashAtSync(): boolean
+  /** 0 for an immediate fsync, else how long the fsync takes. */
+  syncDelayMs(): number
+  logger(nodeId: NodeId): Logger
+}
+
+type Input = (replica: SimReplica, nowMs: number) => void
+
+export class SimNode {
+  replica: SimReplica | null = null
+  incarnation = 0
+  private busy = false
+  private inbox: Input[] = []
+  /** `${requester}:${requestId}` -> the requester's incarnation when it sent the request. */
+  private requestTags = new Map<string, number>()
+  private role: RaftRole | null = null
+  private readonly random: Random
+  snapshotsTaken = 0
+
+  constructor(
+    readonly id: NodeId,
+    readonly isVoter: boolean,
+    readonly raftConfig: RaftConfig,
+    readonly store: SimRaftStore,
+    private readonly host: NodeHost,
+    private readonly factory: ReplicaFactory,
+    random: Random,
+    private readonly snapshotIntervalEntries: number,
+    private readonly tickIntervalMs: number,
+  ) {
+    this.random = random
+  }
+
+  get up(): boolean {
+    return this.replica !== null
+  }
+
+  /** Starts (or restarts) the process from its durable state. */
+  start(nowMs: number): void {
+    assert(!this.up, 'a running node is not started again')
+    this.incarnation++
+    const persisted = this.store.load()
+    this.busy = false
+    this.inbox = []
+    this.requestTags = new Map()
+    this.role = null
+    this.host.checker.nodeRestarted(this.id, persisted.snapshot, nowMs)
+    try {
+      this.replica = this.factory({
+        raft: this.raftConfig,
+        persisted,
+        random: forkRandom(this.random),
+        logger: this.host.logger(this.id),
+        nowMs,
+        snapshotIntervalEntries: this.snapshotIntervalEntries,
+      })
+    } catch (e) {
+      this.host.checker.fail('node_threw', `node ${this.id} failed to start: ${errorText(e)}`, nowMs)
+      return
+    }
+    const inc = this.incarnation
+    const tick = (): void => {
+      if (this.incarnation !== inc) return
+      if (!this.busy) this.input((r, now) => r.tick(now))
+      this.host.clock.scheduleAfter(this.tickIntervalMs, tick)
+    }
+    // A random phase, so the nodes' ticks are not in lock step.
+    this.host.clock.scheduleAfter(1 + Math.floor(this.random.next() * this.tickIntervalMs), tick)
+    this.input(() => {})
+  }
+
+  /** The process dies: unsynced writes are lost. Returns the number of lost write operations. */
+  crash(): number {
+    assert(this.up, 'only a running node crashes')
+    this.replica = null
+    this.incarnation++
+    this.busy = false
+    this.inbox = []
+    this.requestTags = new Map()
+    this.role = null
+    return this.store.crash()
+  }
+
+  deliver(message: RaftMessage, tag: number): void {
+    if (!this.up) {
+      if (this.host.tracing) this.host.trace(this.id, `lost (node down): ${describeShort(message)}`)
+      return
+    }
+    if (isRequest(message.body)) {
+      this.requestTags.set(`${message.from}:${message.requestId}`, tag)
+    } else if (tag !== this.incarnation) {
+      if (this.host.tracing) this.host.trace(this.id, `lost (sent to a previous incarnation): ${describeShort(message)}`)
+      return
+    }
+    this.input((r, now) => r.receive(message, now))
+  }
+
+  resign(): void {
+    this.input((r, now) => r.resign(now))
+  }
+
+  peerUnreachable(peer: NodeId, incarnation: number): void {
+    if (incarnation !== this.incarnation) return
+    this.input((r, now) => r.peerUnreachable(peer, now))
+  }
+
+  /** A client request; null if the node is down or busy on fsync (the client sees a timeout). */
+  submit(request: SimRequest): SubmitOutcome | null {
+    if (this.replica === null || this.busy) return null
+    const result: { outcome: SubmitOutcome | null } = { outcome: null }
+    this.input((r, now) => {
+      result.outcome = r.submit(request, now)
+    })
+    return result.outcome
+  }
+
+  status(): ReturnType<SimReplica['status']> | null {
+    return this.replica === null ? null : this.replica.status()
+  }
+
+  // ---- the driver loop -----------------------------------------------------------------
+
+  private input(fn: Input): void {
+    if (this.replica === null) return
+    if (this.busy) {
+      this.inbox.push(fn)
+      return
+    }
+    const nowMs = this.host.clock.nowMs
+    try {
+      fn(this.replica, nowMs)
+      this.drain(nowMs)
+      // Inputs that waited for a slow fsync run now, each with its Readies.
+      while (this.up && !this.busy && this.inbox.length > 0) {
+        const next = this.inbox.shift() as Input
+        next(this.replica, nowMs)
+        this.drain(nowMs)
+      }
+    } catch (e) {
+      this.host.checker.fail('node_threw', `node ${this.id}: ${errorText(e)}`, nowMs)
+      return
+    }
+    if (this.up) this.observe(nowMs)
+  }
+
+  private drain(nowMs: number): void {
+    let count = 0
+    for (;;) {
+      const replica = this.replica
+      if (replica === null || this.busy || !replica.hasReady()) return
+      assert(++count <= READIES_PER_INPUT_MAX, 'the core keeps handing out Readies')
+      const ready = replica.ready()
+      if (!this.write(ready, nowMs)) return
+      if (ready.mustSync && this.host.shouldCrashAtSync()) {
+        if (this.host.tracing) this.host.trace(this.id, `crash between write and fsync (${describeWrites(ready)})`)
+        this.host.crashBetweenWriteAndSync(this)
+        return
+      }
+      const delayMs = ready.mustSync ? this.host.syncDelayMs() : 0
+      if (delayMs > 0) {
+        this.busy = true
+        const inc = this.incarnation
+        this.host.clock.scheduleAfter(delayMs, () => {
+          if (this.incarnation !== inc) return // crashed while syncing: the writes are gone
+          this.busy = false
+          this.input((_r, now) => this.finish(ready, now))
+        })
+        return
+      }
+      this.finish(ready, nowMs)
+    }
+  }
+
+  /** Step 1a. False if the write itself was illegal (reported). */
+  private write(ready: Ready, nowMs: number): boolean {
+    const checker = this.host.checker
+    const writes = ready.snapshot !== null || ready.entries.length > 0 || ready.hardState !== null
+    if (writes && !ready.mustSync) {
+      checker.fail('ready_contract', `node ${this.id} handed out writes (${describeWrites(ready)}) without mustSync`, nowMs)
+      return false
+    }
+    const err = this.store.write(ready)
+    if (err !== null) {
+      checker.fail('store_error', `node ${this.id}: ${err.message}`, nowMs)
+      return false
+    }
+    return true
+  }
+
+  /** Steps 1b (sync), 2 (send), 3-4 (apply, advance), then a snapshot if one is due. */
+  private finish(ready: Ready, nowMs: number): void {
+    const replica = this.replica
+    assert(replica !== null, 'finish runs on a live node')
+    const checker = this.host.checker
+    const tracing = this.host.tracing
+    if (ready.mustSync) {
+      const err = this.store.sync()
+      if (err !== null) {
+        checker.fail('store_error', `node ${this.id}: ${err.message}`, nowMs)
+        return
+      }
+      if (this.isVoter && ready.hardState !== null) checker.observeDurableHardState(this.id, this.store.durable.hardState, nowMs)
+      if (ready.snapshot !== null || ready.truncateFrom !== null) this.host.durableLogShrank()
+    }
+    if (tracing) {
+      if (ready.snapshot !== null) this.host.trace(this.id, `installed snapshot ${ready.snapshot.id.endOffset}@${ready.snapshot.id.epoch}`)
+      if (ready.truncateFrom !== null) this.host.trace(this.id, `truncated log from ${ready.truncateFrom}`)
+      if (ready.entries.length > 0) {
+        this.host.trace(this.id, `appended ${ready.entries[0].offset}..${ready.entries[ready.entries.length - 1].offset} (epoch ${ready.entries[ready.entries.length - 1].epoch})`)
+      }
+    }
+    for (const m of ready.messages) {
+      const body = m.body
+      let tag: number
+      if (isRequest(body)) {
+        tag = this.incarnation
+      } else {
+        tag = this.requestTags.get(`${m.to}:${m.requestId}`) ?? -1
+        if (body.type === 'vote_response' && body.voteGranted && !body.preVote && this.isVoter) {
+          checker.observeVoteGranted(this.id, body.epoch, m.to, nowMs)
+        }
+      }
+      this.host.send(this, m, tag)
+    }
+    const applying = ready.applySnapshot !== null || ready.committed.length > 0
+    if (ready.applySnapshot !== null) {
+      checker.observeApplySnapshot(this.id, ready.applySnapshot, nowMs)
+      if (tracing) this.host.trace(this.id, `applied snapshot ${ready.applySnapshot.id.endOffset}@${ready.applySnapshot.id.epoch}`)
+    }
+    if (ready.committed.length > 0) {
+      checker.observeCommitted(this.id, ready.committed, nowMs)
+      if (tracing) this.host.trace(this.id, `committed ${ready.committed[0].offset}..${ready.committed[ready.committed.length - 1].offset}`)
+    }
+    const completions = replica.applyAndAdvance(ready, nowMs)
+    if (applying) checker.observeFingerprint(this.id, replica.appliedEndOffset(), replica.fingerprint(), nowMs)
+    if (completions.length > 0) this.host.completed(this, completions)
+    const snapshot = replica.snapshotDue(nowMs)
+    if (snapshot !== null) {
+      const err = this.store.saveLocalSnapshot(snapshot)
+      if (err !== null) {
+        checker.fail('store_error', `node ${this.id}: ${err.message}`, nowMs)
+        return
+      }
+      this.snapshotsTaken++
+      if (tracing) this.host.trace(this.id, `took snapshot ${snapshot.id.endOffset}@${snapshot.id.epoch} (${snapshot.data.length} bytes)`)
+      replica.snapshotSaved(snapshot, nowMs)
+    }
+  }
+
+  private observe(nowMs: number): void {
+    const replica = this.replica
+    if (replica === null) return
+    const status = replica.status()
+    const previous = this.role
+    this.host.checker.observeStatus(status, previous, this.store.written, nowMs)
+    if (status.role !== previous) {
+      this.role = status.role
+      if (this.host.tracing) {
+        this.host.trace(this.id, `became ${status.role} in epoch ${status.epoch}` +
+          (status.leaderId !== null && status.role !== 'leader' ? ` (leader ${status.leaderId})` : '') +
+          ` hw ${status.highWatermark} log ${status.logStartOffset}..${status.logEndOffset}`)
+      }
+    }
+  }
+}
+
+function describeWrites(ready: Ready): string {
+  const parts: string[] = []
+  if (ready.snapshot !== null) parts.push(`snapshot ${ready.snapshot.id.endOffset}`)
+  if (ready.truncateFrom !== null) parts.push(`truncate ${ready.truncateFrom}`)
+  if (ready.entries.length > 0) parts.push(`${ready.entries.length} entries`)
+  if (ready.hardState !== null) parts.push(`hard state epoch ${ready.hardState.epoch} vote ${ready.hardState.votedFor ?? '-'}`)
+  return parts.join(', ') || 'nothing'
+}
+
+function describeShort(m: RaftMessage): string {
+  return `${m.body.type} from n${m.from} #${m.requestId}`
+}
+
+export function errorText(e: unknown): string {
+  if (e instanceof Error) {
+    const where = e.stack?.split('\n')[1]?.trim() ?? ''
+    return `${e.name}: ${e.message}${where === '' ? '' : ` (${where})`}`
+  }
+  return String(e)
+}

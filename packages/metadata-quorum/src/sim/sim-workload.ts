@@ -1,0 +1,268 @@
+/**
+ * SimWorkload: the simulated client. It submits requests to whichever node it believes is
+ * the leader (the active controller), follows not_leader hints, and records every proposal
+ * acknowledged as committed with its (offset, epoch), for the checker and the liveness
+ * phase.
+ *
+ * Raft mode sends small unique byte strings. Controller mode sends a random mix of
+ * RegisterBroker, BrokerHeartbeat, CreateTopics, DeleteTopics and CreatePartitions over a
+ * small pool of broker ids and topic names, so requests collide (duplicate topics, deleting
+ * what is gone, stale broker epochs) and both the record path and the error path run.
+ *
+ * A proposal is acknowledged when the node it was submitted to reports it committed. If
+ * that node crashes first, the outcome is unknown and the proposal is never acknowledged
+ * (a real client would time out and retry).
+ */
+import type { NodeId } from '@tributary/protocol'
+import type { controller } from '@tributary/protocol'
+import type { ControllerCommand, ControllerResponse } from '../controller/types.js'
+import type { Epoch, Offset } from '../raft/types.js'
+import type { Random } from '../util/random.js'
+import { between, chance, pick } from './sim-random.js'
+import type { SimCompletion, SimRequest, SubmitOutcome } from './sim-replica.js'
+
+export type WorkloadMode = 'raft' | 'controller'
+
+export interface WorkloadHost {
+  /** Submits on node `id` now; null if the node is down. */
+  submit(id: NodeId, request: SimRequest, nowMs: number): SubmitOutcome | null
+  incarnation(id: NodeId): number
+  trace(nodeId: NodeId | null, what: string): void
+}
+
+export interface Acknowledged {
+  readonly nodeId: NodeId
+  readonly offset: Offset
+  readonly epoch: Epoch
+  readonly probe: boolean
+}
+
+interface InFlight {
+  readonly epoch: Epoch
+  readonly probe: boolean
+  readonly submittedMs: number
+  readonly request: SimRequest
+  readonly response: ControllerResponse | undefined
+  readonly what: string
+}
+
+/** Broker ids the workload registers (separate from the controller quorum's node ids). */
+const BROKER_IDS = [1, 2, 3, 4] as const
+const TOPIC_NAMES = ['orders', 'payments', 'audit', 'clicks', 'logs', 'metrics'] as const
+/** A probe with no outcome after this long is abandoned and a new one sent. */
+const PROBE_RETRY_MS = 400
+
+export class SimWorkload {
+  private target: NodeId
+  /** key: `${node}/${incarnation}/${offset}` */
+  private readonly inFlight = new Map<string, InFlight>()
+  private readonly brokerEpochs = new Map<number, bigint>()
+  private nextRequestId = 1
+  private probing = false
+  private lastProbeMs = -Infinity
+  readonly acknowledged: Acknowledged[] = []
+  submitted = 0
+  notLeader = 0
+  unavailable = 0
+  answered = 0
+  failed = 0
+
+  constructor(
+    private readonly random: Random,
+    private readonly mode: WorkloadMode,
+    private readonly controllers: readonly NodeId[],
+    private readonly host: WorkloadHost,
+    private readonly onAcknowledged: (ack: Acknowledged, nowMs: number) => void,
+  ) {
+    this.target = pick(random, controllers)
+  }
+
+  get probeAcknowledged(): boolean {
+    return this.acknowledged.some((a) => a.probe)
+  }
+
+  /** Liveness phase: from now on send probes (new proposals) until one is acknowledged. */
+  startProbing(): void {
+    this.probing = true
+  }
+
+  /** One client step: submit one request (fault phase) or a probe (liveness phase). */
+  step(nowMs: number): void {
+    if (this.probing) {
+      if (this.probeAcknowledged || nowMs - this.lastProbeMs < PROBE_RETRY_MS) return
+      this.lastProbeMs = nowMs
+      this.send(this.probeRequest(), true, nowMs)
+      return
+    }
+    this.send(this.nextRequest(), false, nowMs)
+  }
+
+  completed(id: NodeId, completion: SimCompletion, nowMs: number): void {
+    const key = `${id}/${this.host.incarnation(id)}/${completion.offset}`
+    const request = this.inFlight.get(key)
+    if (request === undefined) return
+    this.inFlight.delete(key)
+    if (completion.outcome !== 'committed') {
+      this.failed++
+      this.host.trace(id, `client: ${request.what} at ${completion.offset} failed`)
+      if (request.probe) this.lastProbeMs = -Infinity
+      return
+    }
+    const ack: Acknowledged = { nodeId: id, offset: completion.offset, epoch: request.epoch, probe: request.probe }
+    this.acknowledged.push(ack)
+    this.host.trace(id, `client: ${request.what} acknowledged at ${completion.offset}@${request.epoch}`)
+    this.learn(request.request, request.response)
+    this.onAcknowledged(ack, nowMs)
+  }
+
+  /** The node crashed: the outcome of its pending proposals is unknown to the client. */
+  nodeCrashed(id: NodeId): void {
+    const prefix = `${id}/`
+    for (const key of [...this.inFlight.keys()]) {
+      if (key.startsWith(prefix)) {
+        if (this.inFlight.get(key)?.probe === true) this.lastProbeMs = -Infinity
+        this.inFlight.delete(key)
+      }
+    }
+  }
+
+  private send(request: SimRequest, probe: boolean, nowMs: number): void {
+    const id = this.target
+    this.submitted++
+    const outcome = this.host.submit(id, request, nowMs)
+    const what = describeRequest(request)
+    if (outcome === null) {
+      this.unavailable++
+      this.host.trace(id, `client: ${what} -> node down`)
+      this.retarget(null)
+      if (probe) this.lastProbeMs = -Infinity
+      return
+    }
+    switch (outcome.kind) {
+      case 'not_leader':
+        this.notLeader++
+        this.host.trace(id, `client: ${what} -> not leader (hint ${outcome.leaderId ?? 'none'})`)
+        this.retarget(outcome.leaderId)
+        if (probe) this.lastProbeMs = -Infinity
+        return
+      case 'done':
+        this.answered++
+        this.host.trace(id, `client: ${what} -> answered (${outcome.detail})`)
+        if (probe) this.lastProbeMs = -Infinity
+        return
+      case 'pending':
+        this.host.trace(id, `client: ${what} -> pending at ${outcome.offset}@${outcome.epoch}`)
+        this.inFlight.set(`${id}/${this.host.incarnation(id)}/${outcome.offset}`, {
+          epoch: outcome.epoch, probe, submittedMs: nowMs, request, response: outcome.response, what,
+        })
+        return
+    }
+  }
+
+  private retarget(hint: NodeId | null): void {
+    this.target = hint !== null && this.controllers.includes(hint) ? hint : pick(this.random, this.controllers)
+  }
+
+  /** Remembers what a committed response tells the client (broker epochs). */
+  private learn(request: SimRequest, response: ControllerResponse | undefined): void {
+    if (response === undefined || request.kind !== 'command') return
+    if (request.command.type === 'register_broker' && response.type === 'register_broker' && response.response.errorCode === 0) {
+      this.brokerEpochs.set(request.command.request.brokerId, response.response.brokerEpoch)
+    }
+  }
+
+  private probeRequest(): SimRequest {
+    if (this.mode === 'raft') return { kind: 'data', data: this.dataBytes(0xff) }
+    return { kind: 'command', command: this.registerBroker(pick(this.random, BROKER_IDS)) }
+  }
+
+  private nextRequest(): SimRequest {
+    if (this.mode === 'raft') return { kind: 'data', data: this.dataBytes(0) }
+    return { kind: 'command', command: this.nextCommand() }
+  }
+
+  private dataBytes(marker: number): Uint8Array {
+    const n = between(this.random, 6, 24)
+    const data = new Uint8Array(n)
+    const id = this.nextRequestId++
+    data[0] = marker
+    data[1] = id & 0xff
+    data[2] = (id >>> 8) & 0xff
+    data[3] = (id >>> 16) & 0xff
+    for (let i = 4; i < n; i++) data[i] = Math.floor(this.random.next() * 256)
+    return data
+  }
+
+  private nextCommand(): ControllerCommand {
+    const r = this.random.next()
+    if (r < 0.2) return this.registerBroker(pick(this.random, BROKER_IDS))
+    if (r < 0.5) {
+      const brokerId = pick(this.random, BROKER_IDS)
+      const epoch = this.brokerEpochs.get(brokerId)
+      if (epoch === undefined) return this.registerBroker(brokerId)
+      return {
+        type: 'broker_heartbeat',
+        request: {
+          brokerId,
+          // Sometimes a stale epoch, to exercise the fencing path.
+          brokerEpoch: chance(this.random, 0.1) ? epoch - 1n : epoch,
+          currentMetadataOffset: BigInt(between(this.random, 0, 1000)),
+          wantFence: chance(this.random, 0.05),
+          wantShutdown: chance(this.random, 0.03),
+        },
+      }
+    }
+    if (r < 0.75) {
+      const count = between(this.random, 1, 2)
+      const topics: controller.CreatableTopic[] = []
+      for (let i = 0; i < count; i++) {
+        topics.push({
+          name: pick(this.random, TOPIC_NAMES),
+          numPartitions: chance(this.random, 0.2) ? -1 : between(this.random, 1, 4),
+          replicationFactor: chance(this.random, 0.2) ? -1 : between(this.random, 1, 3),
+          configs: {},
+        })
+      }
+      return { type: 'create_topics', request: { topics, validateOnly: chance(this.random, 0.05) } }
+    }
+    if (r < 0.87) {
+      return { type: 'delete_topics', request: { names: [pick(this.random, TOPIC_NAMES)] } }
+    }
+    return {
+      type: 'create_partitions',
+      request: {
+        topics: [{ name: pick(this.random, TOPIC_NAMES), count: between(this.random, 1, 8) }],
+        validateOnly: chance(this.random, 0.05),
+      },
+    }
+  }
+
+  private registerBroker(brokerId: number): ControllerCommand {
+    return {
+      type: 'register_broker',
+      request: {
+        brokerId,
+        incarnationId: `inc-${brokerId}-${this.nextRequestId++}`,
+        endpoints: [{ name: 'PLAINTEXT', host: `broker-${brokerId}`, port: 9092 }],
+        rack: '',
+      },
+    }
+  }
+}
+
+function describeRequest(request: SimRequest): string {
+  if (request.kind === 'data') return `propose ${request.data.length} bytes`
+  const c = request.command
+  switch (c.type) {
+    case 'register_broker':
+      return `RegisterBroker(${c.request.brokerId})`
+    case 'broker_heartbeat':
+      return `BrokerHeartbeat(${c.request.brokerId}, epoch ${c.request.brokerEpoch})`
+    case 'create_topics':
+      return `CreateTopics(${c.request.topics.map((t) => `${t.name}/${t.numPartitions}x${t.replicationFactor}`).join(',')})`
+    case 'delete_topics':
+      return `DeleteTopics(${c.request.names.join(',')})`
+    case 'create_partitions':
+      return `CreatePartitions(${c.request.topics.map((t) => `${t.name}->${t.count}`).join(',')})`
+  }
+}

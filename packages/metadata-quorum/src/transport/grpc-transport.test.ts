@@ -1,0 +1,173 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import * as grpc from '@grpc/grpc-js'
+import { quorum, type NodeId } from '@tributary/protocol'
+import { silentLogger } from '../util/logger.js'
+import type { RaftMessage } from '../raft/types.js'
+import { GrpcTransport } from './grpc-transport.js'
+import { SERVER_OPTIONS } from './transport-limits.js'
+
+const n = (id: number): NodeId => id as NodeId
+
+interface Node {
+  transport: GrpcTransport
+  server: grpc.Server
+  port: number
+  received: RaftMessage[]
+  unreachable: Array<[NodeId, string]>
+}
+
+const open: Node[] = []
+
+async function bind(server: grpc.Server): Promise<number> {
+  return new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))))
+}
+
+async function startNode(id: number, peers: Map<NodeId, string>, respond?: (m: RaftMessage, t: GrpcTransport) => void): Promise<Node> {
+  const transport = new GrpcTransport({ nodeId: n(id), peers, requestTimeoutMs: 500, logger: silentLogger })
+  const server = new grpc.Server(SERVER_OPTIONS)
+  transport.bindTo(server, () => ({ errorCode: 0, leaderId: id, leaderEpoch: 4, highWatermark: 9n, voters: [], observers: [] }))
+  const port = await bind(server)
+  const node: Node = { transport, server, port, received: [], unreachable: [] }
+  transport.setHandler({
+    onMessage: (m) => {
+      node.received.push(m)
+      respond?.(m, transport)
+    },
+    onUnreachable: (peer, reason) => node.unreachable.push([peer, reason]),
+  })
+  open.push(node)
+  return node
+}
+
+const until = async (cond: () => boolean, what: string): Promise<void> => {
+  for (let i = 0; i < 1000; i++) {
+    if (cond()) return
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+function rawCall(port: number, path: string, bytes: Buffer): Promise<{ code: grpc.status; details: string } | { ok: Buffer }> {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure())
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, new grpc.Metadata(), { deadline: Date.now() + 2000 }, (err, value) => {
+      client.close()
+      if (err) resolve({ code: err.code, details: err.details })
+      else resolve({ ok: value! })
+    })
+  })
+}
+
+afterEach(async () => {
+  for (const node of open.splice(0)) {
+    await node.transport.close()
+    node.server.forceShutdown()
+  }
+})
+
+describe('GrpcTransport', () => {
+  it('turns a request into a call and the core\'s response into its answer, keeping request ids', async () => {
+    const b = await startNode(2, new Map(), (m, t) => {
+      if (m.body.type !== 'vote_request') return
+      t.send({ from: n(2), to: m.from, requestId: m.requestId, body: { type: 'vote_response', errorCode: 0, epoch: m.body.candidateEpoch, leaderId: null, voteGranted: true, preVote: m.body.preVote } })
+    })
+    const a = await startNode(1, new Map([[n(2), `127.0.0.1:${b.port}`]]))
+    a.transport.send({ from: n(1), to: n(2), requestId: 42, body: { type: 'vote_request', candidateEpoch: 5, lastEpoch: 4, lastEndOffset: 100, preVote: true } })
+    await until(() => a.received.length === 1, 'vote response')
+    expect(b.received).toHaveLength(1)
+    expect(b.received[0]).toMatchObject({ from: 1, to: 2, body: { type: 'vote_request', candidateEpoch: 5, lastEndOffset: 100, preVote: true } })
+    expect(a.received[0]).toEqual({
+      from: 2, to: 1, requestId: 42, body: { type: 'vote_response', errorCode: 0, epoch: 5, leaderId: null, voteGranted: true, preVote: true },
+    })
+    expect(b.transport.pendingInboundCount).toBe(0)
+  })
+
+  it('holds an inbound call until the core answers (a long-polled fetch)', async () => {
+    let held: RaftMessage | null = null
+    const b = await startNode(2, new Map(), (m) => { held = m })
+    const a = await startNode(1, new Map([[n(2), `127.0.0.1:${b.port}`]]))
+    a.transport.send({ from: n(1), to: n(2), requestId: 1, body: { type: 'fetch_request', replicaEpoch: 1, fetchOffset: 0, lastFetchedEpoch: 0, maxWaitMs: 300, maxBytes: 1024 } })
+    await until(() => held !== null, 'fetch held')
+    await new Promise((r) => setTimeout(r, 100))
+    expect(a.received).toHaveLength(0)
+    expect(b.transport.pendingInboundCount).toBe(1)
+    const req = held as unknown as RaftMessage
+    b.transport.send({
+      from: n(2), to: n(1), requestId: req.requestId,
+      body: { type: 'fetch_response', errorCode: 0, epoch: 1, leaderId: n(2), highWatermark: 1, logStartOffset: 0, divergingEpoch: null, snapshotId: null,
+        entries: [{ epoch: 1, offset: 0, kind: 'leader_change', data: new Uint8Array() }] },
+    })
+    await until(() => a.received.length === 1, 'fetch response')
+    expect(a.received[0]!.body).toMatchObject({ type: 'fetch_response', highWatermark: 1, entries: [{ offset: 0, kind: 'leader_change' }] })
+  })
+
+  it('reports a peer that does not answer as unreachable', async () => {
+    const dead = new grpc.Server()
+    const port = await bind(dead)
+    dead.forceShutdown()
+    const a = await startNode(1, new Map([[n(3), `127.0.0.1:${port}`]]))
+    a.transport.send({ from: n(1), to: n(3), requestId: 1, body: { type: 'begin_quorum_epoch_request', leaderEpoch: 2 } })
+    await until(() => a.unreachable.length === 1, 'unreachable')
+    expect(a.unreachable[0]![0]).toBe(3)
+    expect(a.unreachable[0]![1]).toMatch(/UNAVAILABLE|DEADLINE_EXCEEDED/)
+  })
+
+  it('reports a peer whose request times out (the core never answers)', async () => {
+    const b = await startNode(2, new Map())
+    const a = await startNode(1, new Map([[n(2), `127.0.0.1:${b.port}`]]))
+    a.transport.send({ from: n(1), to: n(2), requestId: 1, body: { type: 'begin_quorum_epoch_request', leaderEpoch: 2 } })
+    await until(() => a.unreachable.length === 1, 'deadline')
+    expect(a.unreachable[0]![1]).toMatch(/DEADLINE_EXCEEDED/)
+    await until(() => b.transport.pendingInboundCount === 0, 'server side cleanup')
+  })
+
+  it('reports an unknown peer without calling the handler re-entrantly', async () => {
+    const a = await startNode(1, new Map())
+    a.transport.send({ from: n(1), to: n(9), requestId: 1, body: { type: 'begin_quorum_epoch_request', leaderEpoch: 2 } })
+    expect(a.unreachable).toHaveLength(0)
+    await until(() => a.unreachable.length === 1, 'unreachable')
+    expect(a.unreachable[0]).toEqual([9, 'no address is known for this node'])
+  })
+
+  it('answers garbage with INVALID_ARGUMENT and keeps serving', async () => {
+    const b = await startNode(2, new Map(), (m, t) => {
+      if (m.body.type === 'begin_quorum_epoch_request') {
+        t.send({ from: n(2), to: m.from, requestId: m.requestId, body: { type: 'begin_quorum_epoch_response', errorCode: 0, epoch: 1, leaderId: n(1) } })
+      }
+    })
+    const garbage = await rawCall(b.port, quorum.RaftServiceService.vote.path, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))
+    expect(garbage).toMatchObject({ code: grpc.status.INVALID_ARGUMENT })
+    const negative = await rawCall(b.port, quorum.RaftServiceService.fetch.path, Buffer.from(quorum.FetchRequest.encode({ replicaId: 1, replicaEpoch: 1, fetchOffset: -5n, lastFetchedEpoch: 0, maxWaitMs: 0, maxBytes: 0 }).finish()))
+    expect(negative).toMatchObject({ code: grpc.status.INVALID_ARGUMENT })
+    const spoofed = await rawCall(b.port, quorum.RaftServiceService.beginQuorumEpoch.path, Buffer.from(quorum.BeginQuorumEpochRequest.encode({ leaderId: 2, leaderEpoch: 1 }).finish()))
+    expect(spoofed).toMatchObject({ code: grpc.status.INVALID_ARGUMENT })
+    expect(b.received).toHaveLength(0)
+    const good = await rawCall(b.port, quorum.RaftServiceService.beginQuorumEpoch.path, Buffer.from(quorum.BeginQuorumEpochRequest.encode({ leaderId: 1, leaderEpoch: 1 }).finish()))
+    expect('ok' in good && quorum.BeginQuorumEpochResponse.decode(good.ok)).toEqual({ errorCode: 0, epoch: 1, leaderId: 1 })
+  })
+
+  it('serves DescribeQuorum from the node\'s callback', async () => {
+    const b = await startNode(2, new Map())
+    const reply = await rawCall(b.port, quorum.RaftServiceService.describeQuorum.path, Buffer.alloc(0))
+    expect('ok' in reply && quorum.DescribeQuorumResponse.decode(reply.ok)).toMatchObject({ leaderId: 2, leaderEpoch: 4, highWatermark: 9n })
+  })
+
+  it('drops a response to a call that is gone without throwing', async () => {
+    const b = await startNode(2, new Map())
+    expect(() => b.transport.send({ from: n(2), to: n(1), requestId: 12345, body: { type: 'begin_quorum_epoch_response', errorCode: 0, epoch: 1, leaderId: null } })).not.toThrow()
+  })
+
+  it('answers calls that arrive before the handler is set, or after close, with UNAVAILABLE', async () => {
+    const transport = new GrpcTransport({ nodeId: n(5), peers: new Map(), requestTimeoutMs: 500, logger: silentLogger })
+    const server = new grpc.Server()
+    transport.bindTo(server, () => ({ errorCode: 0, leaderId: -1, leaderEpoch: 0, highWatermark: 0n, voters: [], observers: [] }))
+    const port = await bind(server)
+    try {
+      const reply = await rawCall(port, quorum.RaftServiceService.beginQuorumEpoch.path, Buffer.from(quorum.BeginQuorumEpochRequest.encode({ leaderId: 1, leaderEpoch: 1 }).finish()))
+      expect(reply).toMatchObject({ code: grpc.status.UNAVAILABLE })
+    } finally {
+      await transport.close()
+      server.forceShutdown()
+    }
+  })
+})

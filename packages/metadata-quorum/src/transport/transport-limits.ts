@@ -1,0 +1,48 @@
+/**
+ * Every bound and timing constant of the gRPC transport, in one place.
+ * Values favour finding a restarted peer fast on a LAN or loopback, which is where the
+ * metadata quorum runs.
+ */
+
+/** Incoming Raft calls waiting for the core's response. Beyond it: RESOURCE_EXHAUSTED. */
+export const MAX_PENDING_INBOUND_CALLS = 1024
+
+/**
+ * An inbound call the core has not answered after this long is failed with
+ * DEADLINE_EXCEEDED, so a request the core chose to drop cannot pin memory. Well above any
+ * long-poll wait (fetchMaxWaitMs).
+ */
+export const INBOUND_CALL_HOLD_MAX_MS = 10_000
+
+/** Outstanding calls to one peer. Beyond it a request is dropped and the peer reported unreachable. */
+export const MAX_INFLIGHT_CALLS_PER_PEER = 256
+
+/** Largest gRPC message either way; a fetch or snapshot chunk is about 1 MiB by default. */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+/** HTTP/2 keepalive: a dead peer's connection is noticed within about two seconds. */
+export const KEEPALIVE_TIME_MS = 1000
+export const KEEPALIVE_TIMEOUT_MS = 1000
+
+/** Short reconnect backoff so a restarted peer is found within half a second. */
+export const INITIAL_RECONNECT_BACKOFF_MS = 100
+export const MAX_RECONNECT_BACKOFF_MS = 500
+
+/** Channel options shared by every client channel we open (peers, admin clients). */
+export const CHANNEL_OPTIONS = {
+  'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.initial_reconnect_backoff_ms': INITIAL_RECONNECT_BACKOFF_MS,
+  'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS,
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+} as const
+
+/** Server options for the listener that hosts RaftService and ControllerService. */
+export const SERVER_OPTIONS = {
+  'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+} as const
