@@ -367,3 +367,27 @@ function resolve(raw: Map<ConfigKey, RawValue>): ServerConfig {
 export function controllerListener(config: ServerConfig): ListenerConfig | undefined {
   return config.listeners.find((l) => config.controllerListenerNames.includes(l.name))
 }
+
+/** Upper bound of the leader's long-poll hold of a Fetch (KIP-595); no Kafka key sets it. */
+export const FETCH_MAX_WAIT_MS_MAX = DEFAULT_RAFT_TIMING.fetchMaxWaitMs
+
+/**
+ * The quorum timing keys as RaftConfig fields. controller.quorum.election.backoff.max.ms is
+ * the random part of each election wait (Kafka's bounded random backoff); the long-poll wait
+ * stays well below the fetch timeout so a held fetch never looks like a dead leader.
+ */
+export function raftTimingOf(config: ServerConfig): {
+  fetchTimeoutMs: number
+  electionTimeoutMs: number
+  electionJitterMs: number
+  requestTimeoutMs: number
+  fetchMaxWaitMs: number
+} {
+  return {
+    fetchTimeoutMs: config.quorumFetchTimeoutMs,
+    electionTimeoutMs: config.quorumElectionTimeoutMs,
+    electionJitterMs: config.quorumElectionBackoffMaxMs,
+    requestTimeoutMs: config.quorumRequestTimeoutMs,
+    fetchMaxWaitMs: Math.min(FETCH_MAX_WAIT_MS_MAX, Math.floor(config.quorumFetchTimeoutMs / 2)),
+  }
+}

@@ -202,6 +202,11 @@ export class RaftDriver {
     return this.controller.committedImage()
   }
 
+  /** True while this node is the active controller (leader, caught up on its own epoch). */
+  isActiveController(): boolean {
+    return this.phase === 'running' && this.controller.isActive()
+  }
+
   get isRunning(): boolean {
     return this.phase === 'running'
   }
@@ -281,7 +286,9 @@ export class RaftDriver {
     const now = this.clock()
     if (this.tickDue) {
       this.tickDue = false
-      this.controller.tick(now)
+      // A node draining for shutdown keeps answering (it grants votes, so a successor is
+      // elected fast) but stops its timers: it must not stand for election itself.
+      if (this.phase === 'running') this.controller.tick(now)
     }
     // Inputs queued by callbacks that fire during this loop wait for the next pass.
     const batch = this.inputs.splice(0, this.inputs.length)

@@ -187,7 +187,8 @@ export class RaftCore {
       this.transitionToUnattached(hs.epoch)
     }
     // A single-voter quorum needs nobody: elect ourselves at once.
-    if (this.isVoter && this.voters.length === 1 && this.state.role !== 'leader') this.transitionToProspective()
+    // (Read through a method: TypeScript narrowed `this.state` at the assignment above.)
+    if (this.isVoter && this.voters.length === 1 && this.currentRole() !== 'leader') this.transitionToProspective()
   }
 
   // ---- Inputs ---------------------------------------------------------------------------
@@ -872,12 +873,11 @@ export class RaftCore {
     const observers = [...s.replicas.values()].filter((r) => !r.isVoter)
     if (observers.length >= RAFT_LIMITS.maxTrackedObservers) {
       const oldest = observers.reduce((a, b) => (b.lastFetchMs < a.lastFetchMs ? b : a))
-      s.replicas.delete(oldest.nodeId)
+      // Its parked fetch gets a real (validated) answer: an empty NONE would tell it that
+      // its whole log matches ours.
       const parked = s.parked.get(oldest.nodeId)
-      if (parked !== undefined) {
-        s.parked.delete(oldest.nodeId)
-        this.respond(parked.from, parked.requestId, this.fetchError(RaftErrorCode.NONE))
-      }
+      if (parked !== undefined) this.answerParked(s, parked)
+      s.replicas.delete(oldest.nodeId)
     }
     const tracker: ReplicaTracker = { nodeId, isVoter: false, endOffset: -1, lastFetchMs: this.nowMs, lastCaughtUpMs: -1, lastSentHighWatermark: -1 }
     s.replicas.set(nodeId, tracker)
@@ -1135,6 +1135,10 @@ export class RaftCore {
   }
 
   // ---- Common plumbing ------------------------------------------------------------------
+
+  private currentRole(): RoleState['role'] {
+    return this.state.role
+  }
 
   /**
    * Every response first goes through here. A higher epoch moves us there (and the response,

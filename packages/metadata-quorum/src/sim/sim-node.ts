@@ -6,7 +6,9 @@
  *   2. only then send ready.messages;
  *   3-4. apply and advance (the replica does both).
  * A slow disk is modelled by finishing step 1 after a delay; inputs that arrive meanwhile
- * wait in an inbox, as they would in a driver busy on fsync.
+ * wait in an inbox, as they would in a driver busy on fsync. A paused process (a long GC or
+ * SIGSTOP) is the same inbox held for longer: it keeps its state and misses its timers, and
+ * on resuming it handles what queued up, with the clock now far ahead.
  *
  * It owns the node's incarnation: every (re)start gets a new one, and closures scheduled
  * for an older incarnation (ticks, disk completions, responses to requests the dead process
@@ -53,7 +55,9 @@ type Input = (replica: SimReplica, nowMs: number) => void
 export class SimNode {
   replica: SimReplica | null = null
   incarnation = 0
+  /** Waiting for a slow fsync. */
   private busy = false
+  private paused = false
   private inbox: Input[] = []
   /** `${requester}:${requestId}` -> the requester's incarnation when it sent the request. */
   private requestTags = new Map<string, number>()
@@ -85,6 +89,7 @@ export class SimNode {
     this.incarnation++
     const persisted = this.store.load()
     this.busy = false
+    this.paused = false
     this.inbox = []
     this.requestTags = new Map()
     this.role = null
@@ -105,7 +110,7 @@ export class SimNode {
     const inc = this.incarnation
     const tick = (): void => {
       if (this.incarnation !== inc) return
-      if (!this.busy) this.input((r, now) => r.tick(now))
+      if (!this.busy && !this.paused) this.input((r, now) => r.tick(now))
       this.host.clock.scheduleAfter(this.tickIntervalMs, tick)
     }
     // A random phase, so the nodes' ticks are not in lock step.
@@ -119,6 +124,7 @@ export class SimNode {
     this.replica = null
     this.incarnation++
     this.busy = false
+    this.paused = false
     this.inbox = []
     this.requestTags = new Map()
     this.role = null
@@ -148,9 +154,24 @@ export class SimNode {
     this.input((r, now) => r.peerUnreachable(peer, now))
   }
 
-  /** A client request; null if the node is down or busy on fsync (the client sees a timeout). */
+  get isPaused(): boolean {
+    return this.paused
+  }
+
+  /** The process stops running (but keeps its state) until resume(). */
+  pause(): void {
+    this.paused = true
+  }
+
+  resume(): void {
+    if (!this.paused) return
+    this.paused = false
+    this.pump()
+  }
+
+  /** A client request; null if the node is down, paused or busy (the client sees a timeout). */
   submit(request: SimRequest): SubmitOutcome | null {
-    if (this.replica === null || this.busy) return null
+    if (this.replica === null || this.busy || this.paused) return null
     const result: { outcome: SubmitOutcome | null } = { outcome: null }
     this.input((r, now) => {
       result.outcome = r.submit(request, now)
@@ -166,16 +187,16 @@ export class SimNode {
 
   private input(fn: Input): void {
     if (this.replica === null) return
-    if (this.busy) {
-      this.inbox.push(fn)
-      return
-    }
+    this.inbox.push(fn)
+    this.pump()
+  }
+
+  /** Runs queued inputs in order, each followed by its Readies, unless busy or paused. */
+  private pump(): void {
+    if (this.replica === null || this.busy || this.paused || this.inbox.length === 0) return
     const nowMs = this.host.clock.nowMs
     try {
-      fn(this.replica, nowMs)
-      this.drain(nowMs)
-      // Inputs that waited for a slow fsync run now, each with its Readies.
-      while (this.up && !this.busy && this.inbox.length > 0) {
+      while (this.replica !== null && !this.busy && !this.paused && this.inbox.length > 0) {
         const next = this.inbox.shift() as Input
         next(this.replica, nowMs)
         this.drain(nowMs)
@@ -184,7 +205,7 @@ export class SimNode {
       this.host.checker.fail('node_threw', `node ${this.id}: ${errorText(e)}`, nowMs)
       return
     }
-    if (this.up) this.observe(nowMs)
+    if (this.replica !== null) this.observe(nowMs)
   }
 
   private drain(nowMs: number): void {
@@ -207,7 +228,9 @@ export class SimNode {
         this.host.clock.scheduleAfter(delayMs, () => {
           if (this.incarnation !== inc) return // crashed while syncing: the writes are gone
           this.busy = false
-          this.input((_r, now) => this.finish(ready, now))
+          // The rest of this Ready goes before any input that queued behind the fsync.
+          this.inbox.unshift((_r, now) => this.finish(ready, now))
+          this.pump()
         })
         return
       }

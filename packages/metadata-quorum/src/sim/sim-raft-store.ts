@@ -23,7 +23,6 @@
  */
 import type { HardState, Offset, PersistentState, RaftEntry, Ready, Snapshot } from '../raft/types.js'
 import type { Random } from '../util/random.js'
-import { assert } from '../util/assert.js'
 
 type WriteOp =
   | { readonly kind: 'snapshot'; readonly snapshot: Snapshot }
@@ -181,14 +180,19 @@ export class SimRaftStore {
     return null
   }
 
-  /** A snapshot the node took of its own state machine: atomic and durable. */
+  /**
+   * A snapshot the node took of its own state machine: atomic and durable at once. (Only a
+   * lying disk can still have writes queued here; then the snapshot queues behind them, so
+   * the durable copy sees the operations in order.)
+   */
   saveLocalSnapshot(snapshot: Snapshot): StoreError | null {
-    // The simulator takes snapshots only between Readies, when nothing is queued; otherwise
-    // the compaction would race the queued appends on the durable copy.
-    assert(this.queue.length === 0, 'local snapshot while writes are unsynced')
     const op: WriteOp = { kind: 'compact', snapshot }
     const w = this.written.apply(op)
     if (w !== null) return { kind: 'store_error', message: w }
+    if (this.queue.length > 0) {
+      this.queue.push(op)
+      return null
+    }
     const d = this.durable.apply(op)
     if (d !== null) return { kind: 'store_error', message: d }
     return null

@@ -30,6 +30,8 @@ export interface FaultWeights {
   readonly isolateLeader: number
   readonly oneWay: number
   readonly resignLeader: number
+  /** A process stops (GC pause, SIGSTOP) and resumes later with its state. */
+  readonly pause: number
 }
 
 export interface SimScenario {
@@ -51,6 +53,7 @@ export interface SimScenario {
   readonly faults: FaultWeights
   readonly downtimeMaxMs: number
   readonly partitionMaxMs: number
+  readonly pauseMaxMs: number
   readonly clientIntervalMinMs: number
   readonly clientIntervalMaxMs: number
   readonly snapshotIntervalEntries: number
@@ -102,7 +105,7 @@ export function chooseScenario(random: Random, overrides: ScenarioOverrides = {}
     slowSyncProbability: pick(random, [0, 0, 0.05, 0.3] as const),
     slowSyncMaxMs: pick(random, [2, 10, 50] as const),
     unreachableNoticeProbability: pick(random, [0, 0.5, 1] as const),
-    faultPhaseMs: overrides.faultPhaseMs ?? between(random, 2000, 5000),
+    faultPhaseMs: overrides.faultPhaseMs ?? between(random, 3000, 10_000),
     faultGapMinMs: calm ? 1000 : 50,
     faultGapMaxMs: calm ? 4000 : pick(random, [300, 800, 1500] as const),
     faults: {
@@ -112,9 +115,11 @@ export function chooseScenario(random: Random, overrides: ScenarioOverrides = {}
       isolateLeader: between(random, 0, 3),
       oneWay: between(random, 0, 3),
       resignLeader: between(random, 0, 2),
+      pause: between(random, 0, 3),
     },
     downtimeMaxMs: pick(random, [100, 500, 2000] as const),
     partitionMaxMs: pick(random, [200, 1000, 3000] as const),
+    pauseMaxMs: pick(random, [100, 600, 2000] as const),
     clientIntervalMinMs: 5,
     clientIntervalMaxMs: pick(random, [20, 60, 150] as const),
     snapshotIntervalEntries: pick(random, [8, 20, 50] as const),
@@ -130,7 +135,7 @@ export function describeScenario(s: SimScenario): string[] {
     `network: delay ${n.minDelayMs}-${n.maxDelayMs} ms, slow ${n.slowProbability} up to ${n.slowMaxDelayMs} ms, drop ${n.dropProbability}, duplicate ${n.duplicateProbability}`,
     `disk: crash between write and fsync ${s.crashAtSyncProbability}, slow fsync ${s.slowSyncProbability} up to ${s.slowSyncMaxMs} ms`,
     `faults for ${s.faultPhaseMs} ms, every ${s.faultGapMinMs}-${s.faultGapMaxMs} ms, weights ${JSON.stringify(s.faults)}, ` +
-      `downtime up to ${s.downtimeMaxMs} ms, partitions up to ${s.partitionMaxMs} ms`,
+      `downtime up to ${s.downtimeMaxMs} ms, partitions up to ${s.partitionMaxMs} ms, pauses up to ${s.pauseMaxMs} ms`,
     `client every ${s.clientIntervalMinMs}-${s.clientIntervalMaxMs} ms, snapshot every ${s.snapshotIntervalEntries} entries`,
   ]
 }

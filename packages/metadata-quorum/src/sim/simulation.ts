@@ -64,6 +64,7 @@ export interface SimulationStats {
   readonly lostWrites: number
   readonly partitions: number
   readonly resigns: number
+  readonly pauses: number
   readonly highestEpoch: number
   readonly committedEnd: number
   readonly acknowledged: number
@@ -111,6 +112,7 @@ class Simulation implements NodeHost {
   private crashesAtSync = 0
   private partitionsStarted = 0
   private resigns = 0
+  private pauses = 0
   private readonly loggers = new Map<NodeId, Logger>()
 
   constructor(private readonly options: SimulationOptions) {
@@ -164,12 +166,18 @@ class Simulation implements NodeHost {
     this.clock.scheduleAt(s.faultPhaseMs, () => this.heal())
     const endMs = s.faultPhaseMs + this.livenessTimeoutMs
     const checker = this.checker
+    let durableCheckedEnd = 0
     while (checker.ok && this.livenessMetAtMs === null) {
       if (this.clock.eventsRun >= EVENTS_PER_RUN_MAX) {
         checker.fail('event_budget', `more than ${EVENTS_PER_RUN_MAX} events in one run`, this.clock.nowMs)
         break
       }
       if (!this.clock.step(endMs)) break
+      // An entry must be durable on a majority the moment anyone calls it committed.
+      if (checker.committedEnd !== durableCheckedEnd) {
+        durableCheckedEnd = checker.committedEnd
+        checker.checkDurability(this.durableLogs, this.clock.nowMs)
+      }
     }
     if (checker.ok && this.livenessMetAtMs === null) {
       checker.fail('liveness', `not live ${this.livenessTimeoutMs} ms after healing: ${this.livenessProblem() ?? 'unknown'}`, this.clock.nowMs)
@@ -342,6 +350,21 @@ class Simulation implements NodeHost {
         }
         return
       }
+      case 'pause': {
+        const node = leader !== null && r.next() < 0.5 ? this.node(leader) : pick(r, this.nodeList)
+        if (!node.up || node.isPaused) return
+        const pauseMs = between(r, 20, this.scenario.pauseMaxMs)
+        this.pauses++
+        if (this.tracing) this.trace(node.id, `PAUSE for ${pauseMs} ms`)
+        node.pause()
+        const incarnation = node.incarnation
+        this.clock.scheduleAfter(pauseMs, () => {
+          if (node.incarnation !== incarnation || !node.isPaused) return
+          if (this.tracing) this.trace(node.id, 'RESUME')
+          node.resume()
+        })
+        return
+      }
       case 'resignLeader':
         if (leader !== null) {
           this.resigns++
@@ -415,6 +438,7 @@ class Simulation implements NodeHost {
     if (this.tracing) this.trace(null, 'HEAL: all partitions healed, network clean, all nodes up; liveness phase starts')
     for (const node of this.nodeList) {
       if (!node.up) this.restart(node)
+      else if (node.isPaused) node.resume()
     }
     this.workload.startProbing()
     const check = (): void => {
@@ -487,6 +511,7 @@ class Simulation implements NodeHost {
         lostWrites,
         partitions: this.partitionsStarted,
         resigns: this.resigns,
+        pauses: this.pauses,
         highestEpoch: this.checker.highestEpoch,
         committedEnd: this.checker.committedEnd,
         acknowledged: this.workload.acknowledged.length,

@@ -1,0 +1,152 @@
+/**
+ * `trib server [server.properties] [--config FILE] [--override key=value ...]`: starts one
+ * node, like kafka-server-start.sh. Only process.roles=controller runs for now.
+ *
+ * Output: JSON logs go to <first log dir>/server.log; stdout gets one short line per
+ * important event ("[node 1] became leader in epoch 3"); any startup error is ONE line on
+ * stderr and exit code 1. SIGTERM or SIGINT shuts down cleanly (a leader resigns first) and
+ * exits 0; a second signal exits at once with 1.
+ */
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Command } from 'commander'
+import pino from 'pino'
+import { PortInUseError, routeGrpcLogs, startControllerNode, type ControllerNode } from '@tributary/metadata-quorum'
+import { CliError, oneLine } from '../cli-error.js'
+import { controllerListener, parseServerConfig, raftTimingOf, type ServerConfig } from './server-config.js'
+
+export const SERVER_LOG_FILE = 'server.log'
+
+export interface ServerIo {
+  readonly out: (line: string) => void
+  readonly err: (line: string) => void
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly exit: (code: number) => void
+}
+
+export function serverCommand(io: ServerIo): Command {
+  return new Command('server')
+    .description('Start a Tributary node (kafka-server-start). Keys use Kafka\'s names; values come from the file, TRIB_* variables (TRIB_NODE_ID) and --override, in rising precedence.')
+    .argument('[config]', 'server.properties file (same as --config)')
+    .option('--config <file>', 'server.properties file')
+    .option('--override <key=value>', 'set one config key; repeatable', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .action(async (configArg: string | undefined, options: { config?: string; override: string[] }) => {
+      if (configArg !== undefined && options.config !== undefined && configArg !== options.config) {
+        throw new CliError('give the config file once: as an argument or with --config')
+      }
+      const file = configArg ?? options.config
+      const config = await loadConfig(file, options.override, io.env)
+      await runServer(config, io)
+    })
+}
+
+async function loadConfig(file: string | undefined, overrides: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<ServerConfig> {
+  let text: string | undefined
+  if (file !== undefined) {
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (err) {
+      throw new CliError(`cannot read config file ${file}: ${oneLine(err)}`)
+    }
+  }
+  const result = parseServerConfig({ ...(file !== undefined && text !== undefined ? { file: { name: file, text } } : {}), overrides, env })
+  if (result.kind === 'error') throw new CliError(result.message)
+  return result.config
+}
+
+async function runServer(config: ServerConfig, io: ServerIo): Promise<void> {
+  const roles = config.processRoles.join(',')
+  if (config.processRoles.includes('broker')) {
+    throw new CliError(`process.roles=${roles}: the broker role is not implemented yet; use process.roles=controller`)
+  }
+  const listener = controllerListener(config)
+  if (listener === undefined) throw new CliError('listeners: no controller listener')
+  const logDir = config.logDirs[0]!
+  try {
+    await mkdir(logDir, { recursive: true })
+  } catch (err) {
+    throw new CliError(`log.dirs: cannot create ${logDir}: ${oneLine(err)}`)
+  }
+
+  const destination = pino.destination({ dest: join(logDir, SERVER_LOG_FILE), sync: false, mkdir: true })
+  const root = pino({ level: 'info', base: null }, destination)
+  const logger = root.child({ component: 'server', nodeId: config.nodeId })
+  // grpc-js logs to stderr by default; keep stderr for our one-line errors.
+  routeGrpcLogs(logger)
+
+  const tag = `[node ${config.nodeId}]`
+  const flush = (): void => {
+    try {
+      destination.flushSync()
+    } catch {
+      // Not open yet (the destination opens asynchronously): pending lines are written as
+      // the process exits naturally; the log file is best effort at a hard exit.
+    }
+  }
+  const flushAndExit = (code: number): void => {
+    flush()
+    io.exit(code)
+  }
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception')
+    io.err(`trib server: ${tag} fatal: ${oneLine(err)}`)
+    flushAndExit(1)
+  })
+  process.on('unhandledRejection', (err) => {
+    logger.fatal({ err }, 'unhandled rejection')
+    io.err(`trib server: ${tag} fatal: ${oneLine(err)}`)
+    flushAndExit(1)
+  })
+
+  let node: ControllerNode
+  try {
+    node = await startControllerNode({
+      nodeId: config.nodeId,
+      voters: config.controllerQuorumVoters,
+      listener,
+      logDir,
+      raftTiming: raftTimingOf(config),
+      controller: {
+        defaultNumPartitions: config.numPartitions,
+        defaultReplicationFactor: config.defaultReplicationFactor,
+        brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
+      },
+      logger: root,
+      onStateChange: (change) => io.out(`${tag} ${change.sentence}`),
+      onFatal: (err) => {
+        io.err(`trib server: ${tag} stopped: ${oneLine(err)}`)
+        flushAndExit(1)
+      },
+    })
+  } catch (err) {
+    logger.error({ err }, 'startup failed')
+    flush()
+    if (err instanceof PortInUseError) throw new CliError(`listeners: ${err.message} (${listener.name}://${listener.host}:${listener.port})`)
+    throw new CliError(`${tag} cannot start: ${oneLine(err)}`)
+  }
+  logger.info({ roles, listener, logDir }, 'started')
+  io.out(`${tag} started as ${roles} on ${listener.name}://${listener.host === '' ? '0.0.0.0' : listener.host}:${node.port}, metadata log in ${logDir}`)
+
+  let stopping = false
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      io.err(`trib server: ${tag} second ${signal}: exiting now`)
+      flushAndExit(1)
+      return
+    }
+    stopping = true
+    io.out(`${tag} shutting down (${signal})`)
+    node.close().then(
+      () => {
+        io.out(`${tag} stopped`)
+        flushAndExit(0)
+      },
+      (err: unknown) => {
+        io.err(`trib server: ${tag} unclean shutdown: ${oneLine(err)}`)
+        flushAndExit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+}

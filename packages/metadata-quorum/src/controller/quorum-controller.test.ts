@@ -1,0 +1,298 @@
+/**
+ * QuorumController over the real RaftCore: three nodes and an in-test router that delivers
+ * every message at once (or drops it for isolated nodes), persists each Ready in memory, and
+ * advances a shared clock in 10 ms steps. The stories: elect, activate, serve commands on the
+ * active controller only, fail pending submissions on leadership loss, fence expired brokers,
+ * snapshot, restart and catch up.
+ */
+import { describe, expect, it } from 'vitest'
+import { ErrorCode, type NodeId } from '@tributary/protocol'
+import { DEFAULT_RAFT_TIMING, type HardState, type PersistentState, type RaftEntry, type RaftMessage, type Snapshot } from '../raft/types.js'
+import { silentLogger } from '../util/logger.js'
+import { SeededRandom } from '../util/random.js'
+import { type Completion, QuorumController, type SubmitResult } from './quorum-controller.js'
+import { type ControllerCommand, type ControllerConfig, type ControllerResponse, DEFAULT_CONTROLLER_CONFIG } from './types.js'
+
+const VOTERS = [1, 2, 3] as NodeId[]
+const STEP_MS = 10
+
+interface Disk {
+  hardState: HardState
+  snapshot: Snapshot | null
+  entries: RaftEntry[]
+}
+
+class Node {
+  qc: QuorumController
+  readonly disk: Disk = { hardState: { epoch: 0, votedFor: null, leaderId: null }, snapshot: null, entries: [] }
+  readonly completions: Completion[] = []
+  snapshotsTaken = 0
+
+  constructor(readonly id: NodeId, private readonly config: ControllerConfig, private readonly seed: number, nowMs: number) {
+    this.qc = this.boot(nowMs)
+  }
+
+  boot(nowMs: number): QuorumController {
+    const persisted: PersistentState = { hardState: this.disk.hardState, snapshot: this.disk.snapshot, entries: [...this.disk.entries] }
+    this.qc = new QuorumController({
+      raft: { nodeId: this.id, voters: VOTERS, ...DEFAULT_RAFT_TIMING },
+      controller: this.config,
+      persisted,
+      random: new SeededRandom(this.seed * 1000 + this.disk.entries.length),
+      logger: silentLogger,
+      nowMs,
+    })
+    return this.qc
+  }
+
+  /** Drains every Ready: persist, hand out messages, advance; then snapshot if due. */
+  drain(nowMs: number, send: (m: RaftMessage) => void): void {
+    for (let guard = 0; this.qc.hasReady(); guard++) {
+      expect(guard).toBeLessThan(1000)
+      const ready = this.qc.ready()
+      const d = this.disk
+      if (ready.snapshot !== null) {
+        d.snapshot = ready.snapshot
+        d.entries = []
+      }
+      if (ready.truncateFrom !== null) d.entries = d.entries.filter((e) => e.offset < ready.truncateFrom!)
+      d.entries.push(...ready.entries)
+      if (ready.hardState !== null) d.hardState = ready.hardState
+      for (const m of ready.messages) send(m)
+      this.completions.push(...this.qc.advance(ready, nowMs))
+      const snapshot = this.qc.takeSnapshot(nowMs)
+      if (snapshot !== null) {
+        d.snapshot = snapshot
+        d.entries = d.entries.filter((e) => e.offset >= snapshot.id.endOffset)
+        this.qc.snapshotTaken(snapshot, nowMs)
+        this.snapshotsTaken++
+      }
+    }
+  }
+}
+
+class Cluster {
+  nowMs = 0
+  readonly nodes: Node[]
+  readonly isolated = new Set<NodeId>()
+  private queue: RaftMessage[] = []
+
+  constructor(config: Partial<ControllerConfig> = {}, seed = 1) {
+    const controllerConfig: ControllerConfig = { ...DEFAULT_CONTROLLER_CONFIG, defaultReplicationFactor: 1, ...config }
+    this.nodes = VOTERS.map((id) => new Node(id, controllerConfig, seed + id, this.nowMs))
+  }
+
+  node(id: number): Node {
+    return this.nodes[id - 1]
+  }
+
+  step(): void {
+    for (const n of this.nodes) n.drain(this.nowMs, (m) => this.queue.push(m))
+    const deliver = this.queue
+    this.queue = []
+    for (const m of deliver) {
+      if (this.isolated.has(m.from) || this.isolated.has(m.to)) continue
+      this.node(m.to).qc.receive(m, this.nowMs)
+    }
+    for (const n of this.nodes) n.drain(this.nowMs, (m) => this.queue.push(m))
+    this.nowMs += STEP_MS
+    for (const n of this.nodes) n.qc.tick(this.nowMs)
+  }
+
+  runUntil(what: string, done: () => boolean, maxMs = 10_000): void {
+    const until = this.nowMs + maxMs
+    while (!done()) {
+      if (this.nowMs > until) throw new Error(`timed out (simulated ${maxMs} ms) waiting for: ${what}`)
+      this.step()
+    }
+  }
+
+  runFor(ms: number): void {
+    const until = this.nowMs + ms
+    while (this.nowMs < until) this.step()
+  }
+
+  active(): Node | undefined {
+    const actives = this.nodes.filter((n) => n.qc.isActive() && !this.isolated.has(n.id))
+    expect(actives.length).toBeLessThanOrEqual(1)
+    return actives[0]
+  }
+
+  awaitActive(): Node {
+    this.runUntil('an active controller', () => this.active() !== undefined)
+    return this.active()!
+  }
+
+  /** Submits on `node` and runs until the submission completes; returns the released response. */
+  execute(node: Node, command: ControllerCommand): { submit: SubmitResult; response: ControllerResponse | null } {
+    const submit = node.qc.submit(command, this.nowMs)
+    if (submit.kind === 'not_controller') return { submit, response: null }
+    if (submit.kind === 'done') return { submit, response: submit.response }
+    let outcome: Completion | undefined
+    this.runUntil(`completion of offset ${submit.offset}`, () => (outcome = node.completions.find((c) => c.offset === submit.offset)) !== undefined)
+    return { submit, response: outcome!.outcome === 'committed' ? submit.response : null }
+  }
+
+  fingerprints(ids: number[] = [1, 2, 3]): string[] {
+    return ids.map((id) => this.node(id).qc.committedImage().fingerprint())
+  }
+
+  converged(ids: number[] = [1, 2, 3]): boolean {
+    const offsets = ids.map((id) => this.node(id).qc.committedImage().offset)
+    return new Set(this.fingerprints(ids)).size === 1 && new Set(offsets).size === 1
+  }
+}
+
+const register = (brokerId: number): ControllerCommand => ({
+  type: 'register_broker',
+  request: { brokerId, incarnationId: `inc-${brokerId}`, endpoints: [{ name: 'PLAINTEXT', host: 'localhost', port: 9092 }], rack: '' },
+})
+const heartbeat = (brokerId: number, brokerEpoch: bigint, currentMetadataOffset: bigint): ControllerCommand => ({
+  type: 'broker_heartbeat',
+  request: { brokerId, brokerEpoch, currentMetadataOffset, wantFence: false, wantShutdown: false },
+})
+const createTopic = (name: string, numPartitions = 3): ControllerCommand => ({
+  type: 'create_topics',
+  request: { topics: [{ name, numPartitions, replicationFactor: 1, configs: {} }], validateOnly: false },
+})
+
+function brokerEpochOf(response: ControllerResponse | null): bigint {
+  expect(response?.type).toBe('register_broker')
+  if (response?.type !== 'register_broker') throw new Error('unreachable')
+  expect(response.response.errorCode).toBe(0)
+  return response.response.brokerEpoch
+}
+
+function createError(response: ControllerResponse | null): number {
+  if (response?.type !== 'create_topics') throw new Error(`expected a create_topics response, got ${response?.type}`)
+  return response.response.topics[0].errorCode
+}
+
+/** Registers and unfences a broker through the active controller. */
+function addBroker(c: Cluster, leader: Node, brokerId: number): bigint {
+  const epoch = brokerEpochOf(c.execute(leader, register(brokerId)).response)
+  const hb = c.execute(leader, heartbeat(brokerId, epoch, epoch)).response
+  expect(hb?.type === 'broker_heartbeat' && hb.response.isFenced).toBe(false)
+  return epoch
+}
+
+describe('QuorumController', () => {
+  it('activates only the Raft leader, once its leader_change entry is applied', () => {
+    const c = new Cluster()
+    const leader = c.awaitActive()
+    const status = leader.qc.status()
+    expect(status.role).toBe('leader')
+    expect(leader.qc.stateMachine.activeEpoch).toBe(status.epoch)
+    // The leader_change entry is the last entry, and it is applied.
+    expect(leader.qc.committedImage().offset).toBe(status.logEndOffset - 1)
+    for (const n of c.nodes) if (n !== leader) expect(n.qc.isActive()).toBe(false)
+  })
+
+  it('answers not_controller with a leader hint on a follower', () => {
+    const c = new Cluster()
+    const leader = c.awaitActive()
+    c.runFor(500) // let the followers learn the leader
+    const follower = c.nodes.find((n) => n !== leader)!
+    expect(follower.qc.submit(createTopic('orders'), c.nowMs)).toEqual({ kind: 'not_controller', leaderId: leader.id })
+  })
+
+  it('releases responses once committed, and every node replays the same image', () => {
+    const c = new Cluster()
+    const leader = c.awaitActive()
+    addBroker(c, leader, 100)
+    const created = c.execute(leader, createTopic('orders', 4))
+    expect(created.submit.kind).toBe('pending')
+    expect(createError(created.response)).toBe(0)
+    c.runUntil('all nodes converge', () => c.converged())
+    const image = c.node(1).qc.committedImage()
+    expect(image.topic('orders')?.partitions.size).toBe(4)
+    expect(image.isActiveBroker(100 as NodeId)).toBe(true)
+  })
+
+  it('decides back-to-back commands against its own uncommitted writes', () => {
+    const c = new Cluster()
+    const leader = c.awaitActive()
+    addBroker(c, leader, 100)
+    const first = leader.qc.submit(createTopic('orders'), c.nowMs)
+    const second = leader.qc.submit(createTopic('orders'), c.nowMs)
+    expect(first.kind).toBe('pending')
+    expect(second.kind).toBe('done')
+    expect(createError(second.kind === 'done' ? second.response : null)).toBe(ErrorCode.TOPIC_ALREADY_EXISTS.code)
+    if (first.kind !== 'pending') throw new Error('unreachable')
+    c.runUntil('the first create commits', () => leader.completions.some((x) => x.offset === first.offset))
+    expect(leader.completions.find((x) => x.offset === first.offset)?.outcome).toBe('committed')
+  })
+
+  it('fails pending submissions when leadership is lost, and a new leader takes over', () => {
+    const c = new Cluster()
+    const old = c.awaitActive()
+    addBroker(c, old, 100)
+    c.isolated.add(old.id)
+    const lost = old.qc.submit(createTopic('lost'), c.nowMs)
+    expect(lost.kind).toBe('pending')
+    if (lost.kind !== 'pending') throw new Error('unreachable')
+    // Check-quorum makes the isolated leader resign; its pending write fails.
+    c.runUntil('the isolated leader fails its submission', () => old.completions.some((x) => x.offset === lost.offset))
+    expect(old.completions.find((x) => x.offset === lost.offset)?.outcome).toBe('failed')
+    expect(old.qc.isActive()).toBe(false)
+    const fresh = c.awaitActive()
+    expect(fresh).not.toBe(old)
+    expect(createError(c.execute(fresh, createTopic('after')).response)).toBe(0)
+    c.isolated.delete(old.id)
+    c.runUntil('all nodes converge', () => c.converged())
+    const image = old.qc.committedImage()
+    expect(image.topic('lost')).toBeUndefined()
+    expect(image.topic('after')).toBeDefined()
+  })
+
+  it('resign deactivates at once and fails what is pending', () => {
+    const c = new Cluster()
+    const leader = c.awaitActive()
+    addBroker(c, leader, 100)
+    const pending = leader.qc.submit(createTopic('orders'), c.nowMs)
+    if (pending.kind !== 'pending') throw new Error('expected pending')
+    leader.qc.resign(c.nowMs)
+    expect(leader.qc.isActive()).toBe(false)
+    expect(leader.qc.hasReady()).toBe(true)
+    leader.drain(c.nowMs, () => {})
+    expect(leader.completions).toContainEqual({ offset: pending.offset, outcome: 'failed' })
+    expect(leader.qc.submit(createTopic('x'), c.nowMs).kind).toBe('not_controller')
+  })
+
+  it('fences a broker that stops heartbeating, on every node', () => {
+    const c = new Cluster({ brokerSessionTimeoutMs: 2000 })
+    const leader = c.awaitActive()
+    const epochA = addBroker(c, leader, 100)
+    const start = c.nowMs // broker 200's last contact is after this
+    addBroker(c, leader, 200)
+    // Broker 100 keeps heartbeating; broker 200 goes silent.
+    c.runUntil('broker 200 is fenced everywhere', () => {
+      if ((c.nowMs - start) % 500 === 0) leader.qc.submit(heartbeat(100, epochA, BigInt(leader.qc.committedImage().offset)), c.nowMs)
+      return c.nodes.every((n) => n.qc.committedImage().brokers.get(200 as NodeId)?.fenced === true)
+    })
+    expect(c.nowMs - start).toBeGreaterThan(2000)
+    for (const n of c.nodes) expect(n.qc.committedImage().isActiveBroker(100 as NodeId)).toBe(true)
+  })
+
+  it('takes snapshots, compacts the log, and a restarted or lagging node rebuilds the same image', () => {
+    const c = new Cluster({ snapshotIntervalEntries: 5 })
+    const leader = c.awaitActive()
+    addBroker(c, leader, 100)
+    const lagging = c.nodes.find((n) => n !== leader)!
+    c.isolated.add(lagging.id)
+    for (let i = 0; i < 12; i++) expect(createError(c.execute(leader, createTopic(`t${i}`, 2)).response)).toBe(0)
+    expect(leader.snapshotsTaken).toBeGreaterThan(0)
+    expect(leader.qc.status().logStartOffset).toBeGreaterThan(0)
+
+    // A node restarted from its disk (snapshot + log suffix) gets back to the same image.
+    const restarted = c.nodes.find((n) => n !== leader && n !== lagging)!
+    restarted.boot(c.nowMs)
+    c.runUntil('the restarted node converges', () => c.converged([leader.id, restarted.id]))
+
+    // The isolated node is behind the leader's log start: it catches up with FetchSnapshot.
+    expect(lagging.qc.committedImage().offset).toBeLessThan(leader.qc.status().logStartOffset)
+    c.isolated.delete(lagging.id)
+    c.runUntil('the lagging node converges', () => c.converged())
+    expect(lagging.qc.committedImage().topicsByName.size).toBe(12)
+  })
+})

@@ -1,0 +1,239 @@
+/**
+ * A controller node process: one voter of the metadata quorum (process.roles=controller).
+ *
+ * It owns, for its lifetime: the metadata log store under <log dir>/__cluster_metadata-0,
+ * one gRPC server on the controller listener serving RaftService (the Raft RPCs through
+ * GrpcTransport, plus DescribeQuorum) and ControllerService (commands through the driver,
+ * DescribeMetadata from the committed image), the transport's channels to the other voters,
+ * and the RaftDriver loop.
+ *
+ * Start order: bind the listener first (a port in use fails fast, before any disk work), then
+ * recover the store and start the loop; calls that arrive in between get UNAVAILABLE.
+ * Stop order (close): the driver resigns and drains, closes the transport and the store,
+ * then the server stops.
+ */
+import * as grpc from '@grpc/grpc-js'
+import type { Logger as PinoLogger } from 'pino'
+import { controller, quorum, type NodeId } from '@tributary/protocol'
+import { QuorumController } from '../controller/quorum-controller.js'
+import { DEFAULT_CONTROLLER_CONFIG, type ControllerCommand, type ControllerConfig, type ControllerResponse } from '../controller/types.js'
+import { DEFAULT_RAFT_TIMING, type RaftConfig } from '../raft/types.js'
+import { FsRaftStore, metadataLogDir } from '../store/fs-raft-store.js'
+import { ControllerClient } from '../transport/controller-client.js'
+import { GrpcTransport } from '../transport/grpc-transport.js'
+import { CallStatusError, errorMessage, rawServiceDefinition, rawUnaryHandler } from '../transport/raw-service.js'
+import { SERVER_OPTIONS } from '../transport/transport-limits.js'
+import { assert } from '../util/assert.js'
+import { systemRandom } from '../util/random.js'
+import { describeMetadataFromImage, describeQuorumFromStatus } from './controller-views.js'
+import { DESCRIBE_QUORUM_FORWARD_TIMEOUT_MS } from './node-limits.js'
+import { RaftDriver, type StateChange } from './raft-driver.js'
+
+export interface VoterAddress {
+  readonly id: NodeId
+  readonly host: string
+  readonly port: number
+}
+
+export type RaftTiming = Omit<RaftConfig, 'nodeId' | 'voters'>
+
+export interface ControllerNodeConfig {
+  readonly nodeId: NodeId
+  /** controller.quorum.voters; must include nodeId. */
+  readonly voters: readonly VoterAddress[]
+  /** The controller listener to bind; an empty host binds every interface. Port 0 picks one. */
+  readonly listener: { readonly host: string; readonly port: number }
+  /** The first of log.dirs: the metadata log lives in <logDir>/__cluster_metadata-0. */
+  readonly logDir: string
+  readonly raftTiming?: Partial<RaftTiming>
+  readonly controller?: Partial<ControllerConfig>
+  readonly logger: PinoLogger
+  /** Role or leader changes, with a short human sentence for the console. */
+  readonly onStateChange?: (change: StateChange) => void
+  /** The driver stopped for good (disk failure, broken invariant): exit and restart. */
+  readonly onFatal?: (err: unknown) => void
+}
+
+export interface ControllerNode {
+  readonly nodeId: NodeId
+  /** The bound port (useful with port 0). */
+  readonly port: number
+  readonly driver: RaftDriver
+  /** Clean shutdown: resign, drain, stop. Idempotent. */
+  close(): Promise<void>
+}
+
+/** The controller listener could not be bound because the port is taken. */
+export class PortInUseError extends Error {
+  constructor(readonly host: string, readonly port: number, cause: unknown) {
+    super(`port ${port} on ${host === '' ? 'all interfaces' : host} is already in use`, { cause })
+    this.name = 'PortInUseError'
+  }
+}
+
+/** Metadata key a forwarded DescribeQuorum carries, so a call is forwarded at most once. */
+const FORWARDED_KEY = 'x-trib-forwarded'
+
+const RAW_CONTROLLER_SERVICE = rawServiceDefinition(controller.ControllerServiceService)
+
+function bindAddress(host: string, port: number): string {
+  if (host === '') return `0.0.0.0:${port}`
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}
+
+function bind(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(bindAddress(host, port), grpc.ServerCredentials.createInsecure(), (err, bound) => {
+      if (err === null) resolve(bound)
+      else if (/EADDRINUSE/.test(err.message)) reject(new PortInUseError(host, port, err))
+      else reject(err)
+    })
+  })
+}
+
+function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown()
+      resolve()
+    }, graceMs)
+    server.tryShutdown(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+}
+
+export async function startControllerNode(config: ControllerNodeConfig): Promise<ControllerNode> {
+  const { nodeId } = config
+  assert(config.voters.some((v) => v.id === nodeId), `node ${nodeId} must be one of the voters`)
+  const logger = config.logger.child({ component: 'controller-node', nodeId })
+  const raftConfig: RaftConfig = {
+    nodeId,
+    voters: config.voters.map((v) => v.id),
+    ...DEFAULT_RAFT_TIMING,
+    ...config.raftTiming,
+  }
+  const controllerConfig: ControllerConfig = { ...DEFAULT_CONTROLLER_CONFIG, ...config.controller }
+
+  const peers = new Map<NodeId, string>()
+  for (const v of config.voters) if (v.id !== nodeId) peers.set(v.id, bindAddress(v.host, v.port))
+  const transport = new GrpcTransport({
+    nodeId,
+    peers,
+    requestTimeoutMs: raftConfig.requestTimeoutMs,
+    logger: config.logger.child({ component: 'grpc-transport', nodeId }),
+  })
+
+  let driver: RaftDriver | null = null
+  const running = (): RaftDriver => {
+    if (driver === null || !driver.isRunning) throw new CallStatusError(grpc.status.UNAVAILABLE, 'the controller is starting or stopping')
+    return driver
+  }
+
+  // DescribeQuorum: the leader answers; a follower forwards once to the leader it knows.
+  const forwardClients = new Map<NodeId, ControllerClient>()
+  const describeQuorum = async (_req: quorum.DescribeQuorumRequest, call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<quorum.DescribeQuorumResponse> => {
+    const status = running().status()
+    const local = describeQuorumFromStatus(status)
+    const leader = config.voters.find((v) => v.id === status.leaderId)
+    if (status.role === 'leader' || leader === undefined || call.metadata.get(FORWARDED_KEY).length > 0) return local
+    let client = forwardClients.get(leader.id)
+    if (client === undefined) {
+      client = new ControllerClient(bindAddress(leader.host, leader.port), { timeoutMs: DESCRIBE_QUORUM_FORWARD_TIMEOUT_MS })
+      forwardClients.set(leader.id, client)
+    }
+    const metadata = new grpc.Metadata()
+    metadata.set(FORWARDED_KEY, String(nodeId))
+    try {
+      return await client.describeQuorum(metadata)
+    } catch (err) {
+      logger.debug({ leaderId: leader.id, err: errorMessage(err) }, 'could not forward DescribeQuorum to the leader')
+      return local
+    }
+  }
+
+  const server = new grpc.Server(SERVER_OPTIONS)
+  transport.bindTo(server, describeQuorum)
+  server.addService(RAW_CONTROLLER_SERVICE, controllerServiceImpl(logger, running))
+
+  const port = await bind(server, config.listener.host, config.listener.port)
+  logger.info({ host: config.listener.host, port }, 'listening')
+
+  try {
+    const store = new FsRaftStore({ dir: metadataLogDir(config.logDir), logger: config.logger.child({ component: 'fs-raft-store', nodeId }) })
+    const started = await RaftDriver.start({
+      store,
+      transport,
+      logger: config.logger,
+      createController: (persisted, nowMs) =>
+        new QuorumController({
+          raft: raftConfig,
+          controller: controllerConfig,
+          persisted,
+          random: systemRandom,
+          logger: config.logger.child({ component: 'quorum-controller', nodeId }),
+          nowMs,
+        }),
+      ...(config.onStateChange === undefined ? {} : { onStateChange: config.onStateChange }),
+      ...(config.onFatal === undefined ? {} : { onFatal: config.onFatal }),
+    })
+    driver = started
+    let closing: Promise<void> | null = null
+    return {
+      nodeId,
+      port,
+      driver: started,
+      close: () => {
+        closing ??= (async () => {
+          await started.close()
+          for (const client of forwardClients.values()) client.close()
+          await shutdown(server, 1000)
+          logger.info({}, 'controller node stopped')
+        })()
+        return closing
+      },
+    }
+  } catch (err) {
+    await transport.close()
+    server.forceShutdown()
+    throw err
+  }
+}
+
+function controllerServiceImpl(logger: PinoLogger, running: () => RaftDriver): grpc.UntypedServiceImplementation {
+  const submit = async (command: ControllerCommand): Promise<ControllerResponse> => running().submit(command)
+  const mismatch = (command: string, response: ControllerResponse): string => `a ${command} command got a ${response.type} response`
+  const c = controller
+  return {
+    registerBroker: rawUnaryHandler(c.RegisterBrokerRequest, c.RegisterBrokerResponse, logger, 'RegisterBroker', async (request) => {
+      const r = await submit({ type: 'register_broker', request })
+      assert(r.type === 'register_broker', mismatch('register_broker', r))
+      return r.response
+    }),
+    brokerHeartbeat: rawUnaryHandler(c.BrokerHeartbeatRequest, c.BrokerHeartbeatResponse, logger, 'BrokerHeartbeat', async (request) => {
+      const r = await submit({ type: 'broker_heartbeat', request })
+      assert(r.type === 'broker_heartbeat', mismatch('broker_heartbeat', r))
+      return r.response
+    }),
+    createTopics: rawUnaryHandler(c.CreateTopicsRequest, c.CreateTopicsResponse, logger, 'CreateTopics', async (request) => {
+      const r = await submit({ type: 'create_topics', request })
+      assert(r.type === 'create_topics', mismatch('create_topics', r))
+      return r.response
+    }),
+    deleteTopics: rawUnaryHandler(c.DeleteTopicsRequest, c.DeleteTopicsResponse, logger, 'DeleteTopics', async (request) => {
+      const r = await submit({ type: 'delete_topics', request })
+      assert(r.type === 'delete_topics', mismatch('delete_topics', r))
+      return r.response
+    }),
+    createPartitions: rawUnaryHandler(c.CreatePartitionsRequest, c.CreatePartitionsResponse, logger, 'CreatePartitions', async (request) => {
+      const r = await submit({ type: 'create_partitions', request })
+      assert(r.type === 'create_partitions', mismatch('create_partitions', r))
+      return r.response
+    }),
+    describeMetadata: rawUnaryHandler(c.DescribeMetadataRequest, c.DescribeMetadataResponse, logger, 'DescribeMetadata', (request) => {
+      const driver = running()
+      return describeMetadataFromImage(driver.image(), request, driver.status().leaderId ?? -1)
+    }),
+  }
+}
