@@ -21,7 +21,11 @@
  *   - apply_order: each node applies committed entries in offset order without gaps, and a
  *     snapshot never rewinds its state machine;
  *   - state_machine_agreement: equal applied offsets give equal fingerprints;
- *   - leader_completeness: a new leader's log holds every committed entry;
+ *   - leader_completeness: a new leader's log holds every entry committed in an earlier
+ *     epoch (§5.4: "present in the logs of the leaders for all higher-numbered terms"; a
+ *     leader of an old epoch elected late, say after a pause, need not have entries a later
+ *     epoch committed). The epoch an entry was committed in is bounded from above by the
+ *     epoch of every node that reports it committed, so the check never over-demands;
  *   - committed_entry_lost: every committed entry stays durable (in the log or a snapshot)
  *     on a majority of voters;
  *   - observer_never_leads: observers never become leader or candidate;
@@ -73,6 +77,8 @@ export class InvariantChecker {
   private readonly committedEpoch: number[] = []
   private readonly committedKind: Array<RaftEntry['kind']> = []
   private readonly committedData: Uint8Array[] = []
+  /** An upper bound of the epoch each entry was committed in: the lowest reporter epoch. */
+  private readonly committedInEpoch: number[] = []
   private committedEndOffset: Offset = 0
   private readonly fingerprints = new Map<Offset, string>()
   private readonly nodes = new Map<NodeId, NodeTrack>()
@@ -173,7 +179,7 @@ export class InvariantChecker {
       const to = Math.min(hw, log.endOffset)
       for (let o = from; o < to; o++) {
         const e = log.entryAt(o)
-        if (e !== undefined) this.recordCommitted(id, e, 'below its high watermark', nowMs)
+        if (e !== undefined) this.recordCommitted(id, e, status.epoch, 'below its high watermark', nowMs)
       }
       t.highWatermark = hw
     }
@@ -190,21 +196,18 @@ export class InvariantChecker {
     }
   }
 
-  /** Leader Completeness (Raft §5.4): the new leader's log holds every committed entry. */
+  /** Leader Completeness (Raft §5.4): the new leader's log holds every entry committed before its epoch. */
   private checkLeaderCompleteness(id: NodeId, epoch: Epoch, log: StoredLog, nowMs: number): void {
     const end = this.committedEndOffset
-    if (log.endOffset < end) {
-      this.fail('leader_completeness', `node ${id} became leader of epoch ${epoch} with log end ${log.endOffset} < committed end ${end}`, nowMs)
-      return
-    }
     if (log.snapshot !== null) this.checkSnapshotId(id, log.snapshot, 'leader snapshot', nowMs)
     for (let o = log.startOffset; o < end; o++) {
       const committed = this.committedEpoch[o]
-      if (committed === undefined) continue
+      if (committed === undefined || this.committedInEpoch[o] >= epoch) continue
       const e = log.entryAt(o)
       if (e === undefined || e.epoch !== committed || !sameBytes(e.data, this.committedData[o])) {
         this.fail('leader_completeness',
-          `node ${id} became leader of epoch ${epoch} but its entry at ${o} is ${describe(e)}, committed is epoch ${committed}`, nowMs)
+          `node ${id} became leader of epoch ${epoch} but its entry at ${o} is ${describe(e)}; ` +
+          `${this.committedKind[o]}@${committed} was committed there by epoch ${this.committedInEpoch[o]}`, nowMs)
         return
       }
     }
@@ -248,8 +251,11 @@ export class InvariantChecker {
     t.appliedEnd = snapshot.id.endOffset
   }
 
-  /** Ready.committed entries, handed to the node's state machine in this order. */
-  observeCommitted(id: NodeId, entries: readonly RaftEntry[], nowMs: number): void {
+  /**
+   * Ready.committed entries, handed to the node's state machine in this order. `epoch` is
+   * the node's epoch as it hands them out.
+   */
+  observeCommitted(id: NodeId, entries: readonly RaftEntry[], epoch: Epoch, nowMs: number): void {
     const t = this.track(id)
     for (const e of entries) {
       if (e.offset !== t.appliedEnd) {
@@ -257,7 +263,7 @@ export class InvariantChecker {
         return
       }
       t.appliedEnd = e.offset + 1
-      this.recordCommitted(id, e, 'committed', nowMs)
+      this.recordCommitted(id, e, epoch, 'committed', nowMs)
     }
   }
 
@@ -281,16 +287,18 @@ export class InvariantChecker {
     return this.track(id).appliedEnd
   }
 
-  private recordCommitted(id: NodeId, e: RaftEntry, why: string, nowMs: number): void {
+  private recordCommitted(id: NodeId, e: RaftEntry, reporterEpoch: Epoch, why: string, nowMs: number): void {
     const o = e.offset
     const epoch = this.committedEpoch[o]
     if (epoch === undefined) {
       this.committedEpoch[o] = e.epoch
       this.committedKind[o] = e.kind
       this.committedData[o] = e.data
+      this.committedInEpoch[o] = reporterEpoch
       if (o + 1 > this.committedEndOffset) this.committedEndOffset = o + 1
       return
     }
+    if (reporterEpoch < this.committedInEpoch[o]) this.committedInEpoch[o] = reporterEpoch
     if (epoch !== e.epoch || this.committedKind[o] !== e.kind || !sameBytes(this.committedData[o], e.data)) {
       this.fail('committed_entries_agree',
         `node ${id} has ${describe(e)} ${why} at offset ${o}, but the committed entry there is ` +

@@ -295,7 +295,7 @@ export class SimNode {
       if (tracing) this.host.trace(this.id, `applied snapshot ${ready.applySnapshot.id.endOffset}@${ready.applySnapshot.id.epoch}`)
     }
     if (ready.committed.length > 0) {
-      checker.observeCommitted(this.id, ready.committed, nowMs)
+      checker.observeCommitted(this.id, ready.committed, replica.status().epoch, nowMs)
       if (tracing) this.host.trace(this.id, `committed ${ready.committed[0].offset}..${ready.committed[ready.committed.length - 1].offset}`)
     }
     const completions = replica.applyAndAdvance(ready, nowMs)

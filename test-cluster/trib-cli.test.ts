@@ -1,0 +1,103 @@
+/**
+ * The `trib` bin as a user meets it: every expected failure is ONE line on stderr, names the
+ * culprit (a config key, the flag to use), exits non-zero, and never shows a stack trace.
+ * Assumes `tsc -b` has built packages/cli/dist.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { REPO_ROOT, TRIB_BIN, freePort, nodeBinary } from './src/controller-cluster.js'
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+function trib(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRIB_')))
+  const child = spawn(nodeBinary(), [TRIB_BIN, ...args], { cwd: REPO_ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })))
+}
+
+function expectOneLineError(run: Run, pattern: RegExp): void {
+  expect(run.code).toBe(1)
+  const lines = run.stderr.trimEnd().split('\n')
+  expect(lines, run.stderr).toHaveLength(1)
+  expect(lines[0]).toMatch(pattern)
+  expect(run.stderr).not.toMatch(/\n\s+at /)
+}
+
+describe('trib (the bin)', () => {
+  let dir = ''
+  let voters = ''
+  let port = 0
+  const controller = (): string[] => [
+    'server', '--override', 'node.id=1', '--override', 'process.roles=controller',
+    '--override', `controller.quorum.voters=${voters}`, '--override', `listeners=CONTROLLER://127.0.0.1:${port}`,
+    '--override', `log.dirs=${join(dir, 'node-1')}`,
+  ]
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'trib-cli-'))
+    port = await freePort()
+    voters = `1@127.0.0.1:${port},2@127.0.0.1:${await freePort()},3@127.0.0.1:${await freePort()}`
+  })
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('shows help and exits 0', async () => {
+    const run = await trib(['--help'])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/server/)
+    expect(run.stdout).toMatch(/metadata-quorum/)
+  })
+
+  it('refuses an unknown key from a properties file, naming it and its line', async () => {
+    const file = join(dir, 'server.properties')
+    await writeFile(file, 'node.id=1\nprocess.roles=controller\nlog.retention.hourz=1\n')
+    expectOneLineError(await trib(['server', file]), /unknown config key 'log\.retention\.hourz' \(.*server\.properties:3\)/)
+  })
+
+  it('refuses a bad value from the environment, naming the key', async () => {
+    expectOneLineError(await trib(controller(), { TRIB_NUM_PARTITIONS: 'many' }), /invalid value 'many' for num\.partitions \(TRIB_NUM_PARTITIONS\)/)
+  })
+
+  it('refuses a controller whose node.id is not a voter', async () => {
+    expectOneLineError(await trib([...controller(), '--override', 'node.id=7']), /node\.id 7 is not in controller\.quorum\.voters/)
+  })
+
+  it('refuses the broker role, which is not implemented yet', async () => {
+    expectOneLineError(await trib([...controller(), '--override', 'process.roles=broker,controller']), /the broker role is not implemented yet/)
+  })
+
+  it('refuses a controller listener port that is already in use', async () => {
+    const blocker: Server = createServer()
+    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve))
+    try {
+      expectOneLineError(await trib(controller()), new RegExp(`^trib server: listeners: port ${port} on 127\\.0\\.0\\.1 is already in use`))
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve))
+    }
+  })
+
+  it('tells the user to use --bootstrap-controller when no broker answers', async () => {
+    const unused = await freePort()
+    expectOneLineError(
+      await trib(['metadata-quorum', '--bootstrap-server', `127.0.0.1:${unused}`, 'describe', '--status']),
+      /no broker answered at .*use --bootstrap-controller host:port/,
+    )
+  })
+
+  it('requires --status or --replication', async () => {
+    expectOneLineError(await trib(['metadata-quorum', '--bootstrap-controller', '127.0.0.1:1', 'describe']), /One of --status or --replication must be specified/)
+  })
+})
