@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { CliError, oneLine } from '../cli-error.js'
+import { clusterCommand } from '../cluster/cluster-command.js'
 import { metadataQuorumCommand } from '../metadata-quorum/metadata-quorum-command.js'
 import { serverCommand } from '../server/server-command.js'
 
@@ -34,6 +35,7 @@ const program = new Command('trib')
   .exitOverride()
 program.addCommand(serverCommand({ out, err, env: process.env, exit: (code) => process.exit(code) }))
 program.addCommand(metadataQuorumCommand(out))
+program.addCommand(clusterCommand({ out, err, env: process.env, exit: (code) => process.exit(code) }))
 for (const c of program.commands) {
   c.exitOverride()
   for (const sub of c.commands) sub.exitOverride()

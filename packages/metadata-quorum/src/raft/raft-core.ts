@@ -171,14 +171,16 @@ export class RaftCore {
     this.state = this.unattachedState()
 
     if (!this.isVoter) {
-      if (hs.leaderId !== null && hs.leaderId !== this.nodeId) this.transitionToFollower(hs.epoch, hs.leaderId)
+      if (hs.leaderId !== null && this.voters.includes(hs.leaderId)) this.transitionToFollower(hs.epoch, hs.leaderId)
       else this.transitionToUnattached(hs.epoch)
     } else if (hs.leaderId === this.nodeId) {
       // We led this epoch before the restart; the volatile leader state is gone. Resign so
       // the others elect at once (Kafka does the same), still serving fetches meanwhile.
       this.transitionToResigned(this.freshLeaderState('resigned'))
     } else if (hs.leaderId !== null) {
-      this.transitionToFollower(hs.epoch, hs.leaderId)
+      // A recorded leader that is no longer a voter (config changed) is not followed.
+      if (this.voters.includes(hs.leaderId)) this.transitionToFollower(hs.epoch, hs.leaderId)
+      else this.transitionToUnattached(hs.epoch)
     } else if (hs.votedFor === this.nodeId) {
       this.transitionToCandidateAfterRestart()
     } else if (hs.votedFor !== null) {
@@ -1003,6 +1005,11 @@ export class RaftCore {
     s.fetch = null
     if (resp.errorCode !== RaftErrorCode.NONE || this.hard.leaderId !== from || resp.leaderId !== from) {
       s.fetchRetryAtMs = this.nowMs + RAFT_LIMITS.fetchErrorBackoffMs
+      if (resp.errorCode === RaftErrorCode.NOT_LEADER_OR_FOLLOWER && this.hard.leaderId === from) {
+        // Our leader says it no longer leads this epoch (it resigned and gave up): no need to
+        // wait for the fetch timeout. As safe as any hint: pre-vote decides.
+        this.peerUnreachable(from, this.nowMs)
+      }
       return
     }
     if (this.log.endOffset !== sent.fetchOffset || this.log.lastEpoch !== sent.lastFetchedEpoch) {

@@ -18,13 +18,12 @@
  * After every input the node reports its status to the InvariantChecker.
  */
 import type { NodeId } from '@tributary/protocol'
-import { isRequest, type RaftMessage, type RaftRole, type Ready } from '../raft/types.js'
+import { isRequest, type RaftConfig, type RaftMessage, type RaftRole, type Ready } from '../raft/types.js'
 import { assert } from '../util/assert.js'
 import type { SimClock } from './sim-clock.js'
 import type { InvariantChecker } from './invariant-checker.js'
 import type { SimRaftStore } from './sim-raft-store.js'
 import type { ReplicaFactory, SimCompletion, SimReplica, SimRequest, SubmitOutcome } from './sim-replica.js'
-import type { RaftConfig } from '../raft/types.js'
 import type { Logger } from '../util/logger.js'
 import type { Random } from '../util/random.js'
 import { forkRandom } from './sim-random.js'
@@ -39,18 +38,27 @@ export interface NodeHost {
   trace(nodeId: NodeId | null, what: string): void
   send(from: SimNode, message: RaftMessage, tag: number): void
   completed(node: SimNode, completions: readonly SimCompletion[]): void
-  /** Crash `node` now (between a write and its sync); the host schedules the restart. */
-  crashBetweenWriteAndSync(node: SimNode): void
+  /** Crash `node` now, at `point` of a Ready; the host schedules the restart. */
+  crashAt(node: SimNode, point: CrashPoint): void
   /** Called after a sync that truncated or replaced the log: the durability check. */
   durableLogShrank(): void
-  /** Whether to crash between this write and its sync. */
-  shouldCrashAtSync(): boolean
+  /** Where (if anywhere) to crash while handling a Ready that must be synced. */
+  crashPoint(): CrashPoint
   /** 0 for an immediate fsync, else how long the fsync takes. */
   syncDelayMs(): number
   logger(nodeId: NodeId): Logger
 }
 
+/**
+ * Crash points inside one Ready: between the write and its fsync (the writes are lost, the
+ * messages never leave), or right after the messages left (everything they promise must
+ * already be durable; state not yet applied is rebuilt on restart).
+ */
+export type CrashPoint = 'none' | 'before_sync' | 'after_send'
+
 type Input = (replica: SimReplica, nowMs: number) => void
+
+const TICK: Input = (replica, nowMs) => replica.tick(nowMs)
 
 export class SimNode {
   replica: SimReplica | null = null
@@ -62,7 +70,6 @@ export class SimNode {
   /** `${requester}:${requestId}` -> the requester's incarnation when it sent the request. */
   private requestTags = new Map<string, number>()
   private role: RaftRole | null = null
-  private readonly random: Random
   snapshotsTaken = 0
 
   constructor(
@@ -72,12 +79,10 @@ export class SimNode {
     readonly store: SimRaftStore,
     private readonly host: NodeHost,
     private readonly factory: ReplicaFactory,
-    random: Random,
+    private readonly random: Random,
     private readonly snapshotIntervalEntries: number,
     private readonly tickIntervalMs: number,
-  ) {
-    this.random = random
-  }
+  ) {}
 
   get up(): boolean {
     return this.replica !== null
@@ -110,7 +115,7 @@ export class SimNode {
     const inc = this.incarnation
     const tick = (): void => {
       if (this.incarnation !== inc) return
-      if (!this.busy && !this.paused) this.input((r, now) => r.tick(now))
+      if (!this.busy && !this.paused) this.input(TICK)
       this.host.clock.scheduleAfter(this.tickIntervalMs, tick)
     }
     // A random phase, so the nodes' ticks are not in lock step.
@@ -216,9 +221,10 @@ export class SimNode {
       assert(++count <= READIES_PER_INPUT_MAX, 'the core keeps handing out Readies')
       const ready = replica.ready()
       if (!this.write(ready, nowMs)) return
-      if (ready.mustSync && this.host.shouldCrashAtSync()) {
+      const point = ready.mustSync ? this.host.crashPoint() : 'none'
+      if (point === 'before_sync') {
         if (this.host.tracing) this.host.trace(this.id, `crash between write and fsync (${describeWrites(ready)})`)
-        this.host.crashBetweenWriteAndSync(this)
+        this.host.crashAt(this, point)
         return
       }
       const delayMs = ready.mustSync ? this.host.syncDelayMs() : 0
@@ -229,12 +235,12 @@ export class SimNode {
           if (this.incarnation !== inc) return // crashed while syncing: the writes are gone
           this.busy = false
           // The rest of this Ready goes before any input that queued behind the fsync.
-          this.inbox.unshift((_r, now) => this.finish(ready, now))
+          this.inbox.unshift((_r, now) => this.finish(ready, point, now))
           this.pump()
         })
         return
       }
-      this.finish(ready, nowMs)
+      this.finish(ready, point, nowMs)
     }
   }
 
@@ -255,7 +261,7 @@ export class SimNode {
   }
 
   /** Steps 1b (sync), 2 (send), 3-4 (apply, advance), then a snapshot if one is due. */
-  private finish(ready: Ready, nowMs: number): void {
+  private finish(ready: Ready, point: CrashPoint, nowMs: number): void {
     const replica = this.replica
     assert(replica !== null, 'finish runs on a live node')
     const checker = this.host.checker
@@ -288,6 +294,11 @@ export class SimNode {
         }
       }
       this.host.send(this, m, tag)
+    }
+    if (point === 'after_send') {
+      if (tracing) this.host.trace(this.id, `crash after fsync and send, before apply (${ready.messages.length} messages sent)`)
+      this.host.crashAt(this, point)
+      return
     }
     const applying = ready.applySnapshot !== null || ready.committed.length > 0
     if (ready.applySnapshot !== null) {

@@ -40,7 +40,10 @@ export interface SimScenario {
   readonly timing: RaftTiming
   readonly tickIntervalMs: number
   readonly network: NetworkFaults
-  /** Per write that needs an fsync: the chance the node crashes between write and fsync. */
+  /**
+   * Per Ready that needs an fsync: the chance the node crashes inside it, half the time
+   * between write and fsync, half right after sending (see CrashPoint).
+   */
   readonly crashAtSyncProbability: number
   /** Per fsync: the chance it is slow (inputs wait), and how slow at most. */
   readonly slowSyncProbability: number
@@ -133,7 +136,7 @@ export function describeScenario(s: SimScenario): string[] {
     `timing: fetch timeout ${s.timing.fetchTimeoutMs} ms, election ${s.timing.electionTimeoutMs}+${s.timing.electionJitterMs} ms, ` +
       `request timeout ${s.timing.requestTimeoutMs} ms, fetch max bytes ${s.timing.fetchMaxBytes}, snapshot chunk ${s.timing.snapshotChunkBytes} B, tick ${s.tickIntervalMs} ms`,
     `network: delay ${n.minDelayMs}-${n.maxDelayMs} ms, slow ${n.slowProbability} up to ${n.slowMaxDelayMs} ms, drop ${n.dropProbability}, duplicate ${n.duplicateProbability}`,
-    `disk: crash between write and fsync ${s.crashAtSyncProbability}, slow fsync ${s.slowSyncProbability} up to ${s.slowSyncMaxMs} ms`,
+    `disk: crash inside a Ready ${s.crashAtSyncProbability}, slow fsync ${s.slowSyncProbability} up to ${s.slowSyncMaxMs} ms`,
     `faults for ${s.faultPhaseMs} ms, every ${s.faultGapMinMs}-${s.faultGapMaxMs} ms, weights ${JSON.stringify(s.faults)}, ` +
       `downtime up to ${s.downtimeMaxMs} ms, partitions up to ${s.partitionMaxMs} ms, pauses up to ${s.pauseMaxMs} ms`,
     `client every ${s.clientIntervalMinMs}-${s.clientIntervalMaxMs} ms, snapshot every ${s.snapshotIntervalEntries} entries`,

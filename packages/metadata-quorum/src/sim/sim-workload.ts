@@ -133,7 +133,7 @@ export class SimWorkload {
     const what = describeRequest(request)
     if (outcome === null) {
       this.unavailable++
-      this.host.trace(id, `client: ${what} -> node down`)
+      this.host.trace(id, `client: ${what} -> no answer (node down, paused or busy)`)
       this.retarget(null)
       if (probe) this.lastProbeMs = -Infinity
       return

@@ -40,11 +40,23 @@ describe('deterministic simulation', () => {
     expect(lines()).toEqual(a)
   })
 
-  it('exercises the fault paths across seeds (crashes at fsync, partitions, snapshots, elections)', () => {
-    const total = { crashesAtSync: 0, lostWrites: 0, partitions: 0, snapshots: 0, resigns: 0, reelections: 0 }
+  it('tracing does not change the run', () => {
+    for (const mode of ['controller', 'raft'] as const) {
+      for (const seed of [3, 11]) {
+        const quiet = runSimulation({ seed, mode, replicaFactory: replicaFactoryFor(mode) })
+        const traced = runSimulation({ seed, mode, replicaFactory: replicaFactoryFor(mode), trace: () => {} })
+        expect(traced).toEqual(quiet)
+      }
+    }
+  })
+
+  it('exercises the fault paths across seeds (crash points, partitions, pauses, snapshots, elections)', () => {
+    const total = { crashesAtSync: 0, crashesAfterSend: 0, lostWrites: 0, partitions: 0, pauses: 0, snapshots: 0, resigns: 0, reelections: 0 }
     for (let seed = 1; seed <= 50; seed++) {
       const { stats } = runSimulation({ seed, mode: 'controller', replicaFactory: replicaFactoryFor('controller') })
       total.crashesAtSync += stats.crashesAtSync
+      total.crashesAfterSend += stats.crashesAfterSend
+      total.pauses += stats.pauses
       total.lostWrites += stats.lostWrites
       total.partitions += stats.partitions
       total.snapshots += stats.snapshots
@@ -53,6 +65,8 @@ describe('deterministic simulation', () => {
       expect(stats.livenessMs).not.toBeNull()
     }
     expect(total.crashesAtSync).toBeGreaterThan(0)
+    expect(total.crashesAfterSend).toBeGreaterThan(0)
+    expect(total.pauses).toBeGreaterThan(0)
     expect(total.lostWrites).toBeGreaterThan(0)
     expect(total.partitions).toBeGreaterThan(0)
     expect(total.snapshots).toBeGreaterThan(0)
@@ -188,7 +202,7 @@ describe('the invariant checker catches planted bugs', () => {
     expect(seen.has('committed_entry_lost')).toBe(true)
   })
 
-  it('a driver that never persists the hard state: votes are forgotten across restarts', () => {
+  it('a driver that never persists the hard state: caught when a node restarts', () => {
     const factory = wrapping(raftModeFactory, (_id, replica) => new DropHardState(replica))
     const seen = new Map<string, number>()
     for (let seed = 1; seed <= 40; seed++) {
@@ -196,9 +210,10 @@ describe('the invariant checker catches planted bugs', () => {
       const key = r.violation?.invariant ?? 'ok'
       seen.set(key, (seen.get(key) ?? 0) + 1)
     }
-    const votingBugs = (seen.get('single_vote_per_epoch') ?? 0) + (seen.get('single_leader_per_epoch') ?? 0) +
-      (seen.get('node_threw') ?? 0) + (seen.get('monotonic_epoch') ?? 0)
-    expect(votingBugs, JSON.stringify([...seen])).toBeGreaterThan(0)
+    // Mostly the restarted core's own start-up assertion (log epoch above the hard state's
+    // epoch), reported as node_threw with the seed; otherwise a double vote or two leaders.
+    const caught = (seen.get('single_vote_per_epoch') ?? 0) + (seen.get('single_leader_per_epoch') ?? 0) + (seen.get('node_threw') ?? 0)
+    expect(caught, JSON.stringify([...seen])).toBeGreaterThan(20)
   })
 
   it('a cluster that stops electing: the liveness check fires', () => {

@@ -25,7 +25,7 @@ import { SeededRandom, type Random } from '../util/random.js'
 import { InvariantChecker, type Violation } from './invariant-checker.js'
 import { SimClock } from './sim-clock.js'
 import { CLEAN_NETWORK, SimNetwork, oneWayPartition, splitPartition, type DropReason, type Partition } from './sim-network.js'
-import { SimNode, type NodeHost } from './sim-node.js'
+import { SimNode, type CrashPoint, type NodeHost } from './sim-node.js'
 import { SimRaftStore, type StoredLog } from './sim-raft-store.js'
 import { between, chance, forkRandom, pick, shuffled } from './sim-random.js'
 import type { ReplicaFactory, SimCompletion } from './sim-replica.js'
@@ -60,7 +60,10 @@ export interface SimulationStats {
   readonly messagesSent: number
   readonly messagesDelivered: number
   readonly crashes: number
+  /** Crashes between a write and its fsync. */
   readonly crashesAtSync: number
+  /** Crashes right after a Ready's fsync and sends, before it was applied. */
+  readonly crashesAfterSend: number
   readonly lostWrites: number
   readonly partitions: number
   readonly resigns: number
@@ -110,6 +113,7 @@ class Simulation implements NodeHost {
   private livenessMetAtMs: number | null = null
   private crashes = 0
   private crashesAtSync = 0
+  private crashesAfterSend = 0
   private partitionsStarted = 0
   private resigns = 0
   private pauses = 0
@@ -205,7 +209,7 @@ class Simulation implements NodeHost {
       const log = (level: string) => (fields: object, msg: string): void => {
         const extra = Object.entries(fields)
           .filter(([k]) => k !== 'component' && k !== 'nodeId')
-          .map(([k, v]) => `${k}=${typeof v === 'bigint' ? v.toString() : JSON.stringify(v)}`)
+          .map(([k, v]) => `${k}=${traceValue(v)}`)
           .join(' ')
         this.trace(nodeId, `${level === 'info' ? '' : `${level}: `}${msg}${extra === '' ? '' : ` ${extra}`}`)
       }
@@ -238,17 +242,19 @@ class Simulation implements NodeHost {
     for (const c of completions) this.workload.completed(node.id, c, this.clock.nowMs)
   }
 
-  crashBetweenWriteAndSync(node: SimNode): void {
-    this.crashesAtSync++
-    this.crash(node, 'between write and fsync', this.downtimeMs())
+  crashAt(node: SimNode, point: CrashPoint): void {
+    if (point === 'before_sync') this.crashesAtSync++
+    else this.crashesAfterSend++
+    this.crash(node, point === 'before_sync' ? 'between write and fsync' : 'after fsync and send', this.downtimeMs())
   }
 
   durableLogShrank(): void {
     this.checker.checkDurability(this.durableLogs, this.clock.nowMs)
   }
 
-  shouldCrashAtSync(): boolean {
-    return chance(this.diskRandom, this.crashAtSyncProbability)
+  crashPoint(): CrashPoint {
+    if (!chance(this.diskRandom, this.crashAtSyncProbability)) return 'none'
+    return this.diskRandom.next() < 0.5 ? 'before_sync' : 'after_send'
   }
 
   syncDelayMs(): number {
@@ -508,6 +514,7 @@ class Simulation implements NodeHost {
         messagesDelivered: this.network.messagesDelivered,
         crashes: this.crashes,
         crashesAtSync: this.crashesAtSync,
+        crashesAfterSend: this.crashesAfterSend,
         lostWrites,
         partitions: this.partitionsStarted,
         resigns: this.resigns,
@@ -520,4 +527,14 @@ class Simulation implements NodeHost {
       },
     }
   }
+}
+
+/** A log field for the trace; never throws (bigints and bytes are not JSON). */
+function traceValue(v: unknown): string {
+  const text = JSON.stringify(v, (_key, x: unknown) => {
+    if (typeof x === 'bigint') return x.toString()
+    if (x instanceof Uint8Array) return `<${x.length} bytes>`
+    return x
+  })
+  return text === undefined ? String(v) : text
 }

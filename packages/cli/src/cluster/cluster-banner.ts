@@ -1,0 +1,36 @@
+/**
+ * The "cluster is up" banner the launcher prints once the first leader is elected: where to
+ * connect, a first command to try, and how to stop or wipe. Pure.
+ */
+import { NO_PAINT, type Paint } from './node-output.js'
+
+export interface BannerInput {
+  readonly nodeCount: number
+  readonly leaderId: number
+  readonly epoch: number
+  readonly bootstrapControllers: string
+  /** The first node's controller address, for the command to try. */
+  readonly firstController: string
+  /** As the user should read it (`./data`). */
+  readonly dataDir: string
+  /** `npx trib cluster status`, with --data-dir when it is not the default. */
+  readonly statusCommand: string
+}
+
+/** The banner's first line; tests and scripts wait for it. */
+export const READY_HEADLINE = 'Tributary local cluster is ready'
+
+export function formatReadyBanner(b: BannerInput, paint: Paint = NO_PAINT): string {
+  const rule = '-'.repeat(78)
+  const row = (key: string, value: string): string => `  ${key.padEnd(22)}${value}`
+  return [
+    rule,
+    `${paint('bold', READY_HEADLINE)}: ${b.nodeCount} controller${b.nodeCount === 1 ? '' : 's'}, leader node ${b.leaderId} in epoch ${b.epoch}`,
+    row('controller bootstrap:', b.bootstrapControllers),
+    row('data and logs:', `${b.dataDir}/node-N (JSON log in node-N/server.log)`),
+    row('try:', `npx trib metadata-quorum --bootstrap-controller ${b.firstController} describe --status`),
+    row('', b.statusCommand),
+    row('stop:', 'Ctrl-C stops every node; the data stays (start with --clean to wipe it)'),
+    rule,
+  ].join('\n')
+}

@@ -1,0 +1,359 @@
+/**
+ * `trib cluster start`: the local cluster behind `npm start`. It runs N controller nodes as
+ * child processes (`<node> <trib> server --override ...`, layout in cluster-plan.ts), shows
+ * their output behind a `[node N]` tag, prints a banner once a leader is elected, and stops
+ * them all on SIGINT / SIGTERM / SIGHUP.
+ *
+ * Invariants:
+ * - Nothing is spawned until the preflight passed: no live cluster already owns the data dir,
+ *   the dir's recorded node count matches (a static quorum must not change size under its
+ *   log), and every port is free. So a failed start leaves nothing behind.
+ * - Signal handlers are installed before the first spawn, and the nodes run in their own
+ *   process group (detached): a terminal's Ctrl-C reaches only the launcher, which sends each
+ *   node exactly one SIGTERM (a second signal would make `trib server` exit at once with 1).
+ *   npm forwards the same Ctrl-C a second time; repeated signals are absorbed.
+ * - Shutdown is bounded: SHUTDOWN_TIMEOUT_MS after SIGTERM a node is SIGKILLed.
+ * - A node that dies on its own is reported on one line and left down (no automatic restart);
+ *   when every node is down the launcher exits 1.
+ * - The state file records every spawn and every exit, so `trib cluster status` (and later
+ *   kill / restart) can act without the launcher.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { ControllerClient } from '@tributary/metadata-quorum'
+import { CliError, oneLine } from '../cli-error.js'
+import { chooseNodeCount, displayPath, type StartOptions } from './cluster-args.js'
+import { formatReadyBanner } from './cluster-banner.js'
+import {
+  DEFAULT_DATA_DIR,
+  DESCRIBE_TIMEOUT_MS,
+  KILL_WAIT_MS,
+  READY_POLL_INTERVAL_MS,
+  READY_WARN_AFTER_MS,
+  SHUTDOWN_TIMEOUT_MS,
+  STATE_FILE,
+  STATE_FILE_VERSION,
+} from './cluster-defaults.js'
+import { planLocalCluster, serverArgs, type ClusterPlan, type NodePlan } from './cluster-plan.js'
+import { readClusterState, stateFilePath, writeClusterState } from './cluster-state-file.js'
+import type { ClusterState, NodeExit, NodeRecord } from './cluster-state.js'
+import { formatNodeLine, type Paint } from './node-output.js'
+import { findBusyPort } from './port-check.js'
+import { LAUNCHER_PROCESS_ARGS, isProcessAlive, nodeProcessArgs } from './process-alive.js'
+
+export interface LauncherIo {
+  readonly out: (line: string) => void
+  readonly err: (line: string) => void
+  /** Colors for lines written with `out` / `err` (identity when the stream is not a terminal). */
+  readonly paintOut: Paint
+  readonly paintErr: Paint
+  readonly env: NodeJS.ProcessEnv
+  readonly cwd: string
+}
+
+export interface LaunchOptions extends StartOptions {
+  /** Absolute path of the compiled `trib` entry (dist/bin/trib.js) the nodes run. */
+  readonly tribScript: string
+  /** The Node binary the nodes run on: the launcher's own (process.execPath). */
+  readonly nodeBinary: string
+}
+
+/** Signals that stop the cluster. SIGHUP: the terminal went away. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+/** A repeat of the stopping signal within this window is npm's forward of the same Ctrl-C. */
+const REPEAT_SIGNAL_QUIET_MS = 1000
+
+/**
+ * Starts the cluster and resolves with the launcher's exit code once every node has stopped.
+ * Expected failures before anything started (port in use, a live cluster) throw CliError.
+ */
+export async function runLocalCluster(options: LaunchOptions, io: LauncherIo): Promise<number> {
+  const plan = await preflight(options, io)
+  const cluster = new LocalCluster(plan, options, io)
+  return cluster.run()
+}
+
+/** Everything that can refuse the start, before anything is spawned; returns the layout. */
+async function preflight(options: LaunchOptions, io: LauncherIo): Promise<ClusterPlan> {
+  const shown = displayPath(options.dataDir, io.cwd)
+  try {
+    const s = await stat(options.dataDir)
+    if (!s.isDirectory()) throw new CliError(`--data-dir: ${shown} exists and is not a directory`)
+  } catch (err) {
+    if (err instanceof CliError) throw err
+    // Missing: created below.
+  }
+
+  let recordedNodeCount: number | null = null
+  const previous = await readClusterState(options.dataDir, `${shown}/${STATE_FILE}`)
+  if (previous.kind === 'invalid') {
+    io.err(`trib cluster: warning: ignoring ${previous.message}; it will be rewritten`)
+  } else if (previous.kind === 'ok') {
+    const state = previous.state
+    const live = state.nodes.filter((n) => isProcessAlive(n.pid, nodeProcessArgs(n.id)))
+    if (live.length > 0 || isProcessAlive(state.launcherPid, LAUNCHER_PROCESS_ARGS)) {
+      const pids = live.map((n) => `node ${n.id} pid ${n.pid}`).join(', ')
+      throw new CliError(
+        `a local cluster is already running from ${shown} (launcher pid ${state.launcherPid}${pids === '' ? '' : `; ${pids}`}); stop it first (Ctrl-C in its terminal, or kill ${state.launcherPid})`,
+      )
+    }
+    if (!options.clean) recordedNodeCount = state.nodes.length
+  }
+  const nodeCount = chooseNodeCount(options.nodeCount, recordedNodeCount)
+  if (recordedNodeCount !== null && nodeCount !== recordedNodeCount) {
+    throw new CliError(
+      `${shown} holds a ${recordedNodeCount}-node cluster and a static quorum cannot change size: start it with --nodes ${recordedNodeCount} (or without --nodes), or wipe it with --clean`,
+    )
+  }
+  const plan = planLocalCluster(nodeCount, options.dataDir)
+
+  const busy = await findBusyPort(plan.nodes.map((n) => ({ port: n.ports.controller, what: `node ${n.id}'s controller listener` })))
+  if (busy !== null) {
+    throw new CliError(`port ${busy.port} (${busy.what}) is already in use; is another cluster running? (\`npx trib cluster status\`)`)
+  }
+
+  if (options.clean) {
+    const removed = await cleanDataDir(plan.dataDir)
+    io.out(`cleaned ${shown}: removed ${removed.length === 0 ? 'nothing' : removed.join(', ')}`)
+  }
+  try {
+    await mkdir(plan.dataDir, { recursive: true })
+  } catch (err) {
+    throw new CliError(`--data-dir: cannot create ${shown}: ${oneLine(err)}`)
+  }
+  return plan
+}
+
+/** Removes the entries the launcher owns (`node-<n>` directories and the state file), nothing else. */
+async function cleanDataDir(dataDir: string): Promise<string[]> {
+  let entries: string[]
+  try {
+    entries = await readdir(dataDir)
+  } catch {
+    return []
+  }
+  const owned = entries.filter((e) => /^node-\d+$/.test(e) || e === STATE_FILE).sort()
+  for (const e of owned) await rm(join(dataDir, e), { recursive: true, force: true })
+  return owned
+}
+
+interface NodeRun {
+  readonly plan: NodePlan
+  readonly child: ChildProcess
+  readonly startedAt: string
+  /** Resolves once the process exited and its output is fully read. */
+  readonly closed: Promise<NodeExit>
+  /** Set synchronously when `closed` settles, so a waiter can tell without a race. */
+  isClosed: boolean
+  /** Recorded (and written to the state file) by onNodeExit; null while it runs. */
+  exit: NodeExit | null
+}
+
+class LocalCluster {
+  private readonly runs = new Map<number, NodeRun>()
+  private readonly startedAt = new Date().toISOString()
+  private stoppingSinceMs: number | null = null
+  private stateWrites: Promise<void> = Promise.resolve()
+  private finish: (code: number) => void = () => undefined
+  private readonly finished = new Promise<number>((r) => (this.finish = r))
+  private readonly maxId: number
+
+  constructor(
+    private readonly plan: ClusterPlan,
+    private readonly options: LaunchOptions,
+    private readonly io: LauncherIo,
+  ) {
+    this.maxId = Math.max(...plan.nodes.map((n) => n.id))
+  }
+
+  async run(): Promise<number> {
+    const onSignal = (signal: NodeJS.Signals): void => void this.stop(signal, 0)
+    for (const s of STOP_SIGNALS) process.on(s, onSignal)
+    // Last resort (an exception in the launcher): the nodes run detached, so tell them to stop
+    // rather than leave them orphaned.
+    const onExit = (): void => {
+      for (const r of this.runs.values()) if (r.exit === null) r.child.kill('SIGTERM')
+    }
+    process.on('exit', onExit)
+
+    const shown = displayPath(this.plan.dataDir, this.io.cwd)
+    this.io.out(`starting ${this.plan.nodes.length} controller node${this.plan.nodes.length === 1 ? '' : 's'} (data in ${shown}, controllers on ${this.plan.bootstrapControllers})`)
+    for (const node of this.plan.nodes) this.spawnNode(node)
+    this.saveState()
+    void this.awaitLeader()
+
+    const code = await this.finished
+    for (const s of STOP_SIGNALS) process.off(s, onSignal)
+    process.off('exit', onExit)
+    return code
+  }
+
+  private running(): NodeRun[] {
+    return [...this.runs.values()].filter((r) => r.exit === null)
+  }
+
+  private spawnNode(node: NodePlan): void {
+    const child = spawn(this.options.nodeBinary, [this.options.tribScript, ...serverArgs(node)], {
+      cwd: this.io.cwd,
+      env: this.io.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
+    const tag = (line: string, paint: Paint): string => formatNodeLine(node.id, this.maxId, line, paint)
+    createInterface({ input: child.stdout! }).on('line', (line) => this.io.out(tag(line, this.io.paintOut)))
+    createInterface({ input: child.stderr! }).on('line', (line) => this.io.err(tag(line, this.io.paintErr)))
+    const closed = new Promise<NodeExit>((resolveExit) => {
+      const settle = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (run.isClosed) return
+        run.isClosed = true
+        resolveExit({ code, signal, at: new Date().toISOString() })
+      }
+      child.once('error', (err) => {
+        this.io.err(tag(`cannot start: ${oneLine(err)}`, this.io.paintErr))
+        settle(null, null)
+      })
+      child.once('close', settle)
+    })
+    const run: NodeRun = { plan: node, child, startedAt: new Date().toISOString(), closed, isClosed: false, exit: null }
+    this.runs.set(node.id, run)
+    void closed.then((exit) => this.onNodeExit(run, exit))
+  }
+
+  private onNodeExit(run: NodeRun, exit: NodeExit): void {
+    run.exit = exit
+    this.saveState()
+    const how = exit.signal !== null ? `by ${exit.signal}` : `with code ${exit.code}`
+    if (this.stoppingSinceMs !== null) {
+      if (exit.code !== 0) this.io.err(formatNodeLine(run.plan.id, this.maxId, `exited ${how} while stopping`, this.io.paintErr))
+      return
+    }
+    const log = `${displayPath(run.plan.dataDir, this.io.cwd)}/server.log`
+    this.io.err(formatNodeLine(run.plan.id, this.maxId, `exited unexpectedly ${how}; not restarting it (its log: ${log})`, this.io.paintErr))
+    if (this.running().length === 0) void this.stop('every node has exited', 1)
+  }
+
+  /** Polls DescribeQuorum until a leader is known, then prints the banner once. */
+  private async awaitLeader(): Promise<void> {
+    const clients = this.plan.nodes.map((n) => ({ id: n.id, client: new ControllerClient(`${n.host}:${n.ports.controller}`, { timeoutMs: DESCRIBE_TIMEOUT_MS }) }))
+    const startMs = Date.now()
+    let warned = false
+    try {
+      while (this.stoppingSinceMs === null) {
+        for (const { id, client } of clients) {
+          if (this.runs.get(id)?.exit !== null || this.stoppingSinceMs !== null) continue
+          try {
+            const q = await client.describeQuorum()
+            if (q.errorCode === 0 && q.leaderId >= 0 && this.stoppingSinceMs === null) {
+              this.printBanner(q.leaderId, q.leaderEpoch)
+              return
+            }
+          } catch {
+            // Not listening yet, or restarting its channel: try the next node, then poll again.
+          }
+        }
+        if (!warned && Date.now() - startMs > READY_WARN_AFTER_MS) {
+          warned = true
+          const majority = Math.floor(this.plan.nodes.length / 2) + 1
+          this.io.err(`trib cluster: no leader after ${READY_WARN_AFTER_MS / 1000} s (${this.running().length} of ${this.plan.nodes.length} nodes running, ${majority} needed); still waiting`)
+        }
+        await new Promise((r) => setTimeout(r, READY_POLL_INTERVAL_MS))
+      }
+    } finally {
+      for (const { client } of clients) client.close()
+    }
+  }
+
+  private printBanner(leaderId: number, epoch: number): void {
+    const shown = displayPath(this.plan.dataDir, this.io.cwd)
+    const isDefaultDir = this.plan.dataDir === resolve(this.io.cwd, DEFAULT_DATA_DIR)
+    const first = this.plan.nodes[0]!
+    this.io.out(
+      formatReadyBanner(
+        {
+          nodeCount: this.plan.nodes.length,
+          leaderId,
+          epoch,
+          bootstrapControllers: this.plan.bootstrapControllers,
+          firstController: `${first.host}:${first.ports.controller}`,
+          dataDir: shown,
+          statusCommand: `npx trib cluster status${isDefaultDir ? '' : ` --data-dir ${shown}`}`,
+        },
+        this.io.paintOut,
+      ),
+    )
+  }
+
+  /** SIGTERM to every running node, SIGKILL to those still up after SHUTDOWN_TIMEOUT_MS. */
+  private async stop(reason: string, code: number): Promise<void> {
+    const nowMs = Date.now()
+    if (this.stoppingSinceMs !== null) {
+      if (nowMs - this.stoppingSinceMs > REPEAT_SIGNAL_QUIET_MS) this.io.err(`trib cluster: already stopping (${reason}); nodes get at most ${SHUTDOWN_TIMEOUT_MS / 1000} s before SIGKILL`)
+      return
+    }
+    this.stoppingSinceMs = nowMs
+    const targets = this.running()
+    if (targets.length > 0) this.io.out(`stopping ${targets.length} node${targets.length === 1 ? '' : 's'} (${reason})`)
+    for (const r of targets) r.child.kill('SIGTERM')
+    let exitCode = code
+    const late = await untilAllClosed(targets, SHUTDOWN_TIMEOUT_MS)
+    if (late.length > 0) {
+      exitCode = 1
+      for (const r of late) {
+        this.io.err(formatNodeLine(r.plan.id, this.maxId, `did not stop within ${SHUTDOWN_TIMEOUT_MS / 1000} s; sending SIGKILL`, this.io.paintErr))
+        r.child.kill('SIGKILL')
+      }
+      const stuck = await untilAllClosed(late, KILL_WAIT_MS)
+      for (const r of stuck) this.io.err(formatNodeLine(r.plan.id, this.maxId, `still not gone after SIGKILL (pid ${r.child.pid})`, this.io.paintErr))
+    }
+    // Each exit handler (subscribed to `closed` before any waiter) has queued its state
+    // write by now; let the writes land before the process exits.
+    await this.stateWrites
+    this.io.out(`all nodes stopped; data kept in ${displayPath(this.plan.dataDir, this.io.cwd)}`)
+    this.finish(exitCode)
+  }
+
+  private snapshot(): ClusterState {
+    const nodes = [...this.runs.values()].map(
+      (r): NodeRecord => ({
+        id: r.plan.id,
+        pid: r.child.pid ?? 0,
+        host: r.plan.host,
+        ports: r.plan.ports,
+        dataDir: r.plan.dataDir,
+        startedAt: r.startedAt,
+        overrides: r.plan.overrides,
+        exit: r.exit,
+      }),
+    )
+    return {
+      version: STATE_FILE_VERSION,
+      launcherPid: process.pid,
+      startedAt: this.startedAt,
+      dataDir: this.plan.dataDir,
+      bootstrapControllers: this.plan.bootstrapControllers,
+      nodes: nodes.filter((n) => n.pid > 0),
+    }
+  }
+
+  /** Queues a write of the current state; writes happen one at a time, in order. */
+  private saveState(): void {
+    const state = this.snapshot()
+    if (state.nodes.length === 0) return
+    this.stateWrites = this.stateWrites.then(
+      () => writeClusterState(state),
+    ).catch((err: unknown) => {
+      this.io.err(`trib cluster: warning: cannot write ${stateFilePath(this.plan.dataDir)}: ${oneLine(err)}`)
+    })
+  }
+}
+
+/** Waits up to `timeoutMs` for every run to close; returns those still open. */
+async function untilAllClosed(runs: readonly NodeRun[], timeoutMs: number): Promise<NodeRun[]> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))
+  await Promise.race([Promise.all(runs.map((r) => r.closed)), timeout])
+  clearTimeout(timer)
+  return runs.filter((r) => !r.isClosed)
+}

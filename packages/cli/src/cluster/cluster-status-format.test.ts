@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest'
+import type { quorum } from '@tributary/protocol'
+import { formatReadyBanner, READY_HEADLINE } from './cluster-banner.js'
+import { planLocalCluster } from './cluster-plan.js'
+import type { ClusterState } from './cluster-state.js'
+import { formatClusterStatus } from './cluster-status-format.js'
+
+const plan = planLocalCluster(3, '/r/data')
+const state: ClusterState = {
+  version: 1,
+  launcherPid: 4000,
+  startedAt: '2026-11-24T02:39:38.997Z',
+  dataDir: plan.dataDir,
+  bootstrapControllers: plan.bootstrapControllers,
+  nodes: plan.nodes.map((n) => ({
+    id: n.id, pid: 4000 + n.id, host: n.host, ports: n.ports, dataDir: n.dataDir, startedAt: '2026-11-24T02:39:39.004Z', overrides: n.overrides,
+    exit: n.id === 3 ? { code: 1, signal: null, at: '2026-11-24T02:40:00.000Z' } : null,
+  })),
+}
+const replica = (replicaId: number, logEndOffset: bigint): quorum.ReplicaState => ({ replicaId, logEndOffset, lastFetchTimestamp: 0n, lastCaughtUpTimestamp: 0n })
+const q: quorum.DescribeQuorumResponse = { errorCode: 0, leaderId: 2, leaderEpoch: 4, highWatermark: 17n, voters: [replica(1, 17n), replica(2, 17n), replica(3, 12n)], observers: [] }
+const display = (p: string): string => p.replace('/r/', './')
+
+describe('formatClusterStatus', () => {
+  it('prints one row per node and the leader; healthy when all run', () => {
+    const report = formatClusterStatus({ state, alive: new Set([1, 2, 3]), launcherAlive: true, quorum: { kind: 'ok', quorum: q }, display })
+    expect(report.text).toBe(
+      [
+        'Local cluster in ./data, started 2026-11-24T02:39:38.997Z (launcher pid 4000 running)',
+        'NODE  PID   PROCESS  CONTROLLER       RAFT      LOG END  DATA',
+        '1     4001  running  localhost:19092  follower  17       ./data/node-1',
+        '2     4002  running  localhost:19093  leader    17       ./data/node-2',
+        '3     4003  running  localhost:19094  follower  12       ./data/node-3',
+        'Leader: node 2 in epoch 4, high watermark 17',
+      ].join('\n'),
+    )
+    expect(report).toMatchObject({ healthy: true, problem: null })
+  })
+
+  it('shows how a stopped node ended, and calls the cluster unhealthy', () => {
+    const report = formatClusterStatus({ state, alive: new Set([1, 2]), launcherAlive: true, quorum: { kind: 'ok', quorum: q }, display })
+    expect(report.text).toContain('3     4003  exited (1)  localhost:19094  -         -        ./data/node-3')
+    expect(report).toMatchObject({ healthy: false, problem: 'not healthy: 2 of 3 nodes running' })
+  })
+
+  it('says why the leader is unknown', () => {
+    const report = formatClusterStatus({ state, alive: new Set(), launcherAlive: false, quorum: { kind: 'unavailable', reason: 'no node is running' }, display })
+    expect(report.text).toContain('(launcher pid 4000 gone)')
+    expect(report.text).toContain('1     4001  gone        localhost:19092')
+    expect(report.text.split('\n').at(-1)).toBe('Leader: unknown (no node is running)')
+    expect(report.problem).toBe('not healthy: 0 of 3 nodes running, no leader')
+  })
+})
+
+describe('formatReadyBanner', () => {
+  it('names the bootstrap address and a first command', () => {
+    const banner = formatReadyBanner({
+      nodeCount: 3, leaderId: 2, epoch: 1, bootstrapControllers: plan.bootstrapControllers, firstController: 'localhost:19092', dataDir: './data', statusCommand: 'npx trib cluster status',
+    })
+    expect(banner).toContain(`${READY_HEADLINE}: 3 controllers, leader node 2 in epoch 1`)
+    expect(banner).toContain('controller bootstrap: localhost:19092,localhost:19093,localhost:19094')
+    expect(banner).toContain('npx trib metadata-quorum --bootstrap-controller localhost:19092 describe --status')
+  })
+})

@@ -1,0 +1,67 @@
+/**
+ * The table `trib cluster status` prints: one row per node from the state file (is its
+ * process alive, its controller address, its Raft role and log end offset as the leader
+ * reports them), then one line about the leader. Pure: liveness and the DescribeQuorum answer
+ * come in as values.
+ */
+import type { quorum } from '@tributary/protocol'
+import type { ClusterState, NodeRecord } from './cluster-state.js'
+
+export type QuorumView =
+  | { readonly kind: 'ok'; readonly quorum: quorum.DescribeQuorumResponse }
+  | { readonly kind: 'unavailable'; readonly reason: string }
+
+export interface StatusInput {
+  readonly state: ClusterState
+  /** Node ids whose process is alive. */
+  readonly alive: ReadonlySet<number>
+  readonly launcherAlive: boolean
+  readonly quorum: QuorumView
+  /** Paths as the user should read them. */
+  readonly display: (path: string) => string
+}
+
+export interface StatusReport {
+  readonly text: string
+  /** Every node runs and a leader is known. */
+  readonly healthy: boolean
+  /** One line for stderr when not healthy. */
+  readonly problem: string | null
+}
+
+function processColumn(n: NodeRecord, alive: boolean): string {
+  if (alive) return 'running'
+  if (n.exit === null) return 'gone'
+  return n.exit.signal !== null ? `killed (${n.exit.signal})` : `exited (${n.exit.code})`
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)))
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 2))).join('').trimEnd()).join('\n')
+}
+
+export function formatClusterStatus(input: StatusInput): StatusReport {
+  const { state, alive, quorum: view } = input
+  const q = view.kind === 'ok' ? view.quorum : null
+  const rows: string[][] = [['NODE', 'PID', 'PROCESS', 'CONTROLLER', 'RAFT', 'LOG END', 'DATA']]
+  for (const n of state.nodes) {
+    const running = alive.has(n.id)
+    const voter = q?.voters.find((v) => v.replicaId === n.id)
+    const role = !running || q === null ? '-' : q.leaderId === n.id ? 'leader' : voter !== undefined ? 'follower' : '-'
+    const logEnd = !running || voter === undefined || voter.logEndOffset < 0n ? '-' : String(voter.logEndOffset)
+    rows.push([String(n.id), String(n.pid), processColumn(n, running), `${n.host}:${n.ports.controller}`, role, logEnd, input.display(n.dataDir)])
+  }
+  const launcher = `launcher pid ${state.launcherPid} ${input.launcherAlive ? 'running' : 'gone'}`
+  const header = `Local cluster in ${input.display(state.dataDir)}, started ${state.startedAt} (${launcher})`
+  const leaderLine =
+    q !== null ? `Leader: node ${q.leaderId} in epoch ${q.leaderEpoch}, high watermark ${q.highWatermark}` : `Leader: unknown (${view.kind === 'unavailable' ? view.reason : ''})`
+  const runningCount = state.nodes.filter((n) => alive.has(n.id)).length
+  const problems: string[] = []
+  if (runningCount < state.nodes.length) problems.push(`${runningCount} of ${state.nodes.length} nodes running`)
+  if (q === null) problems.push('no leader')
+  return {
+    text: [header, table(rows), leaderLine].join('\n'),
+    healthy: problems.length === 0,
+    problem: problems.length === 0 ? null : `not healthy: ${problems.join(', ')}`,
+  }
+}

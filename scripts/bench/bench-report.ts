@@ -1,0 +1,101 @@
+/**
+ * What the benchmarks share for reporting: exact percentiles of a small sample, millisecond
+ * formatting, a monotonic poll helper, and the JSON result file under bench-results/.
+ *
+ * Percentiles use the nearest-rank method on the sorted sample (no interpolation), so every
+ * reported figure is one that was really measured.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus, platform, release, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { REPO_ROOT } from '../../test-cluster/src/controller-cluster.ts'
+
+export interface Summary {
+  readonly count: number
+  readonly min: number
+  readonly median: number
+  readonly p90: number
+  readonly max: number
+  readonly mean: number
+}
+
+/** Nearest-rank percentile (0 < p <= 100) of a non-empty sample. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) throw new Error('percentile of an empty sample')
+  const rank = Math.ceil((p / 100) * sorted.length)
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!
+}
+
+export function summarize(sample: readonly number[]): Summary | null {
+  if (sample.length === 0) return null
+  const sorted = [...sample].sort((a, b) => a - b)
+  return {
+    count: sorted.length,
+    min: sorted[0]!,
+    median: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    max: sorted.at(-1)!,
+    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+  }
+}
+
+export function ms(value: number | null | undefined): string {
+  return value === null || value === undefined ? '-' : `${value.toFixed(1)} ms`
+}
+
+export function formatSummary(label: string, s: Summary | null): string {
+  if (s === null) return `${label}: no samples`
+  return `${label.padEnd(40)} median ${ms(s.median).padStart(10)}   p90 ${ms(s.p90).padStart(10)}   max ${ms(s.max).padStart(10)}   (n=${s.count}, min ${ms(s.min)})`
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
+  return `${(n / (1024 * 1024)).toFixed(2)} MiB`
+}
+
+/**
+ * Polls `probe` every `intervalMs` until it returns a value (not null), measuring with the
+ * monotonic clock; gives up after `timeoutMs`. Errors thrown by the probe count as "not yet".
+ */
+export async function pollUntil<T>(probe: () => Promise<T | null>, intervalMs: number, timeoutMs: number, what: string): Promise<{ value: T; atMs: number }> {
+  const deadline = performance.now() + timeoutMs
+  let lastError: unknown = null
+  for (;;) {
+    try {
+      const value = await probe()
+      if (value !== null) return { value, atMs: performance.now() }
+    } catch (err) {
+      lastError = err
+    }
+    if (performance.now() > deadline) {
+      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : ''
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`)
+    }
+    await new Promise((r) => setTimeout(r, intervalMs))
+  }
+}
+
+/** Writes bench-results/<name>-<timestamp>.json (bigints as decimal strings); returns the path. */
+export async function writeResult(name: string, result: unknown): Promise<string> {
+  const dir = join(REPO_ROOT, 'bench-results')
+  await mkdir(dir, { recursive: true })
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const path = join(dir, `${name}-${stamp}.json`)
+  const text = JSON.stringify(result, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2)
+  await writeFile(path, text + '\n')
+  return path
+}
+
+/** Node, OS and CPU facts that make a figure comparable with another run. */
+export function environment(): Record<string, string | number> {
+  const list = cpus()
+  return {
+    node: process.version,
+    platform: `${platform()} ${release()}`,
+    cpu: list[0]?.model ?? 'unknown',
+    cpus: list.length,
+    memoryBytes: totalmem(),
+  }
+}
