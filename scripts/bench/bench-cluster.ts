@@ -159,7 +159,8 @@ export class BenchCluster {
   spawn(id: number): number {
     const n = this.node(id)
     if (n.process !== null) throw new Error(`node ${id} is still running`)
-    const args = [
+    const debugEntry = process.env.BENCH_DEBUG_ENTRY
+    const args = debugEntry !== undefined ? [debugEntry, String(n.id), this.voters, String(n.port), n.logDir] : [
       TRIB_BIN,
       'server',
       '--override', `node.id=${n.id}`,

@@ -231,6 +231,7 @@ async function runTrial(cluster: BenchCluster, trial: number, options: Options):
 
   // Bring L back; the next trial needs three caught-up voters.
   const spawnedAt = cluster.spawn(oldLeader)
+  const spawnedAtEpochMs = cluster.spawnedAt(oldLeader).epochMs
   try {
     await cluster.waitForServing(oldLeader, 30_000)
     const caughtUp = await pollUntil(async () => {
@@ -238,7 +239,8 @@ async function runTrial(cluster: BenchCluster, trial: number, options: Options):
       if (q === null) return null
       const leader = q.voters.find((v) => v.replicaId === q.leaderId)
       const back = q.voters.find((v) => v.replicaId === oldLeader)
-      return leader !== undefined && back !== undefined && back.logEndOffset === leader.logEndOffset && back.lastFetchTimestamp > 0n ? q : null
+      // A valid fetch at the leader's log end since the restart (lastCaughtUpTimestamp moves only then).
+      return leader !== undefined && back !== undefined && back.logEndOffset === leader.logEndOffset && back.lastCaughtUpTimestamp >= BigInt(spawnedAtEpochMs) ? q : null
     }, SETTLE_POLL_MS, 30_000, `node ${oldLeader} to catch up after its restart`)
     rejoinMs = caughtUp.atMs - spawnedAt
   } catch (err) {

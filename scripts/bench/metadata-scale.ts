@@ -261,6 +261,43 @@ async function nodeFigures(cluster: BenchCluster, leaderId: number): Promise<Nod
   return out
 }
 
+interface SnapshotEvents {
+  readonly nodeId: number
+  /** "took a metadata snapshot" -> the driver's "saved a snapshot", ms: the driver loop waits that long. */
+  readonly saveMs: readonly number[]
+  readonly snapshotBytes: readonly number[]
+  /** Leadership lost for want of fetches: the leader was not answering in time. */
+  readonly checkQuorumFailures: number
+  readonly elections: number
+}
+
+/** What each node's server.log says about its snapshots and elections so far. */
+async function snapshotEventsOf(cluster: BenchCluster): Promise<SnapshotEvents[]> {
+  const out: SnapshotEvents[] = []
+  for (const id of cluster.runningIds()) {
+    const lines = await serverLogSince(cluster.logDir(id), 0)
+    const saveMs: number[] = []
+    const snapshotBytes: number[] = []
+    let took: LogLine | null = null
+    for (const l of lines) {
+      if (l.msg === 'took a metadata snapshot') took = l
+      if (l.msg === 'saved a snapshot' && took !== null) {
+        saveMs.push(l.time - took.time)
+        snapshotBytes.push(typeof l.fields.bytes === 'number' ? l.fields.bytes : -1)
+        took = null
+      }
+    }
+    out.push({
+      nodeId: id,
+      saveMs,
+      snapshotBytes,
+      checkQuorumFailures: lines.filter((l) => l.msg === 'check-quorum failed').length,
+      elections: lines.filter((l) => l.msg === 'became candidate' && l.component !== 'raft-driver').length,
+    })
+  }
+  return out
+}
+
 interface ImageCheck {
   readonly topics: number
   readonly partitions: number
@@ -342,9 +379,10 @@ async function restartFollower(cluster: BenchCluster, options: Options): Promise
       const lq = await cluster.client(leaderId, 'poll').describeQuorum()
       const v = lq.voters.find((r) => r.replicaId === followerId)
       const self = lq.voters.find((r) => r.replicaId === leaderId)
-      // A fetch after the spawn that reports the leader's log end (until then the leader's
-      // entry for the follower still shows its progress from before the kill).
-      return v !== undefined && self !== undefined && v.lastFetchTimestamp >= BigInt(spawnedAtEpochMs) && v.logEndOffset === self.logEndOffset ? lq : null
+      // A valid fetch at the leader's log end after the spawn: lastCaughtUpTimestamp moves
+      // only then. (logEndOffset alone is not enough: the leader keeps the follower's
+      // pre-kill offset until its next valid fetch, and a FetchSnapshot is not one.)
+      return v !== undefined && self !== undefined && v.lastCaughtUpTimestamp >= BigInt(spawnedAtEpochMs) && v.logEndOffset === self.logEndOffset ? lq : null
     }, RESTART_POLL_MS, 120_000, `the leader to see node ${followerId} at its log end`),
     pollUntil(async () => {
       const md = await onFollower((c) => c.describeMetadata({ topics: [topicName(options.topics - 1)] }))
@@ -408,6 +446,8 @@ async function main(): Promise<void> {
   let padding: Awaited<ReturnType<typeof pad>> | null = null
   let afterCreate: NodeFigures[] = []
   let quorumAfter: quorum.DescribeQuorumResponse | null = null
+  let leaderChanges = 0
+  let snapshotEvents: SnapshotEvents[] = []
   let leaderImage: ImageCheck | null = null
   let restart: RestartResult | null = null
   let brokerStats: FakeBrokerStats[] = []
@@ -437,6 +477,10 @@ async function main(): Promise<void> {
       }, 50, 60_000, 'a snapshot on every node')
     }
     await sleep(200) // pino's asynchronous writes reach server.log
+    // Ask again: the leader may have changed while the nodes took their snapshots.
+    quorumAfter = await cluster.waitForCaughtUp({ timeoutMs: 60_000 })
+    leaderChanges = quorumAfter.leaderEpoch - leader.leaderEpoch
+    snapshotEvents = await snapshotEventsOf(cluster)
     afterCreate = await nodeFigures(cluster, quorumAfter.leaderId)
     leaderImage = await checkImage(cluster, quorumAfter.leaderId, options)
     console.log(`all voters at log end offset ${quorumAfter.voters[0]?.logEndOffset ?? '?'} (high watermark ${quorumAfter.highWatermark}); leader image: ${leaderImage.topics} topics, ${leaderImage.partitions} partitions`)
@@ -468,6 +512,12 @@ async function main(): Promise<void> {
     console.log(`metadata log: ${hw} entries committed; snapshot interval ${snapshotIntervalEntries} -> ${afterCreate.some((n) => n.disk.snapshots.length > 0) ? 'snapshots taken' : 'no snapshot taken'}`)
   }
   for (const n of afterCreate) console.log(nodeLine(n))
+  for (const e of snapshotEvents) {
+    if (e.saveMs.length > 0 || e.checkQuorumFailures > 0) {
+      console.log(`  node ${e.nodeId}: snapshot save (driver loop blocked) ${e.saveMs.map((v) => `${v} ms`).join(', ') || '-'}; check-quorum failures ${e.checkQuorumFailures}; candidacies ${e.elections}`)
+    }
+  }
+  if (quorumAfter !== null) console.log(`leader changes during the run: ${leaderChanges} (epoch ${quorumAfter.leaderEpoch - leaderChanges} -> ${quorumAfter.leaderEpoch})`)
   if (leaderImage !== null) console.log(`leader image: ${leaderImage.topics} topics, ${leaderImage.partitions} partitions; DescribeMetadata (all) took ${ms(leaderImage.describeMs)}`)
   if (restart !== null) {
     const r = restart
@@ -493,6 +543,8 @@ async function main(): Promise<void> {
     creation,
     padding,
     quorumAfterCreate: quorumAfter,
+    leaderChanges,
+    snapshotEvents,
     nodesAfterCreate: afterCreate,
     leaderImage,
     restart,

@@ -89,7 +89,7 @@ async function preflight(options: LaunchOptions, io: LauncherIo): Promise<Cluste
   let recordedNodeCount: number | null = null
   const previous = await readClusterState(options.dataDir, `${shown}/${STATE_FILE}`)
   if (previous.kind === 'invalid') {
-    io.err(`trib cluster: warning: ignoring ${previous.message}; it will be rewritten`)
+    io.err(`trib cluster: warning: ${previous.message}; ignoring it (it will be rewritten)`)
   } else if (previous.kind === 'ok') {
     const state = previous.state
     const live = state.nodes.filter((n) => isProcessAlive(n.pid, nodeProcessArgs(n.id)))
@@ -231,7 +231,10 @@ class LocalCluster {
     }
     const log = `${displayPath(run.plan.dataDir, this.io.cwd)}/server.log`
     this.io.err(formatNodeLine(run.plan.id, this.maxId, `exited unexpectedly ${how}; not restarting it (its log: ${log})`, this.io.paintErr))
-    if (this.running().length === 0) void this.stop('every node has exited', 1)
+    if (this.running().length === 0) {
+      this.io.err('trib cluster: every node has exited')
+      void this.stop('every node has exited', 1)
+    }
   }
 
   /** Polls DescribeQuorum until a leader is known, then prints the banner once. */

@@ -101,22 +101,19 @@ function exitOf(value: unknown, at: string): NodeExit | null {
 function nodeOf(value: unknown, index: number): NodeRecord {
   const at = `nodes[${index}].`
   const o = object(value, `nodes[${index}]`)
-  const ports = object(o['ports'], `${at}ports`)
+  // Checked in the order of the fields, so the first error named is the first wrong field.
+  const id = positiveInt(o, 'id', at)
+  const pid = positiveInt(o, 'pid', at)
+  const host = text(o, 'host', at)
+  const controller = port(object(o['ports'], `${at}ports`), 'controller', `${at}ports.`)
+  const dataDir = text(o, 'dataDir', at)
+  const startedAt = timestamp(o, 'startedAt', at)
   const overrides = o['overrides']
   if (!Array.isArray(overrides) || !overrides.every((x): x is string => typeof x === 'string')) {
     throw new SchemaError(`${at}overrides must be an array of strings (got ${show(overrides)})`)
   }
   if (!('exit' in o)) throw new SchemaError(`${at}exit is missing (null while running)`)
-  return {
-    id: positiveInt(o, 'id', at),
-    pid: positiveInt(o, 'pid', at),
-    host: text(o, 'host', at),
-    ports: { controller: port(ports, 'controller', `${at}ports.`) },
-    dataDir: text(o, 'dataDir', at),
-    startedAt: timestamp(o, 'startedAt', at),
-    overrides,
-    exit: exitOf(o['exit'], `${at}exit.`),
-  }
+  return { id, pid, host, ports: { controller }, dataDir, startedAt, overrides, exit: exitOf(o['exit'], `${at}exit.`) }
 }
 
 /** Parses and validates a state file's text; `source` names the file in error messages. */
