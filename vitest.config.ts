@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       '@tributary/protocol': src('protocol'),
       '@tributary/metadata-quorum': src('metadata-quorum'),
+      '@tributary/broker': src('broker'),
     },
   },
   test: {

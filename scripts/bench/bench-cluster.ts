@@ -24,8 +24,11 @@ import { REPO_ROOT, TRIB_BIN, freePort, nodeBinary, waitFor } from '../../test-c
 
 /** Deadline of every call a benchmark client makes: long enough for a 50-topic CreateTopics. */
 export const BENCH_CALL_TIMEOUT_MS = 5000
-/** Deadline of the polling client's calls (DescribeQuorum during a failover). */
-export const POLL_CALL_TIMEOUT_MS = 1000
+/**
+ * Deadline of the polling client's calls (DescribeQuorum during a failover). Short: a
+ * follower may hold the call while it forwards to a hung leader.
+ */
+export const POLL_CALL_TIMEOUT_MS = 250
 /** How long a process may take to exit after a signal. */
 export const EXIT_TIMEOUT_MS = 10_000
 /** Stdout lines kept per node (the tail). */
@@ -159,8 +162,7 @@ export class BenchCluster {
   spawn(id: number): number {
     const n = this.node(id)
     if (n.process !== null) throw new Error(`node ${id} is still running`)
-    const debugEntry = process.env.BENCH_DEBUG_ENTRY
-    const args = debugEntry !== undefined ? [debugEntry, String(n.id), this.voters, String(n.port), n.logDir] : [
+    const args = [
       TRIB_BIN,
       'server',
       '--override', `node.id=${n.id}`,

@@ -35,6 +35,8 @@ import { environment, formatSummary, ms, pollUntil, summarize, writeResult, type
 const FAKE_BROKER_ID = 9000
 /** A trial that has not committed a write under a new leader by then is recorded as failed. */
 const TRIAL_DEADLINE_MS = 20_000
+/** DescribeQuorum polls outstanding per survivor (each has POLL_CALL_TIMEOUT_MS). */
+const POLLS_IN_FLIGHT_MAX = 64
 /** Poll interval of the untimed waits (stable leader, rejoin). */
 const SETTLE_POLL_MS = 20
 
@@ -43,7 +45,7 @@ interface Options {
   readonly pollMs: number
   readonly overrides: readonly string[]
   readonly keepDirs: boolean
-  /** SIGKILL (the brief's case) or SIGSTOP (a hung leader: no connection reset, so no transport hint). */
+  /** SIGKILL (the default) or SIGSTOP (a hung leader: no connection reset, so no transport hint). */
   readonly signal: 'SIGKILL' | 'SIGSTOP'
 }
 
@@ -179,21 +181,30 @@ async function runTrial(cluster: BenchCluster, trial: number, options: Options):
   if (killing === null) cluster.pause(oldLeader)
   const deadline = t0 + TRIAL_DEADLINE_MS
 
+  // Polls overlap: a follower forwards DescribeQuorum to the leader it knows, and a hung
+  // (SIGSTOPped) leader holds that forward until our deadline; waiting for each answer
+  // would leave gaps of a whole deadline between samples.
   const watchElection = async (id: number): Promise<void> => {
+    const inflight = new Set<Promise<void>>()
     while (seen.elected === null && performance.now() < deadline) {
-      try {
+      if (inflight.size < POLLS_IN_FLIGHT_MAX) {
         describeQuorumCalls++
-        const q = await cluster.client(id, 'poll').describeQuorum()
-        const atMs = performance.now()
-        if (seen.elected === null && q.errorCode === ErrorCode.NONE.code && q.leaderId !== oldLeader && q.leaderEpoch > oldEpoch) {
-          seen.elected = { atMs, nodeId: id, leaderId: q.leaderId, epoch: q.leaderEpoch }
-          return
-        }
-      } catch {
-        // A node between roles may fail a forwarded call: poll again.
+        const p: Promise<void> = cluster.client(id, 'poll').describeQuorum().then(
+          (q) => {
+            const atMs = performance.now()
+            if (seen.elected === null && q.errorCode === ErrorCode.NONE.code && q.leaderId !== oldLeader && q.leaderEpoch > oldEpoch) {
+              seen.elected = { atMs, nodeId: id, leaderId: q.leaderId, epoch: q.leaderEpoch }
+            }
+          },
+          () => {
+            // A node between roles may fail a forwarded call: the next poll asks again.
+          },
+        ).finally(() => inflight.delete(p))
+        inflight.add(p)
       }
       await sleep(options.pollMs)
     }
+    await Promise.all(inflight)
   }
   const write = async (id: number): Promise<void> => {
     while (seen.committed === null && performance.now() < deadline) {

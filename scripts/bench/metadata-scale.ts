@@ -10,7 +10,8 @@
  *      one-at-a-time variant); time from the first request to the last acknowledgment;
  *   3. optionally (--pad-entries N) commit N more small entries (re-registrations of one
  *      fake broker) so the log passes the controller's snapshot interval and every node
- *      takes a snapshot; the server has no key for the interval (see report());
+ *      takes a snapshot: `trib server` has no key for ControllerConfig.snapshotIntervalEntries,
+ *      so the nodes run with DEFAULT_CONTROLLER_CONFIG's (printed at the start);
  *   4. report each node's RSS (VmRSS, VmHWM from /proc/<pid>/status) and its metadata log,
  *      snapshot and server.log sizes on disk;
  *   5. SIGKILL one follower (with --wipe-follower, also delete its metadata log), restart
@@ -30,9 +31,8 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
-import { DEFAULT_CONTROLLER_CONFIG } from '@tributary/metadata-quorum'
+import { DEFAULT_CONTROLLER_CONFIG, type ControllerClient } from '@tributary/metadata-quorum'
 import { ErrorCode, errorInfo, type controller, type quorum } from '@tributary/protocol'
-import type { ControllerClient } from '@tributary/metadata-quorum'
 import { BenchCluster, sleep } from './bench-cluster.ts'
 import { FakeBrokers, type FakeBrokerStats } from './fake-brokers.ts'
 import { serverLogSince, serverLogSize, type LogLine } from './server-log.ts'

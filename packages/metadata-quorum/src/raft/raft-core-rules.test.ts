@@ -88,6 +88,22 @@ describe('RaftCore rules', () => {
     expect(c.status().highWatermark).toBe(2)
   })
 
+  it('status on the leader shows each replica\'s progress, observers included', () => {
+    const c = electNode1(2, [])
+    step(c, 0)
+    expect(c.status().voters).toEqual([
+      { nodeId: n1, logEndOffset: 1, lastFetchTimestampMs: 0, lastCaughtUpTimestampMs: 0 },
+      { nodeId: n2, logEndOffset: -1, lastFetchTimestampMs: -1, lastCaughtUpTimestampMs: -1 },
+      { nodeId: n3, logEndOffset: -1, lastFetchTimestampMs: -1, lastCaughtUpTimestampMs: -1 },
+    ])
+    deliver(c, n2, 1, fetch(2, 1, 2), 40)
+    deliver(c, n9, 1, fetch(2, 0, 0), 50)
+    const st = c.status()
+    expect(st.voters[1]).toEqual({ nodeId: n2, logEndOffset: 1, lastFetchTimestampMs: 40, lastCaughtUpTimestampMs: 40 })
+    expect(st.observers).toEqual([{ nodeId: n9, logEndOffset: 0, lastFetchTimestampMs: 50, lastCaughtUpTimestampMs: -1 }])
+    expect(st.highWatermark).toBe(1)
+  })
+
   it('fetch validation: stale epoch is fenced, divergence names the epoch and its end, old offsets get the snapshot', () => {
     const c = electNode1(3, entries([1, 1, 1, 2, 2]))
     step(c) // leader_change at 5, epoch 3

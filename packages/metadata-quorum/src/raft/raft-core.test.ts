@@ -431,6 +431,30 @@ describe('RaftCore scenarios', () => {
     expect(node.snapshot?.id.endOffset).toBe(leader.core.status().logStartOffset)
   })
 
+  it('a voter stranded in a higher epoch (its vote requests were lost) is let back in', () => {
+    const c = new TestCluster([1, 2, 3])
+    const leader = c.electLeader()
+    const stranded = [1, 2, 3].find((n) => n !== leader.id)!
+    const follower = [1, 2, 3].find((n) => n !== leader.id && n !== stranded)!
+    // It stood as a candidate in epoch 5 while cut off: every vote request was lost.
+    c.isolate(stranded)
+    c.crash(stranded)
+    c.node(stranded).hard = { epoch: 5, votedFor: nodeId(stranded), leaderId: null }
+    c.restart(stranded)
+    c.run(500)
+    expect(c.core(stranded).status().epoch).toBe(5)
+    c.heal()
+    // Pre-votes never move the others to epoch 5 and the stranded voter cannot go back to
+    // epoch 1; the leader must learn epoch 5 so that a new election includes everyone.
+    c.run(2000)
+    const now = c.leader()!
+    expect(now.core.status().epoch).toBeGreaterThan(5)
+    c.propose('together again')
+    c.run(500)
+    for (const n of [stranded, follower]) expect(c.core(n).status()).toMatchObject({ role: 'follower', leaderId: now.id })
+    expect(c.node(stranded).appliedData()).toEqual(['together again'])
+  })
+
   it('check-quorum: a leader cut off from the majority resigns and stops taking proposals', () => {
     const c = new TestCluster([1, 2, 3])
     const leader = c.electLeader()

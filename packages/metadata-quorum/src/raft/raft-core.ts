@@ -427,6 +427,7 @@ export class RaftCore {
       rejected: new Set(),
       requests: new Map(),
       lost: false,
+      staleLeaderNotified: false,
     }
     const previous = this.setState(election)
     this.logger.info({ epoch: this.hard.epoch, previous }, 'became prospective')
@@ -455,6 +456,7 @@ export class RaftCore {
       rejected: new Set(),
       requests: new Map(),
       lost: false,
+      staleLeaderNotified: false,
     }
     const previous = this.setState(election)
     this.logger.info({ epoch: this.hard.epoch, previous }, 'became candidate')
@@ -536,8 +538,7 @@ export class RaftCore {
     const replicas = new Map<NodeId, ReplicaTracker>()
     for (const voter of this.voters) {
       if (voter === this.nodeId) continue
-      // lastFetchMs starts now: check-quorum gives every voter a full window to show up.
-      replicas.set(voter, { nodeId: voter, isVoter: true, endOffset: -1, lastFetchMs: this.nowMs, lastCaughtUpMs: -1, lastSentHighWatermark: -1 })
+      replicas.set(voter, { nodeId: voter, isVoter: true, endOffset: -1, lastFetchMs: -1, lastCaughtUpMs: -1, lastSentHighWatermark: -1 })
     }
     return {
       role,
@@ -591,6 +592,21 @@ export class RaftCore {
     }
   }
 
+  /**
+   * We stand in epoch E, but a voter answers from E' < E and names a live leader of E'. Our
+   * epoch never goes back and pre-votes never move anyone forward (KIP-996), so without
+   * help that leader keeps E' forever and we can never rejoin: a livelock. The leader must
+   * learn E. KIP-595 has no "you are stale" RPC; a Fetch carrying our epoch is the request
+   * whose handling moves a stale leader forward (see onFetchRequest) -- the pull-based form
+   * of etcd-raft answering a lower-term heartbeat. Once per round; the answer is ignored.
+   */
+  private notifyStaleLeader(election: ElectionState, leader: NodeId): void {
+    if (election.staleLeaderNotified || leader === this.nodeId || !this.voters.includes(leader)) return
+    election.staleLeaderNotified = true
+    this.logger.info({ epoch: this.hard.epoch, leaderId: leader }, 'telling a stale leader our epoch')
+    this.request(leader, this.fetchRequestBody(0))
+  }
+
   private endElectionRound(election: ElectionState): void {
     const leader = this.hard.leaderId
     if (election.role === 'prospective' && leader !== null && leader !== this.nodeId) this.transitionToFollower(this.hard.epoch, leader)
@@ -640,6 +656,10 @@ export class RaftCore {
   }
 
   private onVoteResponse(message: RaftMessage, resp: VoteResponse): void {
+    const s0 = this.state
+    if (resp.epoch < this.hard.epoch && resp.leaderId !== null && (s0.role === 'prospective' || s0.role === 'candidate')) {
+      this.notifyStaleLeader(s0, resp.leaderId)
+    }
     if (!this.acceptResponseEpoch(resp.epoch, resp.leaderId)) return
     const s = this.state
     if (s.role !== 'prospective' && s.role !== 'candidate') return
@@ -746,7 +766,8 @@ export class RaftCore {
       const windowMs = this.config.fetchTimeoutMs * RAFT_LIMITS.checkQuorumTimeoutFactor
       if (now - s.becameLeaderMs >= windowMs) {
         let live = 1
-        for (const r of s.replicas.values()) if (r.isVoter && now - r.lastFetchMs < windowMs) live++
+        // A voter not seen yet counts as seen when we took over: a full window to show up.
+        for (const r of s.replicas.values()) if (r.isVoter && now - Math.max(r.lastFetchMs, s.becameLeaderMs) < windowMs) live++
         if (live < majoritySize(this.voters.length)) {
           this.logger.warn({ epoch: this.hard.epoch, live }, 'check-quorum failed')
           this.transitionToResigned(s)

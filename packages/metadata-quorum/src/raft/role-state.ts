@@ -55,6 +55,8 @@ export interface ElectionState {
   readonly requests: Map<NodeId, number>
   /** The round is lost: wait for deadlineMs, then start over. */
   lost: boolean
+  /** A leader of an older epoch was told ours this round (see RaftCore.notifyStaleLeader). */
+  staleLeaderNotified: boolean
 }
 
 export interface FollowerState {
