@@ -26,7 +26,6 @@ import { SERVER_OPTIONS } from '../transport/transport-limits.js'
 import { assert } from '../util/assert.js'
 import { systemRandom } from '../util/random.js'
 import { describeMetadataFromImage, describeQuorumFromStatus } from './controller-views.js'
-import { DESCRIBE_QUORUM_FORWARD_TIMEOUT_MS } from './node-limits.js'
 import { RaftDriver, type StateChange } from './raft-driver.js'
 
 export interface VoterAddress {
@@ -131,7 +130,10 @@ export async function startControllerNode(config: ControllerNodeConfig): Promise
     return driver
   }
 
-  // DescribeQuorum: the leader answers; a follower forwards once to the leader it knows.
+  // DescribeQuorum: the leader answers; a follower forwards once to the leader it knows, and
+  // answers from its own status if the leader does not answer within requestTimeoutMs: a
+  // leader that has not answered by then is the one Raft itself is about to give up on, and
+  // a tool polling the quorum during a failover must not hang on it.
   const forwardClients = new Map<NodeId, ControllerClient>()
   const describeQuorum = async (_req: quorum.DescribeQuorumRequest, call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<quorum.DescribeQuorumResponse> => {
     const status = running().status()
@@ -140,7 +142,7 @@ export async function startControllerNode(config: ControllerNodeConfig): Promise
     if (status.role === 'leader' || leader === undefined || call.metadata.get(FORWARDED_KEY).length > 0) return local
     let client = forwardClients.get(leader.id)
     if (client === undefined) {
-      client = new ControllerClient(bindAddress(leader.host, leader.port), { timeoutMs: DESCRIBE_QUORUM_FORWARD_TIMEOUT_MS })
+      client = new ControllerClient(bindAddress(leader.host, leader.port), { timeoutMs: raftConfig.requestTimeoutMs })
       forwardClients.set(leader.id, client)
     }
     const metadata = new grpc.Metadata()

@@ -7,7 +7,8 @@ export const TICK_INTERVAL_MS = 10
 
 /**
  * Inputs (received messages, submissions) queued while a Ready is being persisted. Beyond it
- * a received message is dropped (Raft tolerates loss) and a submission is refused.
+ * a received message is dropped (Raft tolerates loss) and a submission is refused. (A
+ * finished snapshot save is not an input of this queue: it is never dropped.)
  */
 export const MAX_QUEUED_INPUTS = 4096
 
@@ -26,5 +27,8 @@ export const SUBMISSION_TIMEOUT_MS = 30_000
  */
 export const SHUTDOWN_DRAIN_MS = 300
 
-/** A follower that has no leader answers DescribeQuorum from the leader within this deadline. */
-export const DESCRIBE_QUORUM_FORWARD_TIMEOUT_MS = 2000
+/**
+ * Store calls queued or running at once (StoreQueue): the driver awaits each Ready's persist
+ * before taking the next Ready, and has at most one snapshot save outstanding.
+ */
+export const STORE_OPS_QUEUED_MAX = 2

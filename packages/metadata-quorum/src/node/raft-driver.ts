@@ -4,17 +4,32 @@
  * randomness.
  *
  * One step of the loop, following the contract in raft/types.ts:
- *   1. feed queued inputs (received messages, submissions, a due tick) into the controller;
- *   2. if it hasReady(): take ready(), `await store.persist(ready)` (fsync when mustSync),
+ *   1. feed what queued up into the controller: a finished snapshot save (snapshotTaken),
+ *      then received messages and submissions in arrival order, then a due tick;
+ *   2. if it hasReady(): take ready(); if the Ready writes anything, `await persist(ready)`
+ *      (fsync when mustSync) through the StoreQueue;
  *   3. only then send ready.messages (persist before send: etcd-raft; Raft paper §5.1),
  *   4. advance(ready): completions settle the submissions waiting on those offsets;
- *   5. if the state machine offers a snapshot, store.saveSnapshot() then snapshotTaken().
+ *   5. if the state machine offers a snapshot, start saving it and go on: the save runs
+ *      behind the loop, and step 1 of a later pass feeds snapshotTaken() once it is durable.
+ *
+ * Why the tick goes last in step 1: while the loop waited on the disk, followers' fetches
+ * queued up. Fed after the tick, a leader would judge check-quorum (KIP-595's fetch timeout)
+ * without them and resign although every follower had fetched.
+ *
+ * Why the snapshot save runs behind the loop: writing a large image can take hundreds of
+ * milliseconds, longer than the fetch timeout; awaiting it stopped Raft from ticking,
+ * receiving and answering. A Ready with nothing to write skips the store and goes out at
+ * once; one that writes waits its turn behind the save (the store takes one call at a time).
  *
  * Invariants:
  *   - at most one Ready is in flight; inputs that arrive while it is persisted are queued
  *     (MAX_QUEUED_INPUTS) and fed in before the next ready(), so the controller never sees an
  *     input between ready() and advance();
- *   - store calls never overlap (the store requires it);
+ *   - store calls never overlap and run in the order asked (StoreQueue): a Ready persisted
+ *     after a snapshot save was started is written after that snapshot;
+ *   - at most one snapshot save is outstanding, from takeSnapshot() until snapshotTaken();
+ *     a save that finishes is always fed in (it does not go through the bounded input queue);
  *   - a failure of the store or a broken invariant in the core is fatal: the loop stops, the
  *     waiting submissions are answered, and onFatal tells the process to exit (a restart
  *     recovers from disk; after a failed fsync nothing in memory can be trusted).
@@ -28,6 +43,7 @@ import type { RaftMessage, RaftRole, RaftStatus, Ready, Snapshot } from '../raft
 import type { RaftStore } from '../store/raft-store.js'
 import type { Transport } from '../transport/transport.js'
 import { errorResponse } from './controller-responses.js'
+import { StoreQueue } from './store-queue.js'
 import {
   MAX_PENDING_SUBMISSIONS,
   MAX_QUEUED_INPUTS,
@@ -102,7 +118,7 @@ type Phase = 'running' | 'draining' | 'stopped' | 'failed'
 
 export class RaftDriver {
   private readonly controller: DrivenController
-  private readonly store: RaftStore
+  private readonly store: StoreQueue
   private readonly transport: Transport
   private readonly logger: PinoLogger
   private readonly clock: () => number
@@ -116,6 +132,10 @@ export class RaftDriver {
   private stepDone: Promise<void> = Promise.resolve()
   private readonly ticker: NodeJS.Timeout
   private readonly pending = new Map<number, PendingSubmission>()
+  /** The snapshot being saved, from takeSnapshot() until snapshotTaken() is fed in. */
+  private snapshotSaving: Snapshot | null = null
+  /** snapshotSaving is durable; feedInputs() tells the controller. */
+  private snapshotSaved = false
   private last: { role: RaftRole; epoch: number; leaderId: NodeId | null }
 
   /** Loads the store, builds the controller and starts ticking. */
@@ -128,7 +148,7 @@ export class RaftDriver {
 
   private constructor(options: RaftDriverOptions, controller: DrivenController, clock: () => number) {
     this.controller = controller
-    this.store = options.store
+    this.store = new StoreQueue(options.store)
     this.transport = options.transport
     this.clock = clock
     const status = controller.status()
@@ -232,6 +252,7 @@ export class RaftDriver {
     await this.stepDone
     this.failAllPending()
     await this.transport.close()
+    // Waits for a snapshot save still running behind the loop.
     await this.store.close().catch((err: unknown) => this.logger.warn({ err }, 'closing the store failed'))
     if (!wasFailed) this.logger.info({}, 'stopped')
   }
@@ -257,7 +278,7 @@ export class RaftDriver {
         this.run().finally(() => {
           this.stepping = false
           resolve()
-          if (this.inputs.length > 0 || this.tickDue) this.schedule()
+          if (this.inputs.length > 0 || this.tickDue || this.snapshotSaved) this.schedule()
         })
       })
     })
@@ -269,11 +290,13 @@ export class RaftDriver {
         this.feedInputs()
         if (!this.controller.hasReady()) break
         const ready = this.controller.ready()
-        await this.store.persist(ready)
+        // Nothing to write, nothing to wait for: the messages of such a Ready depend only on
+        // earlier Readies, all durable by now, so they need not queue behind a snapshot save.
+        if (writesSomething(ready)) await this.store.persist(ready)
         for (const message of ready.messages) this.transport.send(message)
         const completions = this.controller.advance(ready, this.clock())
         for (const c of completions) this.settle(c.offset, c.outcome)
-        await this.maybeSnapshot()
+        this.maybeStartSnapshot()
         this.observeState()
       }
       this.observeState()
@@ -284,23 +307,46 @@ export class RaftDriver {
 
   private feedInputs(): void {
     const now = this.clock()
+    if (this.snapshotSaved && this.snapshotSaving !== null) {
+      const snapshot = this.snapshotSaving
+      this.snapshotSaving = null
+      this.snapshotSaved = false
+      this.controller.snapshotTaken(snapshot, now)
+    }
+    // Everything that queued while the loop waited goes in before the tick (see the module
+    // header). Inputs queued by callbacks that fire during this loop wait for the next pass.
+    const batch = this.inputs.splice(0, this.inputs.length)
+    for (const input of batch) input(now)
     if (this.tickDue) {
       this.tickDue = false
       // A node draining for shutdown keeps answering (it grants votes, so a successor is
       // elected fast) but stops its timers: it must not stand for election itself.
       if (this.phase === 'running') this.controller.tick(now)
     }
-    // Inputs queued by callbacks that fire during this loop wait for the next pass.
-    const batch = this.inputs.splice(0, this.inputs.length)
-    for (const input of batch) input(now)
   }
 
-  private async maybeSnapshot(): Promise<void> {
+  /** Starts saving the snapshot the controller offers, if any; the loop does not wait. */
+  private maybeStartSnapshot(): void {
+    if (this.snapshotSaving !== null) return
     const snapshot = this.controller.takeSnapshot(this.clock())
     if (snapshot === null) return
-    await this.store.saveSnapshot(snapshot)
-    this.controller.snapshotTaken(snapshot, this.clock())
-    this.logger.info({ endOffset: snapshot.id.endOffset, epoch: snapshot.id.epoch, bytes: snapshot.data.byteLength }, 'saved a snapshot')
+    this.snapshotSaving = snapshot
+    const startedMs = this.clock()
+    this.store.saveSnapshot(snapshot).then(
+      () => {
+        this.logger.info(
+          { endOffset: snapshot.id.endOffset, epoch: snapshot.id.epoch, bytes: snapshot.data.byteLength, saveMs: this.clock() - startedMs },
+          'saved a snapshot',
+        )
+        this.snapshotSaved = true
+        this.schedule()
+      },
+      (err: unknown) => {
+        // The store is failed for good (raft-store.ts): so is the node.
+        if (this.phase === 'stopped') this.logger.warn({ err }, 'a snapshot save failed while stopping')
+        else this.fail(err)
+      },
+    )
   }
 
   private observeState(): void {
@@ -362,6 +408,11 @@ export function describeState(role: RaftRole, epoch: number, leaderId: NodeId | 
     case 'unattached': return `unattached in epoch ${epoch}`
     case 'resigned': return `resigned leadership in epoch ${epoch}`
   }
+}
+
+/** True if persisting the Ready touches the store (the contract's step 1). */
+function writesSomething(ready: Ready): boolean {
+  return ready.mustSync || ready.snapshot !== null || ready.truncateFrom !== null || ready.entries.length > 0 || ready.hardState !== null
 }
 
 function sleep(ms: number): Promise<void> {

@@ -18,16 +18,16 @@ interface Node {
 
 const open: Node[] = []
 
-async function bind(server: grpc.Server): Promise<number> {
-  return new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))))
+async function bind(server: grpc.Server, port = 0): Promise<number> {
+  return new Promise((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))))
 }
 
-async function startNode(id: number, peers: Map<NodeId, string>, respond?: (m: RaftMessage, t: GrpcTransport) => void): Promise<Node> {
+async function startNode(id: number, peers: Map<NodeId, string>, respond?: (m: RaftMessage, t: GrpcTransport) => void, port = 0): Promise<Node> {
   const transport = new GrpcTransport({ nodeId: n(id), peers, requestTimeoutMs: 500, logger: silentLogger })
   const server = new grpc.Server(SERVER_OPTIONS)
   transport.bindTo(server, () => ({ errorCode: 0, leaderId: id, leaderEpoch: 4, highWatermark: 9n, voters: [], observers: [] }))
-  const port = await bind(server)
-  const node: Node = { transport, server, port, received: [], unreachable: [] }
+  const bound = await bind(server, port)
+  const node: Node = { transport, server, port: bound, received: [], unreachable: [] }
   transport.setHandler({
     onMessage: (m) => {
       node.received.push(m)
@@ -119,6 +119,48 @@ describe('GrpcTransport', () => {
     await until(() => a.unreachable.length === 1, 'deadline')
     expect(a.unreachable[0]![1]).toMatch(/DEADLINE_EXCEEDED/)
     await until(() => b.transport.pendingInboundCount === 0, 'server side cleanup')
+  })
+
+  it('reaches a peer that restarted on the same port with the first request after the restart', async () => {
+    const answerBegin = (m: RaftMessage, t: GrpcTransport): void => {
+      if (m.body.type !== 'begin_quorum_epoch_request') return
+      t.send({ from: n(2), to: m.from, requestId: m.requestId, body: { type: 'begin_quorum_epoch_response', errorCode: 0, epoch: m.body.leaderEpoch, leaderId: n(1) } })
+    }
+    const begin = (requestId: number): RaftMessage => ({ from: n(1), to: n(2), requestId, body: { type: 'begin_quorum_epoch_request', leaderEpoch: 2 } })
+    const b = await startNode(2, new Map(), answerBegin)
+    const port = b.port
+    const a = await startNode(1, new Map([[n(2), `127.0.0.1:${port}`]]))
+    a.transport.send(begin(1))
+    await until(() => a.received.length === 1, 'first answer')
+
+    // The peer goes away; calls fail and the channel falls into reconnect backoff.
+    await b.transport.close()
+    b.server.forceShutdown()
+    open.splice(open.indexOf(b), 1)
+    for (let i = 2; i <= 4; i++) {
+      a.transport.send(begin(i))
+      await until(() => a.unreachable.length === i - 1, `failure ${i - 1} while the peer is down`)
+    }
+    // Back on the same port: the very next request must reach it, not fail with the
+    // channel's stale ECONNREFUSED.
+    const restarted = await startNode(2, new Map(), answerBegin, port)
+    const failuresBefore = a.unreachable.length
+    a.transport.send(begin(10))
+    await until(() => a.received.length === 2 || a.unreachable.length > failuresBefore, 'an outcome of the request after the restart')
+    expect(a.unreachable.slice(failuresBefore)).toEqual([])
+    expect(a.received[1]).toMatchObject({ from: 2, requestId: 10, body: { type: 'begin_quorum_epoch_response' } })
+    expect(restarted.received).toHaveLength(1)
+  })
+
+  it('fails a call that is running when its peer dies at once, not at its deadline', async () => {
+    const b = await startNode(2, new Map())
+    const a = await startNode(1, new Map([[n(2), `127.0.0.1:${b.port}`]]))
+    // A long poll the core holds: its deadline is far beyond the wait of until() below.
+    a.transport.send({ from: n(1), to: n(2), requestId: 1, body: { type: 'fetch_request', replicaEpoch: 1, fetchOffset: 0, lastFetchedEpoch: 0, maxWaitMs: 60_000, maxBytes: 1024 } })
+    await until(() => b.received.length === 1, 'fetch held')
+    b.server.forceShutdown()
+    await until(() => a.unreachable.length === 1, 'the failure of the held call')
+    expect(a.unreachable[0]![1]).toMatch(/UNAVAILABLE|CANCELLED/)
   })
 
   it('reports an unknown peer without calling the handler re-entrantly', async () => {

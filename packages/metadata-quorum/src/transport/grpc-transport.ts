@@ -5,7 +5,11 @@
  * Outbound: a request message becomes a unary call to its peer (one grpc.Client, hence one
  * HTTP/2 channel, per peer, reused), with a deadline of requestTimeoutMs (plus the long-poll
  * wait for a Fetch). The response becomes a message delivered to the handler with the
- * requestId the core chose. A failed call (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
+ * requestId the core chose. Calls are made with waitForReady: one made while the channel is
+ * between connection attempts (its peer restarted a moment ago) waits for the next attempt,
+ * within its deadline, instead of failing at once with the error of the previous attempt
+ * (a stale ECONNREFUSED that would tell the core a live peer is unreachable). A call already
+ * running when the peer dies still fails at once, so the core's hint stays fast. A failed call (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
  * a malformed answer, ...) is reported with onUnreachable so the driver can tell the core,
  * which then backs off instead of waiting for its own request timeout.
  *
@@ -39,6 +43,7 @@ import type { Transport, TransportHandler } from './transport.js'
 import {
   CHANNEL_OPTIONS,
   INBOUND_CALL_HOLD_MAX_MS,
+  RAFT_CALLS_WAIT_FOR_READY,
   MAX_INFLIGHT_CALLS_PER_PEER,
   MAX_PENDING_INBOUND_CALLS,
 } from './transport-limits.js'
@@ -241,7 +246,7 @@ export class GrpcTransport implements Transport {
       identity,
       identity,
       bytes,
-      new grpc.Metadata(),
+      new grpc.Metadata({ waitForReady: RAFT_CALLS_WAIT_FOR_READY }),
       { deadline },
       (err: grpc.ServiceError | null, value?: Buffer) => {
         channel.inflight.delete(call)

@@ -24,9 +24,20 @@ export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 export const KEEPALIVE_TIME_MS = 1000
 export const KEEPALIVE_TIMEOUT_MS = 1000
 
-/** Short reconnect backoff so a restarted peer is found within half a second. */
+/**
+ * Reconnect backoff of a channel whose peer went away. Kept short (the quorum runs on a LAN
+ * or loopback, and only a handful of channels exist): a channel still waiting out a long
+ * backoff after its peer restarted fails the next call with the old ECONNREFUSED, and Raft
+ * calls wait for the channel (waitForReady) at most this long beyond the restart.
+ */
 export const INITIAL_RECONNECT_BACKOFF_MS = 100
-export const MAX_RECONNECT_BACKOFF_MS = 500
+export const MAX_RECONNECT_BACKOFF_MS = 100
+
+/**
+ * Outbound Raft calls wait for a reconnecting channel (bounded by their deadline) instead of
+ * failing fast with the channel's last error; see grpc-transport.ts.
+ */
+export const RAFT_CALLS_WAIT_FOR_READY = true
 
 /** Channel options shared by every client channel we open (peers, admin clients). */
 export const CHANNEL_OPTIONS = {

@@ -1,0 +1,190 @@
+/**
+ * Builds one RecordBatch v2 from records: the client's producer path, and tests. The result
+ * is exactly what validateBatch accepts when offsetDeltas are left to their defaults.
+ *
+ * Choices, following Kafka's MemoryRecordsBuilder: baseTimestamp is the first record's
+ * timestamp (later deltas may be negative), maxTimestamp the largest record timestamp,
+ * lastOffsetDelta the last record's offsetDelta. The CRC is computed last, over attributes
+ * to the end. A caller's mistake (a value out of its wire range, no records) is a
+ * RangeError; a batch above RecordBatchLimits.batchBytesMax is MESSAGE_TOO_LARGE, because
+ * a user's record can cause it.
+ */
+import { crc32c } from '@node-rs/crc32'
+import { ErrorCode, TributaryError } from '../errors.js'
+import { assert } from './assert.js'
+import type { TimestampType } from './batch-header.js'
+import { COMPRESSION_IDS, type Compression, type CompressionCodecs } from './compression.js'
+import {
+  BatchAttributes,
+  MAGIC_V2,
+  NO_PARTITION_LEADER_EPOCH,
+  NO_PRODUCER_EPOCH,
+  NO_PRODUCER_ID,
+  NO_SEQUENCE,
+  RecordBatchLayout as L,
+} from './layout.js'
+import { RecordBatchLimits } from './limits.js'
+import type { RecordInput } from './record.js'
+import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js'
+
+export interface RecordBatchInput {
+  /** Producers write 0; the broker stamps the real one with setBaseOffsetAndLeaderEpoch. */
+  readonly baseOffset?: bigint
+  readonly partitionLeaderEpoch?: number
+  readonly producerId?: bigint
+  readonly producerEpoch?: number
+  readonly baseSequence?: number
+  readonly isTransactional?: boolean
+  readonly compression?: Compression
+  readonly timestampType?: TimestampType
+  readonly records: readonly RecordInput[]
+}
+
+export interface EncodeOptions {
+  /** Codecs for compressed batches; 'none' needs none. */
+  readonly codecs?: CompressionCodecs
+}
+
+const INT64_MIN = -(2n ** 63n)
+const INT64_MAX = 2n ** 63n - 1n
+
+function checkInt(name: string, value: number, bits: 16 | 32): void {
+  const max = 2 ** (bits - 1) - 1
+  if (!Number.isInteger(value) || value < -max - 1 || value > max) {
+    throw new RangeError(`${name} must be an int${bits}, got ${value}`)
+  }
+}
+
+function checkInt64(name: string, value: bigint): void {
+  if (value < INT64_MIN || value > INT64_MAX) throw new RangeError(`${name} must be an int64, got ${value}`)
+}
+
+function nullableBytesSize(bytes: Uint8Array | null): number {
+  return bytes === null ? sizeOfVarint(-1) : sizeOfVarint(bytes.length) + bytes.length
+}
+
+function writeNullableBytes(buf: Buffer, pos: number, bytes: Uint8Array | null): number {
+  if (bytes === null) return writeVarint(buf, pos, -1)
+  pos = writeVarint(buf, pos, bytes.length)
+  buf.set(bytes, pos)
+  return pos + bytes.length
+}
+
+function recordsTooLarge(): TributaryError {
+  return new TributaryError(ErrorCode.MESSAGE_TOO_LARGE, `records exceed ${RecordBatchLimits.decompressedBytesMax} bytes before compression`)
+}
+
+export function encodeRecordBatch(input: RecordBatchInput, options: EncodeOptions = {}): Buffer {
+  const baseOffset = input.baseOffset ?? 0n
+  const partitionLeaderEpoch = input.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH
+  const producerId = input.producerId ?? NO_PRODUCER_ID
+  const producerEpoch = input.producerEpoch ?? NO_PRODUCER_EPOCH
+  const baseSequence = input.baseSequence ?? NO_SEQUENCE
+  const compression = input.compression ?? 'none'
+  const timestampType = input.timestampType ?? 'create-time'
+  const records = input.records
+
+  if (baseOffset < 0n || baseOffset > INT64_MAX) throw new RangeError(`baseOffset must be a non-negative int64, got ${baseOffset}`)
+  checkInt('partitionLeaderEpoch', partitionLeaderEpoch, 32)
+  checkInt64('producerId', producerId)
+  checkInt('producerEpoch', producerEpoch, 16)
+  checkInt('baseSequence', baseSequence, 32)
+  // Kafka's LogValidator refuses an idempotent batch without a sequence; refuse to build one.
+  if (producerId >= 0n && baseSequence < 0) throw new RangeError(`producer ${producerId} needs a baseSequence >= 0, got ${baseSequence}`)
+  if (records.length === 0) throw new RangeError('a record batch needs at least one record')
+  if (records.length > RecordBatchLimits.recordsPerBatchMax) {
+    throw new RangeError(`${records.length} records exceed the limit of ${RecordBatchLimits.recordsPerBatchMax} per batch`)
+  }
+
+  const baseTimestamp = records[0].timestamp
+  let maxTimestamp = baseTimestamp
+  let previousOffsetDelta = -1
+  // Sizing pass: every record body's size, so the buffer is allocated once and exactly.
+  const bodyBytes: number[] = new Array<number>(records.length)
+  const headerKeyBytes: number[] = []
+  let recordsBytes = 0
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]
+    checkInt64(`record ${i} timestamp`, r.timestamp)
+    if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp
+    const timestampDelta = r.timestamp - baseTimestamp
+    checkInt64(`record ${i} timestamp delta from the first record`, timestampDelta)
+    const offsetDelta = r.offsetDelta ?? i
+    checkInt(`record ${i} offsetDelta`, offsetDelta, 32)
+    if (offsetDelta <= previousOffsetDelta) {
+      throw new RangeError(`record ${i} offsetDelta ${offsetDelta} must exceed the previous ${previousOffsetDelta}`)
+    }
+    previousOffsetDelta = offsetDelta
+    let size = 1 + sizeOfVarlong(timestampDelta) + sizeOfVarint(offsetDelta) + nullableBytesSize(r.key) + nullableBytesSize(r.value)
+    const headers = r.headers ?? []
+    size += sizeOfVarint(headers.length)
+    for (const h of headers) {
+      const keyBytes = Buffer.byteLength(h.key, 'utf8')
+      headerKeyBytes.push(keyBytes)
+      size += sizeOfVarint(keyBytes) + keyBytes + nullableBytesSize(h.value)
+    }
+    bodyBytes[i] = size
+    // Checked before and after adding, so sizeOfVarint never sees a size beyond int32.
+    if (size > RecordBatchLimits.decompressedBytesMax) throw recordsTooLarge()
+    recordsBytes += sizeOfVarint(size) + size
+    if (recordsBytes > RecordBatchLimits.decompressedBytesMax) throw recordsTooLarge()
+  }
+
+  // Writing pass.
+  const recordsRegion = Buffer.alloc(recordsBytes)
+  let pos = 0
+  let headerIndex = 0
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]
+    pos = writeVarint(recordsRegion, pos, bodyBytes[i])
+    const bodyStart = pos
+    recordsRegion[pos++] = 0 // record attributes: unused
+    pos = writeVarlong(recordsRegion, pos, r.timestamp - baseTimestamp)
+    pos = writeVarint(recordsRegion, pos, r.offsetDelta ?? i)
+    pos = writeNullableBytes(recordsRegion, pos, r.key)
+    pos = writeNullableBytes(recordsRegion, pos, r.value)
+    const headers = r.headers ?? []
+    pos = writeVarint(recordsRegion, pos, headers.length)
+    for (const h of headers) {
+      const keyBytes = headerKeyBytes[headerIndex++]
+      pos = writeVarint(recordsRegion, pos, keyBytes)
+      pos += recordsRegion.write(h.key, pos, keyBytes, 'utf8')
+      pos = writeNullableBytes(recordsRegion, pos, h.value)
+    }
+    assert(pos - bodyStart === bodyBytes[i], `record ${i} wrote ${pos - bodyStart} bytes but was sized at ${bodyBytes[i]}`)
+  }
+  assert(pos === recordsBytes, `records wrote ${pos} bytes but were sized at ${recordsBytes}`)
+
+  let payload = recordsRegion
+  if (compression !== 'none') {
+    const codec = options.codecs?.[compression]
+    if (codec === undefined) throw new RangeError(`compression '${compression}' has no codec; pass one in options.codecs`)
+    payload = codec.compress(recordsRegion)
+  }
+
+  const sizeBytes = L.headerBytes + payload.length
+  if (sizeBytes > RecordBatchLimits.batchBytesMax) {
+    throw new TributaryError(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${sizeBytes} bytes exceeds the limit of ${RecordBatchLimits.batchBytesMax}`)
+  }
+  let attributes = COMPRESSION_IDS[compression]
+  if (timestampType === 'log-append-time') attributes |= BatchAttributes.timestampTypeBit
+  if (input.isTransactional === true) attributes |= BatchAttributes.transactionalBit
+
+  const buf = Buffer.alloc(sizeBytes)
+  buf.writeBigInt64BE(baseOffset, L.baseOffsetPos)
+  buf.writeInt32BE(sizeBytes - L.logOverheadBytes, L.batchLengthPos)
+  buf.writeInt32BE(partitionLeaderEpoch, L.partitionLeaderEpochPos)
+  buf.writeInt8(MAGIC_V2, L.magicPos)
+  buf.writeInt16BE(attributes, L.attributesPos)
+  buf.writeInt32BE(previousOffsetDelta, L.lastOffsetDeltaPos)
+  buf.writeBigInt64BE(baseTimestamp, L.baseTimestampPos)
+  buf.writeBigInt64BE(maxTimestamp, L.maxTimestampPos)
+  buf.writeBigInt64BE(producerId, L.producerIdPos)
+  buf.writeInt16BE(producerEpoch, L.producerEpochPos)
+  buf.writeInt32BE(baseSequence, L.baseSequencePos)
+  buf.writeInt32BE(records.length, L.recordCountPos)
+  buf.set(payload, L.recordsPos)
+  // Last: the CRC covers every byte from attributes on, so nothing may change after it.
+  buf.writeUInt32BE(crc32c(buf.subarray(L.attributesPos)), L.crcPos)
+  return buf
+}
