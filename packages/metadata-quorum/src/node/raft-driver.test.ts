@@ -46,7 +46,7 @@ class FakeController implements DrivenController {
     this.calls.push(call)
   }
 
-  tick(): void { this.calls.push('tick') }
+  tick(): void { this.note('tick') }
   receive(m: RaftMessage): void { this.note(`receive ${m.from}:${m.requestId}`) }
   submit(command: ControllerCommand): SubmitResult {
     this.note(`submit ${command.type}`)
@@ -95,28 +95,63 @@ const createTopics: ControllerCommand = {
   request: { topics: [{ name: 't', numPartitions: 1, replicationFactor: 1, configs: {} }], validateOnly: false },
 }
 
-/** persist() waits until the test releases it; records the order of operations. */
+/**
+ * persist() and saveSnapshot() wait until the test releases them; records the order of
+ * operations and, like FsRaftStore, refuses overlapping calls.
+ */
 class GatedStore implements RaftStore {
   readonly log: string[]
   private gates: Array<() => void> = []
+  private snapshotGates: Array<() => void> = []
   failNext: Error | null = null
+  failSnapshot: Error | null = null
   gated = false
+  snapshotGated = false
+  private busy = false
 
   constructor(log: string[]) { this.log = log }
   async load(): Promise<PersistentState> { return EMPTY_PERSISTENT_STATE }
   async persist(ready: Ready): Promise<void> {
-    this.log.push(`persist ${ready.messages.length}`)
-    if (this.failNext !== null) throw this.failNext
-    if (this.gated) await new Promise<void>((resolve) => this.gates.push(resolve))
-    this.log.push('persisted')
+    this.enter()
+    try {
+      this.log.push(`persist ${ready.messages.length}`)
+      if (this.failNext !== null) throw this.failNext
+      if (this.gated) await new Promise<void>((resolve) => this.gates.push(resolve))
+      this.log.push('persisted')
+    } finally {
+      this.busy = false
+    }
   }
   release(): void { this.gates.shift()?.() }
+  releaseSnapshot(): void { this.snapshotGates.shift()?.() }
   releaseAll(): void {
     this.gated = false
+    this.snapshotGated = false
     for (const gate of this.gates.splice(0)) gate()
+    for (const gate of this.snapshotGates.splice(0)) gate()
   }
-  async saveSnapshot(s: Snapshot): Promise<void> { this.log.push(`saveSnapshot ${s.id.endOffset}`) }
-  async close(): Promise<void> { this.log.push('store closed') }
+  async saveSnapshot(s: Snapshot): Promise<void> {
+    this.enter()
+    try {
+      this.log.push(`saveSnapshot ${s.id.endOffset}`)
+      if (this.snapshotGated) await new Promise<void>((resolve) => this.snapshotGates.push(resolve))
+      if (this.failSnapshot !== null) throw this.failSnapshot
+      this.log.push(`savedSnapshot ${s.id.endOffset}`)
+    } finally {
+      this.busy = false
+    }
+  }
+  async close(): Promise<void> {
+    if (this.busy) throw new Error('close() while a store call is running')
+    this.log.push('store closed')
+  }
+  private enter(): void {
+    if (this.busy) {
+      this.log.push('OVERLAP')
+      throw new Error('store calls must not overlap')
+    }
+    this.busy = true
+  }
 }
 
 class FakeTransport implements Transport {
@@ -220,6 +255,93 @@ describe('RaftDriver', () => {
     c.readies.push(emptyReady())
     await until(() => c.calls.includes('snapshotTaken 5'), 'snapshot taken')
     expect(log).toContain('saveSnapshot 5')
+  })
+
+  it('keeps ticking, receiving and sending while a snapshot is saved, then feeds snapshotTaken', async () => {
+    const c = new FakeController()
+    const { log, store, transport } = await start(c)
+    store.snapshotGated = true
+    c.snapshot = { id: { endOffset: 5, epoch: 1 }, data: new Uint8Array([1]) }
+    c.readies.push(emptyReady())
+    await until(() => log.includes('saveSnapshot 5'), 'snapshot save started')
+    // The save is still running: a fetch arrives and its answer (a Ready that writes nothing)
+    // goes out, and the loop goes on ticking.
+    transport.handler!.onMessage({ from: n(2), to: n(1), requestId: 7, body: { type: 'begin_quorum_epoch_request', leaderEpoch: 2 } })
+    await until(() => c.calls.includes('receive 2:7'), 'message fed during the save')
+    c.readies.push(emptyReady({ messages: [message(2, 8)] }))
+    await until(() => log.includes('send 2:8'), 'Ready sent during the save')
+    const ticks = c.calls.filter((x) => x === 'tick').length
+    await until(() => c.calls.filter((x) => x === 'tick').length > ticks, 'a tick during the save')
+    expect(c.calls.some((x) => x.startsWith('snapshotTaken'))).toBe(false)
+    expect(log.filter((l) => l.startsWith('saveSnapshot'))).toEqual(['saveSnapshot 5'])
+
+    store.releaseSnapshot()
+    await until(() => c.calls.includes('snapshotTaken 5'), 'snapshotTaken fed')
+    expect(log.indexOf('savedSnapshot 5')).toBeGreaterThan(log.indexOf('send 2:8'))
+    expect(log).not.toContain('OVERLAP')
+  })
+
+  it('persists a Ready that writes after the snapshot save it queued behind, never both at once', async () => {
+    const c = new FakeController()
+    const { log, store } = await start(c)
+    store.snapshotGated = true
+    c.snapshot = { id: { endOffset: 5, epoch: 1 }, data: new Uint8Array([1]) }
+    c.readies.push(emptyReady())
+    await until(() => log.includes('saveSnapshot 5'), 'snapshot save started')
+    c.readies.push(emptyReady({ mustSync: true, entries: [{ epoch: 1, offset: 5, kind: 'data', data: new Uint8Array([2]) }], messages: [message(2, 9)] }))
+    await new Promise((r) => setTimeout(r, 30))
+    // Persist before send: the Ready waits, and so do its messages.
+    expect(log.filter((l) => l.startsWith('persist') || l.startsWith('send'))).toEqual([])
+    store.releaseSnapshot()
+    await until(() => log.includes('send 2:9'), 'the waiting Ready sent')
+    expect(log).toEqual(['saveSnapshot 5', 'savedSnapshot 5', 'persist 1', 'persisted', 'send 2:9'])
+    await until(() => c.calls.includes('snapshotTaken 5'), 'snapshotTaken fed')
+  })
+
+  it('feeds the messages that queued during a slow persist before the next tick', async () => {
+    const c = new FakeController()
+    const { store, transport } = await start(c)
+    store.gated = true
+    c.readies.push(emptyReady({ mustSync: true }))
+    await until(() => c.inFlight, 'ready taken')
+    transport.handler!.onMessage({ from: n(2), to: n(1), requestId: 3, body: { type: 'begin_quorum_epoch_request', leaderEpoch: 1 } })
+    // Several tick intervals pass while the Ready is persisted.
+    await new Promise((r) => setTimeout(r, 30))
+    store.release()
+    await until(() => c.calls.includes('receive 2:3'), 'message fed')
+    const after = c.calls.slice(c.calls.indexOf('advance') + 1)
+    expect(after[0]).toBe('receive 2:3')
+    expect(after.indexOf('tick')).toBeGreaterThan(0)
+  })
+
+  it('stops for good when a snapshot save fails', async () => {
+    const c = new FakeController()
+    const fatal: unknown[] = []
+    const { store } = await start(c, { onFatal: (e) => fatal.push(e) })
+    store.failSnapshot = new Error('ENOSPC: no space left on device')
+    c.snapshot = { id: { endOffset: 5, epoch: 1 }, data: new Uint8Array([1]) }
+    c.readies.push(emptyReady())
+    await until(() => fatal.length === 1, 'fatal')
+    expect(String(fatal[0])).toMatch(/ENOSPC/)
+    expect(driver!.isRunning).toBe(false)
+    expect(c.calls.some((x) => x.startsWith('snapshotTaken'))).toBe(false)
+  })
+
+  it('waits for a running snapshot save before closing the store', async () => {
+    const c = new FakeController()
+    const { log, store } = await start(c)
+    store.snapshotGated = true
+    c.snapshot = { id: { endOffset: 5, epoch: 1 }, data: new Uint8Array([1]) }
+    c.readies.push(emptyReady())
+    await until(() => log.includes('saveSnapshot 5'), 'snapshot save started')
+    const d = driver!
+    driver = null
+    const closing = d.close(0)
+    await new Promise((r) => setTimeout(r, 20))
+    expect(log).not.toContain('store closed')
+    store.releaseSnapshot()
+    await closing
+    expect(log.slice(-2)).toEqual(['savedSnapshot 5', 'store closed'])
   })
 
   it('reports role changes once, with a human sentence', async () => {
