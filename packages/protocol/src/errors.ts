@@ -69,6 +69,8 @@ export const ErrorCode = {
   INCONSISTENT_VOTER_SET: def(94, 'INCONSISTENT_VOTER_SET', false, false, 'Indicates that the either the sender or recipient of a voter-only request is not one of the expected voters.'),
   INVALID_UPDATE_VERSION: def(95, 'INVALID_UPDATE_VERSION', false, false, 'The given update version was invalid.'),
   FEATURE_UPDATE_FAILED: def(96, 'FEATURE_UPDATE_FAILED', false, false, 'Unable to update finalized features due to an unexpected server error.'),
+  SNAPSHOT_NOT_FOUND: def(98, 'SNAPSHOT_NOT_FOUND', false, false, 'Requested snapshot was not found.'),
+  POSITION_OUT_OF_RANGE: def(99, 'POSITION_OUT_OF_RANGE', false, false, 'Requested position is not greater than or equal to zero, and less than the size of the snapshot.'),
   BROKER_ID_NOT_REGISTERED: def(102, 'BROKER_ID_NOT_REGISTERED', false, false, 'The given broker ID was not registered.'),
   INCONSISTENT_TOPIC_ID: def(103, 'INCONSISTENT_TOPIC_ID', true, true, 'The log\'s topic ID did not match the topic ID in the request.'),
   INCONSISTENT_CLUSTER_ID: def(104, 'INCONSISTENT_CLUSTER_ID', false, false, 'The clusterId in the request does not match that found on the server.'),
@@ -76,6 +78,8 @@ export const ErrorCode = {
   UNRELEASED_INSTANCE_ID: def(111, 'UNRELEASED_INSTANCE_ID', false, false, 'The instance ID is still used by another member in the consumer group.'),
   UNSUPPORTED_ASSIGNOR: def(112, 'UNSUPPORTED_ASSIGNOR', false, false, 'The assignor or its version range is not supported by the consumer group.'),
   STALE_MEMBER_EPOCH: def(113, 'STALE_MEMBER_EPOCH', false, false, 'The member epoch is stale.'),
+  UNSUPPORTED_COMPRESSION_TYPE: def(76, 'UNSUPPORTED_COMPRESSION_TYPE', false, false, 'The requesting client does not support the compression type of given partition.'),
+  INVALID_RECORD: def(87, 'INVALID_RECORD', false, false, 'This record has failed the validation on broker and hence will be rejected.'),
   UNKNOWN_TOPIC_ID: def(100, 'UNKNOWN_TOPIC_ID', true, true, 'This server does not host this topic ID.'),
 } as const satisfies Record<string, ErrorCodeInfo>
 

@@ -110,6 +110,8 @@ async function runServer(config: ServerConfig, io: ServerIo): Promise<void> {
         defaultNumPartitions: config.numPartitions,
         defaultReplicationFactor: config.defaultReplicationFactor,
         brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
+        snapshotIntervalBytes: config.metadataLogMaxRecordBytesBetweenSnapshots,
+        snapshotIntervalMs: config.metadataLogMaxSnapshotIntervalMs,
       },
       logger: root,
       onStateChange: (change) => io.out(`${tag} ${change.sentence}`),

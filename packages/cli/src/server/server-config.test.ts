@@ -45,6 +45,18 @@ describe('parseServerConfig', () => {
     expect(config.minInsyncReplicas).toBe(2)
     expect(config.uncleanLeaderElectionEnable).toBe(false)
     expect(config.numPartitions).toBe(1)
+    // Kafka's snapshot policy defaults: 20 MiB of records, or one hour.
+    expect(config.metadataLogMaxRecordBytesBetweenSnapshots).toBe(20 * 1024 * 1024)
+    expect(config.metadataLogMaxSnapshotIntervalMs).toBe(3_600_000)
+  })
+
+  it('reads the metadata snapshot policy keys, and 0 for the interval (time trigger off)', () => {
+    const config = expectOk(parse({
+      file: { name: 'f', text: CONTROLLER_FILE + 'metadata.log.max.record.bytes.between.snapshots=1048576\n' },
+      env: { TRIB_METADATA_LOG_MAX_SNAPSHOT_INTERVAL_MS: '0' },
+    }))
+    expect(config.metadataLogMaxRecordBytesBetweenSnapshots).toBe(1048576)
+    expect(config.metadataLogMaxSnapshotIntervalMs).toBe(0)
   })
 
   it('computes min.insync.replicas 1 when the replication factor is below 3', () => {
@@ -130,6 +142,20 @@ describe('parseServerConfig', () => {
     })
     it('an advertised listener that is not a listener', () => {
       expectError(parse({ file: { name: 'f', text: CONTROLLER_FILE }, overrides: ['advertised.listeners=PLAINTEXT://h:9092'] }), 'advertised.listeners', /not in listeners/)
+    })
+    it('a snapshot byte interval below 1, or a negative snapshot time interval', () => {
+      for (const value of ['0', '-1', '1.5', '20MiB']) {
+        expectError(
+          parse({ file: { name: 'f', text: CONTROLLER_FILE }, overrides: [`metadata.log.max.record.bytes.between.snapshots=${value}`] }),
+          'metadata.log.max.record.bytes.between.snapshots',
+          /integer between 1 and/,
+        )
+      }
+      expectError(
+        parse({ file: { name: 'f', text: CONTROLLER_FILE }, overrides: ['metadata.log.max.snapshot.interval.ms=-1'] }),
+        'metadata.log.max.snapshot.interval.ms',
+        /invalid value '-1' .*\(--override\): must be an integer between 0 and/,
+      )
     })
     it('an election timeout not below the fetch timeout', () => {
       expectError(

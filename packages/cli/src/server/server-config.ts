@@ -10,10 +10,11 @@
  *
  * Defaults favour safety (DESIGN.md "The node process"): replication factor 3,
  * min.insync.replicas 2 when the replication factor is at least 3, unclean election off.
- * Quorum timings default to DEFAULT_RAFT_TIMING (tighter than Kafka's, made for a LAN).
+ * Quorum timings default to DEFAULT_RAFT_TIMING (tighter than Kafka's, made for a LAN); the
+ * metadata snapshot policy to DEFAULT_CONTROLLER_CONFIG, which uses Kafka's defaults.
  */
 import { nodeId as toNodeId, type NodeId } from '@tributary/protocol'
-import { DEFAULT_RAFT_TIMING } from '@tributary/metadata-quorum'
+import { DEFAULT_CONTROLLER_CONFIG, DEFAULT_RAFT_TIMING } from '@tributary/metadata-quorum'
 import { parseProperties } from './properties-file.js'
 
 export type ProcessRole = 'broker' | 'controller'
@@ -54,6 +55,10 @@ export interface ServerConfig {
   readonly quorumElectionTimeoutMs: number
   readonly quorumElectionBackoffMaxMs: number
   readonly quorumRequestTimeoutMs: number
+  /** metadata.log.max.record.bytes.between.snapshots */
+  readonly metadataLogMaxRecordBytesBetweenSnapshots: number
+  /** metadata.log.max.snapshot.interval.ms; 0 turns time-based snapshots off. */
+  readonly metadataLogMaxSnapshotIntervalMs: number
 }
 
 export type ConfigResult =
@@ -208,6 +213,9 @@ const KEYS = {
   'controller.quorum.election.timeout.ms': withDefault(String(DEFAULT_RAFT_TIMING.electionTimeoutMs), int(1, INT32_MAX)),
   'controller.quorum.election.backoff.max.ms': withDefault(String(DEFAULT_RAFT_TIMING.electionJitterMs), int(1, INT32_MAX)),
   'controller.quorum.request.timeout.ms': withDefault(String(DEFAULT_RAFT_TIMING.requestTimeoutMs), int(1, INT32_MAX)),
+  // Kafka's snapshot policy keys (KIP-630), with its bounds: bytes at least 1, interval at least 0.
+  'metadata.log.max.record.bytes.between.snapshots': withDefault(String(DEFAULT_CONTROLLER_CONFIG.snapshotIntervalBytes), int(1, Number.MAX_SAFE_INTEGER)),
+  'metadata.log.max.snapshot.interval.ms': withDefault(String(DEFAULT_CONTROLLER_CONFIG.snapshotIntervalMs), int(0, Number.MAX_SAFE_INTEGER)),
 } as const satisfies Record<string, KeyDef<unknown>>
 
 export type ConfigKey = keyof typeof KEYS
@@ -360,6 +368,8 @@ function resolve(raw: Map<ConfigKey, RawValue>): ServerConfig {
     quorumElectionTimeoutMs: electionTimeoutMs,
     quorumElectionBackoffMaxMs: get('controller.quorum.election.backoff.max.ms'),
     quorumRequestTimeoutMs: get('controller.quorum.request.timeout.ms'),
+    metadataLogMaxRecordBytesBetweenSnapshots: get('metadata.log.max.record.bytes.between.snapshots'),
+    metadataLogMaxSnapshotIntervalMs: get('metadata.log.max.snapshot.interval.ms'),
   }
 }
 

@@ -86,7 +86,8 @@ export class ControllerStateMachine {
     assert(Number.isInteger(config.defaultNumPartitions) && config.defaultNumPartitions >= 1, 'num.partitions must be at least 1')
     assert(Number.isInteger(config.defaultReplicationFactor) && config.defaultReplicationFactor >= 1, 'default.replication.factor must be at least 1')
     assert(config.brokerSessionTimeoutMs > 0, 'broker.session.timeout.ms must be positive')
-    assert(Number.isInteger(config.snapshotIntervalEntries) && config.snapshotIntervalEntries >= 1, 'snapshotIntervalEntries must be at least 1')
+    assert(Number.isInteger(config.snapshotIntervalBytes) && config.snapshotIntervalBytes >= 1, 'metadata.log.max.record.bytes.between.snapshots must be at least 1')
+    assert(Number.isInteger(config.snapshotIntervalMs) && config.snapshotIntervalMs >= 0, 'metadata.log.max.snapshot.interval.ms must not be negative')
   }
 
   get committedImage(): MetadataImage {

@@ -27,6 +27,11 @@ class Node {
   readonly disk: Disk = { hardState: { epoch: 0, votedFor: null, leaderId: null }, snapshot: null, entries: [] }
   readonly completions: Completion[] = []
   snapshotsTaken = 0
+  readonly snapshotTimesMs: number[] = []
+  /** Entry data bytes applied since the last snapshot, counted by the harness on its own. */
+  bytesSinceSnapshot = 0
+  /** Every takeSnapshot() call after an advance: the harness's count then, and the answer. */
+  readonly snapshotChecks: Array<{ bytesSince: number; taken: boolean }> = []
 
   constructor(readonly id: NodeId, private readonly config: ControllerConfig, private readonly seed: number, nowMs: number) {
     this.qc = this.boot(nowMs)
@@ -60,12 +65,17 @@ class Node {
       if (ready.hardState !== null) d.hardState = ready.hardState
       for (const m of ready.messages) send(m)
       this.completions.push(...this.qc.advance(ready, nowMs))
+      if (ready.applySnapshot !== null) this.bytesSinceSnapshot = 0
+      for (const e of ready.committed) this.bytesSinceSnapshot += e.data.byteLength
       const snapshot = this.qc.takeSnapshot(nowMs)
+      this.snapshotChecks.push({ bytesSince: this.bytesSinceSnapshot, taken: snapshot !== null })
       if (snapshot !== null) {
+        this.bytesSinceSnapshot = 0
         d.snapshot = snapshot
         d.entries = d.entries.filter((e) => e.offset >= snapshot.id.endOffset)
         this.qc.snapshotTaken(snapshot, nowMs)
         this.snapshotsTaken++
+        this.snapshotTimesMs.push(nowMs)
       }
     }
   }
@@ -275,7 +285,7 @@ describe('QuorumController', () => {
   })
 
   it('takes snapshots, compacts the log, and a restarted or lagging node rebuilds the same image', () => {
-    const c = new Cluster({ snapshotIntervalEntries: 5 })
+    const c = new Cluster({ snapshotIntervalBytes: 200, snapshotIntervalMs: 0 })
     const leader = c.awaitActive()
     addBroker(c, leader, 100)
     const lagging = c.nodes.find((n) => n !== leader)!
@@ -294,5 +304,47 @@ describe('QuorumController', () => {
     c.isolated.delete(lagging.id)
     c.runUntil('the lagging node converges', () => c.converged())
     expect(lagging.qc.committedImage().topicsByName.size).toBe(12)
+  })
+  it('snapshots once the entry data since the last snapshot reaches snapshotIntervalBytes, not before', () => {
+    const thresholdBytes = 300
+    const c = new Cluster({ snapshotIntervalBytes: thresholdBytes, snapshotIntervalMs: 0 })
+    const leader = c.awaitActive()
+    const epoch = addBroker(c, leader, 100)
+    // Small entries (heartbeats that fence and unfence) and large ones (many partitions).
+    for (let i = 0; i < 6; i++) {
+      expect(createError(c.execute(leader, createTopic(`big${i}`, 12)).response)).toBe(0)
+      c.execute(leader, { type: 'broker_heartbeat', request: { brokerId: 100, brokerEpoch: epoch, currentMetadataOffset: 0n, wantFence: true, wantShutdown: false } })
+      c.execute(leader, heartbeat(100, epoch, epoch))
+    }
+    c.runUntil('all nodes converge', () => c.converged())
+    for (const n of c.nodes) {
+      expect(n.snapshotsTaken).toBeGreaterThan(0)
+      for (const check of n.snapshotChecks) expect(check.taken).toBe(check.bytesSince >= thresholdBytes)
+    }
+  })
+
+  it('snapshots after snapshotIntervalMs when something was committed, and not when nothing was', () => {
+    const intervalMs = 1000
+    // A session that never expires: no fencing writes of the controller's own.
+    const c = new Cluster({ snapshotIntervalBytes: 1 << 30, snapshotIntervalMs: intervalMs, brokerSessionTimeoutMs: 1e9 })
+    const leader = c.awaitActive()
+    addBroker(c, leader, 100)
+    expect(createError(c.execute(leader, createTopic('orders')).response)).toBe(0)
+    c.runUntil('every node takes a snapshot on time', () => c.nodes.every((n) => n.snapshotsTaken === 1), 2 * intervalMs)
+    // Nothing is committed from here on: no further snapshot, however long we wait.
+    c.runFor(5 * intervalMs)
+    for (const n of c.nodes) expect(n.snapshotsTaken).toBe(1)
+    expect(createError(c.execute(leader, createTopic('later')).response)).toBe(0)
+    c.runUntil('a second snapshot on the leader', () => leader.snapshotsTaken === 2, 2 * intervalMs)
+    expect(leader.snapshotTimesMs[1]! - leader.snapshotTimesMs[0]!).toBeGreaterThanOrEqual(intervalMs)
+  })
+
+  it('turns the time trigger off with snapshotIntervalMs 0', () => {
+    const c = new Cluster({ snapshotIntervalBytes: 1 << 30, snapshotIntervalMs: 0, brokerSessionTimeoutMs: 1e9 })
+    const leader = c.awaitActive()
+    addBroker(c, leader, 100)
+    expect(createError(c.execute(leader, createTopic('orders')).response)).toBe(0)
+    c.runFor(10_000)
+    for (const n of c.nodes) expect(n.snapshotsTaken).toBe(0)
   })
 })

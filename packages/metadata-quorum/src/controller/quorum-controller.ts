@@ -14,9 +14,13 @@
  *   'committed' when that offset commits in the same epoch, 'failed' when leadership is lost
  *   first (the caller answers NOT_CONTROLLER; the records may still commit later, as in
  *   Kafka, and a retry then sees them);
- * - snapshots: once snapshotIntervalEntries entries were applied since the last snapshot,
- *   takeSnapshot() hands one out; the caller persists it and calls snapshotTaken(), which
- *   lets Raft drop the log prefix. At most one is in flight.
+ * - snapshots (KIP-630's policy, with Kafka's two keys): once snapshotIntervalBytes bytes of
+ *   entry data were applied since the last snapshot, or snapshotIntervalMs passed since it
+ *   and something was applied, takeSnapshot() hands one out; the caller persists it and
+ *   calls snapshotTaken(), which lets Raft drop the log prefix. At most one is in flight.
+ *   The last snapshot is the newest one taken, loaded at start-up or installed from the
+ *   leader. Bytes, not entries: an entry's size varies by orders of magnitude (a heartbeat
+ *   against a CreateTopics of many partitions), and bytes are what the log and a restart pay.
  *
  * Completions that arise outside advance() (leadership noticed lost in tick, receive,
  * submit or resign) are queued, and hasReady() is true until they are handed out: ready()
@@ -80,7 +84,8 @@ export class QuorumController {
   readonly raft: RaftCore
   readonly stateMachine: ControllerStateMachine
   private readonly logger: Logger
-  private readonly snapshotIntervalEntries: number
+  private readonly snapshotIntervalBytes: number
+  private readonly snapshotIntervalMs: number
 
   /** offset -> epoch of submissions waiting for their entry to commit. */
   private readonly pending = new Map<Offset, Epoch>()
@@ -89,12 +94,19 @@ export class QuorumController {
   private appliedLeaderChangeEpoch: Epoch = -1
   /** Epoch of the last entry applied (snapshots need it). */
   private lastAppliedEpoch: Epoch = 0
+  /** End offset of the last snapshot (taken, in flight, loaded or installed). */
   private lastSnapshotEndOffset: Offset = 0
+  /** Entry data bytes applied after lastSnapshotEndOffset. */
+  private bytesSinceSnapshot = 0
+  /** When the last snapshot was taken or installed (start-up counts as one). */
+  private lastSnapshotMs: number
   private snapshotInFlight: Snapshot | null = null
 
   constructor(opts: QuorumControllerOptions) {
     this.logger = opts.logger
-    this.snapshotIntervalEntries = opts.controller.snapshotIntervalEntries
+    this.snapshotIntervalBytes = opts.controller.snapshotIntervalBytes
+    this.snapshotIntervalMs = opts.controller.snapshotIntervalMs
+    this.lastSnapshotMs = opts.nowMs
     this.raft = new RaftCore(opts.raft, opts.persisted, opts.random, opts.logger, opts.nowMs)
     this.stateMachine = new ControllerStateMachine(opts.controller, opts.random, opts.logger, opts.raft.nodeId)
     // The state machine starts from the persisted snapshot; Raft hands the entries after it
@@ -165,10 +177,11 @@ export class QuorumController {
       // Inputs cannot arrive between ready() and advance(), but be exact: a controller that
       // lost leadership must not see its replaced entries as its own.
       this.syncLeadership(nowMs)
-      if (ready.applySnapshot !== null) this.applySnapshot(ready.applySnapshot)
+      if (ready.applySnapshot !== null) this.applySnapshot(ready.applySnapshot, nowMs)
       for (const entry of ready.committed) {
         this.stateMachine.applyCommitted(entry)
         this.lastAppliedEpoch = entry.epoch
+        this.bytesSinceSnapshot += entry.data.byteLength
         if (entry.kind === 'leader_change') this.appliedLeaderChangeEpoch = entry.epoch
         const epoch = this.pending.get(entry.offset)
         if (epoch !== undefined) {
@@ -186,16 +199,25 @@ export class QuorumController {
   // ---- Snapshots -------------------------------------------------------------------------
 
   /**
-   * A snapshot of the committed image if one is due (snapshotIntervalEntries applied since
-   * the last one) and none is in flight; else null. Persist it, then call snapshotTaken().
+   * A snapshot of the committed image if one is due (see the module header) and none is in
+   * flight; else null. Persist it, then call snapshotTaken().
    */
-  takeSnapshot(_nowMs?: number): Snapshot | null {
+  takeSnapshot(nowMs: number): Snapshot | null {
     if (this.snapshotInFlight !== null) return null
     const endOffset = this.stateMachine.committedImage.offset + 1
-    if (endOffset - this.lastSnapshotEndOffset < this.snapshotIntervalEntries) return null
+    if (endOffset <= this.lastSnapshotEndOffset) return null
+    const bytesDue = this.bytesSinceSnapshot >= this.snapshotIntervalBytes
+    const timeDue = this.snapshotIntervalMs > 0 && nowMs - this.lastSnapshotMs >= this.snapshotIntervalMs
+    if (!bytesDue && !timeDue) return null
     const snapshot: Snapshot = { id: { endOffset, epoch: this.lastAppliedEpoch }, data: this.stateMachine.snapshotData() }
+    this.logger.info(
+      { endOffset, epoch: this.lastAppliedEpoch, bytes: snapshot.data.byteLength, entryBytesSince: this.bytesSinceSnapshot, trigger: bytesDue ? 'bytes' : 'time' },
+      'took a metadata snapshot',
+    )
     this.snapshotInFlight = snapshot
-    this.logger.info({ endOffset, epoch: this.lastAppliedEpoch, bytes: snapshot.data.byteLength }, 'took a metadata snapshot')
+    this.lastSnapshotEndOffset = endOffset
+    this.bytesSinceSnapshot = 0
+    this.lastSnapshotMs = nowMs
     return snapshot
   }
 
@@ -223,10 +245,13 @@ export class QuorumController {
 
   // ---- Internals -------------------------------------------------------------------------
 
-  private applySnapshot(snapshot: Snapshot): void {
+  private applySnapshot(snapshot: Snapshot, nowMs: number): void {
     this.stateMachine.applySnapshot(snapshot)
     this.lastAppliedEpoch = snapshot.id.epoch
+    // The leader's snapshot is now our last one: it covers everything applied so far.
     this.lastSnapshotEndOffset = Math.max(this.lastSnapshotEndOffset, snapshot.id.endOffset)
+    this.bytesSinceSnapshot = 0
+    this.lastSnapshotMs = nowMs
     // A snapshot that jumps over a waiting offset leaves its outcome unknown: not acknowledged.
     for (const offset of [...this.pending.keys()]) {
       if (offset < snapshot.id.endOffset) {

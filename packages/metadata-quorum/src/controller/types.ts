@@ -35,15 +35,24 @@ export interface ControllerConfig {
   readonly defaultReplicationFactor: number
   /** broker.session.timeout.ms */
   readonly brokerSessionTimeoutMs: number
-  /** Take a snapshot once this many entries were committed since the last one. */
-  readonly snapshotIntervalEntries: number
+  /**
+   * metadata.log.max.record.bytes.between.snapshots: take a snapshot once this many bytes of
+   * committed entry data were applied since the last one (KIP-630). At least 1.
+   */
+  readonly snapshotIntervalBytes: number
+  /**
+   * metadata.log.max.snapshot.interval.ms: take a snapshot once this long has passed since
+   * the last one, if anything was committed since. 0 turns the time trigger off.
+   */
+  readonly snapshotIntervalMs: number
 }
 
 export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
   defaultNumPartitions: 1,
   defaultReplicationFactor: 3,
   brokerSessionTimeoutMs: 9000,
-  snapshotIntervalEntries: 20_000,
+  snapshotIntervalBytes: 20 * 1024 * 1024,
+  snapshotIntervalMs: 60 * 60 * 1000,
 }
 
 /**

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
@@ -22,6 +22,44 @@ async function freePort(): Promise<number> {
   })
 }
 
+/**
+ * A TCP proxy to one node whose traffic can be frozen: the node looks hung (a SIGSTOPped
+ * process) to whoever reaches it through the proxy, and its sockets stay open.
+ */
+class FreezableProxy {
+  frozen = false
+  private readonly sockets = new Set<Socket>()
+  private constructor(private readonly server: Server, readonly port: number) {}
+
+  static async start(targetPort: number): Promise<FreezableProxy> {
+    let proxy: FreezableProxy | null = null
+    const server = createServer((client) => {
+      const upstream = connect(targetPort, '127.0.0.1')
+      for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+        proxy?.sockets.add(from)
+        from.on('data', (chunk) => {
+          if (proxy?.frozen !== true) to.write(chunk)
+        })
+        from.on('close', () => to.destroy())
+        from.on('error', () => to.destroy())
+      }
+    })
+    const port = await new Promise<number>((resolve) => {
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address()
+        resolve(typeof address === 'object' && address !== null ? address.port : 0)
+      })
+    })
+    proxy = new FreezableProxy(server, port)
+    return proxy
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy()
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+  }
+}
+
 const until = async <T>(probe: () => Promise<T | null> | T | null, what: string, timeoutMs = 15_000): Promise<T> => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
@@ -35,10 +73,12 @@ const until = async <T>(probe: () => Promise<T | null> | T | null, what: string,
 describe('startControllerNode (three in-process controllers on loopback)', () => {
   const nodes = new Map<NodeId, ControllerNode>()
   const clients: ControllerClient[] = []
+  const proxies: FreezableProxy[] = []
   let dir = ''
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close()
+    await Promise.all(proxies.splice(0).map((p) => p.close()))
     await Promise.all([...nodes.values()].map((n) => n.close()))
     nodes.clear()
     if (dir !== '') await rm(dir, { recursive: true, force: true })
@@ -98,6 +138,48 @@ describe('startControllerNode (three in-process controllers on loopback)', () =>
         return md.topics[0]?.errorCode === 0 && md.topics[0].partitions.length === 2 ? md : null
       }, `node ${v.id} sees the topic`)
     }
+  })
+
+  it('answers DescribeQuorum on a follower within requestTimeoutMs when the leader hangs', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'trib-controller-node-'))
+    const ids = [1, 2, 3] as NodeId[]
+    const ports = new Map<NodeId, number>()
+    const proxyOf = new Map<NodeId, FreezableProxy>()
+    for (const id of ids) {
+      ports.set(id, await freePort())
+      const proxy = await FreezableProxy.start(ports.get(id)!)
+      proxies.push(proxy)
+      proxyOf.set(id, proxy)
+    }
+    // Every node reaches the others through their proxies. The fetch timeout is long so the
+    // followers keep naming the hung leader while we ask them.
+    const voters: VoterAddress[] = ids.map((id) => ({ id, host: '127.0.0.1', port: proxyOf.get(id)!.port }))
+    const requestTimeoutMs = 200
+    const raftTiming = { fetchTimeoutMs: 10_000, electionTimeoutMs: 100, electionJitterMs: 50, fetchMaxWaitMs: 100, requestTimeoutMs }
+    for (const id of ids) {
+      nodes.set(id, await startControllerNode({ nodeId: id, voters, listener: { host: '127.0.0.1', port: ports.get(id)! }, logDir: join(dir, `node-${id}`), raftTiming, logger }))
+    }
+    const leaderId = await until(() => {
+      const leader = [...nodes.values()].find((n) => n.driver.status().role === 'leader')
+      if (leader === undefined) return null
+      return [...nodes.values()].every((n) => n.driver.status().leaderId === leader.nodeId) ? leader.nodeId : null
+    }, 'a leader every node follows')
+    const followerId = ids.find((id) => id !== leaderId)!
+    // A caller deadline well above requestTimeoutMs, and below the old 2 s forward timeout.
+    const asker = new ControllerClient(`127.0.0.1:${ports.get(followerId)!}`, { timeoutMs: 1500 })
+    clients.push(asker)
+    const forwarded = await until(async () => {
+      const q = await asker.describeQuorum()
+      return q.voters.length === 3 ? q : null
+    }, 'a forwarded DescribeQuorum')
+    expect(forwarded.leaderId).toBe(leaderId)
+
+    proxyOf.get(leaderId)!.frozen = true
+    const answer = await asker.describeQuorum()
+    // The follower gave up on the hung leader and answered from its own status.
+    expect(answer.errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER.code)
+    expect(answer.voters).toEqual([])
+    proxyOf.get(leaderId)!.frozen = false
   })
 
   it('refuses a second node on the same port with PortInUseError', async () => {

@@ -206,7 +206,7 @@ describe('RaftDriver', () => {
     const c = new FakeController()
     const { store, transport } = await start(c)
     store.gated = true
-    c.readies.push(emptyReady({ messages: [message(2, 1)] }))
+    c.readies.push(emptyReady({ mustSync: true, messages: [message(2, 1)] }))
     await until(() => c.inFlight, 'ready taken')
     transport.handler!.onMessage({ from: n(3), to: n(1), requestId: 7, body: { type: 'begin_quorum_epoch_request', leaderEpoch: 2 } })
     transport.handler!.onUnreachable(n(2), 'UNAVAILABLE')

@@ -38,9 +38,9 @@ function fetchResponse(r: Ready, to: NodeId): FetchResponse {
   return m.body
 }
 
-/** Node 1 restarted as candidate in `epoch` with `log`; grant it votes from 2 and 3. */
-function electNode1(epoch: number, log: RaftEntry[]): RaftCore {
-  const c = core(n1, { hardState: { epoch, votedFor: n1, leaderId: null }, snapshot: null, entries: log })
+/** Node 1 restarted as candidate in `epoch` with `log`; grant it every other voter's vote. */
+function electNode1(epoch: number, log: RaftEntry[], voters: readonly NodeId[] = [n1, n2, n3]): RaftCore {
+  const c = core(n1, { hardState: { epoch, votedFor: n1, leaderId: null }, snapshot: null, entries: log }, voters)
   const r = step(c)
   for (const m of r.messages) {
     expect(m.body).toMatchObject({ type: 'vote_request', candidateEpoch: epoch, preVote: false })
@@ -51,8 +51,9 @@ function electNode1(epoch: number, log: RaftEntry[]): RaftCore {
   return c
 }
 
-const fetch = (epoch: number, fetchOffset: number, lastFetchedEpoch: number, maxWaitMs = 0): RaftBody => ({
-  type: 'fetch_request', replicaEpoch: epoch, fetchOffset, lastFetchedEpoch, maxWaitMs, maxBytes: 1 << 20,
+/** A Fetch; the fetcher's high watermark defaults to unknown (-1). */
+const fetch = (epoch: number, fetchOffset: number, lastFetchedEpoch: number, maxWaitMs = 0, highWatermark = -1): RaftBody => ({
+  type: 'fetch_request', replicaEpoch: epoch, fetchOffset, lastFetchedEpoch, maxWaitMs, maxBytes: 1 << 20, highWatermark,
 })
 
 describe('RaftCore rules', () => {
@@ -146,10 +147,10 @@ describe('RaftCore rules', () => {
     const c = electNode1(2, [])
     step(c)
     fetchResponse(deliver(c, n2, 1, fetch(2, 1, 2, 200)), n2) // learns HW 1
-    const held = deliver(c, n2, 2, fetch(2, 1, 2, 200))
+    const held = deliver(c, n2, 2, fetch(2, 1, 2, 200, 1))
     expect(held.messages).toEqual([])
     // A newer fetch from the same replica: the older one is answered now, empty.
-    const replaced = deliver(c, n2, 3, fetch(2, 1, 2, 200))
+    const replaced = deliver(c, n2, 3, fetch(2, 1, 2, 200, 1))
     expect(replaced.messages.map((m) => m.requestId)).toEqual([2])
     c.propose(new Uint8Array([1]), 10)
     const woke = step(c, 10)
@@ -157,7 +158,7 @@ describe('RaftCore rules', () => {
     expect(answer?.body).toMatchObject({ type: 'fetch_response', entries: [{ offset: 1 }] })
     // With nothing new, the wait ends after maxWaitMs.
     deliver(c, n3, 4, fetch(2, 2, 2, 200), 20)
-    const idle = deliver(c, n3, 5, fetch(2, 2, 2, 200), 20)
+    const idle = deliver(c, n3, 5, fetch(2, 2, 2, 200, 2), 20)
     expect(idle.messages.filter((m) => m.requestId === 5)).toEqual([])
     c.tick(219)
     expect(step(c, 219).messages.filter((m) => m.requestId === 5)).toEqual([])

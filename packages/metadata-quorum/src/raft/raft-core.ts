@@ -15,8 +15,9 @@
  *                                   our epoch's leader becomes known (BeginQuorumEpoch, hints)
  *   unattached      -> prospective  election timeout (voters only)
  *   voted           -> prospective  election timeout
- *   follower        -> prospective  no successful fetch for fetchTimeoutMs, EndQuorumEpoch,
- *                                   or the leader reported unreachable (voters only)
+ *   follower        -> prospective  no successful fetch for fetchTimeoutMs (plus a random
+ *                                   delay), EndQuorumEpoch, or the leader reported
+ *                                   unreachable (voters only)
  *   unattached,
  *   prospective     -> voted        we grant a standard vote in our epoch (Raft §5.2)
  *   prospective     -> candidate    a majority granted the pre-vote (KIP-996); epoch + 1
@@ -40,6 +41,7 @@
  *   in offset order (a received snapshot may jump over some; applySnapshot covers them).
  */
 import type { NodeId } from '@tributary/protocol'
+import { UNKNOWN_HIGH_WATERMARK } from './types.js'
 import type {
   BeginQuorumEpochRequest,
   BeginQuorumEpochResponse,
@@ -538,7 +540,7 @@ export class RaftCore {
     const replicas = new Map<NodeId, ReplicaTracker>()
     for (const voter of this.voters) {
       if (voter === this.nodeId) continue
-      replicas.set(voter, { nodeId: voter, isVoter: true, endOffset: -1, lastFetchMs: -1, lastCaughtUpMs: -1, lastSentHighWatermark: -1 })
+      replicas.set(voter, { nodeId: voter, isVoter: true, endOffset: -1, lastFetchMs: -1, lastCaughtUpMs: -1 })
     }
     return {
       role,
@@ -789,7 +791,10 @@ export class RaftCore {
     if (s.role !== 'leader' && s.role !== 'resigned') {
       return this.respond(from, message.requestId, this.fetchError(RaftErrorCode.NOT_LEADER_OR_FOLLOWER))
     }
-    if (req.fetchOffset < 0 || req.lastFetchedEpoch < 0 || req.lastFetchedEpoch > this.hard.epoch) {
+    if (
+      req.fetchOffset < 0 || req.lastFetchedEpoch < 0 || req.lastFetchedEpoch > this.hard.epoch ||
+      !Number.isSafeInteger(req.highWatermark) || req.highWatermark < UNKNOWN_HIGH_WATERMARK
+    ) {
       return this.respond(from, message.requestId, this.fetchError(RaftErrorCode.INVALID_REQUEST))
     }
     const replica = this.trackReplica(s, from)
@@ -808,15 +813,18 @@ export class RaftCore {
     if (old !== undefined) {
       // At most one parked fetch per replica: the older one is answered (empty) now.
       s.parked.delete(from)
-      this.respond(from, old.requestId, this.buildFetchResponse(s, replica, old.request))
+      this.respond(from, old.requestId, this.buildFetchResponse(s, old.request))
     }
     const waitMs = Math.min(req.maxWaitMs, this.config.fetchMaxWaitMs)
-    const nothingNew = req.fetchOffset === this.log.endOffset && replica.lastSentHighWatermark === this.highWatermark
+    // KIP-1166: hold the fetch only if the fetcher has every entry and already knows our high
+    // watermark (a new leader's may still be below the fetcher's). The fetcher says what it
+    // knows, so a restarted one is never held on the strength of what its past life was told.
+    const nothingNew = req.fetchOffset === this.log.endOffset && req.highWatermark >= this.highWatermark
     if (validation.kind === 'valid' && nothingNew && waitMs > 0) {
       s.parked.set(from, { from, requestId: message.requestId, request: req, deadlineMs: this.nowMs + waitMs })
       return
     }
-    this.respond(from, message.requestId, this.buildFetchResponse(s, replica, req))
+    this.respond(from, message.requestId, this.buildFetchResponse(s, req))
   }
 
   /** Kafka's validateOffsetAndEpoch: may the fetcher append at fetchOffset? */
@@ -838,13 +846,12 @@ export class RaftCore {
     return { kind: 'valid' }
   }
 
-  private buildFetchResponse(s: LeaderState, replica: ReplicaTracker, req: FetchRequest): FetchResponse {
+  private buildFetchResponse(s: LeaderState, req: FetchRequest): FetchResponse {
     const validation = this.validateFetch(req.fetchOffset, req.lastFetchedEpoch)
     let entries: RaftEntry[] = []
     if (validation.kind === 'valid') {
       const maxBytes = Math.min(Math.max(req.maxBytes, 1), this.config.fetchMaxBytes)
       entries = this.log.slice(req.fetchOffset, maxBytes, RAFT_LIMITS.maxEntriesPerFetch, RAFT_LIMITS.fetchEntryOverheadBytes)
-      replica.lastSentHighWatermark = this.highWatermark
     }
     assert(s === this.state, 'fetch answered by the current leader state')
     return {
@@ -876,16 +883,14 @@ export class RaftCore {
 
   private answerParked(s: LeaderState, parked: ParkedFetch): void {
     s.parked.delete(parked.from)
-    const replica = this.trackReplica(s, parked.from)
-    this.respond(parked.from, parked.requestId, this.buildFetchResponse(s, replica, parked.request))
+    this.respond(parked.from, parked.requestId, this.buildFetchResponse(s, parked.request))
   }
 
-  /** Answers the parked fetches that now have something new: entries or a new high watermark. */
+  /** Answers the parked fetches that now have something new: entries, or a high watermark the fetcher lacks. */
   private wakeParkedFetches(s: LeaderState): void {
     for (const parked of [...s.parked.values()]) {
-      const replica = s.replicas.get(parked.from)
-      const stale = replica === undefined || replica.lastSentHighWatermark !== this.highWatermark
-      if (stale || this.log.endOffset > parked.request.fetchOffset) this.answerParked(s, parked)
+      const req = parked.request
+      if (this.highWatermark > req.highWatermark || this.log.endOffset > req.fetchOffset) this.answerParked(s, parked)
     }
   }
 
@@ -902,7 +907,7 @@ export class RaftCore {
       if (parked !== undefined) this.answerParked(s, parked)
       s.replicas.delete(oldest.nodeId)
     }
-    const tracker: ReplicaTracker = { nodeId, isVoter: false, endOffset: -1, lastFetchMs: this.nowMs, lastCaughtUpMs: -1, lastSentHighWatermark: -1 }
+    const tracker: ReplicaTracker = { nodeId, isVoter: false, endOffset: -1, lastFetchMs: this.nowMs, lastCaughtUpMs: -1 }
     s.replicas.set(nodeId, tracker)
     return tracker
   }
@@ -959,7 +964,16 @@ export class RaftCore {
 
   private tickFollower(s: FollowerState): void {
     const now = this.nowMs
-    if (now >= s.fetchDeadlineMs || (s.electionAtMs !== null && now >= s.electionAtMs)) {
+    if (now >= s.fetchDeadlineMs && s.electionAtMs === null) {
+      // The followers of a leader that hangs had their last fetches answered together, so
+      // their deadlines pass in the same tick; standing at once would split the vote. Wait a
+      // random delay first, as the unreachable hint does (Raft §5.2: randomized timeouts).
+      // An election already scheduled stands: EndQuorumEpoch's ranks order the successors.
+      // Observers never vote, so they give up on the leader at once.
+      s.electionAtMs = this.isVoter ? now + randomInt(this.random, Math.max(1, this.config.electionJitterMs)) : now
+      s.electionReason = 'fetch_timeout'
+    }
+    if (s.electionAtMs !== null && now >= s.electionAtMs) {
       if (this.isVoter) this.transitionToProspective()
       else this.transitionToUnattached(this.hard.epoch)
       return
@@ -986,6 +1000,9 @@ export class RaftCore {
       lastFetchedEpoch: this.log.lastEpoch,
       maxWaitMs,
       maxBytes: this.config.fetchMaxBytes,
+      // Ours is always known (a restarted node starts from its log start): it only ever
+      // lags the leader's, which then answers at once (KIP-1166).
+      highWatermark: this.highWatermark,
     }
   }
 
@@ -1056,8 +1073,8 @@ export class RaftCore {
   private heardFromLeader(s: FollowerState): void {
     s.fetchDeadlineMs = this.nowMs + this.config.fetchTimeoutMs
     s.lastFetchSuccessMs = this.nowMs
-    if (s.electionReason === 'unreachable') {
-      // The transport's hint was wrong (or the leader is back): stay.
+    if (s.electionReason === 'unreachable' || s.electionReason === 'fetch_timeout') {
+      // The transport's hint was wrong, or the leader is back before we stood: stay.
       s.electionAtMs = null
       s.electionReason = null
     }

@@ -1,7 +1,6 @@
 /**
- * The Kafka error codes the Raft RPCs use, by Kafka's numbers. SNAPSHOT_NOT_FOUND and
- * POSITION_OUT_OF_RANGE are not (yet) in @tributary/protocol's ErrorCode table, so the
- * numbers are spelled here once.
+ * The Kafka error codes the Raft RPCs use, by Kafka's numbers, taken from @tributary/protocol's
+ * ErrorCode table so that a number is spelled in one place only.
  */
 import { ErrorCode } from '@tributary/protocol'
 
@@ -12,8 +11,8 @@ export const RaftErrorCode = {
   FENCED_LEADER_EPOCH: ErrorCode.FENCED_LEADER_EPOCH.code,
   UNKNOWN_LEADER_EPOCH: ErrorCode.UNKNOWN_LEADER_EPOCH.code,
   INCONSISTENT_VOTER_SET: ErrorCode.INCONSISTENT_VOTER_SET.code,
-  /** Kafka 98: the requested snapshot is not (or no longer) the leader's latest. */
-  SNAPSHOT_NOT_FOUND: 98,
-  /** Kafka 99: the requested position is outside the snapshot. */
-  POSITION_OUT_OF_RANGE: 99,
+  /** The requested snapshot is not (or no longer) the leader's latest (KIP-630). */
+  SNAPSHOT_NOT_FOUND: ErrorCode.SNAPSHOT_NOT_FOUND.code,
+  /** The requested position is outside the snapshot (KIP-630). */
+  POSITION_OUT_OF_RANGE: ErrorCode.POSITION_OUT_OF_RANGE.code,
 } as const

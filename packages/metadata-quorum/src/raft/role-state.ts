@@ -65,9 +65,13 @@ export interface FollowerState {
   fetchDeadlineMs: number
   /** Last successful fetch from the leader in this follower stint; null before the first. */
   lastFetchSuccessMs: number | null
-  /** An election scheduled sooner than fetchDeadlineMs (EndQuorumEpoch or a transport hint). */
+  /**
+   * When to stand for election: set by EndQuorumEpoch, by a transport hint, or (with a random
+   * delay, against split votes) once fetchDeadlineMs has passed. A successful fetch cancels it
+   * unless the leader itself resigned ('end_quorum').
+   */
   electionAtMs: number | null
-  electionReason: 'end_quorum' | 'unreachable' | null
+  electionReason: 'end_quorum' | 'unreachable' | 'fetch_timeout' | null
   fetch: OutstandingFetch | null
   fetchRetryAtMs: number
   snapshot: SnapshotDownload | null
@@ -82,8 +86,6 @@ export interface ReplicaTracker {
   /** Last fetch of any kind in this epoch (check-quorum liveness). -1 if none. */
   lastFetchMs: number
   lastCaughtUpMs: number
-  /** The high watermark the last response to it carried; -1 if none (long-poll rule). */
-  lastSentHighWatermark: Offset
 }
 
 export interface ParkedFetch {

@@ -116,7 +116,17 @@ export interface FetchRequest {
   /** Long poll: the leader may hold the request this long waiting for new entries. */
   readonly maxWaitMs: number
   readonly maxBytes: number
+  /**
+   * The fetcher's high watermark, or UNKNOWN_HIGH_WATERMARK. The leader holds the fetch only
+   * if this is already at least its own; otherwise the answer leaves at once so the fetcher
+   * learns the commit point (KIP-1166). The leader keeps no per-replica memory of it.
+   */
+  readonly highWatermark: Offset
 }
+
+/** A FetchRequest's highWatermark when the fetcher knows none: never long-polled. */
+export const UNKNOWN_HIGH_WATERMARK: Offset = -1
+
 export interface FetchResponse {
   readonly type: 'fetch_response'
   readonly errorCode: number
@@ -183,8 +193,9 @@ export interface RaftConfig {
   readonly voters: readonly NodeId[]
   /**
    * A follower that has had no successful fetch from the leader for this long starts an
-   * election; a leader that has not been fetched from by a majority for this long resigns
-   * (check-quorum). KRaft's quorum.fetch.timeout.ms.
+   * election after a random delay in [0, electionJitterMs), so that the followers of a hung
+   * leader do not split the vote; a leader that has not been fetched from by a majority for
+   * this long resigns (check-quorum). KRaft's quorum.fetch.timeout.ms.
    */
   readonly fetchTimeoutMs: number
   /** Base election timeout; each wait adds a random jitter in [0, electionJitterMs). */
@@ -192,7 +203,11 @@ export interface RaftConfig {
   readonly electionJitterMs: number
   /** Long-poll time the leader may hold a fetch. Must be well below fetchTimeoutMs. */
   readonly fetchMaxWaitMs: number
-  /** A request with no response after this long is considered lost and is retried. */
+  /**
+   * A request with no response after this long is considered lost and is retried (a Fetch
+   * after requestTimeoutMs + fetchMaxWaitMs). Keep that sum below fetchTimeoutMs, or one lost
+   * fetch makes the follower give up on its leader just when it would retry.
+   */
   readonly requestTimeoutMs: number
   readonly fetchMaxBytes: number
   readonly snapshotChunkBytes: number
@@ -203,7 +218,9 @@ export const DEFAULT_RAFT_TIMING = {
   electionTimeoutMs: 100,
   electionJitterMs: 150,
   fetchMaxWaitMs: 200,
-  requestTimeoutMs: 300,
+  // 200 + fetchMaxWaitMs = 400 < fetchTimeoutMs: a lost fetch is retried once before the
+  // follower gives up on the leader.
+  requestTimeoutMs: 200,
   fetchMaxBytes: 1 << 20,
   snapshotChunkBytes: 1 << 20,
 } as const

@@ -19,7 +19,9 @@ export function simControllerConfig(snapshotIntervalEntries: number): Controller
     defaultNumPartitions: 1,
     defaultReplicationFactor: 3,
     brokerSessionTimeoutMs: 1500,
-    snapshotIntervalEntries,
+    // The controller's policy is in bytes; ~16 bytes per small sim entry keeps snapshots frequent.
+    snapshotIntervalBytes: snapshotIntervalEntries * 16,
+    snapshotIntervalMs: 0,
   }
 }
 

@@ -86,7 +86,7 @@ describe('GrpcTransport', () => {
     let held: RaftMessage | null = null
     const b = await startNode(2, new Map(), (m) => { held = m })
     const a = await startNode(1, new Map([[n(2), `127.0.0.1:${b.port}`]]))
-    a.transport.send({ from: n(1), to: n(2), requestId: 1, body: { type: 'fetch_request', replicaEpoch: 1, fetchOffset: 0, lastFetchedEpoch: 0, maxWaitMs: 300, maxBytes: 1024 } })
+    a.transport.send({ from: n(1), to: n(2), requestId: 1, body: { type: 'fetch_request', replicaEpoch: 1, fetchOffset: 0, lastFetchedEpoch: 0, maxWaitMs: 300, maxBytes: 1024, highWatermark: -1 } })
     await until(() => held !== null, 'fetch held')
     await new Promise((r) => setTimeout(r, 100))
     expect(a.received).toHaveLength(0)
@@ -156,7 +156,7 @@ describe('GrpcTransport', () => {
     const b = await startNode(2, new Map())
     const a = await startNode(1, new Map([[n(2), `127.0.0.1:${b.port}`]]))
     // A long poll the core holds: its deadline is far beyond the wait of until() below.
-    a.transport.send({ from: n(1), to: n(2), requestId: 1, body: { type: 'fetch_request', replicaEpoch: 1, fetchOffset: 0, lastFetchedEpoch: 0, maxWaitMs: 60_000, maxBytes: 1024 } })
+    a.transport.send({ from: n(1), to: n(2), requestId: 1, body: { type: 'fetch_request', replicaEpoch: 1, fetchOffset: 0, lastFetchedEpoch: 0, maxWaitMs: 60_000, maxBytes: 1024, highWatermark: -1 } })
     await until(() => b.received.length === 1, 'fetch held')
     b.server.forceShutdown()
     await until(() => a.unreachable.length === 1, 'the failure of the held call')
@@ -179,7 +179,7 @@ describe('GrpcTransport', () => {
     })
     const garbage = await rawCall(b.port, quorum.RaftServiceService.vote.path, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))
     expect(garbage).toMatchObject({ code: grpc.status.INVALID_ARGUMENT })
-    const negative = await rawCall(b.port, quorum.RaftServiceService.fetch.path, Buffer.from(quorum.FetchRequest.encode({ replicaId: 1, replicaEpoch: 1, fetchOffset: -5n, lastFetchedEpoch: 0, maxWaitMs: 0, maxBytes: 0 }).finish()))
+    const negative = await rawCall(b.port, quorum.RaftServiceService.fetch.path, Buffer.from(quorum.FetchRequest.encode({ replicaId: 1, replicaEpoch: 1, fetchOffset: -5n, lastFetchedEpoch: 0, maxWaitMs: 0, maxBytes: 0, highWatermark: 0n }).finish()))
     expect(negative).toMatchObject({ code: grpc.status.INVALID_ARGUMENT })
     const spoofed = await rawCall(b.port, quorum.RaftServiceService.beginQuorumEpoch.path, Buffer.from(quorum.BeginQuorumEpochRequest.encode({ leaderId: 2, leaderEpoch: 1 }).finish()))
     expect(spoofed).toMatchObject({ code: grpc.status.INVALID_ARGUMENT })

@@ -47,6 +47,7 @@ const request: fc.Arbitrary<RaftRequest> = fc.oneof(
     lastFetchedEpoch: epoch,
     maxWaitMs: fc.integer({ min: 0, max: 10_000 }),
     maxBytes: fc.integer({ min: 0, max: 1 << 24 }),
+    highWatermark: fc.oneof(fc.constant(-1), offset),
   }),
   fc.record({
     type: fc.constant('fetch_snapshot_request' as const),
@@ -127,7 +128,7 @@ describe('raft message codec', () => {
   })
 
   it('takes the sender from the request fields', () => {
-    const wire = quorum.FetchRequest.encode({ replicaId: 7, replicaEpoch: 1, fetchOffset: 5n, lastFetchedEpoch: 1, maxWaitMs: 100, maxBytes: 10 }).finish()
+    const wire = quorum.FetchRequest.encode({ replicaId: 7, replicaEpoch: 1, fetchOffset: 5n, lastFetchedEpoch: 1, maxWaitMs: 100, maxBytes: 10, highWatermark: -1n }).finish()
     const decoded = decodeRequest('fetch', wire)
     expect(decoded.kind === 'ok' && decoded.value.from).toBe(7)
   })
@@ -148,8 +149,13 @@ describe('raft message codec', () => {
       ],
       [
         'a negative offset',
-        () => decodeRequest('fetch', quorum.FetchRequest.encode({ replicaId: 1, replicaEpoch: 1, fetchOffset: -1n, lastFetchedEpoch: 0, maxWaitMs: 0, maxBytes: 0 }).finish()),
+        () => decodeRequest('fetch', quorum.FetchRequest.encode({ replicaId: 1, replicaEpoch: 1, fetchOffset: -1n, lastFetchedEpoch: 0, maxWaitMs: 0, maxBytes: 0, highWatermark: 0n }).finish()),
         /fetch_offset/,
+      ],
+      [
+        'a fetcher high watermark below -1 (unknown)',
+        () => decodeRequest('fetch', quorum.FetchRequest.encode({ replicaId: 1, replicaEpoch: 1, fetchOffset: 0n, lastFetchedEpoch: 0, maxWaitMs: 0, maxBytes: 0, highWatermark: -2n }).finish()),
+        /high_watermark/,
       ],
       [
         'an offset beyond 2^53',

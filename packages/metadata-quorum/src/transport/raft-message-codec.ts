@@ -15,13 +15,14 @@
  */
 import { quorum, type NodeId } from '@tributary/protocol'
 import { assert } from '../util/assert.js'
-import type {
-  Epoch,
-  Offset,
-  RaftEntry,
-  RaftRequest,
-  RaftResponse,
-  SnapshotId,
+import {
+  UNKNOWN_HIGH_WATERMARK,
+  type Epoch,
+  type Offset,
+  type RaftEntry,
+  type RaftRequest,
+  type RaftResponse,
+  type SnapshotId,
 } from '../raft/types.js'
 
 /** The RaftService methods that carry Raft messages (DescribeQuorum is an admin call). */
@@ -97,6 +98,16 @@ function offsetFromWire(value: bigint, field: string): Offset {
 function offsetToWire(value: Offset): bigint {
   assert(Number.isSafeInteger(value) && value >= 0, `offset must be a non-negative safe integer, got ${value}`)
   return BigInt(value)
+}
+
+/** A fetcher's high watermark: an offset, or UNKNOWN_HIGH_WATERMARK (-1). */
+function highWatermarkFromWire(value: bigint, field: string): Offset {
+  if (value === BigInt(UNKNOWN_HIGH_WATERMARK)) return UNKNOWN_HIGH_WATERMARK
+  return offsetFromWire(value, field)
+}
+
+function highWatermarkToWire(value: Offset): bigint {
+  return value === UNKNOWN_HIGH_WATERMARK ? BigInt(UNKNOWN_HIGH_WATERMARK) : offsetToWire(value)
 }
 
 /** Zero-copy view of the core's bytes as the Buffer the generated code expects. */
@@ -188,6 +199,7 @@ export function requestToProto(from: NodeId, body: RaftRequest): ProtoRequest {
           lastFetchedEpoch: body.lastFetchedEpoch,
           maxWaitMs: body.maxWaitMs,
           maxBytes: body.maxBytes,
+          highWatermark: highWatermarkToWire(body.highWatermark),
         },
       }
     case 'fetch_snapshot_request':
@@ -248,6 +260,7 @@ function requestFromProtoUnchecked(p: ProtoRequest): { from: NodeId; body: RaftR
           lastFetchedEpoch: epochFromWire(r.lastFetchedEpoch, 'last_fetched_epoch'),
           maxWaitMs: nonNegativeInt(r.maxWaitMs, 'max_wait_ms'),
           maxBytes: nonNegativeInt(r.maxBytes, 'max_bytes'),
+          highWatermark: highWatermarkFromWire(r.highWatermark, 'high_watermark'),
         },
       }
     }

@@ -137,6 +137,12 @@ export interface FetchRequest {
   /** long poll */
   maxWaitMs: number;
   maxBytes: number;
+  /**
+   * The fetcher's high watermark, -1 if it knows none (KIP-1166). The leader parks (long-polls)
+   * the fetch only if this is already at least its own; otherwise it answers at once, so a
+   * restarted fetcher learns the commit point on its first round trip.
+   */
+  highWatermark: bigint;
 }
 
 export interface FetchResponse {
@@ -1058,7 +1064,15 @@ export const SnapshotId: MessageFns<SnapshotId> = {
 };
 
 function createBaseFetchRequest(): FetchRequest {
-  return { replicaId: 0, replicaEpoch: 0, fetchOffset: 0n, lastFetchedEpoch: 0, maxWaitMs: 0, maxBytes: 0 };
+  return {
+    replicaId: 0,
+    replicaEpoch: 0,
+    fetchOffset: 0n,
+    lastFetchedEpoch: 0,
+    maxWaitMs: 0,
+    maxBytes: 0,
+    highWatermark: 0n,
+  };
 }
 
 export const FetchRequest: MessageFns<FetchRequest> = {
@@ -1083,6 +1097,12 @@ export const FetchRequest: MessageFns<FetchRequest> = {
     }
     if (message.maxBytes !== 0) {
       writer.uint32(48).int32(message.maxBytes);
+    }
+    if (message.highWatermark !== 0n) {
+      if (BigInt.asIntN(64, message.highWatermark) !== message.highWatermark) {
+        throw new globalThis.Error("value provided for field message.highWatermark of type int64 too large");
+      }
+      writer.uint32(56).int64(message.highWatermark);
     }
     return writer;
   },
@@ -1148,6 +1168,14 @@ export const FetchRequest: MessageFns<FetchRequest> = {
             message.maxBytes = reader.int32();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.highWatermark = reader.int64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1192,6 +1220,11 @@ export const FetchRequest: MessageFns<FetchRequest> = {
         : isSet(object.max_bytes)
         ? globalThis.Number(object.max_bytes)
         : 0,
+      highWatermark: isSet(object.highWatermark)
+        ? BigInt(object.highWatermark)
+        : isSet(object.high_watermark)
+        ? BigInt(object.high_watermark)
+        : 0n,
     };
   },
 
@@ -1214,6 +1247,9 @@ export const FetchRequest: MessageFns<FetchRequest> = {
     }
     if (message.maxBytes !== 0) {
       obj.maxBytes = Math.round(message.maxBytes);
+    }
+    if (message.highWatermark !== 0n) {
+      obj.highWatermark = message.highWatermark.toString();
     }
     return obj;
   },

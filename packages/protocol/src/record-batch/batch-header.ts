@@ -35,7 +35,7 @@ export interface RecordBatchHeader {
   readonly producerEpoch: number
   readonly baseSequence: number
   readonly recordCount: number
-  /** baseOffset + lastOffsetDelta. */
+  /** baseOffset + lastOffsetDelta, exactly (beyond int64 only in a header that fails validation). */
   readonly lastOffset: bigint
 }
 
@@ -71,8 +71,20 @@ export function readBatchHeader(buf: Buffer, pos = 0): RecordBatchHeader {
     producerEpoch: buf.readInt16BE(pos + L.producerEpochPos),
     baseSequence: buf.readInt32BE(pos + L.baseSequencePos),
     recordCount: buf.readInt32BE(pos + L.recordCountPos),
-    lastOffset: BigInt.asIntN(64, baseOffset + BigInt(lastOffsetDelta)),
+    lastOffset: baseOffset + BigInt(lastOffsetDelta),
   }
+}
+
+const INT64_MAX = 2n ** 63n - 1n
+
+/**
+ * Why a header's offsets are not a range of log offsets, or undefined if they are: offsets
+ * are non-negative and the last one must still be an int64.
+ */
+export function offsetRangeProblem(header: RecordBatchHeader): string | undefined {
+  if (header.baseOffset < 0n) return `baseOffset ${header.baseOffset} is negative`
+  if (header.lastOffset > INT64_MAX) return `baseOffset ${header.baseOffset} + lastOffsetDelta ${header.lastOffsetDelta} overflows int64`
+  return undefined
 }
 
 /**

@@ -2,14 +2,16 @@
  * Decodes the records of one batch into records with absolute offsets and timestamps: what a
  * consumer or a test needs. It checks what it must to read safely (framing, magic, CRC, the
  * records' structure) and throws CorruptBatchError (a CORRUPT_MESSAGE TributaryError) on
- * bad bytes. It is more lenient than validateBatch in one respect, like Kafka's consumer:
+ * bad bytes, and with UNSUPPORTED_COMPRESSION_TYPE when a compressed batch's codec is not
+ * in options.codecs. It is more lenient than validateBatch in one respect, like Kafka's consumer:
  * offsetDeltas may have gaps (a compacted batch), as long as they increase and end within
  * lastOffsetDelta.
  *
  * The returned keys, values and header values are views into `batch`, not copies.
  */
 import { crc32c } from '@node-rs/crc32'
-import { batchLengthProblem, readBatchHeader } from './batch-header.js'
+import { TributaryError } from '../errors.js'
+import { batchLengthProblem, offsetRangeProblem, readBatchHeader } from './batch-header.js'
 import { compressionFromId, type CompressionCodecs } from './compression.js'
 import { CorruptBatchError } from './corrupt-batch-error.js'
 import { inflateRecords } from './inflate-records.js'
@@ -39,12 +41,13 @@ export function decodeRecords(batch: Buffer, options: DecodeOptions = {}): Decod
   if (header.recordCount < 0 || header.recordCount > RecordBatchLimits.recordsPerBatchMax) {
     throw new CorruptBatchError(`record count ${header.recordCount} is outside [0, ${RecordBatchLimits.recordsPerBatchMax}]`)
   }
+  const offsets = offsetRangeProblem(header)
+  if (offsets !== undefined) throw new CorruptBatchError(offsets)
   let records = batch.subarray(L.recordsPos)
   if (compression !== 'none') {
     const codec = options.codecs?.[compression]
     if (codec === undefined) {
-      // Lazy import would be circular; the error class is the package's own.
-      throw new UnsupportedCompressionError(compression)
+      throw new TributaryError(UNSUPPORTED_COMPRESSION_TYPE, `record batch uses ${compression} compression, for which no codec is installed`)
     }
     records = inflateRecords(records, compression, codec)
   }

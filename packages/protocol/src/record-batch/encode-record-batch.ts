@@ -74,6 +74,10 @@ function recordsTooLarge(): TributaryError {
   return new TributaryError(ErrorCode.MESSAGE_TOO_LARGE, `records exceed ${RecordBatchLimits.decompressedBytesMax} bytes before compression`)
 }
 
+function batchTooLarge(sizeBytes: number): TributaryError {
+  return new TributaryError(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${sizeBytes} bytes exceeds the limit of ${RecordBatchLimits.batchBytesMax}`)
+}
+
 export function encodeRecordBatch(input: RecordBatchInput, options: EncodeOptions = {}): Buffer {
   const baseOffset = input.baseOffset ?? 0n
   const partitionLeaderEpoch = input.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH
@@ -130,6 +134,9 @@ export function encodeRecordBatch(input: RecordBatchInput, options: EncodeOption
     if (recordsBytes > RecordBatchLimits.decompressedBytesMax) throw recordsTooLarge()
   }
 
+  // Refuse an oversized uncompressed batch before allocating it.
+  if (compression === 'none' && L.headerBytes + recordsBytes > RecordBatchLimits.batchBytesMax) throw batchTooLarge(L.headerBytes + recordsBytes)
+
   // Writing pass.
   const recordsRegion = Buffer.alloc(recordsBytes)
   let pos = 0
@@ -155,17 +162,18 @@ export function encodeRecordBatch(input: RecordBatchInput, options: EncodeOption
   }
   assert(pos === recordsBytes, `records wrote ${pos} bytes but were sized at ${recordsBytes}`)
 
-  let payload = recordsRegion
+  let payload: Buffer = recordsRegion
   if (compression !== 'none') {
     const codec = options.codecs?.[compression]
     if (codec === undefined) throw new RangeError(`compression '${compression}' has no codec; pass one in options.codecs`)
     payload = codec.compress(recordsRegion)
   }
 
-  const sizeBytes = L.headerBytes + payload.length
-  if (sizeBytes > RecordBatchLimits.batchBytesMax) {
-    throw new TributaryError(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${sizeBytes} bytes exceeds the limit of ${RecordBatchLimits.batchBytesMax}`)
+  if (baseOffset + BigInt(previousOffsetDelta) > INT64_MAX) {
+    throw new RangeError(`baseOffset ${baseOffset} + lastOffsetDelta ${previousOffsetDelta} overflows int64`)
   }
+  const sizeBytes = L.headerBytes + payload.length
+  if (sizeBytes > RecordBatchLimits.batchBytesMax) throw batchTooLarge(sizeBytes)
   let attributes = COMPRESSION_IDS[compression]
   if (timestampType === 'log-append-time') attributes |= BatchAttributes.timestampTypeBit
   if (input.isTransactional === true) attributes |= BatchAttributes.transactionalBit

@@ -81,7 +81,7 @@ export function readRecords(region: Buffer, header: RecordBatchHeader, out: Deco
     if (maxTimestamp === undefined || timestamp > maxTimestamp) maxTimestamp = timestamp
     if (out !== null) {
       out.push({
-        offset: BigInt.asIntN(64, header.baseOffset + BigInt(offsetDelta)),
+        offset: header.baseOffset + BigInt(offsetDelta), // within [baseOffset, lastOffset]
         timestamp: header.timestampType === 'log-append-time' ? header.maxTimestamp : timestamp,
         key,
         value,

@@ -10,7 +10,8 @@
  * 2. magic is 2, then the CRC-32C of attributes..end matches, so no later check reads bytes
  *    that were damaged in flight or on disk;
  * 3. a compression id Kafka defines (0..4);
- * 4. recordCount in [1, recordsPerBatchMax] and lastOffsetDelta == recordCount - 1: Kafka's
+ * 4. baseOffset >= 0 and lastOffset within int64, so decoded offsets are log offsets;
+ *    recordCount in [1, recordsPerBatchMax] and lastOffsetDelta == recordCount - 1: Kafka's
  *    LogValidator ("Inconsistent batch offset range and record count") applies this to every
  *    magic-2 batch a producer sends, compressed or not. Only log compaction makes gapped
  *    batches, and Tributary does not compact;
@@ -23,7 +24,7 @@
  *    which keeps the time index honest.
  */
 import { crc32c } from '@node-rs/crc32'
-import { batchLengthProblem, readBatchHeader, type RecordBatchHeader } from './batch-header.js'
+import { batchLengthProblem, offsetRangeProblem, readBatchHeader, type RecordBatchHeader } from './batch-header.js'
 import { compressionFromId, type Compression, type CompressionCodecs } from './compression.js'
 import { CorruptBatchError } from './corrupt-batch-error.js'
 import { inflateRecords } from './inflate-records.js'
@@ -66,6 +67,8 @@ export function validateBatch(buf: Buffer, options: ValidateOptions = {}): Batch
   if (header.recordCount < 1 || header.recordCount > RecordBatchLimits.recordsPerBatchMax) {
     return corrupt(`record count ${header.recordCount} is outside [1, ${RecordBatchLimits.recordsPerBatchMax}]`)
   }
+  const offsets = offsetRangeProblem(header)
+  if (offsets !== undefined) return corrupt(offsets)
   if (header.lastOffsetDelta !== header.recordCount - 1) {
     return corrupt(`lastOffsetDelta ${header.lastOffsetDelta} does not match record count ${header.recordCount}`)
   }
