@@ -166,6 +166,85 @@ describe('RaftCore rules', () => {
     expect(step(c, 221).messages.filter((m) => m.requestId === 5).length).toBe(1)
   })
 
+  it('KIP-1166: a fetch is held only if the fetcher already knows the high watermark', () => {
+    const c = electNode1(2, [])
+    step(c)
+    // This fetch commits the leader_change (n1 and n2 hold it): HW 1, which n2 did not know.
+    expect(fetchResponse(deliver(c, n2, 1, fetch(2, 1, 2, 200)), n2)).toMatchObject({ highWatermark: 1, entries: [] })
+    expect(deliver(c, n2, 2, fetch(2, 1, 2, 200, 1)).messages).toEqual([])
+    // n2 restarted: same log, but it knows an older high watermark, or none. The leader keeps
+    // no memory of what it told n2's past life: both are answered at once, with the HW.
+    for (const [requestId, hw] of [[3, 0], [4, -1]] as const) {
+      const answers = deliver(c, n2, requestId, fetch(2, 1, 2, 200, hw)).messages.filter((m) => m.requestId === requestId)
+      expect(answers.map((m) => m.body)).toMatchObject([{ type: 'fetch_response', errorCode: 0, highWatermark: 1, entries: [] }])
+    }
+    // Anything below -1 is not a high watermark.
+    expect(fetchResponse(deliver(c, n3, 5, fetch(2, 1, 2, 200, -2)), n3).errorCode).toBe(RaftErrorCode.INVALID_REQUEST)
+  })
+
+  it('a fetcher that knows a higher HW than its new leader is held until the leader\'s HW passes it', () => {
+    const c = electNode1(2, entries([1, 1, 1]), [n1, n2, n3, nodeId(4), nodeId(5)])
+    step(c) // leader_change at 3; nothing of epoch 2 is committed yet, so HW 0 (Raft §5.4.2)
+    // n2 was told HW 3 by the old leader; it has the whole log once it fetches offset 3.
+    expect(fetchResponse(deliver(c, n2, 1, fetch(2, 3, 1, 200, 3)), n2).entries.map((e) => e.offset)).toEqual([3])
+    expect(deliver(c, n2, 2, fetch(2, 4, 2, 200, 3)).messages).toEqual([])
+    expect(c.status().highWatermark).toBe(0)
+    // A third voter at 4 is a majority of five: HW 4, above what n2 knows, so n2 is answered.
+    const woke = deliver(c, n3, 3, fetch(2, 4, 2))
+    expect(c.status().highWatermark).toBe(4)
+    const answer = woke.messages.find((m) => m.to === n2 && m.requestId === 2)
+    expect(answer?.body).toMatchObject({ type: 'fetch_response', highWatermark: 4, entries: [] })
+  })
+
+  it('a follower whose leader went silent stands after fetchTimeoutMs plus a random delay, not at once', () => {
+    const t = DEFAULT_RAFT_TIMING
+    const ok: FetchResponse = { type: 'fetch_response', errorCode: 0, epoch: 1, leaderId: n1, highWatermark: 0, logStartOffset: 0, divergingEpoch: null, snapshotId: null, entries: [] }
+    const deadline = 10 + t.fetchTimeoutMs
+    const standAt: number[] = []
+    for (let seed = 1; seed <= 20; seed++) {
+      const c = new RaftCore({ ...t, nodeId: n2, voters: [n1, n2, n3] }, { hardState: { epoch: 1, votedFor: null, leaderId: n1 }, snapshot: null, entries: [] }, new SeededRandom(seed), silentLogger, 0)
+      const sent = step(c).messages.find((m) => m.body.type === 'fetch_request')!
+      deliver(c, n1, sent.requestId, ok, 10)
+      let now = 10
+      while (c.status().role === 'follower' && now < deadline + 10 * t.electionJitterMs) {
+        now++
+        c.tick(now)
+        step(c, now)
+      }
+      expect(c.status().role).toBe('prospective')
+      standAt.push(now)
+    }
+    for (const at of standAt) {
+      expect(at).toBeGreaterThanOrEqual(deadline)
+      expect(at).toBeLessThan(deadline + t.electionJitterMs)
+    }
+    // Without the delay all twenty would stand at the deadline itself.
+    expect(new Set(standAt).size).toBeGreaterThan(10)
+  })
+
+  it('a fetch that succeeds during that delay cancels the election, and the follower vouches for its leader again', () => {
+    const t = { ...DEFAULT_RAFT_TIMING, electionJitterMs: 10_000 }
+    const c = new RaftCore({ ...t, nodeId: n2, voters: [n1, n2, n3] }, { hardState: { epoch: 1, votedFor: null, leaderId: n1 }, snapshot: null, entries: [] }, new SeededRandom(7), silentLogger, 0)
+    let lastFetch = 0
+    const run = (nowMs: number): void => {
+      c.tick(nowMs)
+      for (const m of step(c, nowMs).messages) if (m.body.type === 'fetch_request') lastFetch = m.requestId
+    }
+    run(0)
+    const ok: FetchResponse = { type: 'fetch_response', errorCode: 0, epoch: 1, leaderId: n1, highWatermark: 0, logStartOffset: 0, divergingEpoch: null, snapshotId: null, entries: [] }
+    const preVote: RaftBody = { type: 'vote_request', candidateEpoch: 2, lastEpoch: 0, lastEndOffset: 0, preVote: true }
+    deliver(c, n1, lastFetch, ok, 10)
+    expect(deliver(c, n3, 1, preVote, 10).messages[0].body).toMatchObject({ voteGranted: false })
+    const deadline = 10 + t.fetchTimeoutMs
+    for (let now = 11; now <= deadline; now++) run(now) // the election is scheduled, not started
+    expect(c.status().role).toBe('follower')
+    expect(deliver(c, n3, 2, preVote, deadline).messages[0].body).toMatchObject({ voteGranted: true })
+    deliver(c, n1, lastFetch, ok, deadline + 1)
+    expect(deliver(c, n3, 3, preVote, deadline + 1).messages[0].body).toMatchObject({ voteGranted: false })
+    for (let now = deadline + 2; now < deadline + t.fetchTimeoutMs; now++) run(now)
+    expect(c.status().role).toBe('follower')
+  })
+
   it('a vote grant leaves with the hard state that records it; a pre-vote persists nothing', () => {
     const c = core(n2, { hardState: { epoch: 1, votedFor: null, leaderId: null }, snapshot: null, entries: entries([1]) })
     step(c)

@@ -361,6 +361,48 @@ describe('RaftCore scenarios', () => {
     expect(fetchResponses.every((m) => m.from === leader.id)).toBe(true)
   })
 
+  it('a restarted follower learns the commit point from its first fetch, not after a long poll (KIP-1166)', () => {
+    const c = new TestCluster([1, 2, 3])
+    const leader = c.electLeader()
+    const follower = [1, 2, 3].find((n) => n !== leader.id)!
+    c.propose('a')
+    c.run(300)
+    expect(c.node(follower).appliedData()).toEqual(['a'])
+    // Up to date when it went down: the leader has nothing new for it but the high watermark,
+    // which the restarted node no longer knows.
+    c.crash(follower)
+    c.run(50)
+    const t0 = c.nowMs
+    c.restart(follower) // delivers everything due at this instant, no time passes
+    expect(c.nowMs).toBe(t0)
+    expect(c.core(follower).status().highWatermark).toBe(leader.core.status().highWatermark)
+    expect(c.node(follower).appliedData()).toEqual(['a'])
+  })
+
+  it('followers of a hung leader do not split the vote: they stand at different times', () => {
+    let splits = 0
+    for (let seed = 1; seed <= 10; seed++) {
+      const c = new TestCluster([1, 2, 3], { seed })
+      const leader = c.electLeader()
+      c.propose('before')
+      c.run(300)
+      const epoch = leader.core.status().epoch
+      // SIGSTOP: nothing in or out, and no transport hint either (the connection stays up).
+      c.isolate(leader.id)
+      const t0 = c.nowMs
+      let fresh = c.leader()
+      while ((fresh === undefined || fresh === leader) && c.nowMs - t0 < 5000) {
+        c.run(5)
+        fresh = c.leader()
+      }
+      expect(fresh?.id).toBeDefined()
+      expect(fresh?.id).not.toBe(leader.id)
+      if (fresh?.core.status().epoch !== epoch + 1) splits++
+    }
+    // Without the random delay both time out in the same tick and split every time.
+    expect(splits).toBeLessThanOrEqual(1)
+  })
+
   it('pre-vote keeps a partitioned-then-healed voter from disrupting the leader', () => {
     const c = new TestCluster([1, 2, 3])
     const leader = c.electLeader()

@@ -9,7 +9,8 @@
  * between connection attempts (its peer restarted a moment ago) waits for the next attempt,
  * within its deadline, instead of failing at once with the error of the previous attempt
  * (a stale ECONNREFUSED that would tell the core a live peer is unreachable). A call already
- * running when the peer dies still fails at once, so the core's hint stays fast. A failed call (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
+ * running when the peer dies still fails at once, so the core's hint stays fast; the price
+ * is that a call started while the peer is down is reported at its deadline, not at once. A failed call (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
  * a malformed answer, ...) is reported with onUnreachable so the driver can tell the core,
  * which then backs off instead of waiting for its own request timeout.
  *
