@@ -358,7 +358,7 @@ export class ControllerStateMachine {
       collisions.set(topicCollisionKey(topic.name), topic.name)
       records.push(...topicRecords)
       results.push({ name: topic.name, topicId, errorCode: 0, errorMessage: '', numPartitions, replicationFactor })
-      this.logger.info({ topic: topic.name, topicId, numPartitions, replicationFactor }, 'created topic')
+      this.logger.debug({ topic: topic.name, topicId, numPartitions, replicationFactor }, 'created topic')
     }
     this.write(active, records)
     return { records, response: { type: 'create_topics', response: { errorCode: 0, errorMessage: '', topics: results, controllerId: this.nodeId } } }
@@ -384,7 +384,7 @@ export class ControllerStateMachine {
       }
       records.push({ record: { $case: 'removeTopic', value: { topicId: topic.topicId } } })
       results.push({ name, errorCode: 0, errorMessage: '' })
-      this.logger.info({ topic: name, topicId: topic.topicId }, 'deleted topic')
+      this.logger.debug({ topic: name, topicId: topic.topicId }, 'deleted topic')
     }
     this.write(active, records)
     return { records, response: { type: 'delete_topics', response: { errorCode: 0, errorMessage: '', topics: results, controllerId: this.nodeId } } }
@@ -424,7 +424,7 @@ export class ControllerStateMachine {
       const assignment = assignReplicas(unfenced, current, t.count - current, replicationFactor, randomPlacementStart(this.random, unfenced.length))
       assignment.forEach((replicas, i) => records.push(newPartitionRecord(topic.topicId, current + i, replicas)))
       results.push({ name: t.name, errorCode: 0, errorMessage: '' })
-      this.logger.info({ topic: t.name, from: current, to: t.count }, 'created partitions')
+      this.logger.debug({ topic: t.name, from: current, to: t.count }, 'created partitions')
     }
     this.write(active, records)
     return { records, response: { type: 'create_partitions', response: { errorCode: 0, errorMessage: '', topics: results, controllerId: this.nodeId } } }
