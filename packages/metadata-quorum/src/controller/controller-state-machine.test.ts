@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ErrorCode, NO_NODE, type NodeId, type TopicId, type controller, type metadata } from '@tributary/protocol'
 import { MetadataImage } from '../image/metadata-image.js'
-import { encodeRecordBatch } from '../image/record-codec.js'
+import { encodeMetadataRecordBatch } from '../image/metadata-record-codec.js'
 import type { RaftEntry } from '../raft/types.js'
 import { AssertionError } from '../util/assert.js'
 import { silentLogger } from '../util/logger.js'
@@ -44,7 +44,7 @@ class Harness {
     if (records.length === 0) return
     const offset = this.log.length
     this.sm.recordProposed(offset, records)
-    this.log.push({ epoch: this.epoch, offset, kind: 'data', data: encodeRecordBatch(records) })
+    this.log.push({ epoch: this.epoch, offset, kind: 'data', data: encodeMetadataRecordBatch(records) })
   }
 
   tick(): void {
@@ -575,7 +575,7 @@ describe('leadership and the speculative image', () => {
 
   it('while active, asserts that every committed entry is its own next proposal', () => {
     const h = new Harness()
-    const foreign: RaftEntry = { epoch: h.epoch, offset: 1, kind: 'data', data: encodeRecordBatch([]) }
+    const foreign: RaftEntry = { epoch: h.epoch, offset: 1, kind: 'data', data: encodeMetadataRecordBatch([]) }
     expect(() => h.sm.applyCommitted(foreign)).toThrow(AssertionError)
   })
 

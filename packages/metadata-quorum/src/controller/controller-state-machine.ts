@@ -39,7 +39,7 @@ import {
 } from '@tributary/protocol'
 import { MetadataImage, type PartitionRegistration } from '../image/metadata-image.js'
 import { imageFromSnapshotData, imageToSnapshotData } from '../image/image-snapshot.js'
-import { decodeRecordBatch } from '../image/record-codec.js'
+import { decodeMetadataRecordBatch } from '../image/metadata-record-codec.js'
 import type { RaftEntry, Snapshot } from '../raft/types.js'
 import { assert } from '../util/assert.js'
 import type { Logger } from '../util/logger.js'
@@ -118,7 +118,7 @@ export class ControllerStateMachine {
 
   applyCommitted(entry: RaftEntry): void {
     assert(entry.offset === this.committed.offset + 1, `committed entry ${entry.offset} does not follow the image offset ${this.committed.offset}`)
-    const records = entry.kind === 'data' ? decodeRecordBatch(entry.data) : []
+    const records = entry.kind === 'data' ? decodeMetadataRecordBatch(entry.data) : []
     this.committed = this.committed.replay(records, entry.offset)
 
     const active = this.active

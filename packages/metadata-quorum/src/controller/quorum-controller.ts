@@ -29,7 +29,7 @@
  */
 import type { NodeId, metadata } from '@tributary/protocol'
 import type { MetadataImage } from '../image/metadata-image.js'
-import { encodeRecordBatch } from '../image/record-codec.js'
+import { encodeMetadataRecordBatch } from '../image/metadata-record-codec.js'
 import { RaftCore } from '../raft/raft-core.js'
 import type {
   Epoch,
@@ -264,7 +264,7 @@ export class QuorumController {
   /** Proposes one write; on refusal the controller steps down. Returns null if refused. */
   private propose(records: readonly metadata.MetadataRecord[], nowMs: number): { offset: Offset; epoch: Epoch } | null {
     const sm = this.stateMachine
-    const result = this.raft.propose(encodeRecordBatch(records), nowMs)
+    const result = this.raft.propose(encodeMetadataRecordBatch(records), nowMs)
     if (result.kind !== 'ok' || result.epoch !== sm.activeEpoch) {
       // The speculative image now holds records Raft did not take: it is wrong, drop it.
       this.logger.warn({ activeEpoch: sm.activeEpoch, result }, 'Raft refused a proposal of the active controller')

@@ -11,7 +11,7 @@
  */
 import { metadata } from '@tributary/protocol'
 import { MetadataImage } from './metadata-image.js'
-import { decodeRecordBatch, encodeRecordBatch } from './record-codec.js'
+import { decodeMetadataRecordBatch, encodeMetadataRecordBatch } from './metadata-record-codec.js'
 
 export function imageToSnapshotRecords(image: MetadataImage): metadata.MetadataRecord[] {
   const records: metadata.MetadataRecord[] = []
@@ -70,7 +70,7 @@ export function imageToSnapshotRecords(image: MetadataImage): metadata.MetadataR
 }
 
 export function imageToSnapshotData(image: MetadataImage): Uint8Array {
-  return encodeRecordBatch(imageToSnapshotRecords(image))
+  return encodeMetadataRecordBatch(imageToSnapshotRecords(image))
 }
 
 /**
@@ -78,5 +78,5 @@ export function imageToSnapshotData(image: MetadataImage): Uint8Array {
  * (SnapshotId.endOffset - 1). Corrupt bytes throw a CORRUPT_MESSAGE TributaryError.
  */
 export function imageFromSnapshotData(bytes: Uint8Array, offset: number): MetadataImage {
-  return MetadataImage.EMPTY.replay(decodeRecordBatch(bytes), offset)
+  return MetadataImage.EMPTY.replay(decodeMetadataRecordBatch(bytes), offset)
 }

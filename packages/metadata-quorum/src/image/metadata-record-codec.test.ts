@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { ErrorCode, TributaryError } from '@tributary/protocol'
 import { AssertionError } from '../util/assert.js'
-import { decodeRecordBatch, encodeRecordBatch } from './record-codec.js'
+import { decodeMetadataRecordBatch, encodeMetadataRecordBatch } from './metadata-record-codec.js'
 import { partition, partitionChange, registerBroker, tid, topic, topicConfig } from './test-records.js'
 
 function expectCorrupt(bytes: Uint8Array): void {
   let caught: unknown
   try {
-    decodeRecordBatch(bytes)
+    decodeMetadataRecordBatch(bytes)
   } catch (err) {
     caught = err
   }
@@ -26,15 +26,15 @@ describe('record codec', () => {
       topicConfig('orders', 'retention.ms', undefined),
       topicConfig('orders', 'cleanup.policy', ''),
     ]
-    expect(decodeRecordBatch(encodeRecordBatch(records))).toEqual(records)
+    expect(decodeMetadataRecordBatch(encodeMetadataRecordBatch(records))).toEqual(records)
   })
 
   it('round-trips an empty batch', () => {
-    expect(decodeRecordBatch(encodeRecordBatch([]))).toEqual([])
+    expect(decodeMetadataRecordBatch(encodeMetadataRecordBatch([]))).toEqual([])
   })
 
   it('refuses truncated bytes with CORRUPT_MESSAGE', () => {
-    const bytes = encodeRecordBatch([topic('orders', tid(1))])
+    const bytes = encodeMetadataRecordBatch([topic('orders', tid(1))])
     expectCorrupt(bytes.subarray(0, bytes.length - 3))
   })
 
@@ -51,6 +51,6 @@ describe('record codec', () => {
   })
 
   it('asserts rather than encode a record without a type', () => {
-    expect(() => encodeRecordBatch([{ record: undefined }])).toThrow(AssertionError)
+    expect(() => encodeMetadataRecordBatch([{ record: undefined }])).toThrow(AssertionError)
   })
 })

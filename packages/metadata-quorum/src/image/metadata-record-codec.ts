@@ -10,12 +10,12 @@
 import { ErrorCode, TributaryError, metadata } from '@tributary/protocol'
 import { assert } from '../util/assert.js'
 
-export function encodeRecordBatch(records: readonly metadata.MetadataRecord[]): Uint8Array {
+export function encodeMetadataRecordBatch(records: readonly metadata.MetadataRecord[]): Uint8Array {
   for (const r of records) assert(r.record !== undefined, 'cannot encode a metadata record without a record type')
   return metadata.MetadataRecordBatch.encode({ records: records.slice() }).finish()
 }
 
-export function decodeRecordBatch(bytes: Uint8Array): metadata.MetadataRecord[] {
+export function decodeMetadataRecordBatch(bytes: Uint8Array): metadata.MetadataRecord[] {
   let batch: metadata.MetadataRecordBatch
   try {
     batch = metadata.MetadataRecordBatch.decode(bytes)
