@@ -25,15 +25,9 @@ export const ROLL_MS_DEFAULT = 7 * 24 * 60 * 60 * 1000
 /**
  * `max.message.bytes`: the largest batch a leader accepts from a producer (Kafka's default,
  * 1 MiB plus the 12-byte log overhead). Followers accept whatever their leader stored, up to
- * RECORD_BATCH_BYTES_MAX.
+ * the codec's RecordBatchLimits.batchBytesMax, which also bounds every length read from disk.
  */
 export const MAX_MESSAGE_BYTES_DEFAULT = 1024 * 1024 + 12
-
-/**
- * Sanity bound on one stored batch, whoever wrote it. A batch length field above this in a
- * segment file is damage, never an allocation request.
- */
-export const RECORD_BATCH_BYTES_MAX = 64 * 1024 * 1024
 
 /**
  * `index.interval.bytes` default: one sparse offset-index entry (and at most one time-index
@@ -67,7 +61,7 @@ export const HEADER_SCAN_CHUNK_BYTES = 64 * 1024
 /**
  * Largest read() accepted: the most a single fetch can ask of one partition. Kafka's
  * `fetch.max.bytes` default is 50 MiB; the first batch may exceed maxBytes (KIP-74) but
- * never RECORD_BATCH_BYTES_MAX.
+ * never RecordBatchLimits.batchBytesMax.
  */
 export const READ_BYTES_MAX = 64 * 1024 * 1024
 

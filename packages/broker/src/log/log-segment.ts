@@ -65,8 +65,9 @@ export function indexTimestamp(maxTimestamp: bigint): number {
   return maxTimestamp > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(maxTimestamp)
 }
 
+/** Shared by every segment of one log; the log updates indexIntervalBytes on a config change. */
 export interface SegmentSettings {
-  readonly indexIntervalBytes: number
+  indexIntervalBytes: number
   readonly syncOps: FsSyncOps
   readonly logger: Logger
   readonly codecs?: CompressionCodecs
@@ -401,7 +402,7 @@ export class LogSegment {
    * be right is a StoreCorruptionError naming the position, never a crash or an endless loop.
    */
   async *headers(from: number, to: number): AsyncGenerator<{ readonly position: number; readonly header: RecordBatchHeader }> {
-    let chunk = Buffer.alloc(0)
+    let chunk: Buffer = Buffer.alloc(0)
     let chunkStart = from
     let position = from
     while (position < to) {

@@ -48,7 +48,7 @@ export class OffsetIndex {
     )
     assert(relativeOffset >= 0 && relativeOffset <= 0x7fffffff && position >= 0 && position <= 0x7fffffff, `offset index entry (${relativeOffset}, ${position}) out of int32 range`)
     if (this.count === this.positions.length) {
-      const grow = (from: Int32Array): Int32Array => {
+      const grow = (from: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
         const to = new Int32Array(from.length * 2)
         to.set(from)
         return to

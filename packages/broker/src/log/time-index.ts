@@ -64,8 +64,9 @@ export class TimeIndex {
   /**
    * The last entry whose timestamp is strictly below `timestampMs`, or null. Every record at
    * or before its offset is older than `timestampMs`, so a search for the first record at or
-   * after `timestampMs` can start from the batch of that offset. (Strictly below: with <=, an
-   * earlier record carrying exactly `timestampMs` could be skipped.)
+   * after `timestampMs` can start from the batch of that offset. (Kafka looks up <=, which is
+   * also safe, since an entry names the first batch that reached its timestamp; strictly below
+   * just makes that argument unnecessary.)
    */
   lookupBefore(timestampMs: number): TimeIndexEntry | null {
     let lo = 0

@@ -31,6 +31,15 @@
  *   (start-up)      -> unattached | voted | candidate | follower | resigned, from HardState
  *
  * Observers (not in config.voters) are only ever unattached or follower; they never vote.
+ * A voter at RAFT_LIMITS.epochMax never becomes prospective: it logs an error and stays.
+ *
+ * Peer input is not trusted (sender ids ride in request bodies, unauthenticated): only
+ * voters move our epoch through a request (Fetch and FetchSnapshot from a non-voter with a
+ * higher epoch get UNKNOWN_LEADER_EPOCH, Kafka's validateLeaderOnlyRequest); responses come
+ * only from voters (we ask no one else); nothing above RAFT_LIMITS.epochMax is accepted; and
+ * a message that contradicts what we know (a second leader for our epoch, a divergence below
+ * our high watermark, a snapshot from a later epoch than the leader's) is answered with an
+ * error or ignored, and logged. Asserts guard only our own invariants.
  *
  * Safety rules, each asserted where it is enforced:
  * - Epoch never decreases; within an epoch votedFor and (for voters) leaderId are set once.
@@ -39,9 +48,13 @@
  *   have end offset >= o and the entry at o - 1 is of its own epoch (Raft §5.4.2).
  * - A follower never truncates below its high watermark; committed entries go out once each,
  *   in offset order (a received snapshot may jump over some; applySnapshot covers them).
+ * - No entry or snapshot has an epoch above the hard state's (entries come from our own
+ *   epoch's leader; an offered snapshot above the leader's epoch is refused). A disk found
+ *   otherwise at start-up holds a half-persisted Ready: the log's epoch is adopted, no vote.
+ * - The epoch never passes RAFT_LIMITS.epochMax.
  */
 import type { NodeId } from '@tributary/protocol'
-import { UNKNOWN_HIGH_WATERMARK } from './types.js'
+import { UNKNOWN_HIGH_WATERMARK, isRequest } from './types.js'
 import type {
   BeginQuorumEpochRequest,
   BeginQuorumEpochResponse,
@@ -114,6 +127,18 @@ function sameId(a: SnapshotId, b: SnapshotId): boolean {
   return a.endOffset === b.endOffset && a.epoch === b.epoch
 }
 
+/** The epoch a message would move us to: the sender's epoch. */
+function claimedEpoch(body: RaftBody): Epoch {
+  switch (body.type) {
+    case 'vote_request': return body.candidateEpoch
+    case 'begin_quorum_epoch_request':
+    case 'end_quorum_epoch_request': return body.leaderEpoch
+    case 'fetch_request':
+    case 'fetch_snapshot_request': return body.replicaEpoch
+    default: return body.epoch
+  }
+}
+
 export class RaftCore {
   readonly nodeId: NodeId
   private readonly config: RaftConfig
@@ -167,9 +192,25 @@ export class RaftCore {
     this.appliedEnd = this.log.startOffset
     this.stableEnd = this.log.endOffset
 
-    const hs = persisted.hardState
-    this.hard = hs
-    assert(this.log.lastEpoch <= hs.epoch, `log epoch ${this.log.lastEpoch} above hard state epoch ${hs.epoch}`)
+    if (persisted.hardState.epoch > RAFT_LIMITS.epochMax) {
+      logger.error({ epoch: persisted.hardState.epoch, epochMax: RAFT_LIMITS.epochMax }, 'hard state epoch above the epoch limit; this node will stand for no election')
+    }
+    if (this.log.lastEpoch > persisted.hardState.epoch) {
+      // The log (or snapshot) of a Ready became durable and its hard state did not: a crash
+      // inside a persist that wrote them in the wrong order. Adopting the log's epoch with no
+      // vote and no leader is safe: a vote leaves only after the hard state recording it is
+      // durable (persist before send), so no vote of that epoch ever left this node, and the
+      // leader is learned again. It goes to disk in the first Ready (hardDirty).
+      logger.warn(
+        { logEpoch: this.log.lastEpoch, hardState: persisted.hardState },
+        'log epoch above the hard state epoch; adopting it with no vote and no leader',
+      )
+      this.hard = { epoch: this.log.lastEpoch, votedFor: null, leaderId: null }
+      this.hardDirty = true
+    } else {
+      this.hard = persisted.hardState
+    }
+    const hs = this.hard
     this.state = this.unattachedState()
 
     if (!this.isVoter) {
@@ -230,6 +271,17 @@ export class RaftCore {
     this.nowMs = nowMs
     if (message.to !== this.nodeId || message.from === this.nodeId) return
     const body = message.body
+    const epoch = claimedEpoch(body)
+    if (epoch > RAFT_LIMITS.epochMax) {
+      // The codec rejects these too; this keeps the core safe behind any transport.
+      this.logger.error({ from: message.from, type: body.type, epoch, epochMax: RAFT_LIMITS.epochMax }, 'message above the epoch limit; dropped')
+      return
+    }
+    if (!isRequest(body) && !this.voters.includes(message.from)) {
+      // We send requests to voters only, so this answers nothing of ours.
+      this.logger.warn({ from: message.from, type: body.type }, 'response from a non-voter; dropped')
+      return
+    }
     switch (body.type) {
       case 'vote_request': return this.onVoteRequest(message, body)
       case 'vote_response': return this.onVoteResponse(message, body)
@@ -422,6 +474,7 @@ export class RaftCore {
 
   private transitionToProspective(): void {
     assert(this.isVoter, 'observers never stand for election')
+    if (this.hard.epoch >= RAFT_LIMITS.epochMax) return this.stayAtEpochLimit()
     const election: ElectionState = {
       role: 'prospective',
       deadlineMs: this.nowMs + this.electionTimeoutMs(),
@@ -439,6 +492,7 @@ export class RaftCore {
 
   private transitionToCandidate(): void {
     assert(this.isVoter, 'observers never stand for election')
+    assert(this.hard.epoch < RAFT_LIMITS.epochMax, 'a prospective node is below the epoch limit')
     // Raft §5.2: a new epoch, and our own vote, durable before any VoteRequest leaves.
     this.setHard({ epoch: this.hard.epoch + 1, votedFor: this.nodeId, leaderId: null })
     this.startCandidacy()
@@ -497,6 +551,35 @@ export class RaftCore {
     const previous = this.setState(resigned)
     this.logger.info({ epoch: this.hard.epoch, previous, preferredSuccessors: resigned.preferredSuccessors }, 'resigned')
     for (const voter of resigned.preferredSuccessors) this.sendEndQuorumEpoch(resigned, voter)
+  }
+
+  /**
+   * A voter due to stand for election is at the epoch limit: the pre-vote would ask for an
+   * epoch no int32 field can carry. Stand for nothing; re-arm the role's timer so this is
+   * logged once per election timeout, not once per tick.
+   */
+  private stayAtEpochLimit(): void {
+    this.logger.error({ epoch: this.hard.epoch, epochMax: RAFT_LIMITS.epochMax }, 'at the epoch limit; not standing for election')
+    const s = this.state
+    const retryAtMs = this.nowMs + this.electionTimeoutMs()
+    switch (s.role) {
+      case 'unattached':
+      case 'voted':
+      case 'leader':
+      case 'resigned':
+        s.electionDeadlineMs = retryAtMs
+        return
+      case 'prospective':
+      case 'candidate':
+        s.lost = true
+        s.deadlineMs = retryAtMs
+        return
+      case 'follower':
+        s.electionAtMs = null
+        s.electionReason = null
+        s.fetchDeadlineMs = this.nowMs + this.config.fetchTimeoutMs
+        return
+    }
   }
 
   /** Moves to a higher epoch learned from a message: follower if it names the leader. */
@@ -688,8 +771,14 @@ export class RaftCore {
       this.transitionToFollower(req.leaderEpoch, from)
     } else {
       const s = this.state
-      assert(s.role !== 'leader' && s.role !== 'resigned', `two leaders in epoch ${req.leaderEpoch}: ${this.nodeId} and ${from}`)
-      if (s.role !== 'follower' || this.hard.leaderId !== from) this.transitionToFollower(req.leaderEpoch, from)
+      const known = this.hard.leaderId
+      if (s.role === 'leader' || s.role === 'resigned' || (known !== null && known !== from)) {
+        // Election Safety (Raft §5.2): one leader per epoch, and we know another. The sender
+        // id is not authenticated: bad input (or a bug elsewhere), never a reason to switch.
+        this.logger.error({ epoch: req.leaderEpoch, from, leaderId: known, role: s.role }, 'BeginQuorumEpoch names a second leader for our epoch; refused')
+        return answer(RaftErrorCode.INVALID_REQUEST)
+      }
+      if (s.role !== 'follower' || known !== from) this.transitionToFollower(req.leaderEpoch, from)
     }
     answer(RaftErrorCode.NONE)
   }
@@ -783,7 +872,13 @@ export class RaftCore {
   private onFetchRequest(message: RaftMessage, req: FetchRequest): void {
     const from = message.from
     if (req.replicaEpoch > this.hard.epoch) {
-      // The fetcher has seen a newer epoch than ours: whatever we were, we are stale.
+      if (!this.voters.includes(from)) {
+        // Kafka's validateLeaderOnlyRequest: an observer's epoch is only its claim, and a
+        // single bogus one must not move a voter (or every voter) anywhere.
+        this.logger.debug({ from, replicaEpoch: req.replicaEpoch }, 'fetch from a non-voter with a higher epoch')
+        return this.respond(from, message.requestId, this.fetchError(RaftErrorCode.UNKNOWN_LEADER_EPOCH))
+      }
+      // A voter has seen a newer epoch than ours: whatever we were, we are stale.
       this.transitionToUnattached(req.replicaEpoch)
     }
     if (req.replicaEpoch < this.hard.epoch) return this.respond(from, message.requestId, this.fetchError(RaftErrorCode.FENCED_LEADER_EPOCH))
@@ -792,7 +887,8 @@ export class RaftCore {
       return this.respond(from, message.requestId, this.fetchError(RaftErrorCode.NOT_LEADER_OR_FOLLOWER))
     }
     if (
-      req.fetchOffset < 0 || req.lastFetchedEpoch < 0 || req.lastFetchedEpoch > this.hard.epoch ||
+      !Number.isSafeInteger(req.fetchOffset) || req.fetchOffset < 0 ||
+      !Number.isInteger(req.lastFetchedEpoch) || req.lastFetchedEpoch < 0 || req.lastFetchedEpoch > this.hard.epoch ||
       !Number.isSafeInteger(req.highWatermark) || req.highWatermark < UNKNOWN_HIGH_WATERMARK
     ) {
       return this.respond(from, message.requestId, this.fetchError(RaftErrorCode.INVALID_REQUEST))
@@ -944,7 +1040,11 @@ export class RaftCore {
       }
       this.respond(from, message.requestId, body)
     }
-    if (req.replicaEpoch > this.hard.epoch) this.transitionToUnattached(req.replicaEpoch)
+    if (req.replicaEpoch > this.hard.epoch) {
+      // As for Fetch: only a voter's epoch moves ours.
+      if (!this.voters.includes(from)) return answer(RaftErrorCode.UNKNOWN_LEADER_EPOCH, 0, new Uint8Array(0))
+      this.transitionToUnattached(req.replicaEpoch)
+    }
     if (req.replicaEpoch < this.hard.epoch) return answer(RaftErrorCode.FENCED_LEADER_EPOCH, 0, new Uint8Array(0))
     const s = this.state
     if (s.role !== 'leader' && s.role !== 'resigned') return answer(RaftErrorCode.NOT_LEADER_OR_FOLLOWER, 0, new Uint8Array(0))
@@ -1055,7 +1155,7 @@ export class RaftCore {
       return this.sendFetch(s)
     }
     this.heardFromLeader(s)
-    if (resp.snapshotId !== null) return this.startSnapshotDownload(s, resp.snapshotId)
+    if (resp.snapshotId !== null) return this.startSnapshotDownload(s, resp.snapshotId, resp.epoch)
     if (resp.divergingEpoch !== null) return this.truncateOnDivergence(s, resp.divergingEpoch)
     if (!this.entriesFollow(resp.entries, sent.fetchOffset, resp.epoch)) {
       this.logger.warn({ from, fetchOffset: sent.fetchOffset }, 'fetch response entries do not follow the log; ignored')
@@ -1099,14 +1199,30 @@ export class RaftCore {
       s.fetchRetryAtMs = this.nowMs + RAFT_LIMITS.fetchErrorBackoffMs
       return
     }
-    assert(to >= this.highWatermark, `truncation to ${to} below the high watermark ${this.highWatermark}`)
+    if (to < this.highWatermark || to < this.log.startOffset) {
+      // Committed entries never diverge (Leader Completeness, Raft §5.4): the leader is wrong
+      // or this is not its answer. Keep the log (truncateLog still asserts this) and ask again.
+      this.logger.error(
+        { diverging, truncateTo: to, highWatermark: this.highWatermark, logStartOffset: this.log.startOffset },
+        'leader asked to truncate below the high watermark; ignored',
+      )
+      s.fetchRetryAtMs = this.nowMs + RAFT_LIMITS.fetchErrorBackoffMs
+      return
+    }
     this.logger.info({ epoch: this.hard.epoch, from: this.log.endOffset, to }, 'truncated diverging log')
     this.truncateLog(to)
     this.sendFetch(s)
   }
 
-  private startSnapshotDownload(s: FollowerState, id: SnapshotId): void {
-    if (id.endOffset <= this.highWatermark) {
+  private startSnapshotDownload(s: FollowerState, id: SnapshotId, leaderEpoch: Epoch): void {
+    if (id.epoch > leaderEpoch) {
+      // A snapshot ends with an entry the leader holds, so of its epoch or older. Installing
+      // this one would put a log epoch above our hard state's on disk.
+      this.logger.error({ snapshotId: id, epoch: leaderEpoch }, 'offered a snapshot of an epoch above the leader\'s; ignored')
+      s.fetchRetryAtMs = this.nowMs + RAFT_LIMITS.fetchErrorBackoffMs
+      return
+    }
+    if (id.endOffset <= Math.max(this.highWatermark, this.log.startOffset)) {
       this.logger.warn({ snapshotId: id, highWatermark: this.highWatermark }, 'offered a snapshot behind our high watermark; ignored')
       s.fetchRetryAtMs = this.nowMs + RAFT_LIMITS.fetchErrorBackoffMs
       return

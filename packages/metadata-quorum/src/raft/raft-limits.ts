@@ -23,4 +23,12 @@ export const RAFT_LIMITS = {
    * exactly fetchTimeoutMs, which is safe either way (check-quorum is a liveness rule).
    */
   checkQuorumTimeoutFactor: 1,
+  /**
+   * The highest epoch a node ever holds or sends. Epochs are int32 on the wire, and a
+   * pre-vote asks for epoch + 1, so a node at this epoch stands for no election (it logs an
+   * error and stays: an operator must intervene), and any message claiming a higher epoch is
+   * malformed (the codec rejects it; the core drops it). Without a cap, one Fetch claiming
+   * 2^31 - 1 once pushed a node to an epoch whose next pre-vote could not be encoded.
+   */
+  epochMax: 0x7fffffff - 1,
 } as const

@@ -10,8 +10,12 @@
  * own: time comes in as `nowMs` on every input, randomness through an injected `Random`.
  * Inputs (tick, receive, propose, resign, snapshotTaken) queue work; `ready()` hands out what
  * to persist, what to send once persisted, and what to apply. The driver must:
- *   1. persist ready.snapshot, then ready.truncateFrom, then ready.entries, then
- *      ready.hardState, and fsync if ready.mustSync;
+ *   1. persist ready.hardState first, then ready.snapshot, then ready.truncateFrom, then
+ *      ready.entries, and fsync if ready.mustSync. The hard state goes first so that a crash
+ *      part-way never leaves a log (or snapshot) whose epoch is above the durable hard
+ *      state's: the hard state only ever runs ahead of the log, which is harmless, as the
+ *      messages that depend on the Ready have not left. (RaftCore also starts from the
+ *      other shape, adopting the log's epoch with no vote, but a store must not rely on it.)
  *   2. only then send ready.messages (persist before you send, etcd-raft's rule);
  *   3. apply ready.applySnapshot (if any) and then ready.committed to the state machine;
  *   4. call advance(ready).
@@ -256,6 +260,7 @@ export interface Ready {
   /** Remove every entry with offset >= truncateFrom before appending. */
   readonly truncateFrom: Offset | null
   readonly entries: readonly RaftEntry[]
+  /** Persisted before snapshot, truncateFrom and entries (see the module header). */
   readonly hardState: HardState | null
   /** fsync before sending: true whenever hardState or entries or snapshot is set. */
   readonly mustSync: boolean

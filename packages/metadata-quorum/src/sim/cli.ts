@@ -94,7 +94,7 @@ function runOne(
       violation: { invariant: 'node_threw', message: `simulator error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`, atMs: -1 },
       replayCommand: replayCommand(seed, mode),
       stats: {
-        simulatedMs: 0, events: 0, messagesSent: 0, messagesDelivered: 0, crashes: 0, crashesAtSync: 0, crashesAfterSend: 0, lostWrites: 0,
+        simulatedMs: 0, events: 0, messagesSent: 0, messagesDelivered: 0, crashes: 0, crashesAtSync: 0, crashesAfterHardState: 0, crashesLogWithoutHardState: 0, restartsLogAboveHardState: 0, crashesAfterSend: 0, lostWrites: 0,
         partitions: 0, resigns: 0, pauses: 0, highestEpoch: 0, committedEnd: 0, acknowledged: 0, snapshots: 0, livenessMs: null,
       },
     }
@@ -127,7 +127,7 @@ function printResult(r: SimulationResult): void {
   const st = r.stats
   if (r.ok) {
     process.stdout.write(`seed ${r.seed}: ok (${r.mode} mode) - ${st.simulatedMs} ms simulated, ${st.events} events, ` +
-      `${st.crashes} crashes (${st.crashesAtSync} between write and fsync, ${st.crashesAfterSend} right after send), ${st.partitions} partitions, ${st.pauses} pauses, ` +
+      `${st.crashes} crashes (${st.crashesAtSync} before fsync [${st.crashesAfterHardState} with only the hard state durable, ${st.crashesLogWithoutHardState} with only the log], ${st.crashesAfterSend} right after send), ${st.partitions} partitions, ${st.pauses} pauses, ` +
       `epoch ${st.highestEpoch}, ${st.committedEnd} committed, ${st.acknowledged} acknowledged, ` +
       `${st.snapshots} snapshots, live ${st.livenessMs} ms after healing\n`)
     return

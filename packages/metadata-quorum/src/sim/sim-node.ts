@@ -1,8 +1,8 @@
 /**
  * SimNode: one simulated process. It plays the part of the real driver loop around a
  * SimReplica, with a SimRaftStore for a disk:
- *   1. write ready.snapshot / truncateFrom / entries / hardState, then fsync if mustSync
- *      (two steps: the simulator may crash the node in between, losing the writes);
+ *   1. write ready.hardState, then snapshot / truncateFrom / entries, then fsync if mustSync
+ *      (three steps: the simulator may crash the node between any two, see CrashPoint);
  *   2. only then send ready.messages;
  *   3-4. apply and advance (the replica does both).
  * A slow disk is modelled by finishing step 1 after a delay; inputs that arrive meanwhile
@@ -22,7 +22,7 @@ import { isRequest, type RaftConfig, type RaftMessage, type RaftRole, type Ready
 import { assert } from '../util/assert.js'
 import type { SimClock } from './sim-clock.js'
 import type { InvariantChecker } from './invariant-checker.js'
-import type { SimRaftStore } from './sim-raft-store.js'
+import type { DurableAtCrash, SimRaftStore } from './sim-raft-store.js'
 import type { ReplicaFactory, SimCompletion, SimReplica, SimRequest, SubmitOutcome } from './sim-replica.js'
 import type { Logger } from '../util/logger.js'
 import type { Random } from '../util/random.js'
@@ -50,11 +50,31 @@ export interface NodeHost {
 }
 
 /**
- * Crash points inside one Ready: between the write and its fsync (the writes are lost, the
- * messages never leave), or right after the messages left (everything they promise must
- * already be durable; state not yet applied is rebuilt on restart).
+ * Crash points inside one Ready that must be synced. Before the fsync the messages never
+ * leave, and the disk keeps:
+ *   - 'before_sync': nothing of the Ready (the crash hit during the hard-state step);
+ *   - 'after_hard_state': the hard state, not the log writes (between the two steps);
+ *   - 'log_without_hard_state': the log writes, not the hard state. The persist order rules
+ *     this out; it is the disk an older order left, a log epoch above the hard state's, and
+ *     RaftCore must start from it (it adopts the log's epoch with no vote).
+ * Or 'after_send': right after the messages left (everything they promise must already be
+ * durable; state not yet applied is rebuilt on restart).
  */
-export type CrashPoint = 'none' | 'before_sync' | 'after_send'
+export type CrashPoint = 'none' | 'before_sync' | 'after_hard_state' | 'log_without_hard_state' | 'after_send'
+
+/** What the disk keeps of a Ready's unsynced writes when the node crashes at `point`. */
+export function durableAtCrash(point: CrashPoint): DurableAtCrash {
+  switch (point) {
+    case 'after_hard_state': return 'hard_state'
+    case 'log_without_hard_state': return 'log'
+    default: return 'nothing'
+  }
+}
+
+/** The crash points that come before the Ready's fsync. */
+export function crashesBeforeSync(point: CrashPoint): boolean {
+  return point === 'before_sync' || point === 'after_hard_state' || point === 'log_without_hard_state'
+}
 
 type Input = (replica: SimReplica, nowMs: number) => void
 
@@ -123,8 +143,11 @@ export class SimNode {
     this.input(() => {})
   }
 
-  /** The process dies: unsynced writes are lost. Returns the number of lost write operations. */
-  crash(): number {
+  /**
+   * The process dies: unsynced writes are lost, but for those `kept` says reached the disk.
+   * Returns the number of lost write operations.
+   */
+  crash(kept: DurableAtCrash = 'nothing'): number {
     assert(this.up, 'only a running node crashes')
     this.replica = null
     this.incarnation++
@@ -133,7 +156,10 @@ export class SimNode {
     this.inbox = []
     this.requestTags = new Map()
     this.role = null
-    return this.store.crash()
+    const lost = this.store.crash(kept)
+    // A vote that reached the disk without its sync counts as cast: the restarted node holds it.
+    if (this.isVoter) this.host.checker.observeDurableHardState(this.id, this.store.durable.hardState, this.host.clock.nowMs)
+    return lost
   }
 
   deliver(message: RaftMessage, tag: number): void {
@@ -222,8 +248,8 @@ export class SimNode {
       const ready = replica.ready()
       if (!this.write(ready, nowMs)) return
       const point = ready.mustSync ? this.host.crashPoint() : 'none'
-      if (point === 'before_sync') {
-        if (this.host.tracing) this.host.trace(this.id, `crash between write and fsync (${describeWrites(ready)})`)
+      if (crashesBeforeSync(point)) {
+        if (this.host.tracing) this.host.trace(this.id, `crash before fsync, ${point} (${describeWrites(ready)})`)
         this.host.crashAt(this, point)
         return
       }
@@ -344,10 +370,10 @@ export class SimNode {
 
 function describeWrites(ready: Ready): string {
   const parts: string[] = []
+  if (ready.hardState !== null) parts.push(`hard state epoch ${ready.hardState.epoch} vote ${ready.hardState.votedFor ?? '-'}`)
   if (ready.snapshot !== null) parts.push(`snapshot ${ready.snapshot.id.endOffset}`)
   if (ready.truncateFrom !== null) parts.push(`truncate ${ready.truncateFrom}`)
   if (ready.entries.length > 0) parts.push(`${ready.entries.length} entries`)
-  if (ready.hardState !== null) parts.push(`hard state epoch ${ready.hardState.epoch} vote ${ready.hardState.votedFor ?? '-'}`)
   return parts.join(', ') || 'nothing'
 }
 

@@ -38,6 +38,29 @@ describe('SimRaftStore', () => {
     expect(s.written.endOffset).toBe(1)
   })
 
+  // A persist is three steps, in the Ready contract's order: hard state, log, fsync.
+  const leaderReady = (): Ready =>
+    ready({ hardState: { epoch: 1, votedFor: 1 as NodeId, leaderId: 1 as NodeId }, entries: [{ offset: 0, epoch: 1, kind: 'leader_change', data: new Uint8Array(0) }] })
+
+  it('a crash after the hard-state step keeps the hard state and loses the log writes', () => {
+    const s = store()
+    s.write(leaderReady())
+    expect(s.crash('hard_state')).toBe(1)
+    expect(s.load()).toMatchObject({ hardState: { epoch: 1, votedFor: 1, leaderId: 1 }, entries: [] })
+    expect(s.written.hardState.epoch).toBe(1)
+  })
+
+  it('a crash that kept the log writes but not the hard state: a log epoch above the durable hard state', () => {
+    // The shape the old persist order could leave; RaftCore must still start from it.
+    const s = store()
+    s.write(leaderReady())
+    expect(s.crash('log')).toBe(1)
+    const loaded = s.load()
+    expect(loaded.hardState.epoch).toBe(0)
+    expect(loaded.entries.map((e) => e.epoch)).toEqual([1])
+    expect(s.written.entries.length).toBe(1)
+  })
+
   it('replaces the whole log with a snapshot from the leader, then appends after it', () => {
     const s = store()
     s.write(ready({ entries: [entry(0, 1), entry(1, 1), entry(2, 1)] }))

@@ -6,10 +6,17 @@
  *   - `written`: what the node has written, synced or not (what the node itself believes
  *     its log is; the invariant checker reads this one for "the leader's log").
  * A write (step 1 of the Ready contract in raft/types.ts) changes `written` and queues the
- * operations; `sync()` makes every queued operation durable; `crash()` throws the queue
- * away, so `written` falls back to `durable`. Persisting is therefore two steps, and the
- * simulator may crash a node between them: the writes are lost, and so are the messages
- * that were to be sent after the sync, which is what makes such a crash legal.
+ * operations in the contract's order: the hard state, then the log (snapshot, truncation,
+ * entries); `sync()` makes every queued operation durable; `crash()` throws the queue away,
+ * so `written` falls back to `durable`. Persisting is therefore three steps (hard state,
+ * log, fsync), and the simulator may crash a node between any two: the messages that were
+ * to be sent after the fsync are lost, which is what makes such a crash legal. What the
+ * disk kept of the queue depends on where the crash hit (`DurableAtCrash`):
+ *   - 'nothing': before or during the hard-state step;
+ *   - 'hard_state': after it (FsRaftStore makes the hard state durable on its own, first);
+ *   - 'log': the log writes reached the disk and the hard state did not. The store's order
+ *     rules this out; it is the shape an older order left (a log epoch above the durable
+ *     hard state's), kept so the simulator checks that RaftCore still starts from it.
  *
  * A snapshot the node takes itself (`saveLocalSnapshot`) is atomic and durable at once, as
  * a real store writes a temporary file, fsyncs it and renames it.
@@ -22,6 +29,7 @@
  * queue durable (a disk cache that lies about fsync); the checker must then catch the loss.
  */
 import type { HardState, Offset, PersistentState, RaftEntry, Ready, Snapshot } from '../raft/types.js'
+import { assert } from '../util/assert.js'
 import type { Random } from '../util/random.js'
 
 type WriteOp =
@@ -30,6 +38,9 @@ type WriteOp =
   | { readonly kind: 'append'; readonly entries: readonly RaftEntry[] }
   | { readonly kind: 'hard_state'; readonly hardState: HardState }
   | { readonly kind: 'compact'; readonly snapshot: Snapshot }
+
+/** Which queued (unsynced) writes a crash leaves on the disk. */
+export type DurableAtCrash = 'nothing' | 'hard_state' | 'log'
 
 export interface StoreError {
   readonly kind: 'store_error'
@@ -147,6 +158,10 @@ export class SimRaftStore {
 
   /** Step 1a of the Ready contract: write, in the contract's order, without syncing. */
   write(ready: Ready): StoreError | null {
+    if (ready.hardState !== null) {
+      const err = this.push({ kind: 'hard_state', hardState: ready.hardState })
+      if (err !== null) return err
+    }
     if (ready.snapshot !== null) {
       const err = this.push({ kind: 'snapshot', snapshot: ready.snapshot })
       if (err !== null) return err
@@ -157,10 +172,6 @@ export class SimRaftStore {
     }
     if (ready.entries.length > 0) {
       const err = this.push({ kind: 'append', entries: ready.entries })
-      if (err !== null) return err
-    }
-    if (ready.hardState !== null) {
-      const err = this.push({ kind: 'hard_state', hardState: ready.hardState })
       if (err !== null) return err
     }
     return null
@@ -198,9 +209,22 @@ export class SimRaftStore {
     return null
   }
 
-  /** The process died: unsynced writes are gone. Returns how many operations were lost. */
-  crash(): number {
-    const lost = this.queue.length
+  /**
+   * The process died: unsynced writes are gone, except those `kept` says reached the disk
+   * anyway (in queue order). Returns how many operations were lost.
+   */
+  crash(kept: DurableAtCrash = 'nothing'): number {
+    let lost = 0
+    for (const op of this.queue) {
+      const keep = kept === 'hard_state' ? op.kind === 'hard_state' : kept === 'log' ? op.kind !== 'hard_state' : false
+      if (!keep) {
+        lost++
+        continue
+      }
+      // Each op was valid on `written` in this order; skipping hard-state ops changes no log shape.
+      const why = this.durable.apply(op)
+      assert(why === null, `a write kept at a crash no longer applies: ${why}`)
+    }
     this.lostWriteCount += lost
     this.queue = []
     this.written.copyFrom(this.durable)

@@ -58,6 +58,12 @@ export class SimWorkload {
   private readonly inFlight = new Map<string, InFlight>()
   private readonly brokerEpochs = new Map<number, bigint>()
   private nextRequestId = 1
+  /**
+   * Completions reported while a submit is still running: a single-voter leader commits a
+   * proposal inside the very input that proposed it, before the client knows its offset.
+   */
+  private submitting = false
+  private readonly early = new Map<string, SimCompletion>()
   private probing = false
   private lastProbeMs = -Infinity
   readonly acknowledged: Acknowledged[] = []
@@ -100,7 +106,10 @@ export class SimWorkload {
   completed(id: NodeId, completion: SimCompletion, nowMs: number): void {
     const key = `${id}/${this.host.incarnation(id)}/${completion.offset}`
     const request = this.inFlight.get(key)
-    if (request === undefined) return
+    if (request === undefined) {
+      if (this.submitting) this.early.set(key, completion)
+      return
+    }
     this.inFlight.delete(key)
     if (completion.outcome !== 'committed') {
       this.failed++
@@ -129,7 +138,15 @@ export class SimWorkload {
   private send(request: SimRequest, probe: boolean, nowMs: number): void {
     const id = this.target
     this.submitted++
-    const outcome = this.host.submit(id, request, nowMs)
+    this.submitting = true
+    let outcome: SubmitOutcome | null
+    try {
+      outcome = this.host.submit(id, request, nowMs)
+    } finally {
+      this.submitting = false
+    }
+    const early = new Map(this.early)
+    this.early.clear()
     const what = describeRequest(request)
     if (outcome === null) {
       this.unavailable++
@@ -152,9 +169,10 @@ export class SimWorkload {
         return
       case 'pending':
         this.host.trace(id, `client: ${what} -> pending at ${outcome.offset}@${outcome.epoch}`)
-        this.inFlight.set(`${id}/${this.host.incarnation(id)}/${outcome.offset}`, {
-          epoch: outcome.epoch, probe, submittedMs: nowMs, request, response: outcome.response, what,
-        })
+        const key = `${id}/${this.host.incarnation(id)}/${outcome.offset}`
+        this.inFlight.set(key, { epoch: outcome.epoch, probe, submittedMs: nowMs, request, response: outcome.response, what })
+        const done = early.get(key)
+        if (done !== undefined) this.completed(id, done, nowMs)
         return
     }
   }

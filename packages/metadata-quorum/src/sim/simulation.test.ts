@@ -29,6 +29,19 @@ describe('deterministic simulation', () => {
     expect(describeFailures(runSeeds('raft', 1, 500))).toEqual([])
   })
 
+  it('a single-voter quorum restarts from a log above its hard state (a crash that kept the log, lost the hard state)', () => {
+    let restarts = 0
+    const failures: SimulationResult[] = []
+    for (let seed = 1; seed <= 1000; seed++) {
+      const r = runSimulation({ seed, mode: 'raft', replicaFactory: raftModeFactory, voterCount: 1 })
+      restarts += r.stats.restartsLogAboveHardState
+      if (!r.ok) failures.push(r)
+    }
+    expect(describeFailures(failures)).toEqual([])
+    // The shape the review found is really reached (with the old assert, these seeds fail).
+    expect(restarts).toBeGreaterThan(0)
+  })
+
   it('replays a seed exactly: same trace, same result', () => {
     const lines = (): string[] => {
       const out: string[] = []
@@ -51,10 +64,16 @@ describe('deterministic simulation', () => {
   })
 
   it('exercises the fault paths across seeds (crash points, partitions, pauses, snapshots, elections)', () => {
-    const total = { crashesAtSync: 0, crashesAfterSend: 0, lostWrites: 0, partitions: 0, pauses: 0, snapshots: 0, resigns: 0, reelections: 0 }
+    const total = {
+      crashesAtSync: 0, crashesAfterHardState: 0, crashesLogWithoutHardState: 0, restartsLogAboveHardState: 0, crashesAfterSend: 0,
+      lostWrites: 0, partitions: 0, pauses: 0, snapshots: 0, resigns: 0, reelections: 0,
+    }
     for (let seed = 1; seed <= 50; seed++) {
       const { stats } = runSimulation({ seed, mode: 'controller', replicaFactory: replicaFactoryFor('controller') })
       total.crashesAtSync += stats.crashesAtSync
+      total.crashesAfterHardState += stats.crashesAfterHardState
+      total.crashesLogWithoutHardState += stats.crashesLogWithoutHardState
+      total.restartsLogAboveHardState += stats.restartsLogAboveHardState
       total.crashesAfterSend += stats.crashesAfterSend
       total.pauses += stats.pauses
       total.lostWrites += stats.lostWrites
@@ -65,6 +84,8 @@ describe('deterministic simulation', () => {
       expect(stats.livenessMs).not.toBeNull()
     }
     expect(total.crashesAtSync).toBeGreaterThan(0)
+    expect(total.crashesAfterHardState).toBeGreaterThan(0)
+    expect(total.crashesLogWithoutHardState).toBeGreaterThan(0)
     expect(total.crashesAfterSend).toBeGreaterThan(0)
     expect(total.pauses).toBeGreaterThan(0)
     expect(total.lostWrites).toBeGreaterThan(0)

@@ -25,8 +25,8 @@ import { SeededRandom, type Random } from '../util/random.js'
 import { InvariantChecker, type Violation } from './invariant-checker.js'
 import { SimClock } from './sim-clock.js'
 import { CLEAN_NETWORK, SimNetwork, oneWayPartition, splitPartition, type DropReason, type Partition } from './sim-network.js'
-import { SimNode, type CrashPoint, type NodeHost } from './sim-node.js'
-import { SimRaftStore, type StoredLog } from './sim-raft-store.js'
+import { SimNode, crashesBeforeSync, durableAtCrash, type CrashPoint, type NodeHost } from './sim-node.js'
+import { SimRaftStore, type DurableAtCrash, type StoredLog } from './sim-raft-store.js'
 import { between, chance, forkRandom, pick, shuffled } from './sim-random.js'
 import type { ReplicaFactory, SimCompletion } from './sim-replica.js'
 import { chooseScenario, describeScenario, type SimScenario } from './sim-scenario.js'
@@ -47,6 +47,8 @@ export interface SimulationOptions {
   readonly replicaFactory: ReplicaFactory
   /** Overrides the seed-chosen fault phase length. */
   readonly faultPhaseMs?: number
+  /** Overrides the seed-chosen number of voters. */
+  readonly voterCount?: number
   readonly livenessTimeoutMs?: number
   /** Receives one line per event when set (slower; for replaying one seed). */
   readonly trace?: TraceSink
@@ -60,8 +62,14 @@ export interface SimulationStats {
   readonly messagesSent: number
   readonly messagesDelivered: number
   readonly crashes: number
-  /** Crashes between a write and its fsync. */
+  /** Crashes inside a Ready before its fsync (all three points below). */
   readonly crashesAtSync: number
+  /** Of those: the hard state was durable, the log writes were not. */
+  readonly crashesAfterHardState: number
+  /** Of those: the log writes were durable, the hard state was not (the old persist order's shape). */
+  readonly crashesLogWithoutHardState: number
+  /** Restarts from a disk whose log epoch is above its hard state epoch (RaftCore adopts it). */
+  readonly restartsLogAboveHardState: number
   /** Crashes right after a Ready's fsync and sends, before it was applied. */
   readonly crashesAfterSend: number
   readonly lostWrites: number
@@ -113,6 +121,9 @@ class Simulation implements NodeHost {
   private livenessMetAtMs: number | null = null
   private crashes = 0
   private crashesAtSync = 0
+  private crashesAfterHardState = 0
+  private crashesLogWithoutHardState = 0
+  private restartsLogAboveHardState = 0
   private crashesAfterSend = 0
   private partitionsStarted = 0
   private resigns = 0
@@ -128,7 +139,10 @@ class Simulation implements NodeHost {
     this.diskRandom = forkRandom(root)
     this.clientRandom = forkRandom(root)
     const nodeRandom = forkRandom(root)
-    this.scenario = chooseScenario(scenarioRandom, options.faultPhaseMs === undefined ? {} : { faultPhaseMs: options.faultPhaseMs })
+    this.scenario = chooseScenario(scenarioRandom, {
+      ...(options.faultPhaseMs === undefined ? {} : { faultPhaseMs: options.faultPhaseMs }),
+      ...(options.voterCount === undefined ? {} : { voterCount: options.voterCount }),
+    })
     this.livenessTimeoutMs = options.livenessTimeoutMs ?? LIVENESS_TIMEOUT_MS
     this.tracing = options.trace !== undefined
     this.crashAtSyncProbability = this.scenario.crashAtSyncProbability
@@ -243,9 +257,18 @@ class Simulation implements NodeHost {
   }
 
   crashAt(node: SimNode, point: CrashPoint): void {
-    if (point === 'before_sync') this.crashesAtSync++
-    else this.crashesAfterSend++
-    this.crash(node, point === 'before_sync' ? 'between write and fsync' : 'after fsync and send', this.downtimeMs())
+    if (crashesBeforeSync(point)) {
+      this.crashesAtSync++
+      if (point === 'after_hard_state') this.crashesAfterHardState++
+      if (point === 'log_without_hard_state') this.crashesLogWithoutHardState++
+      const why = point === 'before_sync' ? 'between write and fsync'
+        : point === 'after_hard_state' ? 'after the hard state, before the log fsync'
+          : 'log durable, hard state lost'
+      this.crash(node, why, this.downtimeMs(), durableAtCrash(point))
+      return
+    }
+    this.crashesAfterSend++
+    this.crash(node, 'after fsync and send', this.downtimeMs())
   }
 
   durableLogShrank(): void {
@@ -254,7 +277,12 @@ class Simulation implements NodeHost {
 
   crashPoint(): CrashPoint {
     if (!chance(this.diskRandom, this.crashAtSyncProbability)) return 'none'
-    return this.diskRandom.next() < 0.5 ? 'before_sync' : 'after_send'
+    // Half before the fsync (split over its three shapes), half right after the sends.
+    const r = this.diskRandom.next()
+    if (r < 0.25) return 'before_sync'
+    if (r < 0.375) return 'after_hard_state'
+    if (r < 0.5) return 'log_without_hard_state'
+    return 'after_send'
   }
 
   syncDelayMs(): number {
@@ -392,8 +420,8 @@ class Simulation implements NodeHost {
     })
   }
 
-  private crash(node: SimNode, why: string, restartAfterMs: number | null): void {
-    const lost = node.crash()
+  private crash(node: SimNode, why: string, restartAfterMs: number | null, kept: DurableAtCrash = 'nothing'): void {
+    const lost = node.crash(kept)
     this.crashes++
     this.checker.nodeCrashed(node.id)
     this.workload.nodeCrashed(node.id)
@@ -412,6 +440,8 @@ class Simulation implements NodeHost {
 
   private restart(node: SimNode): void {
     const persisted = node.store.durable
+    const logEpoch = persisted.entries.at(-1)?.epoch ?? persisted.snapshot?.id.epoch ?? 0
+    if (logEpoch > persisted.hardState.epoch) this.restartsLogAboveHardState++
     if (this.tracing) {
       this.trace(node.id, `RESTART from disk: epoch ${persisted.hardState.epoch}, vote ${persisted.hardState.votedFor ?? '-'}, ` +
         `snapshot ${persisted.snapshot === null ? '-' : `${persisted.snapshot.id.endOffset}@${persisted.snapshot.id.epoch}`}, ` +
@@ -514,6 +544,9 @@ class Simulation implements NodeHost {
         messagesDelivered: this.network.messagesDelivered,
         crashes: this.crashes,
         crashesAtSync: this.crashesAtSync,
+        crashesAfterHardState: this.crashesAfterHardState,
+        crashesLogWithoutHardState: this.crashesLogWithoutHardState,
+        restartsLogAboveHardState: this.restartsLogAboveHardState,
         crashesAfterSend: this.crashesAfterSend,
         lostWrites,
         partitions: this.partitionsStarted,

@@ -9,6 +9,10 @@ import { AssertionError } from '../util/assert.js'
 import type { Logger } from '../util/logger.js'
 import { type FsSyncOps, FsRaftStore, StoreCorruptionError, metadataLogDir, nodeSyncOps } from './fs-raft-store.js'
 import { encodeSnapshotFile, snapshotFileName } from './snapshot-file.js'
+import { RaftCore } from '../raft/raft-core.js'
+import { DEFAULT_RAFT_TIMING } from '../raft/types.js'
+import { SeededRandom } from '../util/random.js'
+import { silentLogger } from '../util/logger.js'
 
 // ---- helpers ----------------------------------------------------------------------------
 
@@ -539,6 +543,75 @@ describe('FsRaftStore', () => {
       await store.close()
       await writeFile(join(dir, snapshotFileName({ endOffset: 6, epoch: 1 })), encodeSnapshotFile(snapshot(6, 1)))
       expect((await reopen()).entries.map((e) => e.offset)).toEqual([6, 7, 8, 9])
+    })
+  })
+
+  describe('persist order: hard state first', () => {
+    /** Records each sync in order; `dieAt` makes that sync throw, as if the process died there. */
+    class OrderedSyncOps implements FsSyncOps {
+      readonly calls: string[] = []
+      constructor(private readonly dieAt: ((call: string) => boolean) | null = null) {}
+      private note(call: string): void {
+        this.calls.push(call)
+        if (this.dieAt?.(call) === true) throw new Error(`crash at ${call}`)
+      }
+      async datasync(file: FileHandle, path: string): Promise<void> {
+        this.note(`datasync ${path.split('/').at(-1)}`)
+        await nodeSyncOps.datasync(file, path)
+      }
+      async fsync(file: FileHandle, path: string): Promise<void> {
+        this.note(`fsync ${path.split('/').at(-1)}`)
+        await nodeSyncOps.fsync(file, path)
+      }
+      async syncDir(d: string): Promise<void> {
+        this.note('syncDir')
+        await nodeSyncOps.syncDir(d)
+      }
+    }
+
+    // A one-voter node's first Ready after a start: the new epoch's hard state and its
+    // leader_change entry together.
+    const firstLeaderReady = (): Ready =>
+      ready({ hardState: hs(1, 1, 1), entries: [{ offset: 0, epoch: 1, kind: 'leader_change', data: new Uint8Array() }] })
+
+    it('makes the hard state durable before it writes the log', async () => {
+      const sync = new OrderedSyncOps()
+      const store = newStore({ syncOps: sync })
+      await store.load()
+      sync.calls.length = 0
+      await store.persist(firstLeaderReady())
+      const hardStateSync = sync.calls.indexOf('fsync quorum-state.tmp')
+      const logSync = sync.calls.findIndex((c) => c.startsWith('datasync') && c.endsWith('.log'))
+      expect(hardStateSync).toBeGreaterThanOrEqual(0)
+      expect(logSync).toBeGreaterThan(hardStateSync)
+      // The segment created after the hard state's directory fsync gets one of its own.
+      expect(sync.calls.at(-1)).toBe('syncDir')
+    })
+
+    it('a crash while writing the hard state leaves no log epoch above the durable hard state', async () => {
+      const store = newStore({ syncOps: new OrderedSyncOps((c) => c === 'fsync quorum-state.tmp') })
+      await store.load()
+      await expect(store.persist(firstLeaderReady())).rejects.toThrow(/crash at fsync quorum-state.tmp/)
+      await store.close()
+      const state = await reopen()
+      const logEpoch = state.entries.at(-1)?.epoch ?? state.snapshot?.id.epoch ?? 0
+      expect(logEpoch).toBeLessThanOrEqual(state.hardState.epoch)
+      expect(state.entries).toEqual([])
+      // And a one-voter core starts from it and elects itself (it once asserted forever).
+      const core = new RaftCore({ ...DEFAULT_RAFT_TIMING, nodeId: nodeId(1), voters: [nodeId(1)] }, state, new SeededRandom(1), silentLogger, 0)
+      expect(core.status().role).toBe('leader')
+    })
+
+    it('a crash after the hard state and before the log fsync leaves the new hard state and an older log', async () => {
+      const store = newStore({ syncOps: new OrderedSyncOps((c) => c.startsWith('datasync')) })
+      await store.load()
+      await expect(store.persist(firstLeaderReady())).rejects.toThrow(/crash at datasync/)
+      await store.close()
+      const state = await reopen()
+      expect(state.hardState).toEqual(hs(1, 1, 1))
+      // The entry was written but not synced: here the page cache kept it; either way its
+      // epoch is not above the hard state's.
+      expect(state.entries.every((e) => e.epoch <= state.hardState.epoch)).toBe(true)
     })
   })
 

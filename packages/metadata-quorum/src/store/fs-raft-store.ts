@@ -15,11 +15,12 @@
  *     (0 without one). The first segment may start below it (a partially covered segment is
  *     kept whole); load() skips those entries.
  *   - `positions`/`epochs` index every entry on disk, so truncation is one ftruncate.
- *   - whatever persist() wrote with mustSync is durable when it resolves: one fdatasync for
- *     the log writes of the Ready (group commit), a directory fsync when a segment file was
- *     created or deleted, and the hard state replaced atomically (tmp, fsync, rename, dir
- *     fsync). The hard state is always written durably: it is small and rare, and a torn
- *     one would stop the node from starting.
+ *   - whatever persist() wrote with mustSync is durable when it resolves: the hard state
+ *     first, replaced atomically (tmp, fsync, rename, dir fsync), then one fdatasync for the
+ *     log writes of the Ready (group commit) and a directory fsync when a segment file was
+ *     created or deleted. The hard state is always written durably: it is small and rare, a
+ *     torn one would stop the node from starting, and going first it keeps the durable hard
+ *     state's epoch at or above every durable entry's (RaftCore's start-up expects that).
  *   - after any I/O error in persist() or saveSnapshot() the store is failed: an fsync error
  *     leaves the page cache in an unknown state (the "fsyncgate" lesson), so the only safe
  *     move is to restart and recover from what is really on disk.
@@ -373,15 +374,18 @@ export class FsRaftStore implements RaftStore {
 
   async persist(ready: Ready): Promise<void> {
     await this.run(async () => {
-      if (ready.snapshot !== null) await this.installSnapshot(ready.snapshot)
-      if (ready.truncateFrom !== null) await this.truncate(ready.truncateFrom)
-      if (ready.entries.length > 0) await this.append(ready.entries)
-      if (ready.mustSync && this.logDirty) await this.syncActive()
-      // The hard state's own directory fsync also makes any segment create/delete durable.
+      // Hard state first, durably (raft/types.ts, the Ready contract): a crash anywhere below
+      // leaves a hard state at or ahead of the log's epoch, never behind it. The other way
+      // round, a one-voter node that crashed between its first leader_change entry and the
+      // hard state of that epoch found a log above its hard state and could not start.
       if (ready.hardState !== null && !sameHardState(ready.hardState, this.hardState)) {
         await this.writeFileDurably(HARD_STATE_FILE_NAME, encodeHardState(ready.hardState))
         this.hardState = ready.hardState
       }
+      if (ready.snapshot !== null) await this.installSnapshot(ready.snapshot)
+      if (ready.truncateFrom !== null) await this.truncate(ready.truncateFrom)
+      if (ready.entries.length > 0) await this.append(ready.entries)
+      if (ready.mustSync && this.logDirty) await this.syncActive()
       if (ready.mustSync && this.dirDirty) await this.syncDir()
     })
   }

@@ -15,7 +15,7 @@ function ready(parts: Partial<Ready>): Ready {
 const offsets = (es: readonly RaftEntry[]): number[] => es.map((e) => e.offset)
 
 describe('MemRaftStore', () => {
-  it('applies snapshot, truncation, entries and hard state in order, and counts syncs', async () => {
+  it('applies hard state, snapshot, truncation and entries in order, and counts syncs', async () => {
     const store = new MemRaftStore()
     expect(await store.load()).toEqual({ hardState: { epoch: 0, votedFor: null, leaderId: null }, snapshot: null, entries: [] })
     await store.persist(ready({ entries: entries(0, 5, 1), hardState: { epoch: 1, votedFor: nodeId(2), leaderId: null } }))
@@ -31,6 +31,16 @@ describe('MemRaftStore', () => {
     expect(state.snapshot?.id).toEqual({ endOffset: 10, epoch: 3 })
     expect(offsets(state.entries)).toEqual([10])
     expect(state.hardState).toEqual({ epoch: 1, votedFor: 2, leaderId: null })
+  })
+
+  it('writes the hard state before the log, as FsRaftStore does', async () => {
+    const store = new MemRaftStore()
+    await store.persist(ready({ entries: entries(0, 2, 1) }))
+    // The append is refused (a gap), as a crash part-way would stop it: the hard state,
+    // written first, is there; nothing of the log is.
+    await expect(store.persist(ready({ hardState: { epoch: 2, votedFor: nodeId(1), leaderId: nodeId(1) }, entries: entries(3, 4, 2) }))).rejects.toThrow(AssertionError)
+    expect(store.state().hardState).toEqual({ epoch: 2, votedFor: 1, leaderId: 1 })
+    expect(offsets(store.state().entries)).toEqual([0, 1])
   })
 
   it('copies what it stores, so later mutation by the caller does not change it', async () => {

@@ -61,6 +61,8 @@ export class MemRaftStore implements RaftStore {
 
   async persist(ready: Ready): Promise<void> {
     await this.run(() => {
+      // Hard state first, as FsRaftStore does (the Ready contract in raft/types.ts).
+      if (ready.hardState !== null) this.hardState = { ...ready.hardState }
       if (ready.snapshot !== null) {
         assert(ready.snapshot.id.endOffset >= this.logStartOffset, 'installed snapshot is not older than the current one')
         this.snapshot = copySnapshot(ready.snapshot)
@@ -73,7 +75,6 @@ export class MemRaftStore implements RaftStore {
       const lastEpoch = this.entries.at(-1)?.epoch ?? this.snapshot?.id.epoch ?? 0
       assertAppendable(ready.entries, this.logEndOffset, lastEpoch)
       for (const e of ready.entries) this.entries.push(copyEntry(e))
-      if (ready.hardState !== null) this.hardState = { ...ready.hardState }
       this.persistCount++
       if (ready.mustSync) this.syncCount++
     })

@@ -5,8 +5,8 @@
  * calls). The contract mirrors the core's Ready (src/raft/types.ts):
  *   - load() once, before anything else; it runs crash recovery and returns what the core
  *     starts from. Its `entries` start at `snapshot?.id.endOffset ?? 0` and are contiguous.
- *   - persist(ready) applies ready.snapshot, then ready.truncateFrom, then ready.entries,
- *     then ready.hardState, and when ready.mustSync is set, everything is durable when the
+ *   - persist(ready) applies ready.hardState, then ready.snapshot, then ready.truncateFrom,
+ *     then ready.entries, and when ready.mustSync is set, everything is durable when the
  *     promise resolves. Only then may the driver send ready.messages (etcd-raft's "persist
  *     before you send"; Raft paper §5.1: a vote or an acknowledged entry must survive a crash).
  *   - saveSnapshot(snapshot) stores a snapshot the local state machine took at an offset at
@@ -23,7 +23,8 @@ export interface RaftStore {
   /** Recovery included: cuts a torn tail, refuses corruption that might hide committed data. */
   load(): Promise<PersistentState>
   /**
-   * Applies snapshot / truncateFrom / entries / hardState in that order. With mustSync, one
+   * Applies hardState / snapshot / truncateFrom / entries in that order (the hard state
+   * first, so a crash part-way never leaves a log epoch above the hard state's). With mustSync, one
    * fdatasync covers the log writes of the whole Ready (group commit); the hard state is
    * replaced atomically. `ready.snapshot` replaces the whole log: afterwards the log starts,
    * empty, at snapshot.id.endOffset.

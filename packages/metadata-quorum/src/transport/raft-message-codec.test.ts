@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { quorum, type NodeId } from '@tributary/protocol'
 import type { RaftEntry, RaftRequest, RaftResponse } from '../raft/types.js'
+import { RAFT_LIMITS } from '../raft/raft-limits.js'
 import {
   decodeRequest,
   decodeResponse,
@@ -18,7 +19,8 @@ const node = (n: number): NodeId => n as NodeId
 
 // ---- generators of valid core bodies ---------------------------------------------------
 
-const epoch = fc.integer({ min: 0, max: 0x7fffffff })
+// Valid epochs stop at the epoch limit; above it is malformed (tested below).
+const epoch = fc.integer({ min: 0, max: RAFT_LIMITS.epochMax })
 const offset = fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }))
 const nodeIdArb = fc.integer({ min: 0, max: 0x7fffffff }).map(node)
 const leaderId = fc.option(nodeIdArb, { nil: null })
@@ -31,7 +33,7 @@ const entries: fc.Arbitrary<RaftEntry[]> = fc
   .map(([start, firstEpoch, items]) => {
     let e = firstEpoch
     return items.map(([isData, data, bump], i) => {
-      e = Math.min(0x7fffffff, e + bump)
+      e = Math.min(RAFT_LIMITS.epochMax, e + bump)
       return { epoch: e, offset: start + i, kind: isData ? 'data' : 'leader_change', data: isData ? data : new Uint8Array(0) } as RaftEntry
     })
   })
@@ -133,6 +135,11 @@ describe('raft message codec', () => {
     expect(decoded.kind === 'ok' && decoded.value.from).toBe(7)
   })
 
+  it('accepts an epoch at the limit', () => {
+    const wire = quorum.BeginQuorumEpochRequest.encode({ leaderId: 1, leaderEpoch: RAFT_LIMITS.epochMax }).finish()
+    expect(decodeRequest('beginQuorumEpoch', wire)).toEqual({ kind: 'ok', value: { from: 1, body: { type: 'begin_quorum_epoch_request', leaderEpoch: RAFT_LIMITS.epochMax } } })
+  })
+
   it('refuses to answer a call with a response of another method', () => {
     expect(() => encodeResponse('vote', { type: 'begin_quorum_epoch_response', errorCode: 0, epoch: 1, leaderId: null })).toThrow(/cannot answer/)
   })
@@ -166,6 +173,28 @@ describe('raft message codec', () => {
         'a leader id below -1',
         () => decodeResponse('vote', quorum.VoteResponse.encode({ errorCode: 0, epoch: 1, leaderId: -2, voteGranted: false, preVote: false }).finish()),
         /leader_id/,
+      ],
+      [
+        'a fetch epoch above the epoch limit (a pre-vote after it would not fit in int32)',
+        () => decodeRequest('fetch', quorum.FetchRequest.encode({ replicaId: 9, replicaEpoch: 0x7fffffff, fetchOffset: 0n, lastFetchedEpoch: 0, maxWaitMs: 0, maxBytes: 0, highWatermark: -1n }).finish()),
+        /replica_epoch .*epoch limit/,
+      ],
+      [
+        'a vote response epoch above the epoch limit',
+        () => decodeResponse('vote', quorum.VoteResponse.encode({ errorCode: 0, epoch: RAFT_LIMITS.epochMax + 1, leaderId: 1, voteGranted: false, preVote: false }).finish()),
+        /epoch .*epoch limit/,
+      ],
+      [
+        'an entry epoch above the epoch limit',
+        () =>
+          decodeResponse(
+            'fetch',
+            quorum.FetchResponse.encode({
+              errorCode: 0, epoch: 1, leaderId: 1, highWatermark: 0n, logStartOffset: 0n, diverging: false, divergingEpoch: 0, divergingEndOffset: 0n,
+              snapshotId: undefined, entries: [{ epoch: 0x7fffffff, offset: 0n, kind: quorum.RaftEntry_Kind.DATA, data: Buffer.alloc(0) }],
+            }).finish(),
+          ),
+        /entries\[0\]\.epoch .*epoch limit/,
       ],
       [
         'a fetch snapshot request without snapshot id',

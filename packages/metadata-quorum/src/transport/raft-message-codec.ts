@@ -7,7 +7,8 @@
  * everything that arrives from the network. Invariants:
  *   - encode(decode(x)) is the identity on valid bodies (round-trip tests check it);
  *   - decoding never throws: bytes that do not parse, or fields out of range (a negative
- *     offset, an int64 beyond 2^53, an unknown entry kind, a missing snapshot id) come back
+ *     offset, an int64 beyond 2^53, an epoch above RAFT_LIMITS.epochMax, an unknown entry
+ *     kind, a missing snapshot id) come back
  *     as `{ kind: 'malformed', reason }`, so a peer sending garbage cannot crash the node;
  *   - the sender id of a request travels inside the request (candidate_id, leader_id,
  *     replica_id, as KIP-595's RPCs do); responses carry no sender, the call they answer
@@ -15,6 +16,7 @@
  */
 import { quorum, type NodeId } from '@tributary/protocol'
 import { assert } from '../util/assert.js'
+import { RAFT_LIMITS } from '../raft/raft-limits.js'
 import {
   UNKNOWN_HIGH_WATERMARK,
   type Epoch,
@@ -72,8 +74,14 @@ function nonNegativeInt(value: number, field: string): number {
   return value
 }
 
+/**
+ * Epochs stop at RAFT_LIMITS.epochMax: a node moved above it could not encode its next
+ * pre-vote (epoch + 1 in an int32), so a claim of more is malformed, not a new epoch.
+ */
 function epochFromWire(value: number, field: string): Epoch {
-  return nonNegativeInt(value, field)
+  const epoch = nonNegativeInt(value, field)
+  if (epoch > RAFT_LIMITS.epochMax) malformed(`${field} ${epoch} is above the epoch limit ${RAFT_LIMITS.epochMax}`)
+  return epoch
 }
 
 function nodeIdFromWire(value: number, field: string): NodeId {
