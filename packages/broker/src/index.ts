@@ -20,3 +20,29 @@ export type { InvalidAppend } from './log/validate-append.js'
 export { UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, type EpochEndOffset, type EpochEntry } from './log/leader-epoch-cache.js'
 export { partitionDir, partitionDirName, parsePartitionDirName } from './log/partition-dir.js'
 export * as logLimits from './log/log-limits.js'
+export {
+  PartitionState,
+  type PartitionStateConfig,
+  type PartitionStateOptions,
+  type PartitionStateView,
+  type PartitionRole,
+  type PartitionMetadata,
+  type Durability,
+  type BecomeLeaderInput,
+  type BecomeLeaderResult,
+  type BecomeFollowerInput,
+  type BecomeFollowerResult,
+  type FollowerTruncation,
+  type FollowerFetch,
+  type FollowerFetchResult,
+  type TickResult,
+  type IsrChangeProposal,
+  type AlterPartitionResponse,
+  type AlterPartitionOutcome,
+  type MetadataUpdateResult,
+  type AcksAllAdmission,
+} from './replica/partition-state.js'
+export type { AlterPartitionRequest, IsrState } from './replica/isr-state.js'
+export type { FollowerProgressView } from './replica/follower-progress.js'
+export { classifyAlterPartitionError, type AlterPartitionErrorClass } from './replica/classify-alter-partition-error.js'
+export * as replicaLimits from './replica/replica-limits.js'

@@ -18,7 +18,7 @@
  * After every input the node reports its status to the InvariantChecker.
  */
 import type { NodeId } from '@tributary/protocol'
-import { isRequest, type RaftConfig, type RaftMessage, type RaftRole, type Ready } from '../raft/types.js'
+import { isRequest, type HardState, type RaftConfig, type RaftMessage, type RaftRole, type Ready } from '../raft/types.js'
 import { assert } from '../util/assert.js'
 import type { SimClock } from './sim-clock.js'
 import type { InvariantChecker } from './invariant-checker.js'
@@ -90,6 +90,12 @@ export class SimNode {
   /** `${requester}:${requestId}` -> the requester's incarnation when it sent the request. */
   private requestTags = new Map<string, number>()
   private role: RaftRole | null = null
+  /**
+   * The hard state as this process last persisted it (loaded, or written by a synced Ready),
+   * as the node believes it: a lying disk does not change it. A granted vote must be in it
+   * before the vote leaves (Raft §5.2; the Ready contract's persist before send).
+   */
+  private persistedHardState: HardState | null = null
   snapshotsTaken = 0
 
   constructor(
@@ -118,6 +124,7 @@ export class SimNode {
     this.inbox = []
     this.requestTags = new Map()
     this.role = null
+    this.persistedHardState = persisted.hardState
     this.host.checker.nodeRestarted(this.id, persisted.snapshot, nowMs)
     try {
       this.replica = this.factory({
@@ -298,6 +305,7 @@ export class SimNode {
         checker.fail('store_error', `node ${this.id}: ${err.message}`, nowMs)
         return
       }
+      if (ready.hardState !== null) this.persistedHardState = ready.hardState
       if (this.isVoter && ready.hardState !== null) checker.observeDurableHardState(this.id, this.store.durable.hardState, nowMs)
       if (ready.snapshot !== null || ready.truncateFrom !== null) this.host.durableLogShrank()
     }
@@ -316,6 +324,12 @@ export class SimNode {
       } else {
         tag = this.requestTags.get(`${m.to}:${m.requestId}`) ?? -1
         if (body.type === 'vote_response' && body.voteGranted && !body.preVote && this.isVoter) {
+          const hs = this.persistedHardState
+          if (hs === null || hs.epoch < body.epoch || (hs.epoch === body.epoch && hs.votedFor !== m.to)) {
+            checker.fail('ready_contract', `node ${this.id} sent a vote for ${m.to} in epoch ${body.epoch} that its persisted hard state does not hold ` +
+              `(${hs === null ? 'none' : `epoch ${hs.epoch}, vote ${hs.votedFor ?? '-'}`})`, nowMs)
+            return
+          }
           checker.observeVoteGranted(this.id, body.epoch, m.to, nowMs)
         }
       }
