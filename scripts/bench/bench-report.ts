@@ -1,6 +1,6 @@
 /**
  * What the benchmarks share for reporting: exact percentiles of a small sample, millisecond
- * formatting, a monotonic poll helper, and the JSON result file under bench-results/.
+ * formatting, a timed poll helper, and the JSON result file under bench-results/.
  *
  * Percentiles use the nearest-rank method on the sorted sample (no interpolation), so every
  * reported figure is one that was really measured.
@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, platform, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { REPO_ROOT } from '../../test-cluster/src/controller-cluster.ts'
+import { REPO_ROOT, waitFor } from '../../test-cluster/src/controller-cluster.ts'
 
 export interface Summary {
   readonly count: number
@@ -56,25 +56,12 @@ export function bytes(n: number): string {
 }
 
 /**
- * Polls `probe` every `intervalMs` until it returns a value (not null), measuring with the
- * monotonic clock; gives up after `timeoutMs`. Errors thrown by the probe count as "not yet".
+ * Polls `probe` every `intervalMs` until it returns a value (not null), giving up after
+ * `timeoutMs` (test-cluster's waitFor); also returns performance.now() of the answer.
  */
 export async function pollUntil<T>(probe: () => Promise<T | null>, intervalMs: number, timeoutMs: number, what: string): Promise<{ value: T; atMs: number }> {
-  const deadline = performance.now() + timeoutMs
-  let lastError: unknown = null
-  for (;;) {
-    try {
-      const value = await probe()
-      if (value !== null) return { value, atMs: performance.now() }
-    } catch (err) {
-      lastError = err
-    }
-    if (performance.now() > deadline) {
-      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : ''
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`)
-    }
-    await new Promise((r) => setTimeout(r, intervalMs))
-  }
+  const value = await waitFor(probe, what, timeoutMs, intervalMs)
+  return { value, atMs: performance.now() }
 }
 
 /** Writes bench-results/<name>-<timestamp>.json (bigints as decimal strings); returns the path. */

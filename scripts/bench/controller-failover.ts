@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import { DEFAULT_RAFT_TIMING, nodeLimits, transportLimits } from '@tributary/metadata-quorum'
 import { ErrorCode } from '@tributary/protocol'
-import { BenchCluster, sleep } from './bench-cluster.ts'
+import { POLL_CALL_TIMEOUT_MS, sleep, startBenchCluster, type ControllerCluster } from './bench-cluster.ts'
 import { serverLogSince, serverLogSize, type LogLine } from './server-log.ts'
 import { environment, formatSummary, ms, pollUntil, summarize, writeResult, type Summary } from './bench-report.ts'
 
@@ -126,7 +126,7 @@ function formatTiming(config: Record<string, number | string>): string[] {
   return Object.entries(config).map(([k, v]) => `  ${k.padEnd(52)} ${v}`)
 }
 
-async function registerFake(cluster: BenchCluster, id: number, incarnationId: string): Promise<{ errorCode: number; controllerId: number }> {
+async function registerFake(cluster: ControllerCluster, id: number, incarnationId: string): Promise<{ errorCode: number; controllerId: number }> {
   return cluster.client(id).registerBroker({
     brokerId: FAKE_BROKER_ID,
     incarnationId,
@@ -136,7 +136,7 @@ async function registerFake(cluster: BenchCluster, id: number, incarnationId: st
 }
 
 /** A leader every voter has caught up with, that has just committed a write of ours. */
-async function stableLeader(cluster: BenchCluster, trial: number): Promise<{ leaderId: number; epoch: number }> {
+async function stableLeader(cluster: ControllerCluster, trial: number): Promise<{ leaderId: number; epoch: number }> {
   for (let attempt = 1; ; attempt++) {
     const q = await cluster.waitForCaughtUp({ timeoutMs: 30_000 })
     const written = await cluster.onController(
@@ -162,7 +162,7 @@ function firstCoreLine(lines: readonly NodeLogLine[], msg: string, t0EpochMs: nu
   return hit === undefined ? null : hit.time - t0EpochMs
 }
 
-async function runTrial(cluster: BenchCluster, trial: number, options: Options): Promise<TrialResult> {
+async function runTrial(cluster: ControllerCluster, trial: number, options: Options): Promise<TrialResult> {
   const { leaderId: oldLeader, epoch: oldEpoch } = await stableLeader(cluster, trial)
   const survivors = cluster.runningIds().filter((id) => id !== oldLeader)
 
@@ -177,7 +177,7 @@ async function runTrial(cluster: BenchCluster, trial: number, options: Options):
   const t0EpochMs = Date.now()
   const t0 = performance.now()
   // kill() sends the signal before its first await; pause() is synchronous.
-  const killing = options.signal === 'SIGKILL' ? cluster.kill(oldLeader, 'SIGKILL') : null
+  const killing = options.signal === 'SIGKILL' ? cluster.kill(oldLeader, 'SIGKILL').then(() => ({ exitedAtMs: performance.now() })) : null
   if (killing === null) cluster.pause(oldLeader)
   const deadline = t0 + TRIAL_DEADLINE_MS
 
@@ -189,7 +189,7 @@ async function runTrial(cluster: BenchCluster, trial: number, options: Options):
     while (seen.elected === null && performance.now() < deadline) {
       if (inflight.size < POLLS_IN_FLIGHT_MAX) {
         describeQuorumCalls++
-        const p: Promise<void> = cluster.client(id, 'poll').describeQuorum().then(
+        const p: Promise<void> = cluster.client(id, POLL_CALL_TIMEOUT_MS).describeQuorum().then(
           (q) => {
             const atMs = performance.now()
             if (seen.elected === null && q.errorCode === ErrorCode.NONE.code && q.leaderId !== oldLeader && q.leaderEpoch > oldEpoch) {
@@ -302,7 +302,7 @@ async function main(): Promise<void> {
   console.log('quorum timing:')
   for (const line of formatTiming(timing)) console.log(line)
 
-  const cluster = await BenchCluster.start({ size: 3, overrides: options.overrides })
+  const cluster = await startBenchCluster(options.overrides)
   console.log(`cluster up in ${cluster.baseDir}`)
   const results: TrialResult[] = []
   const started = new Date().toISOString()

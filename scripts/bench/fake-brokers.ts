@@ -14,8 +14,7 @@
  */
 import { ErrorCode } from '@tributary/protocol'
 import { performance } from 'node:perf_hooks'
-import type { BenchCluster } from './bench-cluster.ts'
-import { sleep } from './bench-cluster.ts'
+import { sleep, type ControllerCluster } from './bench-cluster.ts'
 
 /** Deadline of one routed heartbeat or registration (including NOT_CONTROLLER retries). */
 const CALL_DEADLINE_MS = 5000
@@ -42,14 +41,14 @@ interface BrokerState {
 }
 
 export class FakeBrokers {
-  private readonly cluster: BenchCluster
+  private readonly cluster: ControllerCluster
   private readonly intervalMs: number
   private readonly brokers: BrokerState[]
   private running = false
   private loop: Promise<void> = Promise.resolve()
   private metadataOffset = 0n
 
-  constructor(cluster: BenchCluster, brokerIds: readonly number[], intervalMs: number) {
+  constructor(cluster: ControllerCluster, brokerIds: readonly number[], intervalMs: number) {
     this.cluster = cluster
     this.intervalMs = intervalMs
     this.brokers = brokerIds.map((brokerId) => ({

@@ -34,7 +34,7 @@ import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import { DEFAULT_CONTROLLER_CONFIG, type ControllerClient } from '@tributary/metadata-quorum'
 import { ErrorCode, errorInfo, type controller, type quorum } from '@tributary/protocol'
-import { BenchCluster, sleep } from './bench-cluster.ts'
+import { POLL_CALL_TIMEOUT_MS, sleep, startBenchCluster, type ControllerCluster } from './bench-cluster.ts'
 import { FakeBrokers, type FakeBrokerStats } from './fake-brokers.ts'
 import { serverLogSince, serverLogSize, type LogLine } from './server-log.ts'
 import { bytes, environment, formatSummary, ms, pollUntil, summarize, writeResult, type Summary } from './bench-report.ts'
@@ -166,7 +166,7 @@ interface CreationResult {
   readonly errors: Record<string, number>
 }
 
-async function createTopics(cluster: BenchCluster, options: Options): Promise<CreationResult> {
+async function createTopics(cluster: ControllerCluster, options: Options): Promise<CreationResult> {
   const batches: string[][] = []
   for (let i = 0; i < options.topics; i += options.batchSize) {
     batches.push(Array.from({ length: Math.min(options.batchSize, options.topics - i) }, (_, k) => topicName(i + k)))
@@ -227,7 +227,7 @@ async function createTopics(cluster: BenchCluster, options: Options): Promise<Cr
 }
 
 /** Commits `count` small entries (re-registrations of a fenced fake broker). */
-async function pad(cluster: BenchCluster, count: number): Promise<{ totalMs: number; entriesPerSecond: number; failed: number }> {
+async function pad(cluster: ControllerCluster, count: number): Promise<{ totalMs: number; entriesPerSecond: number; failed: number }> {
   let next = 0
   let failed = 0
   let nextReportAt = Math.ceil(count / 5)
@@ -259,7 +259,7 @@ interface NodeFigures {
   readonly disk: DiskUse
 }
 
-async function nodeFigures(cluster: BenchCluster, leaderId: number): Promise<NodeFigures[]> {
+async function nodeFigures(cluster: ControllerCluster, leaderId: number): Promise<NodeFigures[]> {
   const out: NodeFigures[] = []
   for (const id of cluster.runningIds()) {
     out.push({ nodeId: id, role: id === leaderId ? 'leader' : 'follower', memory: await memoryOf(cluster.pid(id)), disk: await diskOf(cluster.logDir(id)) })
@@ -278,7 +278,7 @@ interface SnapshotEvents {
 }
 
 /** What each node's server.log says about its snapshots and elections so far. */
-async function snapshotEventsOf(cluster: BenchCluster): Promise<SnapshotEvents[]> {
+async function snapshotEventsOf(cluster: ControllerCluster): Promise<SnapshotEvents[]> {
   const out: SnapshotEvents[] = []
   for (const id of cluster.runningIds()) {
     const lines = await serverLogSince(cluster.logDir(id), 0)
@@ -314,7 +314,7 @@ interface ImageCheck {
   readonly ok: boolean
 }
 
-async function checkImage(cluster: BenchCluster, id: number, options: Options): Promise<ImageCheck> {
+async function checkImage(cluster: ControllerCluster, id: number, options: Options): Promise<ImageCheck> {
   const sentAt = performance.now()
   const md = await cluster.client(id).describeMetadata({ topics: [] })
   const describeMs = performance.now() - sentAt
@@ -355,7 +355,7 @@ interface RestartResult {
   readonly timeline: readonly string[]
 }
 
-async function restartFollower(cluster: BenchCluster, options: Options): Promise<RestartResult> {
+async function restartFollower(cluster: ControllerCluster, options: Options): Promise<RestartResult> {
   const q = await cluster.waitForCaughtUp({ timeoutMs: 30_000 })
   const leaderId = q.leaderId
   const followerId = cluster.runningIds().find((id) => id !== leaderId)!
@@ -370,9 +370,9 @@ async function restartFollower(cluster: BenchCluster, options: Options): Promise
   const spawnedAt = cluster.spawn(followerId)
   const spawnedAtEpochMs = cluster.spawnedAt(followerId).epochMs
   // The three probes run side by side, each on a fresh client until its first answer (see
-  // BenchCluster.freshClient), so none waits behind another or behind a reconnect backoff.
+  // ControllerCluster.freshClient), so none waits behind another or behind a reconnect backoff.
   const onFollower = async <T>(call: (c: ControllerClient) => Promise<T>): Promise<T> => {
-    const c = cluster.freshClient(followerId)
+    const c = cluster.freshClient(followerId, POLL_CALL_TIMEOUT_MS)
     try {
       return await call(c)
     } finally {
@@ -382,7 +382,7 @@ async function restartFollower(cluster: BenchCluster, options: Options): Promise
   const [serving, caughtUp, imageCaughtUp] = await Promise.all([
     pollUntil(() => onFollower((c) => c.describeQuorum()), RESTART_POLL_MS, 60_000, `node ${followerId} to answer DescribeQuorum`),
     pollUntil(async () => {
-      const lq = await cluster.client(leaderId, 'poll').describeQuorum()
+      const lq = await cluster.client(leaderId, POLL_CALL_TIMEOUT_MS).describeQuorum()
       const v = lq.voters.find((r) => r.replicaId === followerId)
       const self = lq.voters.find((r) => r.replicaId === leaderId)
       // A valid fetch at the leader's log end after the spawn: lastCaughtUpTimestamp moves
@@ -449,7 +449,7 @@ async function main(): Promise<void> {
   console.log(`snapshot interval: ${snapshotIntervalBytes} bytes of entry data (${SNAPSHOT_BYTES_KEY}); padding: ${options.padEntries} entries`)
   const started = new Date().toISOString()
 
-  const cluster = await BenchCluster.start({ size: 3, overrides })
+  const cluster = await startBenchCluster(overrides)
   console.log(`cluster up in ${cluster.baseDir}`)
   const brokers = new FakeBrokers(cluster, BROKER_IDS, options.heartbeatMs)
   let creation: CreationResult | null = null

@@ -7,6 +7,12 @@
  *
  * It keeps every process's stdout and stderr so a failing test can print them (dump()).
  * Every wait has a deadline; nothing here sleeps a fixed time to "let things settle".
+ *
+ * The benchmarks (scripts/bench/) run on it too, so it also exposes what a measurement needs:
+ * each node's pid and log dir, the monotonic and wall-clock time of its last spawn, clients
+ * with a chosen deadline, and a spawn that does not wait for the node to serve.
+ *
+ * Invariant: a node is either running (process and exited set) or not (both null).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -14,6 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { ControllerClient, isServiceError } from '@tributary/metadata-quorum'
 import { ErrorCode, type quorum } from '@tributary/protocol'
@@ -29,6 +36,8 @@ export const WAIT_TIMEOUT_MS = 20_000
 export const POLL_INTERVAL_MS = 25
 /** Output kept per process (the tail), for dump(). */
 export const OUTPUT_BYTES_MAX = 64 * 1024
+/** Default deadline of every call a cached client makes. */
+export const CALL_TIMEOUT_MS = 2000
 
 /** Node 24: the running one if it is recent enough, else the repository's pinned binary. */
 export function nodeBinary(): string {
@@ -51,8 +60,12 @@ export async function freePort(): Promise<number> {
   })
 }
 
-export async function waitFor<T>(probe: () => Promise<T | null> | T | null, what: string, timeoutMs = WAIT_TIMEOUT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs
+/**
+ * Polls `probe` every `intervalMs` until it returns a value (not null); gives up after
+ * `timeoutMs` (monotonic clock). Errors thrown by the probe count as "not yet".
+ */
+export async function waitFor<T>(probe: () => Promise<T | null> | T | null, what: string, timeoutMs = WAIT_TIMEOUT_MS, intervalMs = POLL_INTERVAL_MS): Promise<T> {
+  const deadline = performance.now() + timeoutMs
   let lastError: unknown = null
   for (;;) {
     try {
@@ -61,11 +74,11 @@ export async function waitFor<T>(probe: () => Promise<T | null> | T | null, what
     } catch (err) {
       lastError = err
     }
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : ''
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`)
     }
-    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS))
+    await new Promise((r) => setTimeout(r, intervalMs))
   }
 }
 
@@ -78,12 +91,19 @@ interface NodeState {
   /** Set while the harness itself is stopping the process. */
   stopping: boolean
   output: string
+  /** performance.now() and Date.now() of the last spawn. */
+  spawnedAtMonoMs: number
+  spawnedAtEpochMs: number
 }
 
 export interface ControllerClusterOptions {
   readonly size?: number
   /** Extra `key=value` overrides for every node. */
   readonly overrides?: readonly string[]
+  /** Deadline of the cached clients' calls (client(id) without a timeout); CALL_TIMEOUT_MS by default. */
+  readonly callTimeoutMs?: number
+  /** Prefix of the temp base directory's name. */
+  readonly dirPrefix?: string
 }
 
 export interface LeaderInfo {
@@ -100,13 +120,18 @@ interface ControllerAnswer {
 
 export class ControllerCluster {
   readonly baseDir: string
+  readonly overrides: readonly string[]
+  private readonly callTimeoutMs: number
   private readonly nodes = new Map<number, NodeState>()
-  private readonly overrides: readonly string[]
-  private readonly clients = new Map<number, ControllerClient>()
+  /** Keyed by `${id}:${timeoutMs}`: each deadline gets its own channel. */
+  private readonly clients = new Map<string, ControllerClient>()
+  /** The node that last answered a controller command as the active controller. */
+  private lastController: number | null = null
 
-  private constructor(baseDir: string, nodes: NodeState[], overrides: readonly string[]) {
+  private constructor(baseDir: string, nodes: NodeState[], overrides: readonly string[], callTimeoutMs: number) {
     this.baseDir = baseDir
     this.overrides = overrides
+    this.callTimeoutMs = callTimeoutMs
     for (const n of nodes) this.nodes.set(n.id, n)
   }
 
@@ -114,13 +139,16 @@ export class ControllerCluster {
   static async start(options: ControllerClusterOptions = {}): Promise<ControllerCluster> {
     const size = options.size ?? 3
     if (!existsSync(TRIB_BIN)) throw new Error(`${TRIB_BIN} is missing: run \`npx tsc -b\` (npm test does) first`)
-    const baseDir = await mkdtemp(join(tmpdir(), 'trib-cluster-'))
+    const baseDir = await mkdtemp(join(tmpdir(), options.dirPrefix ?? 'trib-cluster-'))
     const nodes: NodeState[] = []
     for (let id = 1; id <= size; id++) {
-      nodes.push({ id, port: await freePort(), logDir: join(baseDir, `node-${id}`), process: null, exited: null, stopping: false, output: '' })
+      nodes.push({
+        id, port: await freePort(), logDir: join(baseDir, `node-${id}`),
+        process: null, exited: null, stopping: false, output: '', spawnedAtMonoMs: 0, spawnedAtEpochMs: 0,
+      })
     }
-    const cluster = new ControllerCluster(baseDir, nodes, options.overrides ?? [])
-    for (const n of nodes) cluster.spawnNode(n)
+    const cluster = new ControllerCluster(baseDir, nodes, options.overrides ?? [], options.callTimeoutMs ?? CALL_TIMEOUT_MS)
+    for (const n of nodes) cluster.spawn(n.id)
     try {
       await Promise.all(nodes.map((n) => cluster.waitForServing(n.id)))
     } catch (err) {
@@ -160,14 +188,49 @@ export class ControllerCluster {
     return this.node(id).process !== null
   }
 
-  /** A cached client for node `id` (it reconnects by itself after a restart). */
-  client(id: number): ControllerClient {
-    let c = this.clients.get(id)
+  runningIds(): number[] {
+    return this.ids.filter((id) => this.isRunning(id))
+  }
+
+  /** The OS pid of a running node (for /proc/<pid>/status). */
+  pid(id: number): number {
+    const pid = this.node(id).process?.pid
+    if (pid === undefined) throw new Error(`node ${id} is not running`)
+    return pid
+  }
+
+  logDir(id: number): string {
+    return this.node(id).logDir
+  }
+
+  /** performance.now() (monoMs) and Date.now() (epochMs) of the node's last spawn. */
+  spawnedAt(id: number): { readonly monoMs: number; readonly epochMs: number } {
+    const n = this.node(id)
+    return { monoMs: n.spawnedAtMonoMs, epochMs: n.spawnedAtEpochMs }
+  }
+
+  /**
+   * A cached client for node `id` (it reconnects by itself after a restart). A `timeoutMs`
+   * other than the cluster's default gets a client (and channel) of its own, so a poll loop
+   * with a short deadline does not share a channel with slow calls.
+   */
+  client(id: number, timeoutMs: number = this.callTimeoutMs): ControllerClient {
+    const key = `${id}:${timeoutMs}`
+    let c = this.clients.get(key)
     if (c === undefined) {
-      c = new ControllerClient(this.address(id), { timeoutMs: 2000 })
-      this.clients.set(id, c)
+      c = new ControllerClient(this.address(id), { timeoutMs })
+      this.clients.set(key, c)
     }
     return c
+  }
+
+  /**
+   * A new client of its own (the caller closes it). A cached client that failed to connect
+   * waits out gRPC's reconnect backoff (100-500 ms) before it tries again; a timed probe of a
+   * restarting node uses a fresh one per attempt so that backoff is not measured.
+   */
+  freshClient(id: number, timeoutMs: number = this.callTimeoutMs): ControllerClient {
+    return new ControllerClient(this.address(id), { timeoutMs })
   }
 
   /** Signals a node and waits for it to exit; returns its exit code (null if killed by a signal). */
@@ -201,10 +264,19 @@ export class ControllerCluster {
 
   /** Starts a stopped node again with the same id, port and log dir; waits until it serves. */
   async restart(id: number): Promise<void> {
+    this.spawn(id)
+    await this.waitForServing(id)
+  }
+
+  /**
+   * Starts node `id` (again, with the same id, port and log dir) without waiting for it to
+   * serve. Returns performance.now() of the spawn.
+   */
+  spawn(id: number): number {
     const n = this.node(id)
     if (n.process !== null) throw new Error(`node ${id} is still running`)
     this.spawnNode(n)
-    await this.waitForServing(id)
+    return n.spawnedAtMonoMs
   }
 
   /**
@@ -230,27 +302,67 @@ export class ControllerCluster {
     }, `a leader${exclude.length > 0 ? ` other than ${exclude.join(',')}` : ''}`, options.timeoutMs)
   }
 
+  /** DescribeQuorum as answered by the leader (directly or through a follower's forward), or null. */
+  async leaderQuorum(): Promise<quorum.DescribeQuorumResponse | null> {
+    for (const id of this.runningIds()) {
+      try {
+        const q = await this.client(id).describeQuorum()
+        if (q.errorCode === ErrorCode.NONE.code && this.isRunning(q.leaderId)) return q
+      } catch {
+        // Try the next node.
+      }
+    }
+    return null
+  }
+
   /**
-   * Runs a controller command against the active controller: starts at any running node,
-   * follows NOT_CONTROLLER hints, and retries (a new leader answers NOT_CONTROLLER until it
-   * has committed its leader_change entry). Returns the first answer that is not NOT_CONTROLLER.
+   * Waits until one running node leads and every running voter (or every one of `ids`) has
+   * fetched up to the leader's log end (the leader's own DescribeQuorum view).
+   */
+  async waitForCaughtUp(options: { timeoutMs?: number; ids?: readonly number[] } = {}): Promise<quorum.DescribeQuorumResponse> {
+    return waitFor(async () => {
+      const q = await this.leaderQuorum()
+      if (q === null) return null
+      const leader = q.voters.find((v) => v.replicaId === q.leaderId)
+      if (leader === undefined) return null
+      for (const id of options.ids ?? this.runningIds()) {
+        const v = q.voters.find((r) => r.replicaId === id)
+        if (v === undefined || v.logEndOffset !== leader.logEndOffset) return null
+      }
+      return q
+    }, 'every running voter to reach the leader\'s log end', options.timeoutMs)
+  }
+
+  /**
+   * Runs a controller command against the active controller: starts at the node that
+   * answered as controller last time (else any running node), follows NOT_CONTROLLER hints,
+   * and retries every poll interval (a new leader answers NOT_CONTROLLER until it has
+   * committed its leader_change entry). Returns the first answer that is not NOT_CONTROLLER.
+   * Remembering the controller keeps a stream of requests from paying a redirect each.
    */
   async onController<R extends ControllerAnswer>(call: (client: ControllerClient) => Promise<R>, what: string, timeoutMs?: number): Promise<R> {
-    let target: number | null = null
     return waitFor(async () => {
-      const candidates = target !== null && this.isRunning(target) ? [target] : this.ids.filter((id) => this.isRunning(id))
-      for (const id of candidates) {
+      const tried = new Set<number>()
+      let next = this.lastController
+      for (;;) {
+        const id = next !== null && this.isRunning(next) && !tried.has(next) ? next : this.runningIds().find((i) => !tried.has(i))
+        if (id === undefined) return null
+        tried.add(id)
+        next = null
         let answer: R
         try {
           answer = await call(this.client(id))
         } catch (err) {
-          if (isServiceError(err)) continue
-          throw err
+          if (!isServiceError(err)) throw err
+          if (this.lastController === id) this.lastController = null
+          continue
         }
-        if (answer.errorCode !== ErrorCode.NOT_CONTROLLER.code) return answer
-        target = answer.controllerId >= 0 && this.nodes.has(answer.controllerId) ? answer.controllerId : null
+        if (answer.errorCode !== ErrorCode.NOT_CONTROLLER.code) {
+          this.lastController = id
+          return answer
+        }
+        next = answer.controllerId >= 0 && this.nodes.has(answer.controllerId) ? answer.controllerId : null
       }
-      return null
     }, what, timeoutMs)
   }
 
@@ -263,7 +375,7 @@ export class ControllerCluster {
   async close(options: { keepDirs?: boolean } = {}): Promise<void> {
     for (const c of this.clients.values()) c.close()
     this.clients.clear()
-    await Promise.all(this.ids.filter((id) => this.isRunning(id)).map((id) => this.kill(id, 'SIGKILL').catch(() => null)))
+    await Promise.all(this.runningIds().map((id) => this.kill(id, 'SIGKILL').catch(() => null)))
     if (options.keepDirs !== true) await rm(this.baseDir, { recursive: true, force: true })
   }
 
@@ -286,6 +398,8 @@ export class ControllerCluster {
     ]
     // Keep the parent's TRIB_* variables out: the node must see only what the test sets.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRIB_')))
+    n.spawnedAtEpochMs = Date.now()
+    n.spawnedAtMonoMs = performance.now()
     const child = spawn(nodeBinary(), args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     const keep = (chunk: Buffer): void => {
       n.output = (n.output + chunk.toString('utf8')).slice(-OUTPUT_BYTES_MAX)
