@@ -223,7 +223,7 @@ describe('PartitionState: ISR shrink and expand', () => {
       fetch(s, N3, previousEnd > 20n ? previousEnd - 20n : 0n, t)
       const shrink = s.tick(t).isrChange
       if (shrink !== null) {
-        expect(shrink.outOfSyncReplicaIds).toEqual([N3])
+        expect(shrink).toMatchObject({ kind: 'shrink', outOfSyncReplicaIds: [N3] })
         expect(t).toBe(LAG_MS + 1_000)
         return
       }
@@ -327,6 +327,17 @@ describe('PartitionState: AlterPartition answers', () => {
     expect(s.highWatermark).toBe(10n)
     expect(s.onAlterPartitionResponse(request, { kind: 'committed', leaderEpoch: 1, partitionEpoch: 1, isr: ids(1, 2) }).kind).toBe('ignored')
     expect(s.view()).toMatchObject({ isrState: 'committed', partitionEpoch: 1, isr: [N1, N2] })
+  })
+
+  it('keeps one request on the wire: a superseded one blocks the next until it is answered', () => {
+    const { s, request } = shrinkPending()
+    // Metadata commits a different change; the proposal it superseded is still in flight.
+    s.onMetadataUpdate({ leader: N1, leaderEpoch: 1, partitionEpoch: 1, replicas: ids(1, 2, 3), isr: ids(1, 2, 3) }, LAG_MS + 2)
+    expect(s.tick(LAG_MS + 3).isrChange).toMatchObject({ kind: 'shrink', request: { partitionEpoch: 1 } })
+    expect(s.takeAlterPartitionRequest()).toBeNull()
+    expect(s.onAlterPartitionResponse(request, { kind: 'error', errorCode: ErrorCode.INVALID_UPDATE_VERSION.code })).toMatchObject({ kind: 'ignored' })
+    expect(s.view().isrState).toBe('pending_shrink')
+    expect(s.takeAlterPartitionRequest()).toMatchObject({ partitionEpoch: 1, newIsr: [N1, N2] })
   })
 
   it('a new leader epoch forgets a pending change; its answer is ignored', () => {

@@ -24,7 +24,8 @@
  *     (so it has truncated to this leader's history, KIP-101).
  *   - The leader only asks (AlterPartition with the partition epoch, KIP-497); the controller
  *     decides. At most one request is pending; a proposal waits until it is answered.
- *   - The driver sends each request taken from takeAlterPartitionRequest() once. A lost
+ *   - The driver sends each request taken from takeAlterPartitionRequest() once and reports
+ *     exactly one answer for it; nothing else is taken until then. A lost
  *     answer is reported as `outcome_unknown`, and the same request is offered again; an
  *     error answer to a retried request cannot prove the first attempt was not applied, so
  *     then the maximal ISR stays as large as the pending change made it until metadata says.
@@ -184,8 +185,7 @@ interface LeaderState {
   durableEndOffset: bigint
   readonly leaderEpochStartOffset: bigint
   isrState: IsrState
-  /** Whether the pending request has been handed to the driver, and how often. */
-  requestSent: boolean
+  /** How often the pending request has been handed to the driver. */
   requestAttempts: number
   readonly followers: Map<NodeId, FollowerProgress>
 }
@@ -201,6 +201,8 @@ export class PartitionState {
   private committedIsr: readonly NodeId[] = []
   private hw: bigint
   private leaderState: LeaderState | null = null
+  /** The AlterPartition request handed to the driver and not answered yet. */
+  private outstanding: AlterPartitionRequest | null = null
 
   constructor(options: PartitionStateOptions) {
     assert(options.highWatermark >= 0n, `initial high watermark ${options.highWatermark} is negative`)
@@ -256,7 +258,6 @@ export class PartitionState {
       durableEndOffset: input.durableEndOffset,
       leaderEpochStartOffset: input.logEndOffset,
       isrState: { kind: 'committed', isr: this.committedIsr },
-      requestSent: false,
       requestAttempts: 0,
       followers,
     }
@@ -354,28 +355,36 @@ export class PartitionState {
     if (outOfSync.length === 0) return { isrChange: null }
     const request = this.buildRequest(isr.filter((id) => !outOfSync.includes(id)))
     leader.isrState = { kind: 'pending_shrink', isr, outOfSyncReplicaIds: outOfSync, request }
-    leader.requestSent = false
     leader.requestAttempts = 0
     this.logger.info({ outOfSync, newIsr: request.newIsr, partitionEpoch: this.partitionEpoch }, 'proposed ISR shrink')
     return { isrChange: { kind: 'shrink', outOfSyncReplicaIds: outOfSync, request } }
   }
 
-  /** The AlterPartition request to send now, if any; each is handed out once per attempt. */
+  /**
+   * The AlterPartition request to send now, if any. Each attempt is handed out once, and
+   * nothing more until it is answered, even if metadata or a new leader epoch has superseded
+   * it meanwhile: at most one request per partition is ever on the wire.
+   */
   takeAlterPartitionRequest(): AlterPartitionRequest | null {
     const leader = this.leaderState
-    if (leader === null || leader.requestSent) return null
+    if (leader === null || this.outstanding !== null) return null
     const request = pendingRequestOf(leader.isrState)
     if (request === null) return null
-    leader.requestSent = true
+    this.outstanding = request
     leader.requestAttempts += 1
     return request
   }
 
-  /** The answer to `request`, which must be the one takeAlterPartitionRequest() returned. */
+  /**
+   * The answer to `request`, the one takeAlterPartitionRequest() returned. The driver must
+   * report exactly one answer per request taken (`outcome_unknown` after its deadline).
+   */
   onAlterPartitionResponse(request: AlterPartitionRequest, response: AlterPartitionResponse): AlterPartitionOutcome {
+    if (request !== this.outstanding) return { kind: 'ignored', reason: 'not the request on the wire' }
+    this.outstanding = null
     const leader = this.leaderState
-    if (leader === null || pendingRequestOf(leader.isrState) !== request || !leader.requestSent) {
-      return { kind: 'ignored', reason: 'not the pending request' }
+    if (leader === null || pendingRequestOf(leader.isrState) !== request) {
+      return { kind: 'ignored', reason: 'superseded by metadata or a new leader epoch' }
     }
     const state = leader.isrState
     assert(state.kind === 'pending_expand' || state.kind === 'pending_shrink', 'a pending request without a pending state')
@@ -414,7 +423,6 @@ export class PartitionState {
         return { kind: 'awaiting_metadata' }
       }
       case 'outcome_unknown':
-        leader.requestSent = false
         this.logger.debug({ reason: response.reason }, 'AlterPartition outcome unknown, will resend')
         return { kind: 'retry' }
     }
@@ -511,7 +519,6 @@ export class PartitionState {
     if (end === null || end < this.hw || end < leader.leaderEpochStartOffset) return null
     const request = this.buildRequest([...isr, progress.replicaId])
     leader.isrState = { kind: 'pending_expand', isr, newReplicaId: progress.replicaId, request }
-    leader.requestSent = false
     leader.requestAttempts = 0
     this.logger.info({ replicaId: progress.replicaId, newIsr: request.newIsr, partitionEpoch: this.partitionEpoch }, 'proposed ISR expand')
     return { kind: 'expand', replicaId: progress.replicaId, request }
@@ -526,14 +533,12 @@ export class PartitionState {
   private resetToCommitted(leader: LeaderState, isr: readonly NodeId[]): void {
     this.committedIsr = isr.slice()
     leader.isrState = { kind: 'committed', isr: this.committedIsr }
-    leader.requestSent = false
     leader.requestAttempts = 0
   }
 
   private awaitMetadata(leader: LeaderState, maximalIsr: readonly NodeId[], reason: string): void {
     const isr = leader.isrState.isr
     leader.isrState = { kind: 'awaiting_metadata', isr, maximalIsr: maximalIsr.slice(), reason }
-    leader.requestSent = false
     leader.requestAttempts = 0
   }
 
