@@ -7,4 +7,6 @@ export const CONTROLLER_LIMITS = {
   maxRecordsPerCommand: 10_000,
   /** Attempts to draw a topic id that is not taken and does not start with '-'. */
   topicIdAttemptsMax: 100,
+  /** Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE: ids handed out per AllocateProducerIds. */
+  producerIdBlockSize: 1000,
 } as const

@@ -605,3 +605,322 @@ describe('leadership and the speculative image', () => {
     expect(new Set(ids[0]).size).toBe(2)
   })
 })
+
+// ---- AlterPartition, ElectLeaders, AllocateProducerIds ---------------------------------------
+
+type IsrMember = readonly [brokerId: number, brokerEpoch: bigint]
+
+function alter(
+  h: Harness,
+  sender: readonly [number, bigint],
+  parts: readonly { topicId: string; partitionId?: number; leaderEpoch: number; partitionEpoch: number; isr: readonly IsrMember[] }[],
+): { result: ControllerResult; response: controller.AlterPartitionResponse } {
+  const result = h.run({
+    type: 'alter_partition',
+    request: {
+      brokerId: sender[0],
+      brokerEpoch: sender[1],
+      topics: parts.map((p) => ({
+        topicId: p.topicId,
+        partitions: [{
+          partitionId: p.partitionId ?? 0,
+          leaderEpoch: p.leaderEpoch,
+          partitionEpoch: p.partitionEpoch,
+          newIsr: p.isr.map(([brokerId, brokerEpoch]) => ({ brokerId, brokerEpoch })),
+        }],
+      })),
+    },
+  })
+  assert(result.response.type === 'alter_partition')
+  expect(result.response.response.controllerId).toBe(SELF)
+  return { result, response: result.response.response }
+}
+
+/** One partition of `orders`, RF 3 over brokers 1-3, all unfenced; returns its id and epochs. */
+function onePartition(h: Harness): { topicId: string; epochs: Map<number, bigint>; replicas: readonly NodeId[] } {
+  const epochs = h.cluster(1, 2, 3)
+  const topicId = h.createTopics([{ name: 'orders', numPartitions: 1, replicationFactor: 3 }]).topics[0].topicId
+  h.commit()
+  const p = h.image.partition(topicId as TopicId, 0)!
+  expect(p).toMatchObject({ leader: p.replicas[0], isr: p.replicas, leaderEpoch: 0, partitionEpoch: 0 })
+  return { topicId, epochs, replicas: p.replicas }
+}
+
+function member(epochs: Map<number, bigint>, id: number): IsrMember {
+  return [id, epochs.get(id)!]
+}
+
+describe('alter_partition', () => {
+  it('refuses the whole request with STALE_BROKER_EPOCH for a stale or unregistered sender', () => {
+    const h = new Harness()
+    const { topicId, epochs, replicas } = onePartition(h)
+    const [leader] = replicas
+    const isr = replicas.map((id) => member(epochs, id))
+    for (const sender of [[leader, epochs.get(leader)! - 1n], [9, 1n]] as const) {
+      const { result, response } = alter(h, sender, [{ topicId, leaderEpoch: 0, partitionEpoch: 0, isr: isr.slice(0, 2) }])
+      expect(response.errorCode).toBe(ErrorCode.STALE_BROKER_EPOCH.code)
+      expect(response.topics).toEqual([])
+      expect(result.records).toEqual([])
+    }
+  })
+
+  it('answers each validation failure per partition, in Kafka order, without records', () => {
+    const h = new Harness()
+    const { topicId, epochs, replicas } = onePartition(h)
+    const [leader, f1, f2] = replicas
+    const sender = member(epochs, leader)
+    const four = h.register(4) // registered but not a replica
+    h.commit()
+    h.heartbeat(4, four)
+    h.commit()
+    const cases: { name: string; part: Parameters<typeof alter>[2][number]; from?: IsrMember; code: number }[] = [
+      { name: 'unknown topic', part: { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', leaderEpoch: 0, partitionEpoch: 0, isr: [sender] }, code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code },
+      { name: 'unknown partition', part: { topicId, partitionId: 1, leaderEpoch: 0, partitionEpoch: 0, isr: [sender] }, code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code },
+      { name: 'old leader epoch', part: { topicId, leaderEpoch: -1, partitionEpoch: 0, isr: [sender] }, code: ErrorCode.FENCED_LEADER_EPOCH.code },
+      { name: 'newer leader epoch', part: { topicId, leaderEpoch: 1, partitionEpoch: 0, isr: [sender] }, code: ErrorCode.FENCED_LEADER_EPOCH.code },
+      { name: 'sender is a follower', from: member(epochs, f1), part: { topicId, leaderEpoch: 0, partitionEpoch: 0, isr: [member(epochs, f1)] }, code: ErrorCode.NOT_LEADER_OR_FOLLOWER.code },
+      { name: 'partition epoch mismatch', part: { topicId, leaderEpoch: 0, partitionEpoch: 1, isr: [sender] }, code: ErrorCode.INVALID_UPDATE_VERSION.code },
+      { name: 'duplicate members', part: { topicId, leaderEpoch: 0, partitionEpoch: 0, isr: [sender, sender] }, code: ErrorCode.INVALID_REQUEST.code },
+      { name: 'leader missing', part: { topicId, leaderEpoch: 0, partitionEpoch: 0, isr: [member(epochs, f1), member(epochs, f2)] }, code: ErrorCode.INELIGIBLE_REPLICA.code },
+      { name: 'empty ISR', part: { topicId, leaderEpoch: 0, partitionEpoch: 0, isr: [] }, code: ErrorCode.INELIGIBLE_REPLICA.code },
+      { name: 'not a replica', part: { topicId, leaderEpoch: 0, partitionEpoch: 0, isr: [sender, [4, four]] }, code: ErrorCode.INELIGIBLE_REPLICA.code },
+    ]
+    for (const c of cases) {
+      const { result, response } = alter(h, c.from ?? sender, [c.part])
+      expect(response.errorCode, c.name).toBe(0)
+      expect(response.topics[0].partitions[0], c.name).toMatchObject({ partitionId: c.part.partitionId ?? 0, errorCode: c.code, leaderId: NO_NODE })
+      expect(result.records, c.name).toEqual([])
+    }
+    expect(h.sm.pendingWriteCount).toBe(0)
+  })
+
+  it('shrinks then expands with the partition epoch as compare-and-set; new members must be eligible', () => {
+    const h = new Harness()
+    const { topicId, epochs, replicas } = onePartition(h)
+    const [leader, f1, f2] = replicas
+    const sender = member(epochs, leader)
+
+    // Shrink: f2 fell behind.
+    const shrink = alter(h, sender, [{ topicId, leaderEpoch: 0, partitionEpoch: 0, isr: [sender, member(epochs, f1)] }])
+    expect(shrink.result.records.map(caseOf)).toEqual(['partitionChange'])
+    expect(shrink.response.topics[0]).toEqual({
+      topicId,
+      partitions: [{ partitionId: 0, errorCode: 0, errorMessage: '', leaderId: leader, leaderEpoch: 0, isr: [leader, f1], partitionEpoch: 1 }],
+    })
+    // Decided against the speculative image: a retry with the old epoch loses before commit.
+    expect(alter(h, sender, [{ topicId, leaderEpoch: 0, partitionEpoch: 0, isr: [sender] }]).response.topics[0].partitions[0].errorCode)
+      .toBe(ErrorCode.INVALID_UPDATE_VERSION.code)
+    h.commit()
+    expect(h.image.partition(topicId as TopicId, 0)).toMatchObject({ leader, leaderEpoch: 0, isr: [leader, f1], partitionEpoch: 1 })
+
+    // Expanding with f2 at a stale broker epoch (say, the follower rebooted) is refused (KIP-903).
+    const stale = alter(h, sender, [{ topicId, leaderEpoch: 0, partitionEpoch: 1, isr: [sender, member(epochs, f1), [f2, epochs.get(f2)! - 1n]] }])
+    expect(stale.response.topics[0].partitions[0].errorCode).toBe(ErrorCode.INELIGIBLE_REPLICA.code)
+    expect(stale.result.records).toEqual([])
+
+    // Expand: f2 caught up at its current epoch.
+    const expand = alter(h, sender, [{ topicId, leaderEpoch: 0, partitionEpoch: 1, isr: [sender, member(epochs, f1), member(epochs, f2)] }])
+    expect(expand.response.topics[0].partitions[0]).toMatchObject({ errorCode: 0, isr: [leader, f1, f2], partitionEpoch: 2, leaderEpoch: 0 })
+    h.commit()
+    expect(h.image.partition(topicId as TopicId, 0)).toMatchObject({ isr: [leader, f1, f2], partitionEpoch: 2 })
+  })
+
+  it('refuses to add a fenced broker (controlled shutdown fences here), even at its current epoch', () => {
+    const h = new Harness()
+    const { topicId, epochs, replicas } = onePartition(h)
+    const [leader, f1, f2] = replicas
+    const sender = member(epochs, leader)
+    h.heartbeat(f2, epochs.get(f2)!, { wantShutdown: true }) // drops f2 from the ISR and fences it
+    h.commit()
+    const p = h.image.partition(topicId as TopicId, 0)!
+    expect(p.isr).toEqual([leader, f1])
+    const r = alter(h, sender, [{ topicId, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, isr: [sender, member(epochs, f1), member(epochs, f2)] }])
+    expect(r.response.topics[0].partitions[0].errorCode).toBe(ErrorCode.INELIGIBLE_REPLICA.code)
+    expect(r.result.records).toEqual([])
+  })
+
+  it('answers a change that names the current members with the current state and no record', () => {
+    const h = new Harness()
+    const { topicId, epochs, replicas } = onePartition(h)
+    const isr = [...replicas].reverse().map((id) => member(epochs, id))
+    const r = alter(h, member(epochs, replicas[0]), [{ topicId, leaderEpoch: 0, partitionEpoch: 0, isr }])
+    expect(r.result.records).toEqual([])
+    expect(r.response.topics[0].partitions[0]).toMatchObject({ errorCode: 0, leaderId: replicas[0], leaderEpoch: 0, isr: replicas, partitionEpoch: 0 })
+  })
+
+  it('decides a partition named twice in one request against the first change', () => {
+    const h = new Harness()
+    const { topicId, epochs, replicas } = onePartition(h)
+    const sender = member(epochs, replicas[0])
+    const r = alter(h, sender, [
+      { topicId, leaderEpoch: 0, partitionEpoch: 0, isr: [sender, member(epochs, replicas[1])] },
+      { topicId, leaderEpoch: 0, partitionEpoch: 0, isr: [sender] },
+    ])
+    expect(r.result.records).toHaveLength(1)
+    expect(r.response.topics.map((t) => t.partitions[0].errorCode)).toEqual([0, ErrorCode.INVALID_UPDATE_VERSION.code])
+    h.commit()
+    expect(h.image.partition(topicId as TopicId, 0)!.partitionEpoch).toBe(1)
+  })
+})
+
+function elect(h: Harness, topicPartitions: controller.ElectLeadersTopicPartitions[], electionType = 0): { result: ControllerResult; response: controller.ElectLeadersResponse } {
+  const result = h.run({ type: 'elect_leaders', request: { electionType, topicPartitions } })
+  assert(result.response.type === 'elect_leaders')
+  return { result, response: result.response.response }
+}
+
+describe('elect_leaders (preferred)', () => {
+  it('moves leadership back to the preferred replica once it returns and rejoins the ISR', () => {
+    const h = new Harness()
+    const { topicId, epochs, replicas } = onePartition(h)
+    const [preferred, next, last] = replicas
+    const one = [{ topic: 'orders', partitions: [0] }]
+    expect(elect(h, one).response.topics).toEqual([{ topic: 'orders', partitions: [{ partitionId: 0, errorCode: ErrorCode.ELECTION_NOT_NEEDED.code, errorMessage: ErrorCode.ELECTION_NOT_NEEDED.message }] }])
+
+    // The preferred leader shuts down cleanly: leadership moves, it leaves the ISR.
+    h.heartbeat(preferred, epochs.get(preferred)!, { wantShutdown: true })
+    h.commit()
+    expect(h.image.partition(topicId as TopicId, 0)).toMatchObject({ leader: next, isr: [next, last], leaderEpoch: 1 })
+
+    // It comes back (new epoch, unfenced) but is not in the ISR yet.
+    epochs.set(preferred, h.register(preferred, 'inc-again'))
+    h.commit()
+    expect(h.heartbeat(preferred, epochs.get(preferred)!).response.isFenced).toBe(false)
+    h.commit()
+    const notYet = elect(h, one)
+    expect(notYet.response.topics[0].partitions[0].errorCode).toBe(ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE.code)
+    expect(notYet.result.records).toEqual([])
+
+    // The current leader adds it back once it caught up; then the election moves leadership.
+    let p = h.image.partition(topicId as TopicId, 0)!
+    const expand = alter(h, member(epochs, next), [{ topicId, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, isr: [member(epochs, next), member(epochs, last), member(epochs, preferred)] }])
+    expect(expand.response.topics[0].partitions[0].errorCode).toBe(0)
+    const done = elect(h, one)
+    expect(done.response.topics[0].partitions[0].errorCode).toBe(0)
+    expect(done.result.records.map(caseOf)).toEqual(['partitionChange'])
+    h.commit()
+    const before = p
+    p = h.image.partition(topicId as TopicId, 0)!
+    expect(p).toMatchObject({ leader: preferred, leaderEpoch: before.leaderEpoch + 1, partitionEpoch: before.partitionEpoch + 2, isr: [next, last, preferred] })
+    expect(elect(h, one).response.topics[0].partitions[0].errorCode).toBe(ErrorCode.ELECTION_NOT_NEEDED.code)
+  })
+
+  it('answers unknown partitions, an unavailable preferred leader and unsupported election types', () => {
+    const h = new Harness()
+    const epochs = h.cluster(1, 2)
+    h.createTopics([{ name: 'solo', numPartitions: 2, replicationFactor: 1 }])
+    h.commit()
+    const solo = h.image.topic('solo')!
+    const victim = solo.partitions.get(0)!.replicas[0]
+    h.heartbeat(victim, epochs.get(victim)!, { wantShutdown: true }) // its only ISR member: leaderless
+    h.commit()
+    const r = elect(h, [{ topic: 'solo', partitions: [0, 7] }, { topic: 'nope', partitions: [0] }])
+    expect(r.response.topics.map((t) => [t.topic, t.partitions.map((p) => [p.partitionId, p.errorCode])])).toEqual([
+      ['solo', [[0, ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE.code], [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code]]],
+      ['nope', [[0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code]]],
+    ])
+    expect(r.result.records).toEqual([])
+    const unclean = elect(h, [], 1)
+    expect(unclean.response.errorCode).toBe(ErrorCode.INVALID_REQUEST.code)
+    expect(unclean.result.records).toEqual([])
+  })
+
+  it('with no partitions named, elects wherever needed and reports only those partitions', () => {
+    const h = new Harness()
+    const epochs = h.cluster(1, 2, 3)
+    h.createTopics([{ name: 'orders', numPartitions: 6, replicationFactor: 2 }, { name: 'audit', numPartitions: 3, replicationFactor: 3 }])
+    h.commit()
+    expect(elect(h, []).response.topics).toEqual([])
+    // Broker 1 restarts: its leaderships move away, and ISRs shrink.
+    h.heartbeat(1, epochs.get(1)!, { wantShutdown: true })
+    h.commit()
+    epochs.set(1, h.register(1, 'inc-again'))
+    h.commit()
+    h.heartbeat(1, epochs.get(1)!)
+    h.commit()
+    // Its leaders put it back in every ISR it left.
+    const moved: string[] = []
+    for (const name of ['audit', 'orders']) {
+      const topic = h.image.topic(name)!
+      for (const [id, p] of topic.partitions) {
+        if (p.replicas[0] === 1) moved.push(`${name}-${id}`)
+        if (!p.replicas.includes(1 as NodeId) || p.isr.includes(1 as NodeId)) continue
+        const r = alter(h, member(epochs, p.leader), [{ topicId: topic.topicId, partitionId: id, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, isr: [...p.isr, 1].map((b) => member(epochs, b)) }])
+        expect(r.response.topics[0].partitions[0].errorCode).toBe(0)
+      }
+    }
+    h.commit()
+    expect(moved.length).toBeGreaterThan(0)
+    const r = elect(h, [])
+    const reported = r.response.topics.flatMap((t) => t.partitions.map((p) => { expect(p.errorCode).toBe(0); return `${t.topic}-${p.partitionId}` }))
+    expect(reported).toEqual(moved)
+    expect(r.result.records).toHaveLength(moved.length)
+    h.commit()
+    for (const name of ['audit', 'orders']) for (const p of h.image.topic(name)!.partitions.values()) expect(p.leader).toBe(p.replicas[0])
+  })
+})
+
+function allocate(h: Harness, brokerId: number, brokerEpoch: bigint): { result: ControllerResult; response: controller.AllocateProducerIdsResponse } {
+  const result = h.run({ type: 'allocate_producer_ids', request: { brokerId, brokerEpoch } })
+  assert(result.response.type === 'allocate_producer_ids')
+  return { result, response: result.response.response }
+}
+
+describe('allocate_producer_ids', () => {
+  it('hands out strictly increasing blocks of 1000 that survive replay and a snapshot', () => {
+    const h = new Harness()
+    const epochs = h.cluster(1, 2)
+    const a = allocate(h, 1, epochs.get(1)!)
+    const b = allocate(h, 2, epochs.get(2)!) // before a commits: decided on the speculative image
+    expect([a.response, b.response].map((r) => [r.errorCode, r.producerIdStart, r.producerIdLen])).toEqual([[0, 0n, 1000], [0, 1000n, 1000]])
+    expect(a.result.records).toEqual([{ record: { $case: 'producerIds', value: { brokerId: 1, brokerEpoch: epochs.get(1)!, nextProducerId: 1000n } } }])
+    h.commit()
+    expect(h.image.nextProducerId).toBe(2000n)
+    expect(allocate(h, 1, epochs.get(1)!).response.producerIdStart).toBe(2000n)
+    h.commit()
+
+    const follower = new ControllerStateMachine(CONFIG, new SeededRandom(3), silentLogger, 8 as NodeId)
+    for (const e of h.log) follower.applyCommitted(e)
+    expect(follower.committedImage.nextProducerId).toBe(3000n)
+    const restored = new ControllerStateMachine(CONFIG, new SeededRandom(5), silentLogger, 9 as NodeId)
+    restored.applySnapshot({ id: { endOffset: h.image.offset + 1, epoch: h.epoch }, data: h.sm.snapshotData() })
+    expect(restored.committedImage.nextProducerId).toBe(3000n)
+    expect(restored.committedImage.fingerprint()).toBe(h.image.fingerprint())
+    // The restored node, once active, continues after the last block.
+    restored.applyCommitted({ epoch: 2, offset: h.image.offset + 1, kind: 'leader_change', data: new Uint8Array(0) })
+    restored.becomeActive(2, 0)
+    const next = restored.handle({ type: 'allocate_producer_ids', request: { brokerId: 2, brokerEpoch: epochs.get(2)! } }, 0)
+    assert(next.response.type === 'allocate_producer_ids')
+    expect(next.response.response.producerIdStart).toBe(3000n)
+  })
+
+  it('refuses a stale or unregistered broker with STALE_BROKER_EPOCH and no record', () => {
+    const h = new Harness()
+    const epochs = h.cluster(1)
+    for (const [id, epoch] of [[1, epochs.get(1)! - 1n], [5, 1n]] as const) {
+      const r = allocate(h, id, epoch)
+      expect([r.response.errorCode, r.response.producerIdStart, r.response.producerIdLen]).toEqual([ErrorCode.STALE_BROKER_EPOCH.code, -1n, 0])
+      expect(r.result.records).toEqual([])
+    }
+  })
+
+  it('refuses once the int64 id space is exhausted', () => {
+    const sm = new ControllerStateMachine(CONFIG, new SeededRandom(1), silentLogger, SELF)
+    sm.applyCommitted({ epoch: 1, offset: 0, kind: 'leader_change', data: new Uint8Array(0) })
+    const nearMax = 2n ** 63n - 1500n
+    const records: metadata.MetadataRecord[] = [
+      { record: { $case: 'registerBroker', value: { brokerId: 1, brokerEpoch: 1n, incarnationId: 'i', endpoints: [], rack: '', fenced: false } } },
+      { record: { $case: 'producerIds', value: { brokerId: 1, brokerEpoch: 1n, nextProducerId: nearMax } } },
+    ]
+    sm.applyCommitted({ epoch: 1, offset: 1, kind: 'data', data: encodeMetadataRecordBatch(records) })
+    sm.applyCommitted({ epoch: 2, offset: 2, kind: 'leader_change', data: new Uint8Array(0) })
+    sm.becomeActive(2, 0)
+    const ok = sm.handle({ type: 'allocate_producer_ids', request: { brokerId: 1, brokerEpoch: 1n } }, 0)
+    assert(ok.response.type === 'allocate_producer_ids')
+    expect(ok.response.response.producerIdStart).toBe(nearMax)
+    const exhausted = sm.handle({ type: 'allocate_producer_ids', request: { brokerId: 1, brokerEpoch: 1n } }, 0)
+    assert(exhausted.response.type === 'allocate_producer_ids')
+    expect(exhausted.response.response.errorCode).toBe(ErrorCode.UNKNOWN_SERVER_ERROR.code)
+    expect(exhausted.records).toEqual([])
+  })
+})

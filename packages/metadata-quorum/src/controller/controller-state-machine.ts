@@ -1,7 +1,8 @@
 /**
  * The controller's logic without the Raft part: Kafka's QuorumController command handling,
- * ReplicationControlManager (topics, partitions, leaders, ISRs) and ClusterControlManager
- * with BrokerHeartbeatManager (registrations, sessions, fencing).
+ * ReplicationControlManager (topics, partitions, leaders, ISRs, AlterPartition, preferred
+ * ElectLeaders), ClusterControlManager with BrokerHeartbeatManager (registrations, sessions,
+ * fencing) and ProducerIdControlManager (producer id blocks).
  *
  * Two images:
  * - the committed image: every committed entry, replayed in order. Every node keeps it
@@ -33,7 +34,7 @@ import {
   NO_NODE,
   type NodeId,
   type TopicId,
-  type controller,
+  controller,
   metadata,
   topicIdFromBytes,
 } from '@tributary/protocol'
@@ -180,6 +181,12 @@ export class ControllerStateMachine {
         return this.deleteTopics(active, command.request)
       case 'create_partitions':
         return this.createPartitions(active, command.request)
+      case 'alter_partition':
+        return this.alterPartition(active, command.request)
+      case 'elect_leaders':
+        return this.electLeaders(active, command.request)
+      case 'allocate_producer_ids':
+        return this.allocateProducerIds(active, command.request)
     }
   }
 
@@ -430,6 +437,140 @@ export class ControllerStateMachine {
     return { records, response: { type: 'create_partitions', response: { errorCode: 0, errorMessage: '', topics: results, controllerId: this.nodeId } } }
   }
 
+  /**
+   * Kafka's ReplicationControlManager.alterPartition (KIP-497, KIP-903). The sender must be
+   * the current, registered incarnation of the partition leader; the partition epoch makes
+   * the change a compare-and-set, so a leader acting on a stale view is refused. Partitions
+   * are decided in order against a working image, so a partition named twice sees the
+   * first change (and the second answers INVALID_UPDATE_VERSION).
+   */
+  private alterPartition(active: ActiveState, req: controller.AlterPartitionRequest): ControllerResult {
+    const reply = (records: Records, error: ErrorCodeInfo, message: string, topics: controller.AlterPartitionTopicResult[]): ControllerResult => ({
+      records,
+      response: { type: 'alter_partition', response: { errorCode: error.code, errorMessage: message, topics, controllerId: this.nodeId } },
+    })
+    const image = active.speculative
+    const staleEpoch = brokerEpochError(image, req.brokerId, req.brokerEpoch)
+    if (staleEpoch !== null) return reply([], ErrorCode.STALE_BROKER_EPOCH, staleEpoch, [])
+
+    const sender = req.brokerId as NodeId
+    let working = image
+    const nextOffset = this.nextWriteOffset(active)
+    const records: Records = []
+    const topics: controller.AlterPartitionTopicResult[] = []
+    for (const t of req.topics) {
+      const partitions: controller.AlterPartitionPartitionResult[] = []
+      topics.push({ topicId: t.topicId, partitions })
+      for (const p of t.partitions) {
+        const current = working.partition(t.topicId as TopicId, p.partitionId)
+        const fail = (error: ErrorCodeInfo, message: string): void => {
+          partitions.push({ partitionId: p.partitionId, errorCode: error.code, errorMessage: message, leaderId: NO_NODE, leaderEpoch: -1, isr: [], partitionEpoch: -1 })
+        }
+        if (current === undefined) { fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `No such partition ${t.topicId}-${p.partitionId}.`); continue }
+        const error = alterPartitionError(working, current, sender, p)
+        if (error !== null) { fail(error.error, error.message); continue }
+        const newIsr = p.newIsr.map((b) => b.brokerId as NodeId)
+        const sameMembers = newIsr.length === current.isr.length && newIsr.every((r) => current.isr.includes(r))
+        let after = current
+        if (!sameMembers) {
+          // The leader is in the new ISR and unfenced, so it stays leader: an ISR-only change.
+          const change: metadata.PartitionChangeRecord = {
+            topicId: t.topicId, partitionId: p.partitionId, leader: undefined, isr: newIsr, isrSet: true, replicas: [], replicasSet: false,
+          }
+          const record: metadata.MetadataRecord = { record: { $case: 'partitionChange', value: change } }
+          working = working.replay([record], nextOffset)
+          records.push(record)
+          after = working.partition(t.topicId as TopicId, p.partitionId)!
+          assert(after.leader === current.leader, 'an AlterPartition ISR change never moves the leader')
+          this.logger.debug({ topicId: t.topicId, partitionId: p.partitionId, from: current.isr, to: newIsr, partitionEpoch: after.partitionEpoch }, 'altered ISR')
+        }
+        partitions.push({
+          partitionId: p.partitionId, errorCode: 0, errorMessage: '',
+          leaderId: after.leader, leaderEpoch: after.leaderEpoch, isr: after.isr.slice(), partitionEpoch: after.partitionEpoch,
+        })
+      }
+    }
+    this.write(active, records)
+    return reply(records, ErrorCode.NONE, '', topics)
+  }
+
+  /**
+   * Preferred leader election (KIP-460; Kafka's ReplicationControlManager.electLeaders with
+   * ElectionType.PREFERRED): move leadership to the first replica when it is an unfenced ISR
+   * member. With no partitions named, every partition is tried and only those that needed
+   * an election are reported, as in Kafka. Partitions past the per-command record bound are
+   * answered OPERATION_NOT_ATTEMPTED; the caller repeats the request for them.
+   */
+  private electLeaders(active: ActiveState, req: controller.ElectLeadersRequest): ControllerResult {
+    const reply = (records: Records, error: ErrorCodeInfo, message: string, topics: controller.ElectLeadersTopicResult[]): ControllerResult => ({
+      records,
+      response: { type: 'elect_leaders', response: { errorCode: error.code, errorMessage: message, topics, controllerId: this.nodeId } },
+    })
+    if (req.electionType !== controller.ElectionType.PREFERRED) {
+      return reply([], ErrorCode.INVALID_REQUEST, 'Only PREFERRED leader elections are supported.', [])
+    }
+    const image = active.speculative
+    const all = req.topicPartitions.length === 0
+    const wanted: { topic: string; partitions: readonly number[] }[] = all
+      ? [...image.topicsByName.keys()].sort().map((name) => ({ topic: name, partitions: [...image.topicsByName.get(name)!.partitions.keys()] }))
+      : req.topicPartitions
+    let working = image
+    const nextOffset = this.nextWriteOffset(active)
+    const records: Records = []
+    const topics: controller.ElectLeadersTopicResult[] = []
+    for (const t of wanted) {
+      const partitions: controller.ElectLeadersPartitionResult[] = []
+      for (const partitionId of t.partitions) {
+        const result = (error: ErrorCodeInfo, message: string): void => {
+          partitions.push({ partitionId, errorCode: error.code, errorMessage: message })
+        }
+        if (records.length >= CONTROLLER_LIMITS.maxRecordsPerCommand) { result(ErrorCode.OPERATION_NOT_ATTEMPTED, 'Too many elections in one request.'); continue }
+        const topic = working.topicsByName.get(t.topic)
+        const current = topic?.partitions.get(partitionId)
+        if (topic === undefined || current === undefined) { result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `No such partition ${t.topic}-${partitionId}.`); continue }
+        const preferred = current.replicas[0]!
+        if (current.leader === preferred) {
+          if (!all) result(ErrorCode.ELECTION_NOT_NEEDED, ErrorCode.ELECTION_NOT_NEEDED.message)
+          continue
+        }
+        if (!current.isr.includes(preferred) || !working.isActiveBroker(preferred)) {
+          result(ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, `Preferred leader ${preferred} is not an unfenced ISR member of ${t.topic}-${partitionId}.`); continue
+        }
+        const change: metadata.PartitionChangeRecord = {
+          topicId: topic.topicId, partitionId, leader: preferred, isr: [], isrSet: false, replicas: [], replicasSet: false,
+        }
+        const record: metadata.MetadataRecord = { record: { $case: 'partitionChange', value: change } }
+        working = working.replay([record], nextOffset)
+        records.push(record)
+        result(ErrorCode.NONE, '')
+        this.logger.debug({ topic: t.topic, partitionId, from: current.leader, to: preferred }, 'elected preferred leader')
+      }
+      if (partitions.length > 0 || !all) topics.push({ topic: t.topic, partitions })
+    }
+    this.write(active, records)
+    return reply(records, ErrorCode.NONE, '', topics)
+  }
+
+  /** Kafka's ProducerIdControlManager.generateNextProducerId: the next block of ids (KIP-730). */
+  private allocateProducerIds(active: ActiveState, req: controller.AllocateProducerIdsRequest): ControllerResult {
+    const reply = (records: Records, error: ErrorCodeInfo, message: string, producerIdStart: bigint, producerIdLen: number): ControllerResult => ({
+      records,
+      response: { type: 'allocate_producer_ids', response: { errorCode: error.code, errorMessage: message, producerIdStart, producerIdLen, controllerId: this.nodeId } },
+    })
+    const image = active.speculative
+    const staleEpoch = brokerEpochError(image, req.brokerId, req.brokerEpoch)
+    if (staleEpoch !== null) return reply([], ErrorCode.STALE_BROKER_EPOCH, staleEpoch, -1n, 0)
+    const start = image.nextProducerId
+    const blockSize = CONTROLLER_LIMITS.producerIdBlockSize
+    if (start > INT64_MAX - BigInt(blockSize)) return reply([], ErrorCode.UNKNOWN_SERVER_ERROR, 'Exhausted all producerIds.', -1n, 0)
+    const records: Records = [{
+      record: { $case: 'producerIds', value: { brokerId: req.brokerId, brokerEpoch: req.brokerEpoch, nextProducerId: start + BigInt(blockSize) } },
+    }]
+    this.write(active, records)
+    this.logger.debug({ brokerId: req.brokerId, producerIdStart: start.toString(), producerIdLen: blockSize }, 'allocated producer ids')
+    return reply(records, ErrorCode.NONE, '', start, blockSize)
+  }
+
   // ---- Helpers ----------------------------------------------------------------------------
 
   private requireActive(): ActiveState {
@@ -521,6 +662,61 @@ function unfenceBrokerRecords(image: MetadataImage, brokerId: NodeId, brokerEpoc
     if (change !== null) records.push({ record: { $case: 'partitionChange', value: change } })
   }
   return records
+}
+
+const INT64_MAX = 2n ** 63n - 1n
+
+/** Kafka's ClusterControlManager.checkBrokerEpoch: null if `brokerEpoch` is the broker's current epoch. */
+function brokerEpochError(image: MetadataImage, brokerId: number, brokerEpoch: bigint): string | null {
+  const broker = image.brokers.get(brokerId as NodeId)
+  if (broker === undefined) return `No broker registration found for broker id ${brokerId}`
+  if (broker.brokerEpoch !== brokerEpoch) return `Expected broker epoch ${broker.brokerEpoch}, but got broker epoch ${brokerEpoch}`
+  return null
+}
+
+/**
+ * Kafka's validateAlterPartitionData, in its order: the leader epoch fences an old leader,
+ * the sender must be the leader, the partition epoch must be current, and the new ISR must
+ * be a valid ISR whose new members are eligible (KIP-903: registered, unfenced, and at the
+ * broker epoch the leader saw them fetch with, so a rebooted follower is not re-admitted on
+ * the strength of its previous incarnation's fetches). A fenced broker here is also every
+ * broker in controlled shutdown: this controller fences on controlled shutdown at once.
+ */
+function alterPartitionError(
+  image: MetadataImage,
+  current: PartitionRegistration,
+  sender: NodeId,
+  p: controller.AlterPartitionPartition,
+): { error: ErrorCodeInfo; message: string } | null {
+  if (p.leaderEpoch !== current.leaderEpoch) {
+    return { error: ErrorCode.FENCED_LEADER_EPOCH, message: `Leader epoch ${p.leaderEpoch} does not match the current leader epoch ${current.leaderEpoch}.` }
+  }
+  if (current.leader !== sender) {
+    return { error: ErrorCode.NOT_LEADER_OR_FOLLOWER, message: `Broker ${sender} is not the leader (${current.leader}).` }
+  }
+  if (p.partitionEpoch !== current.partitionEpoch) {
+    return { error: ErrorCode.INVALID_UPDATE_VERSION, message: `Partition epoch ${p.partitionEpoch} does not match the current partition epoch ${current.partitionEpoch}.` }
+  }
+  const ids = p.newIsr.map((b) => b.brokerId)
+  if (new Set(ids).size !== ids.length) {
+    return { error: ErrorCode.INVALID_REQUEST, message: `The new ISR [${ids.join(',')}] has duplicate members.` }
+  }
+  const ineligible = (reason: string): { error: ErrorCodeInfo; message: string } => ({
+    error: ErrorCode.INELIGIBLE_REPLICA, message: `The new ISR [${ids.join(',')}] is not eligible: ${reason}.`,
+  })
+  if (!ids.includes(current.leader)) return ineligible(`it does not contain the leader ${current.leader}`)
+  const notReplica = ids.find((id) => !current.replicas.includes(id as NodeId))
+  if (notReplica !== undefined) return ineligible(`${notReplica} is not a replica [${current.replicas.join(',')}]`)
+  for (const b of p.newIsr) {
+    if (current.isr.includes(b.brokerId as NodeId)) continue
+    const registration = image.brokers.get(b.brokerId as NodeId)
+    if (registration === undefined) return ineligible(`broker ${b.brokerId} is not registered`)
+    if (registration.fenced) return ineligible(`broker ${b.brokerId} is fenced`)
+    if (registration.brokerEpoch !== b.brokerEpoch) {
+      return ineligible(`broker ${b.brokerId} epoch mismatch: requested ${b.brokerEpoch}, registered ${registration.brokerEpoch}`)
+    }
+  }
+  return null
 }
 
 function leadsAnything(image: MetadataImage, brokerId: NodeId): boolean {

@@ -11,6 +11,9 @@ export type ControllerCommand =
   | { readonly type: 'create_topics'; readonly request: controller.CreateTopicsRequest }
   | { readonly type: 'delete_topics'; readonly request: controller.DeleteTopicsRequest }
   | { readonly type: 'create_partitions'; readonly request: controller.CreatePartitionsRequest }
+  | { readonly type: 'alter_partition'; readonly request: controller.AlterPartitionRequest }
+  | { readonly type: 'elect_leaders'; readonly request: controller.ElectLeadersRequest }
+  | { readonly type: 'allocate_producer_ids'; readonly request: controller.AllocateProducerIdsRequest }
 
 export type ControllerResponse =
   | { readonly type: 'register_broker'; readonly response: controller.RegisterBrokerResponse }
@@ -18,6 +21,9 @@ export type ControllerResponse =
   | { readonly type: 'create_topics'; readonly response: controller.CreateTopicsResponse }
   | { readonly type: 'delete_topics'; readonly response: controller.DeleteTopicsResponse }
   | { readonly type: 'create_partitions'; readonly response: controller.CreatePartitionsResponse }
+  | { readonly type: 'alter_partition'; readonly response: controller.AlterPartitionResponse }
+  | { readonly type: 'elect_leaders'; readonly response: controller.ElectLeadersResponse }
+  | { readonly type: 'allocate_producer_ids'; readonly response: controller.AllocateProducerIdsResponse }
 
 /**
  * Kafka's ControllerResult: the records a command produces plus its response. The response

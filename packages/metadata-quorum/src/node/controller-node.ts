@@ -233,6 +233,21 @@ function controllerServiceImpl(logger: PinoLogger, running: () => RaftDriver): g
       assert(r.type === 'create_partitions', mismatch('create_partitions', r))
       return r.response
     }),
+    alterPartition: rawUnaryHandler(c.AlterPartitionRequest, c.AlterPartitionResponse, logger, 'AlterPartition', async (request) => {
+      const r = await submit({ type: 'alter_partition', request })
+      assert(r.type === 'alter_partition', mismatch('alter_partition', r))
+      return r.response
+    }),
+    electLeaders: rawUnaryHandler(c.ElectLeadersRequest, c.ElectLeadersResponse, logger, 'ElectLeaders', async (request) => {
+      const r = await submit({ type: 'elect_leaders', request })
+      assert(r.type === 'elect_leaders', mismatch('elect_leaders', r))
+      return r.response
+    }),
+    allocateProducerIds: rawUnaryHandler(c.AllocateProducerIdsRequest, c.AllocateProducerIdsResponse, logger, 'AllocateProducerIds', async (request) => {
+      const r = await submit({ type: 'allocate_producer_ids', request })
+      assert(r.type === 'allocate_producer_ids', mismatch('allocate_producer_ids', r))
+      return r.response
+    }),
     describeMetadata: rawUnaryHandler(c.DescribeMetadataRequest, c.DescribeMetadataResponse, logger, 'DescribeMetadata', (request) => {
       const driver = running()
       return describeMetadataFromImage(driver.image(), request, driver.status().leaderId ?? -1)

@@ -43,5 +43,26 @@ export function errorResponse(command: ControllerCommand, errorCode: number, err
         type: 'create_partitions',
         response: { errorCode, errorMessage: message, controllerId, topics: command.request.topics.map((t) => ({ name: t.name, errorCode, errorMessage: message })) },
       }
+    case 'alter_partition':
+      return {
+        type: 'alter_partition',
+        response: {
+          errorCode, errorMessage: message, controllerId,
+          topics: command.request.topics.map((t) => ({
+            topicId: t.topicId,
+            partitions: t.partitions.map((p) => ({ partitionId: p.partitionId, errorCode, errorMessage: message, leaderId: -1, leaderEpoch: -1, isr: [], partitionEpoch: -1 })),
+          })),
+        },
+      }
+    case 'elect_leaders':
+      return {
+        type: 'elect_leaders',
+        response: {
+          errorCode, errorMessage: message, controllerId,
+          topics: command.request.topicPartitions.map((t) => ({ topic: t.topic, partitions: t.partitions.map((partitionId) => ({ partitionId, errorCode, errorMessage: message })) })),
+        },
+      }
+    case 'allocate_producer_ids':
+      return { type: 'allocate_producer_ids', response: { errorCode, errorMessage: message, producerIdStart: -1n, producerIdLen: 0, controllerId } }
   }
 }

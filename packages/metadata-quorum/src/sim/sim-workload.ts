@@ -5,16 +5,19 @@
  * phase.
  *
  * Raft mode sends small unique byte strings. Controller mode sends a random mix of
- * RegisterBroker, BrokerHeartbeat, CreateTopics, DeleteTopics and CreatePartitions over a
- * small pool of broker ids and topic names, so requests collide (duplicate topics, deleting
- * what is gone, stale broker epochs) and both the record path and the error path run.
+ * RegisterBroker, BrokerHeartbeat, CreateTopics, DeleteTopics, CreatePartitions,
+ * AlterPartition, ElectLeaders and AllocateProducerIds over a small pool of broker ids and
+ * topic names, so requests collide (duplicate topics, deleting what is gone, stale broker
+ * and partition epochs) and both the record path and the error path run. AlterPartition
+ * reuses the epochs its last committed answer for that partition gave, so ISR changes
+ * succeed often enough to matter.
  *
  * A proposal is acknowledged when the node it was submitted to reports it committed. If
  * that node crashes first, the outcome is unknown and the proposal is never acknowledged
  * (a real client would time out and retry).
  */
 import type { NodeId } from '@tributary/protocol'
-import type { controller } from '@tributary/protocol'
+import { ErrorCode, controller, errorInfo } from '@tributary/protocol'
 import type { ControllerCommand, ControllerResponse } from '../controller/types.js'
 import type { Epoch, Offset } from '../raft/types.js'
 import type { Random } from '../util/random.js'
@@ -37,6 +40,15 @@ export interface Acknowledged {
   readonly probe: boolean
 }
 
+interface PartitionGuess {
+  readonly leader: number
+  readonly leaderEpoch: number
+  readonly partitionEpoch: number
+}
+
+/** Guessed epochs wrap here, so a guess that overshot the real epoch comes round again. */
+const EPOCH_GUESS_MAX = 12
+
 interface InFlight {
   readonly epoch: Epoch
   readonly probe: boolean
@@ -57,6 +69,15 @@ export class SimWorkload {
   /** key: `${node}/${incarnation}/${offset}` */
   private readonly inFlight = new Map<string, InFlight>()
   private readonly brokerEpochs = new Map<number, bigint>()
+  /** Topic ids learned from committed CreateTopics answers. */
+  private readonly topicIds = new Map<string, string>()
+  /**
+   * `${topicId}/${partitionId}` -> the client's guess of the partition's leader and epochs:
+   * taken from successful AlterPartition answers and nudged after each refusal (the next
+   * broker after NOT_LEADER_OR_FOLLOWER, the next epoch after a mismatch), so the guesses
+   * converge on the real state and ISR changes succeed often enough to matter.
+   */
+  private readonly partitionGuesses = new Map<string, PartitionGuess>()
   private nextRequestId = 1
   /**
    * Completions reported while a submit is still running: a single-voter leader commits a
@@ -164,7 +185,8 @@ export class SimWorkload {
         return
       case 'done':
         this.answered++
-        this.host.trace(id, `client: ${what} -> answered (${outcome.detail})`)
+        if (outcome.response?.type === 'alter_partition') this.learnPartitionStates(outcome.response.response)
+        this.host.trace(id, `client: ${what} -> answered (${outcome.detail}${partitionCodes(outcome.response)})`)
         if (probe) this.lastProbeMs = -Infinity
         return
       case 'pending':
@@ -187,7 +209,41 @@ export class SimWorkload {
     if (request.command.type === 'register_broker' && response.type === 'register_broker' && response.response.errorCode === 0) {
       this.brokerEpochs.set(request.command.request.brokerId, response.response.brokerEpoch)
     }
+    if (response.type === 'delete_topics') {
+      for (const t of response.response.topics) if (t.errorCode === 0) this.topicIds.delete(t.name)
+    }
+    if (response.type === 'create_topics') {
+      for (const t of response.response.topics) if (t.errorCode === 0 && t.topicId !== '') this.topicIds.set(t.name, t.topicId)
+    }
+    if (response.type === 'alter_partition') this.learnPartitionStates(response.response)
   }
+
+  /** Updates the partition guesses from an AlterPartition answer (see partitionGuesses). */
+  private learnPartitionStates(response: controller.AlterPartitionResponse): void {
+    for (const t of response.topics) {
+      for (const p of t.partitions) {
+        const key = `${t.topicId}/${p.partitionId}`
+        if (p.errorCode === 0) {
+          this.partitionGuesses.set(key, { leader: p.leaderId, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch })
+          continue
+        }
+        if (p.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code && p.partitionId === 0) {
+          // Partition 0 always exists while the topic does: it is gone, stop naming it.
+          for (const [name, id] of this.topicIds) if (id === t.topicId) this.topicIds.delete(name)
+          continue
+        }
+        const g = this.partitionGuesses.get(key) ?? { leader: BROKER_IDS[0], leaderEpoch: 0, partitionEpoch: 0 }
+        if (p.errorCode === ErrorCode.FENCED_LEADER_EPOCH.code) {
+          this.partitionGuesses.set(key, { ...g, leaderEpoch: (g.leaderEpoch + 1) % EPOCH_GUESS_MAX })
+        } else if (p.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER.code) {
+          this.partitionGuesses.set(key, { ...g, leader: BROKER_IDS[((BROKER_IDS as readonly number[]).indexOf(g.leader) + 1) % BROKER_IDS.length] })
+        } else if (p.errorCode === ErrorCode.INVALID_UPDATE_VERSION.code) {
+          this.partitionGuesses.set(key, { ...g, partitionEpoch: (g.partitionEpoch + 1) % EPOCH_GUESS_MAX })
+        }
+      }
+    }
+  }
+
 
   private probeRequest(): SimRequest {
     if (this.mode === 'raft') return { kind: 'data', data: this.dataBytes(0xff) }
@@ -230,7 +286,7 @@ export class SimWorkload {
         },
       }
     }
-    if (r < 0.75) {
+    if (r < 0.68) {
       const count = between(this.random, 1, 2)
       const topics: controller.CreatableTopic[] = []
       for (let i = 0; i < count; i++) {
@@ -243,17 +299,56 @@ export class SimWorkload {
       }
       return { type: 'create_topics', request: { topics, validateOnly: chance(this.random, 0.05) } }
     }
-    if (r < 0.87) {
+    if (r < 0.77) {
       return { type: 'delete_topics', request: { names: [pick(this.random, TOPIC_NAMES)] } }
     }
+    if (r < 0.84) {
+      return {
+        type: 'create_partitions',
+        request: {
+          topics: [{ name: pick(this.random, TOPIC_NAMES), count: between(this.random, 1, 8) }],
+          validateOnly: chance(this.random, 0.05),
+        },
+      }
+    }
+    if (r < 0.94) return this.alterPartition()
+    if (r < 0.97) {
+      const topicPartitions = chance(this.random, 0.3)
+        ? []
+        : [{ topic: pick(this.random, TOPIC_NAMES), partitions: [between(this.random, 0, 3)] }]
+      return { type: 'elect_leaders', request: { electionType: controller.ElectionType.PREFERRED, topicPartitions } }
+    }
+    const brokerId = pick(this.random, BROKER_IDS)
+    return { type: 'allocate_producer_ids', request: { brokerId, brokerEpoch: this.brokerEpoch(brokerId) } }
+  }
+
+  /** A known broker epoch, sometimes one too old (or a guess for a broker never registered). */
+  private brokerEpoch(brokerId: number): bigint {
+    const epoch = this.brokerEpochs.get(brokerId) ?? 0n
+    return chance(this.random, 0.1) ? epoch - 1n : epoch
+  }
+
+  private alterPartition(): ControllerCommand {
+    const names = [...this.topicIds.keys()]
+    const topicId = names.length === 0 || chance(this.random, 0.05) ? 'AAAAAAAAAAAAAAAAAAAAAA' : this.topicIds.get(pick(this.random, names))!
+    const partitionId = chance(this.random, 0.85) ? 0 : between(this.random, 1, 3)
+    const guess = this.partitionGuesses.get(`${topicId}/${partitionId}`) ?? { leader: BROKER_IDS[0], leaderEpoch: 0, partitionEpoch: 0 }
+    const leader = guess.leader
+    // Shrink to the leader, or the leader plus one more (a replica or not, in sync or not).
+    const newIsr: controller.AlterPartitionBrokerState[] = [{ brokerId: leader, brokerEpoch: this.brokerEpoch(leader) }]
+    const other = pick(this.random, BROKER_IDS)
+    if (other !== leader && chance(this.random, 0.5)) newIsr.push({ brokerId: other, brokerEpoch: this.brokerEpoch(other) })
     return {
-      type: 'create_partitions',
+      type: 'alter_partition',
       request: {
-        topics: [{ name: pick(this.random, TOPIC_NAMES), count: between(this.random, 1, 8) }],
-        validateOnly: chance(this.random, 0.05),
+        brokerId: leader,
+        brokerEpoch: this.brokerEpoch(leader),
+        topics: [{ topicId, partitions: [{ partitionId, leaderEpoch: guess.leaderEpoch, partitionEpoch: guess.partitionEpoch, newIsr }] }],
       },
     }
   }
+
+
 
   private registerBroker(brokerId: number): ControllerCommand {
     return {
@@ -266,6 +361,14 @@ export class SimWorkload {
       },
     }
   }
+}
+
+/** Per-partition error names of AlterPartition and ElectLeaders answers, for the trace. */
+function partitionCodes(r: ControllerResponse | undefined): string {
+  let codes: number[] = []
+  if (r?.type === 'alter_partition') codes = r.response.topics.flatMap((t) => t.partitions.map((p) => p.errorCode))
+  else if (r?.type === 'elect_leaders') codes = r.response.topics.flatMap((t) => t.partitions.map((p) => p.errorCode))
+  return codes.length === 0 ? '' : `; partitions: ${codes.map((c) => errorInfo(c).name).join(',')}`
 }
 
 function describeRequest(request: SimRequest): string {
@@ -282,5 +385,14 @@ function describeRequest(request: SimRequest): string {
       return `DeleteTopics(${c.request.names.join(',')})`
     case 'create_partitions':
       return `CreatePartitions(${c.request.topics.map((t) => `${t.name}->${t.count}`).join(',')})`
+    case 'alter_partition': {
+      const parts = c.request.topics.flatMap((t) => t.partitions.map((p) =>
+        `${t.topicId}-${p.partitionId}@${p.leaderEpoch}/${p.partitionEpoch}->[${p.newIsr.map((b) => b.brokerId).join(',')}]`))
+      return `AlterPartition(${c.request.brokerId}, ${parts.join(',')})`
+    }
+    case 'elect_leaders':
+      return `ElectLeaders(${c.request.topicPartitions.length === 0 ? 'all' : c.request.topicPartitions.map((t) => `${t.topic}-${t.partitions.join('/')}`).join(',')})`
+    case 'allocate_producer_ids':
+      return `AllocateProducerIds(${c.request.brokerId}, epoch ${c.request.brokerEpoch})`
   }
 }

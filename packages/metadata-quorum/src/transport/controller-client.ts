@@ -65,6 +65,18 @@ export class ControllerClient {
     return this.call(this.controller.createPartitions.bind(this.controller), request)
   }
 
+  alterPartition(request: controller.AlterPartitionRequest): Promise<controller.AlterPartitionResponse> {
+    return this.call(this.controller.alterPartition.bind(this.controller), request)
+  }
+
+  electLeaders(request: controller.ElectLeadersRequest): Promise<controller.ElectLeadersResponse> {
+    return this.call(this.controller.electLeaders.bind(this.controller), request)
+  }
+
+  allocateProducerIds(request: controller.AllocateProducerIdsRequest): Promise<controller.AllocateProducerIdsResponse> {
+    return this.call(this.controller.allocateProducerIds.bind(this.controller), request)
+  }
+
   describeMetadata(request: controller.DescribeMetadataRequest): Promise<controller.DescribeMetadataResponse> {
     return this.call(this.controller.describeMetadata.bind(this.controller), request)
   }

@@ -29,6 +29,40 @@ export const protobufFileName = "controller.proto";
  * active controller (the Raft leader), and others answer NOT_CONTROLLER with a leader hint.
  */
 
+/** ElectLeaders (KIP-460). Only PREFERRED elections are supported. */
+export enum ElectionType {
+  PREFERRED = 0,
+  UNCLEAN = 1,
+  UNRECOGNIZED = -1,
+}
+
+export function electionTypeFromJSON(object: any): ElectionType {
+  switch (object) {
+    case 0:
+    case "PREFERRED":
+      return ElectionType.PREFERRED;
+    case 1:
+    case "UNCLEAN":
+      return ElectionType.UNCLEAN;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ElectionType.UNRECOGNIZED;
+  }
+}
+
+export function electionTypeToJSON(object: ElectionType): string {
+  switch (object) {
+    case ElectionType.PREFERRED:
+      return "PREFERRED";
+    case ElectionType.UNCLEAN:
+      return "UNCLEAN";
+    case ElectionType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface RegisterBrokerRequest {
   brokerId: number;
   incarnationId: string;
@@ -175,6 +209,104 @@ export interface DescribeMetadataResponse {
   metadataOffset: bigint;
   brokers: BrokerDescription[];
   topics: TopicDescription[];
+}
+
+/**
+ * AlterPartition (KIP-497, with KIP-903 broker epochs): a partition leader asks to change
+ * its ISR. The controller decides; the partition epoch makes the update a compare-and-set.
+ */
+export interface AlterPartitionBrokerState {
+  brokerId: number;
+  /** the epoch the leader saw the follower fetch with */
+  brokerEpoch: bigint;
+}
+
+export interface AlterPartitionPartition {
+  partitionId: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  newIsr: AlterPartitionBrokerState[];
+}
+
+export interface AlterPartitionTopic {
+  topicId: string;
+  partitions: AlterPartitionPartition[];
+}
+
+export interface AlterPartitionRequest {
+  /** the sender, which must lead every named partition */
+  brokerId: number;
+  brokerEpoch: bigint;
+  topics: AlterPartitionTopic[];
+}
+
+export interface AlterPartitionPartitionResult {
+  partitionId: number;
+  errorCode: number;
+  errorMessage: string;
+  leaderId: number;
+  leaderEpoch: number;
+  isr: number[];
+  /** the epoch the partition has once the change commits */
+  partitionEpoch: number;
+}
+
+export interface AlterPartitionTopicResult {
+  topicId: string;
+  partitions: AlterPartitionPartitionResult[];
+}
+
+export interface AlterPartitionResponse {
+  /** whole-request errors (STALE_BROKER_EPOCH, NOT_CONTROLLER) */
+  errorCode: number;
+  errorMessage: string;
+  topics: AlterPartitionTopicResult[];
+  controllerId: number;
+}
+
+export interface ElectLeadersTopicPartitions {
+  topic: string;
+  partitions: number[];
+}
+
+export interface ElectLeadersRequest {
+  electionType: ElectionType;
+  /** empty: every partition */
+  topicPartitions: ElectLeadersTopicPartitions[];
+}
+
+export interface ElectLeadersPartitionResult {
+  partitionId: number;
+  errorCode: number;
+  errorMessage: string;
+}
+
+export interface ElectLeadersTopicResult {
+  topic: string;
+  partitions: ElectLeadersPartitionResult[];
+}
+
+export interface ElectLeadersResponse {
+  errorCode: number;
+  errorMessage: string;
+  topics: ElectLeadersTopicResult[];
+  controllerId: number;
+}
+
+/** AllocateProducerIds (KIP-730): a broker takes the next block of producer ids. */
+export interface AllocateProducerIdsRequest {
+  brokerId: number;
+  brokerEpoch: bigint;
+}
+
+export interface AllocateProducerIdsResponse {
+  errorCode: number;
+  errorMessage: string;
+  /** -1 on error */
+  producerIdStart: bigint;
+  /** 0 on error */
+  producerIdLen: number;
+  controllerId: number;
 }
 
 function createBaseRegisterBrokerRequest(): RegisterBrokerRequest {
@@ -2556,6 +2688,1488 @@ export const DescribeMetadataResponse: MessageFns<DescribeMetadataResponse> = {
   },
 };
 
+function createBaseAlterPartitionBrokerState(): AlterPartitionBrokerState {
+  return { brokerId: 0, brokerEpoch: 0n };
+}
+
+export const AlterPartitionBrokerState: MessageFns<AlterPartitionBrokerState> = {
+  encode(message: AlterPartitionBrokerState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.brokerId !== 0) {
+      writer.uint32(8).int32(message.brokerId);
+    }
+    if (message.brokerEpoch !== 0n) {
+      if (BigInt.asIntN(64, message.brokerEpoch) !== message.brokerEpoch) {
+        throw new globalThis.Error("value provided for field message.brokerEpoch of type int64 too large");
+      }
+      writer.uint32(16).int64(message.brokerEpoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlterPartitionBrokerState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlterPartitionBrokerState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.brokerId = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.brokerEpoch = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlterPartitionBrokerState {
+    return {
+      brokerId: isSet(object.brokerId)
+        ? globalThis.Number(object.brokerId)
+        : isSet(object.broker_id)
+        ? globalThis.Number(object.broker_id)
+        : 0,
+      brokerEpoch: isSet(object.brokerEpoch)
+        ? BigInt(object.brokerEpoch)
+        : isSet(object.broker_epoch)
+        ? BigInt(object.broker_epoch)
+        : 0n,
+    };
+  },
+
+  toJSON(message: AlterPartitionBrokerState): unknown {
+    const obj: any = {};
+    if (message.brokerId !== 0) {
+      obj.brokerId = Math.round(message.brokerId);
+    }
+    if (message.brokerEpoch !== 0n) {
+      obj.brokerEpoch = message.brokerEpoch.toString();
+    }
+    return obj;
+  },
+};
+
+function createBaseAlterPartitionPartition(): AlterPartitionPartition {
+  return { partitionId: 0, leaderEpoch: 0, partitionEpoch: 0, newIsr: [] };
+}
+
+export const AlterPartitionPartition: MessageFns<AlterPartitionPartition> = {
+  encode(message: AlterPartitionPartition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partitionId !== 0) {
+      writer.uint32(8).int32(message.partitionId);
+    }
+    if (message.leaderEpoch !== 0) {
+      writer.uint32(16).int32(message.leaderEpoch);
+    }
+    if (message.partitionEpoch !== 0) {
+      writer.uint32(24).int32(message.partitionEpoch);
+    }
+    for (const v of message.newIsr) {
+      AlterPartitionBrokerState.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlterPartitionPartition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlterPartitionPartition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partitionId = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.leaderEpoch = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.partitionEpoch = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.newIsr.push(AlterPartitionBrokerState.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlterPartitionPartition {
+    return {
+      partitionId: isSet(object.partitionId)
+        ? globalThis.Number(object.partitionId)
+        : isSet(object.partition_id)
+        ? globalThis.Number(object.partition_id)
+        : 0,
+      leaderEpoch: isSet(object.leaderEpoch)
+        ? globalThis.Number(object.leaderEpoch)
+        : isSet(object.leader_epoch)
+        ? globalThis.Number(object.leader_epoch)
+        : 0,
+      partitionEpoch: isSet(object.partitionEpoch)
+        ? globalThis.Number(object.partitionEpoch)
+        : isSet(object.partition_epoch)
+        ? globalThis.Number(object.partition_epoch)
+        : 0,
+      newIsr: globalThis.Array.isArray(object?.newIsr)
+        ? object.newIsr.map((e: any) => AlterPartitionBrokerState.fromJSON(e))
+        : globalThis.Array.isArray(object?.new_isr)
+        ? object.new_isr.map((e: any) => AlterPartitionBrokerState.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AlterPartitionPartition): unknown {
+    const obj: any = {};
+    if (message.partitionId !== 0) {
+      obj.partitionId = Math.round(message.partitionId);
+    }
+    if (message.leaderEpoch !== 0) {
+      obj.leaderEpoch = Math.round(message.leaderEpoch);
+    }
+    if (message.partitionEpoch !== 0) {
+      obj.partitionEpoch = Math.round(message.partitionEpoch);
+    }
+    if (message.newIsr?.length) {
+      obj.newIsr = message.newIsr.map((e) => AlterPartitionBrokerState.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseAlterPartitionTopic(): AlterPartitionTopic {
+  return { topicId: "", partitions: [] };
+}
+
+export const AlterPartitionTopic: MessageFns<AlterPartitionTopic> = {
+  encode(message: AlterPartitionTopic, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topicId !== "") {
+      writer.uint32(10).string(message.topicId);
+    }
+    for (const v of message.partitions) {
+      AlterPartitionPartition.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlterPartitionTopic {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlterPartitionTopic();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topicId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.partitions.push(AlterPartitionPartition.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlterPartitionTopic {
+    return {
+      topicId: isSet(object.topicId)
+        ? globalThis.String(object.topicId)
+        : isSet(object.topic_id)
+        ? globalThis.String(object.topic_id)
+        : "",
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => AlterPartitionPartition.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AlterPartitionTopic): unknown {
+    const obj: any = {};
+    if (message.topicId !== "") {
+      obj.topicId = message.topicId;
+    }
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => AlterPartitionPartition.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseAlterPartitionRequest(): AlterPartitionRequest {
+  return { brokerId: 0, brokerEpoch: 0n, topics: [] };
+}
+
+export const AlterPartitionRequest: MessageFns<AlterPartitionRequest> = {
+  encode(message: AlterPartitionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.brokerId !== 0) {
+      writer.uint32(8).int32(message.brokerId);
+    }
+    if (message.brokerEpoch !== 0n) {
+      if (BigInt.asIntN(64, message.brokerEpoch) !== message.brokerEpoch) {
+        throw new globalThis.Error("value provided for field message.brokerEpoch of type int64 too large");
+      }
+      writer.uint32(16).int64(message.brokerEpoch);
+    }
+    for (const v of message.topics) {
+      AlterPartitionTopic.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlterPartitionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlterPartitionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.brokerId = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.brokerEpoch = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.topics.push(AlterPartitionTopic.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlterPartitionRequest {
+    return {
+      brokerId: isSet(object.brokerId)
+        ? globalThis.Number(object.brokerId)
+        : isSet(object.broker_id)
+        ? globalThis.Number(object.broker_id)
+        : 0,
+      brokerEpoch: isSet(object.brokerEpoch)
+        ? BigInt(object.brokerEpoch)
+        : isSet(object.broker_epoch)
+        ? BigInt(object.broker_epoch)
+        : 0n,
+      topics: globalThis.Array.isArray(object?.topics)
+        ? object.topics.map((e: any) => AlterPartitionTopic.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AlterPartitionRequest): unknown {
+    const obj: any = {};
+    if (message.brokerId !== 0) {
+      obj.brokerId = Math.round(message.brokerId);
+    }
+    if (message.brokerEpoch !== 0n) {
+      obj.brokerEpoch = message.brokerEpoch.toString();
+    }
+    if (message.topics?.length) {
+      obj.topics = message.topics.map((e) => AlterPartitionTopic.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseAlterPartitionPartitionResult(): AlterPartitionPartitionResult {
+  return { partitionId: 0, errorCode: 0, errorMessage: "", leaderId: 0, leaderEpoch: 0, isr: [], partitionEpoch: 0 };
+}
+
+export const AlterPartitionPartitionResult: MessageFns<AlterPartitionPartitionResult> = {
+  encode(message: AlterPartitionPartitionResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partitionId !== 0) {
+      writer.uint32(8).int32(message.partitionId);
+    }
+    if (message.errorCode !== 0) {
+      writer.uint32(16).int32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(26).string(message.errorMessage);
+    }
+    if (message.leaderId !== 0) {
+      writer.uint32(32).int32(message.leaderId);
+    }
+    if (message.leaderEpoch !== 0) {
+      writer.uint32(40).int32(message.leaderEpoch);
+    }
+    if (message.isr.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.isr) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.partitionEpoch !== 0) {
+      writer.uint32(56).int32(message.partitionEpoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlterPartitionPartitionResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlterPartitionPartitionResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partitionId = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.leaderId = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.leaderEpoch = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag === 48) {
+              message.isr.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.isr.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.partitionEpoch = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlterPartitionPartitionResult {
+    return {
+      partitionId: isSet(object.partitionId)
+        ? globalThis.Number(object.partitionId)
+        : isSet(object.partition_id)
+        ? globalThis.Number(object.partition_id)
+        : 0,
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+      leaderId: isSet(object.leaderId)
+        ? globalThis.Number(object.leaderId)
+        : isSet(object.leader_id)
+        ? globalThis.Number(object.leader_id)
+        : 0,
+      leaderEpoch: isSet(object.leaderEpoch)
+        ? globalThis.Number(object.leaderEpoch)
+        : isSet(object.leader_epoch)
+        ? globalThis.Number(object.leader_epoch)
+        : 0,
+      isr: globalThis.Array.isArray(object?.isr)
+        ? object.isr.map((e: any) => globalThis.Number(e))
+        : [],
+      partitionEpoch: isSet(object.partitionEpoch)
+        ? globalThis.Number(object.partitionEpoch)
+        : isSet(object.partition_epoch)
+        ? globalThis.Number(object.partition_epoch)
+        : 0,
+    };
+  },
+
+  toJSON(message: AlterPartitionPartitionResult): unknown {
+    const obj: any = {};
+    if (message.partitionId !== 0) {
+      obj.partitionId = Math.round(message.partitionId);
+    }
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    if (message.leaderId !== 0) {
+      obj.leaderId = Math.round(message.leaderId);
+    }
+    if (message.leaderEpoch !== 0) {
+      obj.leaderEpoch = Math.round(message.leaderEpoch);
+    }
+    if (message.isr?.length) {
+      obj.isr = message.isr.map((e) => Math.round(e));
+    }
+    if (message.partitionEpoch !== 0) {
+      obj.partitionEpoch = Math.round(message.partitionEpoch);
+    }
+    return obj;
+  },
+};
+
+function createBaseAlterPartitionTopicResult(): AlterPartitionTopicResult {
+  return { topicId: "", partitions: [] };
+}
+
+export const AlterPartitionTopicResult: MessageFns<AlterPartitionTopicResult> = {
+  encode(message: AlterPartitionTopicResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topicId !== "") {
+      writer.uint32(10).string(message.topicId);
+    }
+    for (const v of message.partitions) {
+      AlterPartitionPartitionResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlterPartitionTopicResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlterPartitionTopicResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topicId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.partitions.push(AlterPartitionPartitionResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlterPartitionTopicResult {
+    return {
+      topicId: isSet(object.topicId)
+        ? globalThis.String(object.topicId)
+        : isSet(object.topic_id)
+        ? globalThis.String(object.topic_id)
+        : "",
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => AlterPartitionPartitionResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AlterPartitionTopicResult): unknown {
+    const obj: any = {};
+    if (message.topicId !== "") {
+      obj.topicId = message.topicId;
+    }
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => AlterPartitionPartitionResult.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseAlterPartitionResponse(): AlterPartitionResponse {
+  return { errorCode: 0, errorMessage: "", topics: [], controllerId: 0 };
+}
+
+export const AlterPartitionResponse: MessageFns<AlterPartitionResponse> = {
+  encode(message: AlterPartitionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.errorCode !== 0) {
+      writer.uint32(8).int32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(18).string(message.errorMessage);
+    }
+    for (const v of message.topics) {
+      AlterPartitionTopicResult.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.controllerId !== 0) {
+      writer.uint32(32).int32(message.controllerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlterPartitionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlterPartitionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.topics.push(AlterPartitionTopicResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.controllerId = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlterPartitionResponse {
+    return {
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+      topics: globalThis.Array.isArray(object?.topics)
+        ? object.topics.map((e: any) => AlterPartitionTopicResult.fromJSON(e))
+        : [],
+      controllerId: isSet(object.controllerId)
+        ? globalThis.Number(object.controllerId)
+        : isSet(object.controller_id)
+        ? globalThis.Number(object.controller_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: AlterPartitionResponse): unknown {
+    const obj: any = {};
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    if (message.topics?.length) {
+      obj.topics = message.topics.map((e) => AlterPartitionTopicResult.toJSON(e));
+    }
+    if (message.controllerId !== 0) {
+      obj.controllerId = Math.round(message.controllerId);
+    }
+    return obj;
+  },
+};
+
+function createBaseElectLeadersTopicPartitions(): ElectLeadersTopicPartitions {
+  return { topic: "", partitions: [] };
+}
+
+export const ElectLeadersTopicPartitions: MessageFns<ElectLeadersTopicPartitions> = {
+  encode(message: ElectLeadersTopicPartitions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topic !== "") {
+      writer.uint32(10).string(message.topic);
+    }
+    if (message.partitions.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.partitions) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ElectLeadersTopicPartitions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseElectLeadersTopicPartitions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.partitions.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.partitions.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ElectLeadersTopicPartitions {
+    return {
+      topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ElectLeadersTopicPartitions): unknown {
+    const obj: any = {};
+    if (message.topic !== "") {
+      obj.topic = message.topic;
+    }
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseElectLeadersRequest(): ElectLeadersRequest {
+  return { electionType: 0, topicPartitions: [] };
+}
+
+export const ElectLeadersRequest: MessageFns<ElectLeadersRequest> = {
+  encode(message: ElectLeadersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.electionType !== 0) {
+      writer.uint32(8).int32(message.electionType);
+    }
+    for (const v of message.topicPartitions) {
+      ElectLeadersTopicPartitions.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ElectLeadersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseElectLeadersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.electionType = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.topicPartitions.push(ElectLeadersTopicPartitions.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ElectLeadersRequest {
+    return {
+      electionType: isSet(object.electionType)
+        ? electionTypeFromJSON(object.electionType)
+        : isSet(object.election_type)
+        ? electionTypeFromJSON(object.election_type)
+        : 0,
+      topicPartitions: globalThis.Array.isArray(object?.topicPartitions)
+        ? object.topicPartitions.map((e: any) => ElectLeadersTopicPartitions.fromJSON(e))
+        : globalThis.Array.isArray(object?.topic_partitions)
+        ? object.topic_partitions.map((e: any) => ElectLeadersTopicPartitions.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ElectLeadersRequest): unknown {
+    const obj: any = {};
+    if (message.electionType !== 0) {
+      obj.electionType = electionTypeToJSON(message.electionType);
+    }
+    if (message.topicPartitions?.length) {
+      obj.topicPartitions = message.topicPartitions.map((e) => ElectLeadersTopicPartitions.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseElectLeadersPartitionResult(): ElectLeadersPartitionResult {
+  return { partitionId: 0, errorCode: 0, errorMessage: "" };
+}
+
+export const ElectLeadersPartitionResult: MessageFns<ElectLeadersPartitionResult> = {
+  encode(message: ElectLeadersPartitionResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partitionId !== 0) {
+      writer.uint32(8).int32(message.partitionId);
+    }
+    if (message.errorCode !== 0) {
+      writer.uint32(16).int32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(26).string(message.errorMessage);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ElectLeadersPartitionResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseElectLeadersPartitionResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partitionId = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ElectLeadersPartitionResult {
+    return {
+      partitionId: isSet(object.partitionId)
+        ? globalThis.Number(object.partitionId)
+        : isSet(object.partition_id)
+        ? globalThis.Number(object.partition_id)
+        : 0,
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+    };
+  },
+
+  toJSON(message: ElectLeadersPartitionResult): unknown {
+    const obj: any = {};
+    if (message.partitionId !== 0) {
+      obj.partitionId = Math.round(message.partitionId);
+    }
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    return obj;
+  },
+};
+
+function createBaseElectLeadersTopicResult(): ElectLeadersTopicResult {
+  return { topic: "", partitions: [] };
+}
+
+export const ElectLeadersTopicResult: MessageFns<ElectLeadersTopicResult> = {
+  encode(message: ElectLeadersTopicResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topic !== "") {
+      writer.uint32(10).string(message.topic);
+    }
+    for (const v of message.partitions) {
+      ElectLeadersPartitionResult.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ElectLeadersTopicResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseElectLeadersTopicResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.partitions.push(ElectLeadersPartitionResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ElectLeadersTopicResult {
+    return {
+      topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => ElectLeadersPartitionResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ElectLeadersTopicResult): unknown {
+    const obj: any = {};
+    if (message.topic !== "") {
+      obj.topic = message.topic;
+    }
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => ElectLeadersPartitionResult.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseElectLeadersResponse(): ElectLeadersResponse {
+  return { errorCode: 0, errorMessage: "", topics: [], controllerId: 0 };
+}
+
+export const ElectLeadersResponse: MessageFns<ElectLeadersResponse> = {
+  encode(message: ElectLeadersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.errorCode !== 0) {
+      writer.uint32(8).int32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(18).string(message.errorMessage);
+    }
+    for (const v of message.topics) {
+      ElectLeadersTopicResult.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.controllerId !== 0) {
+      writer.uint32(32).int32(message.controllerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ElectLeadersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseElectLeadersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.topics.push(ElectLeadersTopicResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.controllerId = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ElectLeadersResponse {
+    return {
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+      topics: globalThis.Array.isArray(object?.topics)
+        ? object.topics.map((e: any) => ElectLeadersTopicResult.fromJSON(e))
+        : [],
+      controllerId: isSet(object.controllerId)
+        ? globalThis.Number(object.controllerId)
+        : isSet(object.controller_id)
+        ? globalThis.Number(object.controller_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: ElectLeadersResponse): unknown {
+    const obj: any = {};
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    if (message.topics?.length) {
+      obj.topics = message.topics.map((e) => ElectLeadersTopicResult.toJSON(e));
+    }
+    if (message.controllerId !== 0) {
+      obj.controllerId = Math.round(message.controllerId);
+    }
+    return obj;
+  },
+};
+
+function createBaseAllocateProducerIdsRequest(): AllocateProducerIdsRequest {
+  return { brokerId: 0, brokerEpoch: 0n };
+}
+
+export const AllocateProducerIdsRequest: MessageFns<AllocateProducerIdsRequest> = {
+  encode(message: AllocateProducerIdsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.brokerId !== 0) {
+      writer.uint32(8).int32(message.brokerId);
+    }
+    if (message.brokerEpoch !== 0n) {
+      if (BigInt.asIntN(64, message.brokerEpoch) !== message.brokerEpoch) {
+        throw new globalThis.Error("value provided for field message.brokerEpoch of type int64 too large");
+      }
+      writer.uint32(16).int64(message.brokerEpoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AllocateProducerIdsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAllocateProducerIdsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.brokerId = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.brokerEpoch = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AllocateProducerIdsRequest {
+    return {
+      brokerId: isSet(object.brokerId)
+        ? globalThis.Number(object.brokerId)
+        : isSet(object.broker_id)
+        ? globalThis.Number(object.broker_id)
+        : 0,
+      brokerEpoch: isSet(object.brokerEpoch)
+        ? BigInt(object.brokerEpoch)
+        : isSet(object.broker_epoch)
+        ? BigInt(object.broker_epoch)
+        : 0n,
+    };
+  },
+
+  toJSON(message: AllocateProducerIdsRequest): unknown {
+    const obj: any = {};
+    if (message.brokerId !== 0) {
+      obj.brokerId = Math.round(message.brokerId);
+    }
+    if (message.brokerEpoch !== 0n) {
+      obj.brokerEpoch = message.brokerEpoch.toString();
+    }
+    return obj;
+  },
+};
+
+function createBaseAllocateProducerIdsResponse(): AllocateProducerIdsResponse {
+  return { errorCode: 0, errorMessage: "", producerIdStart: 0n, producerIdLen: 0, controllerId: 0 };
+}
+
+export const AllocateProducerIdsResponse: MessageFns<AllocateProducerIdsResponse> = {
+  encode(message: AllocateProducerIdsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.errorCode !== 0) {
+      writer.uint32(8).int32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(18).string(message.errorMessage);
+    }
+    if (message.producerIdStart !== 0n) {
+      if (BigInt.asIntN(64, message.producerIdStart) !== message.producerIdStart) {
+        throw new globalThis.Error("value provided for field message.producerIdStart of type int64 too large");
+      }
+      writer.uint32(24).int64(message.producerIdStart);
+    }
+    if (message.producerIdLen !== 0) {
+      writer.uint32(32).int32(message.producerIdLen);
+    }
+    if (message.controllerId !== 0) {
+      writer.uint32(40).int32(message.controllerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AllocateProducerIdsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAllocateProducerIdsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.producerIdStart = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.producerIdLen = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.controllerId = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AllocateProducerIdsResponse {
+    return {
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+      producerIdStart: isSet(object.producerIdStart)
+        ? BigInt(object.producerIdStart)
+        : isSet(object.producer_id_start)
+        ? BigInt(object.producer_id_start)
+        : 0n,
+      producerIdLen: isSet(object.producerIdLen)
+        ? globalThis.Number(object.producerIdLen)
+        : isSet(object.producer_id_len)
+        ? globalThis.Number(object.producer_id_len)
+        : 0,
+      controllerId: isSet(object.controllerId)
+        ? globalThis.Number(object.controllerId)
+        : isSet(object.controller_id)
+        ? globalThis.Number(object.controller_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: AllocateProducerIdsResponse): unknown {
+    const obj: any = {};
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    if (message.producerIdStart !== 0n) {
+      obj.producerIdStart = message.producerIdStart.toString();
+    }
+    if (message.producerIdLen !== 0) {
+      obj.producerIdLen = Math.round(message.producerIdLen);
+    }
+    if (message.controllerId !== 0) {
+      obj.controllerId = Math.round(message.controllerId);
+    }
+    return obj;
+  },
+};
+
 export type ControllerServiceService = typeof ControllerServiceService;
 export const ControllerServiceService = {
   registerBroker: {
@@ -2622,6 +4236,38 @@ export const ControllerServiceService = {
       Buffer.from(DescribeMetadataResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DescribeMetadataResponse => DescribeMetadataResponse.decode(value),
   },
+  alterPartition: {
+    path: "/tributary.controller.ControllerService/AlterPartition" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AlterPartitionRequest): Buffer =>
+      Buffer.from(AlterPartitionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AlterPartitionRequest => AlterPartitionRequest.decode(value),
+    responseSerialize: (value: AlterPartitionResponse): Buffer =>
+      Buffer.from(AlterPartitionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AlterPartitionResponse => AlterPartitionResponse.decode(value),
+  },
+  electLeaders: {
+    path: "/tributary.controller.ControllerService/ElectLeaders" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ElectLeadersRequest): Buffer => Buffer.from(ElectLeadersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ElectLeadersRequest => ElectLeadersRequest.decode(value),
+    responseSerialize: (value: ElectLeadersResponse): Buffer =>
+      Buffer.from(ElectLeadersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ElectLeadersResponse => ElectLeadersResponse.decode(value),
+  },
+  allocateProducerIds: {
+    path: "/tributary.controller.ControllerService/AllocateProducerIds" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AllocateProducerIdsRequest): Buffer =>
+      Buffer.from(AllocateProducerIdsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AllocateProducerIdsRequest => AllocateProducerIdsRequest.decode(value),
+    responseSerialize: (value: AllocateProducerIdsResponse): Buffer =>
+      Buffer.from(AllocateProducerIdsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AllocateProducerIdsResponse => AllocateProducerIdsResponse.decode(value),
+  },
 } as const;
 
 export interface ControllerServiceServer extends UntypedServiceImplementation {
@@ -2631,6 +4277,9 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   deleteTopics: handleUnaryCall<DeleteTopicsRequest, DeleteTopicsResponse>;
   createPartitions: handleUnaryCall<CreatePartitionsRequest, CreatePartitionsResponse>;
   describeMetadata: handleUnaryCall<DescribeMetadataRequest, DescribeMetadataResponse>;
+  alterPartition: handleUnaryCall<AlterPartitionRequest, AlterPartitionResponse>;
+  electLeaders: handleUnaryCall<ElectLeadersRequest, ElectLeadersResponse>;
+  allocateProducerIds: handleUnaryCall<AllocateProducerIdsRequest, AllocateProducerIdsResponse>;
 }
 
 export interface ControllerServiceClient extends Client {
@@ -2723,6 +4372,51 @@ export interface ControllerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DescribeMetadataResponse) => void,
+  ): ClientUnaryCall;
+  alterPartition(
+    request: AlterPartitionRequest,
+    callback: (error: ServiceError | null, response: AlterPartitionResponse) => void,
+  ): ClientUnaryCall;
+  alterPartition(
+    request: AlterPartitionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AlterPartitionResponse) => void,
+  ): ClientUnaryCall;
+  alterPartition(
+    request: AlterPartitionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AlterPartitionResponse) => void,
+  ): ClientUnaryCall;
+  electLeaders(
+    request: ElectLeadersRequest,
+    callback: (error: ServiceError | null, response: ElectLeadersResponse) => void,
+  ): ClientUnaryCall;
+  electLeaders(
+    request: ElectLeadersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ElectLeadersResponse) => void,
+  ): ClientUnaryCall;
+  electLeaders(
+    request: ElectLeadersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ElectLeadersResponse) => void,
+  ): ClientUnaryCall;
+  allocateProducerIds(
+    request: AllocateProducerIdsRequest,
+    callback: (error: ServiceError | null, response: AllocateProducerIdsResponse) => void,
+  ): ClientUnaryCall;
+  allocateProducerIds(
+    request: AllocateProducerIdsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AllocateProducerIdsResponse) => void,
+  ): ClientUnaryCall;
+  allocateProducerIds(
+    request: AllocateProducerIdsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AllocateProducerIdsResponse) => void,
   ): ClientUnaryCall;
 }
 
