@@ -3,8 +3,9 @@
  * culprit (a config key, the flag to use), exits non-zero, and never shows a stack trace.
  * Assumes `tsc -b` has built packages/cli/dist.
  */
-import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import type { Readable } from 'node:stream'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -25,6 +26,26 @@ function trib(args: readonly string[], env: Record<string, string> = {}): Promis
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })))
+}
+
+/** A long-running `trib server`; `exited` resolves with its exit code (or signal name). */
+function startServer(args: readonly string[]): { child: ChildProcessByStdio<null, Readable, Readable>; stdout: () => string; stderr: () => string; exited: Promise<number | string | null> } {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRIB_')))
+  const child = spawn(nodeBinary(), [TRIB_BIN, ...args], { cwd: REPO_ROOT, env: base, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
+  return { child, stdout: () => stdout, stderr: () => stderr, exited }
+}
+
+async function waitFor(probe: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
 }
 
 function expectOneLineError(run: Run, pattern: RegExp): void {
@@ -100,4 +121,43 @@ describe('trib (the bin)', () => {
   it('requires --status or --replication', async () => {
     expectOneLineError(await trib(['metadata-quorum', '--bootstrap-controller', '127.0.0.1:1', 'describe']), /One of --status or --replication must be specified/)
   })
+
+  it('folds commander\'s suggestion for a mistyped option into the one error line', async () => {
+    const run = await trib(['server', '--overide', 'node.id=1'])
+    expectOneLineError(run, /unknown option '--overide'.*Did you mean --override\?/)
+  })
+
+  it('refuses a second server on the same log.dirs (another port) while the first runs', async () => {
+    const first = startServer(controller())
+    try {
+      await waitFor(() => first.stdout().includes('started as controller'), 'the first server to start')
+      const otherPort = await freePort()
+      const second = await trib([...controller(), '--override', `listeners=CONTROLLER://127.0.0.1:${otherPort}`])
+      expectOneLineError(second, new RegExp(`^trib server: log\\.dirs: .*node-1 is in use by another Tributary process$`))
+    } finally {
+      first.child.kill('SIGTERM')
+    }
+    expect(await first.exited).toBe(0)
+  }, 30_000)
+
+  it('keeps running when its stdout reader goes away, and still stops cleanly', async () => {
+    const server = startServer(controller())
+    await waitFor(() => server.stdout().includes('started as controller'), 'the server to start')
+    server.child.stdout.destroy()
+    // The shutdown lines now go to a closed pipe (EPIPE), like `trib server | head -1`.
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+    expect(server.stderr()).toBe('')
+  }, 30_000)
+
+  it('stops cleanly on a SIGTERM that arrives during startup', async () => {
+    const logDir = join(dir, 'stopped-during-startup')
+    const server = startServer([...controller(), '--override', `log.dirs=${logDir}`])
+    // server.log is opened (asynchronously) just as the node starts: signal once it exists.
+    await waitFor(() => access(join(logDir, 'server.log')).then(() => true, () => false), 'server.log')
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+    expect(server.stdout()).toMatch(/shutting down \(SIGTERM\)/)
+    expect(server.stdout()).toMatch(/\] stopped\n$/)
+  }, 30_000)
 })

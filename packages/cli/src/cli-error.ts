@@ -14,6 +14,16 @@ export class CliError extends Error {
 
 /** One line for stderr: the message of any error, newlines folded. */
 export function oneLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err)
-  return text.replace(/\s*\n\s*/g, ' ').trim()
+  return foldLines(err instanceof Error ? err.message : String(err))
+}
+
+/**
+ * Newlines folded into spaces, and grpc-js's empty trailer dropped: its connection errors
+ * end with "Resolution note: " and nothing after it, which only confuses a reader.
+ */
+export function foldLines(text: string): string {
+  return text
+    .replace(/\s*\n\s*/g, ' ')
+    .trim()
+    .replace(/\.?\s*Resolution note:$/, '')
 }

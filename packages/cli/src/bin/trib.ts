@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
-import { CliError, oneLine } from '../cli-error.js'
+import { CliError, foldLines, oneLine } from '../cli-error.js'
 import { clusterCommand } from '../cluster/cluster-command.js'
 import { metadataQuorumCommand } from '../metadata-quorum/metadata-quorum-command.js'
 import { serverCommand } from '../server/server-command.js'
@@ -21,11 +21,22 @@ function version(): string {
   return 'unknown'
 }
 
+// Losing the console (the reader of a pipe exited: `trib server | head -1`, a SIGKILLed
+// launcher) loses only console lines: without these listeners the EPIPE would be an uncaught
+// error that stops a healthy node.
+let stdoutOpen = true
+let stderrOpen = true
+process.stdout.on('error', () => {
+  stdoutOpen = false
+})
+process.stderr.on('error', () => {
+  stderrOpen = false
+})
 const out = (text: string): void => {
-  process.stdout.write(`${text}\n`)
+  if (stdoutOpen) process.stdout.write(`${text}\n`)
 }
 const err = (text: string): void => {
-  process.stderr.write(`${text}\n`)
+  if (stderrOpen) process.stderr.write(`${text}\n`)
 }
 
 const program = new Command('trib')
@@ -36,9 +47,21 @@ const program = new Command('trib')
 program.addCommand(serverCommand({ out, err, env: process.env, exit: (code) => process.exit(code) }))
 program.addCommand(metadataQuorumCommand(out))
 program.addCommand(clusterCommand({ out, err, env: process.env, exit: (code) => process.exit(code) }))
+// Commander puts its suggestion on a second line ("(Did you mean --override?)"); every
+// failure is ONE line on stderr.
+const output = {
+  outputError: (text: string, write: (text: string) => void): void => write(`${foldLines(text)}\n`),
+  writeErr: (text: string): void => {
+    if (stderrOpen) process.stderr.write(text)
+  },
+  writeOut: (text: string): void => {
+    if (stdoutOpen) process.stdout.write(text)
+  },
+}
+program.configureOutput(output)
 for (const c of program.commands) {
-  c.exitOverride()
-  for (const sub of c.commands) sub.exitOverride()
+  c.exitOverride().configureOutput(output)
+  for (const sub of c.commands) sub.exitOverride().configureOutput(output)
 }
 
 try {

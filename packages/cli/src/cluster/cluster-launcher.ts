@@ -75,6 +75,19 @@ export async function runLocalCluster(options: LaunchOptions, io: LauncherIo): P
   return cluster.run()
 }
 
+/**
+ * Why the start is refused when processes of a previous run live. Names only live pids: a
+ * live launcher stops its nodes (Ctrl-C, or kill it); nodes whose launcher died (it was
+ * SIGKILLed) must be stopped themselves.
+ */
+export function staleClusterMessage(shown: string, launcherPid: number, launcherAlive: boolean, liveNodes: ReadonlyArray<{ readonly id: number; readonly pid: number }>): string {
+  const nodes = liveNodes.map((n) => `node ${n.id} pid ${n.pid}`).join(', ')
+  if (launcherAlive) {
+    return `a local cluster is already running from ${shown} (launcher pid ${launcherPid}${nodes === '' ? '' : `; ${nodes}`}); stop it first (Ctrl-C in its terminal, or kill ${launcherPid})`
+  }
+  return `nodes of a local cluster from ${shown} are still running without their launcher (${nodes}); stop them first (kill ${liveNodes.map((n) => n.pid).join(' ')})`
+}
+
 /** Everything that can refuse the start, before anything is spawned; returns the layout. */
 async function preflight(options: LaunchOptions, io: LauncherIo): Promise<ClusterPlan> {
   const shown = displayPath(options.dataDir, io.cwd)
@@ -93,11 +106,9 @@ async function preflight(options: LaunchOptions, io: LauncherIo): Promise<Cluste
   } else if (previous.kind === 'ok') {
     const state = previous.state
     const live = state.nodes.filter((n) => isProcessAlive(n.pid, nodeProcessArgs(n.id)))
-    if (live.length > 0 || isProcessAlive(state.launcherPid, LAUNCHER_PROCESS_ARGS)) {
-      const pids = live.map((n) => `node ${n.id} pid ${n.pid}`).join(', ')
-      throw new CliError(
-        `a local cluster is already running from ${shown} (launcher pid ${state.launcherPid}${pids === '' ? '' : `; ${pids}`}); stop it first (Ctrl-C in its terminal, or kill ${state.launcherPid})`,
-      )
+    const launcherAlive = isProcessAlive(state.launcherPid, LAUNCHER_PROCESS_ARGS)
+    if (live.length > 0 || launcherAlive) {
+      throw new CliError(staleClusterMessage(shown, state.launcherPid, launcherAlive, live))
     }
     if (!options.clean) recordedNodeCount = state.nodes.length
   }

@@ -9,7 +9,7 @@
 import { Command, Option } from 'commander'
 import { ControllerClient, isServiceError } from '@tributary/metadata-quorum'
 import { errorInfo, type quorum } from '@tributary/protocol'
-import { CliError, oneLine } from '../cli-error.js'
+import { CliError, foldLines, oneLine } from '../cli-error.js'
 import { formatReplication, formatStatus } from './quorum-format.js'
 
 export const DEFAULT_BOOTSTRAP_SERVER = 'localhost:9092'
@@ -52,7 +52,7 @@ export async function fetchQuorum(addresses: readonly string[], via: 'controller
       const hint = q.leaderId >= 0 ? ` (leader ${q.leaderId} did not answer)` : ' (no leader elected yet)'
       problems.push(`${address}: ${errorInfo(q.errorCode).name}${hint}`)
     } catch (err) {
-      problems.push(`${address}: ${isServiceError(err) ? err.details || err.message : oneLine(err)}`)
+      problems.push(`${address}: ${isServiceError(err) ? foldLines(err.details || err.message) : oneLine(err)}`)
     } finally {
       client.close()
     }

@@ -5,13 +5,15 @@
  * Output: JSON logs go to <first log dir>/server.log; stdout gets one short line per
  * important event ("[node 1] became leader in epoch 3"); any startup error is ONE line on
  * stderr and exit code 1. SIGTERM or SIGINT shuts down cleanly (a leader resigns first) and
- * exits 0; a second signal exits at once with 1.
+ * exits 0; a second signal exits at once with 1. The handlers are installed before startup,
+ * so a signal that arrives while the node starts is remembered and acted on as soon as the
+ * start finishes (a launcher stopping a cluster mid-start must not kill nodes silently).
  */
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Command } from 'commander'
 import pino from 'pino'
-import { PortInUseError, routeGrpcLogs, startControllerNode, type ControllerNode } from '@tributary/metadata-quorum'
+import { DirLockError, PortInUseError, routeGrpcLogs, startControllerNode, type ControllerNode } from '@tributary/metadata-quorum'
 import { CliError, oneLine } from '../cli-error.js'
 import { controllerListener, parseServerConfig, raftTimingOf, type ServerConfig } from './server-config.js'
 
@@ -98,7 +100,34 @@ async function runServer(config: ServerConfig, io: ServerIo): Promise<void> {
     flushAndExit(1)
   })
 
-  let node: ControllerNode
+  // Installed before startup: a stop requested while starting closes the node once it is up.
+  let node: ControllerNode | null = null
+  let stopRequested: NodeJS.Signals | null = null
+  const closeNode = (started: ControllerNode): void => {
+    started.close().then(
+      () => {
+        io.out(`${tag} stopped`)
+        flushAndExit(0)
+      },
+      (err: unknown) => {
+        io.err(`trib server: ${tag} unclean shutdown: ${oneLine(err)}`)
+        flushAndExit(1)
+      },
+    )
+  }
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopRequested !== null) {
+      io.err(`trib server: ${tag} second ${signal}: exiting now`)
+      flushAndExit(1)
+      return
+    }
+    stopRequested = signal
+    io.out(`${tag} shutting down (${signal})${node === null ? ' once startup finishes' : ''}`)
+    if (node !== null) closeNode(node)
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+
   try {
     node = await startControllerNode({
       nodeId: config.nodeId,
@@ -124,31 +153,10 @@ async function runServer(config: ServerConfig, io: ServerIo): Promise<void> {
     logger.error({ err }, 'startup failed')
     flush()
     if (err instanceof PortInUseError) throw new CliError(`listeners: ${err.message} (${listener.name}://${listener.host}:${listener.port})`)
+    if (err instanceof DirLockError) throw new CliError(`log.dirs: ${err.message}`)
     throw new CliError(`${tag} cannot start: ${oneLine(err)}`)
   }
   logger.info({ roles, listener, logDir }, 'started')
   io.out(`${tag} started as ${roles} on ${listener.name}://${listener.host === '' ? '0.0.0.0' : listener.host}:${node.port}, metadata log in ${logDir}`)
-
-  let stopping = false
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      io.err(`trib server: ${tag} second ${signal}: exiting now`)
-      flushAndExit(1)
-      return
-    }
-    stopping = true
-    io.out(`${tag} shutting down (${signal})`)
-    node.close().then(
-      () => {
-        io.out(`${tag} stopped`)
-        flushAndExit(0)
-      },
-      (err: unknown) => {
-        io.err(`trib server: ${tag} unclean shutdown: ${oneLine(err)}`)
-        flushAndExit(1)
-      },
-    )
-  }
-  process.on('SIGTERM', stop)
-  process.on('SIGINT', stop)
+  if (stopRequested !== null) closeNode(node)
 }

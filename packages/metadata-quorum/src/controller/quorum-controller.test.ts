@@ -10,7 +10,7 @@ import { ErrorCode, type NodeId } from '@tributary/protocol'
 import { DEFAULT_RAFT_TIMING, type HardState, type PersistentState, type RaftEntry, type RaftMessage, type Snapshot } from '../raft/types.js'
 import { silentLogger } from '../util/logger.js'
 import { SeededRandom } from '../util/random.js'
-import { type Completion, QuorumController, type SubmitResult } from './quorum-controller.js'
+import { type Completion, MAX_RECORD_BATCH_BYTES, QuorumController, type SubmitResult } from './quorum-controller.js'
 import { type ControllerCommand, type ControllerConfig, type ControllerResponse, DEFAULT_CONTROLLER_CONFIG } from './types.js'
 
 const VOTERS = [1, 2, 3] as NodeId[]
@@ -153,9 +153,9 @@ class Cluster {
   }
 }
 
-const register = (brokerId: number): ControllerCommand => ({
+const register = (brokerId: number, rack = ''): ControllerCommand => ({
   type: 'register_broker',
-  request: { brokerId, incarnationId: `inc-${brokerId}`, endpoints: [{ name: 'PLAINTEXT', host: 'localhost', port: 9092 }], rack: '' },
+  request: { brokerId, incarnationId: `inc-${brokerId}`, endpoints: [{ name: 'PLAINTEXT', host: 'localhost', port: 9092 }], rack },
 })
 const heartbeat = (brokerId: number, brokerEpoch: bigint, currentMetadataOffset: bigint): ControllerCommand => ({
   type: 'broker_heartbeat',
@@ -225,12 +225,69 @@ describe('QuorumController', () => {
     addBroker(c, leader, 100)
     const first = leader.qc.submit(createTopic('orders'), c.nowMs)
     const second = leader.qc.submit(createTopic('orders'), c.nowMs)
-    expect(first.kind).toBe('pending')
-    expect(second.kind).toBe('done')
-    expect(createError(second.kind === 'done' ? second.response : null)).toBe(ErrorCode.TOPIC_ALREADY_EXISTS.code)
-    if (first.kind !== 'pending') throw new Error('unreachable')
+    if (first.kind !== 'pending') throw new Error(`expected pending, got ${first.kind}`)
+    // The refusal was decided against the uncommitted create: it waits for that offset.
+    expect(second).toMatchObject({ kind: 'pending', offset: first.offset, epoch: first.epoch })
+    expect(createError(second.kind === 'pending' ? second.response : null)).toBe(ErrorCode.TOPIC_ALREADY_EXISTS.code)
     c.runUntil('the first create commits', () => leader.completions.some((x) => x.offset === first.offset))
-    expect(leader.completions.find((x) => x.offset === first.offset)?.outcome).toBe('committed')
+    expect(leader.completions.filter((x) => x.offset === first.offset)).toEqual([{ offset: first.offset, outcome: 'committed' }])
+    // Nothing in flight any more: a command that writes nothing is answered at once.
+    const third = leader.qc.submit(createTopic('orders'), c.nowMs)
+    expect(third.kind).toBe('done')
+    expect(createError(third.kind === 'done' ? third.response : null)).toBe(ErrorCode.TOPIC_ALREADY_EXISTS.code)
+  })
+
+  it('fails a command that wrote nothing with the write it waited on when leadership is lost', () => {
+    const c = new Cluster()
+    const old = c.awaitActive()
+    const epoch = addBroker(c, old, 100)
+    c.isolated.add(old.id)
+    const create = old.qc.submit(createTopic('lost'), c.nowMs)
+    const duplicate = old.qc.submit(createTopic('lost'), c.nowMs)
+    const hb = old.qc.submit(heartbeat(100, epoch, epoch), c.nowMs)
+    if (create.kind !== 'pending') throw new Error(`expected pending, got ${create.kind}`)
+    expect(duplicate).toMatchObject({ kind: 'pending', offset: create.offset })
+    expect(hb).toMatchObject({ kind: 'pending', offset: create.offset })
+    c.runUntil('the isolated leader fails its writes', () => old.completions.some((x) => x.offset === create.offset))
+    expect(old.completions.filter((x) => x.offset === create.offset)).toEqual([{ offset: create.offset, outcome: 'failed' }])
+    c.isolated.delete(old.id)
+    c.runUntil('all nodes converge', () => c.converged())
+    expect(old.qc.committedImage().topic('lost')).toBeUndefined()
+  })
+
+  it('refuses a write whose record batch exceeds MAX_RECORD_BATCH_BYTES, writing nothing', () => {
+    const c = new Cluster()
+    const leader = c.awaitActive()
+    addBroker(c, leader, 100)
+    const before = leader.qc.status().logEndOffset
+    const refused = leader.qc.submit(register(200, 'r'.repeat(MAX_RECORD_BATCH_BYTES)), c.nowMs)
+    expect(refused.kind).toBe('done')
+    if (refused.kind !== 'done' || refused.response.type !== 'register_broker') throw new Error('expected a register_broker answer')
+    expect(refused.response.response.errorCode).toBe(ErrorCode.RECORD_LIST_TOO_LARGE.code)
+    expect(refused.response.response.brokerEpoch).toBe(-1n)
+    expect(leader.qc.status().logEndOffset).toBe(before)
+    // Still the active controller, and its speculative image no longer holds broker 200.
+    expect(leader.qc.isActive()).toBe(true)
+    expect(leader.qc.stateMachine.speculativeImage.brokers.has(200 as NodeId)).toBe(false)
+    brokerEpochOf(c.execute(leader, register(200)).response)
+    c.runUntil('all nodes converge', () => c.converged())
+    expect(c.node(1).qc.committedImage().brokers.get(200 as NodeId)?.rack).toBe('')
+  })
+
+  it('fails the writes in flight when it must drop an oversized one (the image cannot undo one write)', () => {
+    const c = new Cluster()
+    const leader = c.awaitActive()
+    addBroker(c, leader, 100)
+    const inFlight = leader.qc.submit(createTopic('orders'), c.nowMs)
+    if (inFlight.kind !== 'pending') throw new Error(`expected pending, got ${inFlight.kind}`)
+    const refused = leader.qc.submit(register(200, 'r'.repeat(MAX_RECORD_BATCH_BYTES)), c.nowMs)
+    expect(refused.kind === 'done' && refused.response.response.errorCode).toBe(ErrorCode.RECORD_LIST_TOO_LARGE.code)
+    c.runUntil('the in-flight write completes', () => leader.completions.some((x) => x.offset === inFlight.offset))
+    expect(leader.completions.find((x) => x.offset === inFlight.offset)?.outcome).toBe('failed')
+    // It committed all the same (a retry sees it), and the controller is active again.
+    c.runUntil('the leader is active again', () => leader.qc.isActive())
+    expect(leader.qc.committedImage().topic('orders')).toBeDefined()
+    expect(leader.qc.committedImage().brokers.has(200 as NodeId)).toBe(false)
   })
 
   it('fails pending submissions when leadership is lost, and a new leader takes over', () => {

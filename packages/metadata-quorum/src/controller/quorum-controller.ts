@@ -14,6 +14,15 @@
  *   'committed' when that offset commits in the same epoch, 'failed' when leadership is lost
  *   first (the caller answers NOT_CONTROLLER; the records may still commit later, as in
  *   Kafka, and a retry then sees them);
+ * - answers that depend on uncommitted writes: a command that writes nothing was still
+ *   decided against the speculative image (TOPIC_ALREADY_EXISTS for a topic whose record is
+ *   not committed yet, a heartbeat's fencing state). If anything is in flight it waits, as
+ *   pending, for the highest offset in flight, and fails with it if leadership is lost
+ *   (Kafka's ControllerWriteEvent waits for the deferred queue's highest pending offset).
+ *   So several submissions may wait on one offset, which is then completed once;
+ * - the entry size limit: a write whose encoded batch exceeds MAX_RECORD_BATCH_BYTES is
+ *   never proposed (RECORD_LIST_TOO_LARGE): followers could never fetch it, and the leader
+ *   would lose leadership over it again and again;
  * - snapshots (KIP-630's policy, with Kafka's two keys): once snapshotIntervalBytes bytes of
  *   entry data were applied since the last snapshot, or snapshotIntervalMs passed since it
  *   and something was applied, takeSnapshot() hands one out; the caller persists it and
@@ -27,7 +36,7 @@
  * then returns an empty Ready that advance() recognises and does not forward to Raft. So
  * the caller's loop stays "while hasReady(): ready, persist, send, advance".
  */
-import type { NodeId, metadata } from '@tributary/protocol'
+import { ErrorCode, type NodeId, type metadata } from '@tributary/protocol'
 import type { MetadataImage } from '../image/metadata-image.js'
 import { encodeMetadataRecordBatch } from '../image/metadata-record-codec.js'
 import { RaftCore } from '../raft/raft-core.js'
@@ -46,12 +55,24 @@ import type { Logger } from '../util/logger.js'
 import type { Random } from '../util/random.js'
 import { ControllerStateMachine } from './controller-state-machine.js'
 import type { ControllerCommand, ControllerConfig, ControllerResponse } from './types.js'
+import { errorResponse } from '../node/controller-responses.js'
+
+/**
+ * The largest encoded record batch (one Raft entry) the controller proposes. A Fetch
+ * response must carry at least one whole entry, and gRPC refuses messages over 16 MiB; 1 MiB
+ * leaves ample room for the envelope and keeps every node's replay of one entry short.
+ */
+export const MAX_RECORD_BATCH_BYTES = 1024 * 1024
 
 export type SubmitResult =
   | { readonly kind: 'not_controller'; readonly leaderId: NodeId | null }
-  /** Nothing to write (a validation error, a heartbeat that changes nothing): answer now. */
+  /** Nothing to write and nothing in flight (or a refusal that needs no log): answer now. */
   | { readonly kind: 'done'; readonly response: ControllerResponse }
-  /** Proposed at `offset` in `epoch`: answer `response` once a Completion says committed. */
+  /**
+   * Proposed at `offset` in `epoch`, or (nothing to write) waiting for the highest offset in
+   * flight: answer `response` once a Completion for `offset` says committed. Several
+   * submissions may share an offset; it completes once.
+   */
   | { readonly kind: 'pending'; readonly offset: Offset; readonly epoch: Epoch; readonly response: ControllerResponse }
 
 export interface Completion {
@@ -67,6 +88,11 @@ export interface QuorumControllerOptions {
   readonly logger: Logger
   readonly nowMs: number
 }
+
+type ProposeOutcome =
+  | { readonly kind: 'ok'; readonly offset: Offset; readonly epoch: Epoch }
+  | { readonly kind: 'too_large'; readonly bytes: number }
+  | { readonly kind: 'refused' }
 
 /** Handed out by ready() when only completions are due; never forwarded to Raft. */
 const COMPLETIONS_ONLY_READY: Ready = Object.freeze({
@@ -101,6 +127,8 @@ export class QuorumController {
   /** When the last snapshot was taken or installed (start-up counts as one). */
   private lastSnapshotMs: number
   private snapshotInFlight: Snapshot | null = null
+  /** The last write proposed while active (submission or internal); null when inactive. */
+  private lastProposed: { readonly offset: Offset; readonly epoch: Epoch } | null = null
 
   constructor(opts: QuorumControllerOptions) {
     this.logger = opts.logger
@@ -127,7 +155,7 @@ export class QuorumController {
     this.syncLeadership(nowMs)
     if (!this.stateMachine.isActive) return
     for (const write of this.stateMachine.tick(nowMs)) {
-      if (this.propose(write.records, nowMs) === null) return
+      if (this.propose(write.records, nowMs).kind !== 'ok') return
     }
   }
 
@@ -151,11 +179,30 @@ export class QuorumController {
     const sm = this.stateMachine
     if (!sm.isActive) return { kind: 'not_controller', leaderId: this.raft.status().leaderId }
     const result = sm.handle(command, nowMs)
-    if (result.records.length === 0) return { kind: 'done', response: result.response }
+    if (result.records.length === 0) {
+      const inFlight = this.lastProposed
+      if (inFlight === null || inFlight.offset <= sm.committedImage.offset) return { kind: 'done', response: result.response }
+      this.pending.set(inFlight.offset, inFlight.epoch)
+      return { kind: 'pending', offset: inFlight.offset, epoch: inFlight.epoch, response: result.response }
+    }
     const proposed = this.propose(result.records, nowMs)
-    if (proposed === null) return { kind: 'not_controller', leaderId: this.raft.status().leaderId }
-    this.pending.set(proposed.offset, proposed.epoch)
-    return { kind: 'pending', offset: proposed.offset, epoch: proposed.epoch, response: result.response }
+    switch (proposed.kind) {
+      case 'refused':
+        return { kind: 'not_controller', leaderId: this.raft.status().leaderId }
+      case 'too_large':
+        return {
+          kind: 'done',
+          response: errorResponse(
+            command,
+            ErrorCode.RECORD_LIST_TOO_LARGE.code,
+            `The request would write a record batch of ${proposed.bytes} bytes; the limit is ${MAX_RECORD_BATCH_BYTES}.`,
+            this.raft.status().nodeId,
+          ),
+        }
+      case 'ok':
+        this.pending.set(proposed.offset, proposed.epoch)
+        return { kind: 'pending', offset: proposed.offset, epoch: proposed.epoch, response: result.response }
+    }
   }
 
   // ---- Ready / advance -------------------------------------------------------------------
@@ -261,18 +308,41 @@ export class QuorumController {
     }
   }
 
-  /** Proposes one write; on refusal the controller steps down. Returns null if refused. */
-  private propose(records: readonly metadata.MetadataRecord[], nowMs: number): { offset: Offset; epoch: Epoch } | null {
+  /**
+   * Proposes one write the state machine just decided (and applied speculatively). On a
+   * Raft refusal the controller steps down. A batch over MAX_RECORD_BATCH_BYTES is not
+   * proposed; the speculative image holding it is dropped and rebuilt (see discardWrites).
+   */
+  private propose(records: readonly metadata.MetadataRecord[], nowMs: number): ProposeOutcome {
     const sm = this.stateMachine
-    const result = this.raft.propose(encodeMetadataRecordBatch(records), nowMs)
+    const data = encodeMetadataRecordBatch(records)
+    if (data.byteLength > MAX_RECORD_BATCH_BYTES) {
+      this.logger.warn({ bytes: data.byteLength, limit: MAX_RECORD_BATCH_BYTES, records: records.length }, 'refused to propose a record batch over the size limit')
+      this.discardWrites(nowMs)
+      return { kind: 'too_large', bytes: data.byteLength }
+    }
+    const result = this.raft.propose(data, nowMs)
     if (result.kind !== 'ok' || result.epoch !== sm.activeEpoch) {
       // The speculative image now holds records Raft did not take: it is wrong, drop it.
       this.logger.warn({ activeEpoch: sm.activeEpoch, result }, 'Raft refused a proposal of the active controller')
       this.deactivate()
-      return null
+      return { kind: 'refused' }
     }
     sm.recordProposed(result.offset, records)
-    return { offset: result.offset, epoch: result.epoch }
+    this.lastProposed = { offset: result.offset, epoch: result.epoch }
+    return { kind: 'ok', offset: result.offset, epoch: result.epoch }
+  }
+
+  /**
+   * Drops a speculative write that will not be proposed. The state machine cannot undo one
+   * write, so the speculative image is dropped whole (deactivate) and rebuilt from the
+   * committed image at once when nothing else is in flight. Writes already in flight are
+   * failed (NOT_CONTROLLER, retriable; they may still commit), which is rare: it takes an
+   * oversized request while others are uncommitted.
+   */
+  private discardWrites(nowMs: number): void {
+    this.deactivate()
+    this.syncLeadership(nowMs)
   }
 
   /** Activates or deactivates the state machine to match Raft leadership (see header). */
@@ -293,6 +363,7 @@ export class QuorumController {
 
   private deactivate(): void {
     this.stateMachine.becomeInactive()
+    this.lastProposed = null
     for (const offset of [...this.pending.keys()].sort((a, b) => a - b)) this.queuedCompletions.push({ offset, outcome: 'failed' })
     this.pending.clear()
   }

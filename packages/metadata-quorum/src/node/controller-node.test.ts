@@ -4,9 +4,12 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
-import { ErrorCode, type NodeId } from '@tributary/protocol'
+import * as grpc from '@grpc/grpc-js'
+import { controller, ErrorCode, type NodeId } from '@tributary/protocol'
+import { DirLockError } from '../store/dir-lock.js'
+import { MAX_CONTROLLER_REQUEST_BYTES } from '../transport/transport-limits.js'
 import { ControllerClient } from '../transport/controller-client.js'
-import { PortInUseError, startControllerNode, type ControllerNode, type VoterAddress } from './controller-node.js'
+import { CONTROLLER_REQUEST_LIMITS, PortInUseError, startControllerNode, type ControllerNode, type VoterAddress } from './controller-node.js'
 
 const logger = pino({ level: process.env['TRIB_TEST_LOG'] ?? 'silent' })
 
@@ -188,5 +191,43 @@ describe('startControllerNode (three in-process controllers on loopback)', () =>
     await expect(
       startControllerNode({ nodeId: v.id, voters, listener: { host: '127.0.0.1', port: v.port }, logDir: join(dir, 'other'), logger }),
     ).rejects.toBeInstanceOf(PortInUseError)
+  })
+
+  it('refuses a second node on the same log dir (another port) until the first has closed', async () => {
+    const voters = await startAll()
+    const v = voters[0]!
+    const logDir = join(dir, `node-${v.id}`)
+    const second = startControllerNode({ nodeId: v.id, voters, listener: { host: '127.0.0.1', port: 0 }, logDir, logger })
+    await expect(second).rejects.toBeInstanceOf(DirLockError)
+    await expect(second).rejects.toThrow(`${logDir} is in use by another Tributary process`)
+    await nodes.get(v.id)!.close()
+    nodes.set(v.id, await startControllerNode({ nodeId: v.id, voters, listener: { host: '127.0.0.1', port: 0 }, logDir, logger }))
+  })
+
+  it('refuses oversized requests and free text beyond the limits before submitting them', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'trib-controller-node-'))
+    const v: VoterAddress = { id: 1 as NodeId, host: '127.0.0.1', port: await freePort() }
+    const node = await startControllerNode({ nodeId: v.id, voters: [v], listener: { host: '127.0.0.1', port: v.port }, logDir: join(dir, 'node-1'), logger })
+    nodes.set(v.id, node)
+    await until(() => (node.driver.isActiveController() ? true : null), 'active controller')
+    const c = client(v)
+
+    const longRack = await c.registerBroker({ brokerId: 100, incarnationId: 'inc', endpoints: [{ name: 'PLAINTEXT', host: 'localhost', port: 9092 }], rack: 'r'.repeat(CONTROLLER_REQUEST_LIMITS.maxTextChars + 1) })
+    expect(longRack).toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST.code, errorMessage: expect.stringMatching(/rack has 256 characters; the limit is 255/) })
+    const endpoints = Array.from({ length: CONTROLLER_REQUEST_LIMITS.maxEndpoints + 1 }, (_, i) => ({ name: `L${i}`, host: 'localhost', port: 9000 + i }))
+    expect((await c.registerBroker({ brokerId: 100, incarnationId: 'inc', endpoints, rack: '' })).errorCode).toBe(ErrorCode.INVALID_REQUEST.code)
+    const bigConfig = await c.createTopics({ topics: [{ name: 't', numPartitions: 1, replicationFactor: 1, configs: { 'cleanup.policy': 'x'.repeat(CONTROLLER_REQUEST_LIMITS.maxConfigChars + 1) } }], validateOnly: false })
+    expect(bigConfig.topics).toMatchObject([{ name: 't', errorCode: ErrorCode.INVALID_REQUEST.code }])
+    expect((await c.describeMetadata({ topics: [] })).brokers).toEqual([])
+
+    // Bigger than the byte cap: refused before decoding, with a status that says why.
+    const huge = controller.CreateTopicsRequest.encode({ topics: [{ name: 'h', numPartitions: 1, replicationFactor: 1, configs: { a: 'x'.repeat(MAX_CONTROLLER_REQUEST_BYTES) } }], validateOnly: false }).finish()
+    const raw = new grpc.Client(`127.0.0.1:${v.port}`, grpc.credentials.createInsecure())
+    const error = await new Promise<grpc.ServiceError | null>((resolve) =>
+      raw.makeUnaryRequest(controller.ControllerServiceService.createTopics.path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(huge), new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err) => resolve(err)),
+    )
+    raw.close()
+    expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
+    expect(error?.details).toMatch(/exceeds the limit of 1048576 bytes/)
   })
 })

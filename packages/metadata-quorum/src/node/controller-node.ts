@@ -8,23 +8,36 @@
  * and the RaftDriver loop.
  *
  * Start order: bind the listener first (a port in use fails fast, before any disk work), then
- * recover the store and start the loop; calls that arrive in between get UNAVAILABLE.
- * Stop order (close): the driver resigns and drains, closes the transport and the store,
- * then the server stops.
+ * take the exclusive lock on the log dir (DirLock, Kafka's `.lock`: two processes on one log
+ * corrupt it), then recover the store and start the loop; calls that arrive in between get
+ * UNAVAILABLE. Stop order (close): the driver resigns and drains, closes the transport and
+ * the store, the server stops, and the lock is released last.
+ *
+ * ControllerService input is bounded before it reaches the controller: request bytes and
+ * calls in flight (transport-limits.ts, RESOURCE_EXHAUSTED), and free-text fields
+ * (CONTROLLER_REQUEST_LIMITS, answered INVALID_REQUEST in the command's own response shape).
  */
+import { mkdir } from 'node:fs/promises'
 import * as grpc from '@grpc/grpc-js'
 import type { Logger as PinoLogger } from 'pino'
-import { controller, quorum, type NodeId } from '@tributary/protocol'
+import { controller, ErrorCode, quorum, type NodeId } from '@tributary/protocol'
 import { QuorumController } from '../controller/quorum-controller.js'
 import { DEFAULT_CONTROLLER_CONFIG, type ControllerCommand, type ControllerConfig, type ControllerResponse } from '../controller/types.js'
 import { DEFAULT_RAFT_TIMING, type RaftConfig } from '../raft/types.js'
+import { DirLock } from '../store/dir-lock.js'
 import { FsRaftStore, metadataLogDir } from '../store/fs-raft-store.js'
 import { ControllerClient } from '../transport/controller-client.js'
 import { GrpcTransport } from '../transport/grpc-transport.js'
-import { CallStatusError, errorMessage, rawServiceDefinition, rawUnaryHandler } from '../transport/raw-service.js'
-import { SERVER_OPTIONS } from '../transport/transport-limits.js'
+import { CallStatusError, errorMessage, InflightLimit, rawServiceDefinition, rawUnaryHandler, type RawHandlerLimits } from '../transport/raw-service.js'
+import {
+  MAX_CONTROLLER_CALLS_IN_FLIGHT,
+  MAX_CONTROLLER_REQUEST_BYTES,
+  REPEATED_WARNING_INTERVAL_MS,
+  SERVER_OPTIONS,
+} from '../transport/transport-limits.js'
 import { assert } from '../util/assert.js'
 import { systemRandom } from '../util/random.js'
+import { errorResponse } from './controller-responses.js'
 import { describeMetadataFromImage, describeQuorumFromStatus } from './controller-views.js'
 import { RaftDriver, type StateChange } from './raft-driver.js'
 
@@ -69,6 +82,15 @@ export class PortInUseError extends Error {
     this.name = 'PortInUseError'
   }
 }
+
+/** Bounds on free-text fields of ControllerService requests; beyond them: INVALID_REQUEST. */
+export const CONTROLLER_REQUEST_LIMITS = {
+  /** rack, host, listener name, incarnation id. */
+  maxTextChars: 255,
+  maxEndpoints: 16,
+  /** One topic config key or value. */
+  maxConfigChars: 32 * 1024,
+} as const
 
 /** Metadata key a forwarded DescribeQuorum carries, so a call is forwarded at most once. */
 const FORWARDED_KEY = 'x-trib-forwarded'
@@ -162,6 +184,15 @@ export async function startControllerNode(config: ControllerNodeConfig): Promise
   const port = await bind(server, config.listener.host, config.listener.port)
   logger.info({ host: config.listener.host, port }, 'listening')
 
+  let lock: DirLock
+  try {
+    await mkdir(config.logDir, { recursive: true })
+    lock = await DirLock.acquire(config.logDir)
+  } catch (err) {
+    server.forceShutdown()
+    throw err
+  }
+
   try {
     const store = new FsRaftStore({ dir: metadataLogDir(config.logDir), logger: config.logger.child({ component: 'fs-raft-store', nodeId }) })
     const started = await RaftDriver.start({
@@ -191,6 +222,7 @@ export async function startControllerNode(config: ControllerNodeConfig): Promise
           await started.close()
           for (const client of forwardClients.values()) client.close()
           await shutdown(server, 1000)
+          await lock.release()
           logger.info({}, 'controller node stopped')
         })()
         return closing
@@ -199,12 +231,49 @@ export async function startControllerNode(config: ControllerNodeConfig): Promise
   } catch (err) {
     await transport.close()
     server.forceShutdown()
+    await lock.release()
     throw err
   }
 }
 
+/** Why a command's free text exceeds CONTROLLER_REQUEST_LIMITS, or null. */
+export function oversizedField(command: ControllerCommand): string | null {
+  const { maxTextChars, maxEndpoints, maxConfigChars } = CONTROLLER_REQUEST_LIMITS
+  const text = (what: string, value: string, max: number = maxTextChars): string | null =>
+    value.length > max ? `${what} has ${value.length} characters; the limit is ${max}` : null
+  switch (command.type) {
+    case 'register_broker': {
+      const r = command.request
+      if (r.endpoints.length > maxEndpoints) return `${r.endpoints.length} endpoints; the limit is ${maxEndpoints}`
+      for (const e of r.endpoints) {
+        const problem = text('an endpoint host', e.host) ?? text('an endpoint name', e.name)
+        if (problem !== null) return problem
+      }
+      return text('rack', r.rack) ?? text('incarnation id', r.incarnationId)
+    }
+    case 'create_topics':
+      for (const t of command.request.topics) {
+        for (const [key, value] of Object.entries(t.configs)) {
+          const problem = text('a config key', key, maxConfigChars) ?? text(`config ${key.slice(0, 64)}`, value, maxConfigChars)
+          if (problem !== null) return problem
+        }
+      }
+      return null
+    default:
+      return null
+  }
+}
+
 function controllerServiceImpl(logger: PinoLogger, running: () => RaftDriver): grpc.UntypedServiceImplementation {
-  const submit = async (command: ControllerCommand): Promise<ControllerResponse> => running().submit(command)
+  const submit = async (command: ControllerCommand): Promise<ControllerResponse> => {
+    const problem = oversizedField(command)
+    if (problem !== null) return errorResponse(command, ErrorCode.INVALID_REQUEST.code, `invalid request: ${problem}`, running().status().leaderId)
+    return running().submit(command)
+  }
+  const limits: RawHandlerLimits = {
+    maxRequestBytes: MAX_CONTROLLER_REQUEST_BYTES,
+    inflight: new InflightLimit(MAX_CONTROLLER_CALLS_IN_FLIGHT, REPEATED_WARNING_INTERVAL_MS),
+  }
   const mismatch = (command: string, response: ControllerResponse): string => `a ${command} command got a ${response.type} response`
   const c = controller
   return {
@@ -212,45 +281,45 @@ function controllerServiceImpl(logger: PinoLogger, running: () => RaftDriver): g
       const r = await submit({ type: 'register_broker', request })
       assert(r.type === 'register_broker', mismatch('register_broker', r))
       return r.response
-    }),
+    }, limits),
     brokerHeartbeat: rawUnaryHandler(c.BrokerHeartbeatRequest, c.BrokerHeartbeatResponse, logger, 'BrokerHeartbeat', async (request) => {
       const r = await submit({ type: 'broker_heartbeat', request })
       assert(r.type === 'broker_heartbeat', mismatch('broker_heartbeat', r))
       return r.response
-    }),
+    }, limits),
     createTopics: rawUnaryHandler(c.CreateTopicsRequest, c.CreateTopicsResponse, logger, 'CreateTopics', async (request) => {
       const r = await submit({ type: 'create_topics', request })
       assert(r.type === 'create_topics', mismatch('create_topics', r))
       return r.response
-    }),
+    }, limits),
     deleteTopics: rawUnaryHandler(c.DeleteTopicsRequest, c.DeleteTopicsResponse, logger, 'DeleteTopics', async (request) => {
       const r = await submit({ type: 'delete_topics', request })
       assert(r.type === 'delete_topics', mismatch('delete_topics', r))
       return r.response
-    }),
+    }, limits),
     createPartitions: rawUnaryHandler(c.CreatePartitionsRequest, c.CreatePartitionsResponse, logger, 'CreatePartitions', async (request) => {
       const r = await submit({ type: 'create_partitions', request })
       assert(r.type === 'create_partitions', mismatch('create_partitions', r))
       return r.response
-    }),
+    }, limits),
     alterPartition: rawUnaryHandler(c.AlterPartitionRequest, c.AlterPartitionResponse, logger, 'AlterPartition', async (request) => {
       const r = await submit({ type: 'alter_partition', request })
       assert(r.type === 'alter_partition', mismatch('alter_partition', r))
       return r.response
-    }),
+    }, limits),
     electLeaders: rawUnaryHandler(c.ElectLeadersRequest, c.ElectLeadersResponse, logger, 'ElectLeaders', async (request) => {
       const r = await submit({ type: 'elect_leaders', request })
       assert(r.type === 'elect_leaders', mismatch('elect_leaders', r))
       return r.response
-    }),
+    }, limits),
     allocateProducerIds: rawUnaryHandler(c.AllocateProducerIdsRequest, c.AllocateProducerIdsResponse, logger, 'AllocateProducerIds', async (request) => {
       const r = await submit({ type: 'allocate_producer_ids', request })
       assert(r.type === 'allocate_producer_ids', mismatch('allocate_producer_ids', r))
       return r.response
-    }),
+    }, limits),
     describeMetadata: rawUnaryHandler(c.DescribeMetadataRequest, c.DescribeMetadataResponse, logger, 'DescribeMetadata', (request) => {
       const driver = running()
       return describeMetadataFromImage(driver.image(), request, driver.status().leaderId ?? -1)
-    }),
+    }, limits),
   }
 }

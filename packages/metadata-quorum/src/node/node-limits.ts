@@ -6,13 +6,31 @@
 export const TICK_INTERVAL_MS = 10
 
 /**
- * Inputs (received messages, submissions) queued while a Ready is being persisted. Beyond it
- * a received message is dropped (Raft tolerates loss) and a submission is refused. (A
- * finished snapshot save is not an input of this queue: it is never dropped.)
+ * Raft inputs (received messages, unreachable peers) queued while a Ready is being persisted.
+ * Beyond it a received message is dropped (Raft tolerates loss; the sender retries). Client
+ * submissions have their own queue, so a burst of them can never crowd these out. (A
+ * finished snapshot save and a resign are not inputs of this queue: they are never dropped.)
  */
-export const MAX_QUEUED_INPUTS = 4096
+export const MAX_QUEUED_RAFT_INPUTS = 4096
 
-/** Submissions waiting for their records to commit. Beyond it submit() is refused. */
+/**
+ * Client submissions queued for the controller, not yet fed in. Beyond it submit() is refused
+ * with the retriable REQUEST_TIMED_OUT (our stand-in for Kafka's throttling).
+ */
+export const MAX_QUEUED_SUBMISSIONS = 1024
+
+/**
+ * Submissions fed into the controller per pass of the loop, after every queued Raft input.
+ * Each pass ends in one persist (one fsync) and one round of sends, so a burst of thousands
+ * of submissions is spread over several passes and followers' fetches are answered between
+ * them (a leader that stops answering fetches for the fetch timeout loses its followers).
+ */
+export const SUBMISSIONS_PER_PASS = 256
+
+/**
+ * Submissions fed in and waiting for an offset to commit (their own, or for a command that
+ * wrote nothing, the highest offset in flight). Beyond it submit() is refused.
+ */
 export const MAX_PENDING_SUBMISSIONS = 4096
 
 /**

@@ -16,6 +16,7 @@ import type { RaftStore } from '../store/raft-store.js'
 import type { Transport, TransportHandler } from '../transport/transport.js'
 import type { Completion, SubmitResult } from '../controller/quorum-controller.js'
 import { RaftDriver, type DrivenController, type StateChange } from './raft-driver.js'
+import { MAX_QUEUED_SUBMISSIONS, SUBMISSIONS_PER_PASS } from './node-limits.js'
 
 const n = (id: number): NodeId => id as NodeId
 const logger = pino({ level: 'silent' })
@@ -39,6 +40,11 @@ class FakeController implements DrivenController {
   nextOffset = 10
   snapshot: Snapshot | null = null
   inFlight = false
+  /** Scripted answers for submit(); when empty, each submission is pending at a new offset. */
+  readonly submitResults: SubmitResult[] = []
+  /** Submissions fed in each pass of the loop (recorded at every hasReady()). */
+  readonly submitsPerPass: number[] = []
+  private submitsThisPass = 0
 
   private note(call: string): void {
     // The driver must never feed an input between ready() and advance().
@@ -50,7 +56,10 @@ class FakeController implements DrivenController {
   receive(m: RaftMessage): void { this.note(`receive ${m.from}:${m.requestId}`) }
   submit(command: ControllerCommand): SubmitResult {
     this.note(`submit ${command.type}`)
+    this.submitsThisPass++
     if (this.role !== 'leader') return { kind: 'not_controller', leaderId: this.leaderId }
+    const scripted = this.submitResults.shift()
+    if (scripted !== undefined) return scripted
     return { kind: 'pending', offset: this.nextOffset++, epoch: this.epoch, response: okCreateTopics() }
   }
   peerUnreachable(peer: NodeId): void { this.note(`unreachable ${peer}`) }
@@ -58,7 +67,11 @@ class FakeController implements DrivenController {
     this.note('resign')
     this.readies.push(emptyReady({ messages: [message(2, 99)] }))
   }
-  hasReady(): boolean { return this.readies.length > 0 }
+  hasReady(): boolean {
+    if (this.submitsThisPass > 0) this.submitsPerPass.push(this.submitsThisPass)
+    this.submitsThisPass = 0
+    return this.readies.length > 0
+  }
   ready(): Ready {
     this.calls.push('ready')
     this.inFlight = true
@@ -346,6 +359,7 @@ describe('RaftDriver', () => {
 
   it('reports role changes once, with a human sentence', async () => {
     const c = new FakeController()
+    c.role = 'unattached'
     const changes: string[] = []
     await start(c, { onStateChange: (s) => changes.push(s.sentence) })
     c.role = 'leader'
@@ -388,5 +402,107 @@ describe('RaftDriver', () => {
     const response = await pending
     expect(response.type === 'create_topics' && response.response.errorCode).toBe(ErrorCode.NOT_CONTROLLER.code)
     expect(driver!.isRunning).toBe(false)
+  })
+
+  it('reports the role the controller already has at start (a single voter elects itself)', async () => {
+    const c = new FakeController()
+    c.role = 'leader'
+    c.leaderId = n(1)
+    c.epoch = 1
+    const changes: StateChange[] = []
+    await start(c, { onStateChange: (s) => changes.push(s) })
+    expect(changes).toEqual([{ role: 'leader', epoch: 1, leaderId: 1, sentence: 'became leader in epoch 1' }])
+    c.readies.push(emptyReady())
+    await until(() => c.calls.includes('advance'), 'a pass')
+    expect(changes).toHaveLength(1)
+  })
+
+  it('answers every submission waiting on one offset when it commits, or NOT_CONTROLLER when it fails', async () => {
+    const c = new FakeController()
+    c.role = 'leader'
+    c.leaderId = n(1)
+    await start(c)
+    const exists: ControllerResponse = { type: 'create_topics', response: { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS.code, errorMessage: '', topics: [], controllerId: 1 } }
+    // The second and third wrote nothing and wait for the first's offset (QuorumController).
+    c.submitResults.push(
+      { kind: 'pending', offset: 10, epoch: 1, response: okCreateTopics() },
+      { kind: 'pending', offset: 10, epoch: 1, response: exists },
+      { kind: 'pending', offset: 10, epoch: 1, response: exists },
+      { kind: 'pending', offset: 11, epoch: 1, response: okCreateTopics() },
+      { kind: 'pending', offset: 11, epoch: 1, response: exists },
+    )
+    const committed = [driver!.submit(createTopics), driver!.submit(createTopics), driver!.submit(createTopics)]
+    const failed = [driver!.submit(createTopics), driver!.submit(createTopics)]
+    await until(() => c.submitResults.length === 0, 'all submitted')
+    let answered = 0
+    for (const p of [...committed, ...failed]) void p.then(() => answered++)
+    await new Promise((r) => setTimeout(r, 20))
+    expect(answered).toBe(0)
+    c.completions = [{ offset: 10, outcome: 'committed' }, { offset: 11, outcome: 'failed' }]
+    c.readies.push(emptyReady())
+    expect(await Promise.all(committed)).toEqual([okCreateTopics(), exists, exists])
+    for (const r of await Promise.all(failed)) expect(r.type === 'create_topics' && r.response.errorCode).toBe(ErrorCode.NOT_CONTROLLER.code)
+  })
+
+  it('feeds queued Raft messages before submissions, and at most SUBMISSIONS_PER_PASS submissions a pass', async () => {
+    const c = new FakeController()
+    c.role = 'leader'
+    c.leaderId = n(1)
+    const { store, transport } = await start(c)
+    store.gated = true
+    c.readies.push(emptyReady({ mustSync: true }))
+    await until(() => c.inFlight, 'ready taken')
+    const answers = Array.from({ length: 600 }, () => driver!.submit(createTopics))
+    transport.handler!.onMessage({ from: n(2), to: n(1), requestId: 5, body: { type: 'begin_quorum_epoch_request', leaderEpoch: 1 } })
+    store.release()
+    await until(() => c.calls.filter((x) => x.startsWith('submit')).length === 600, 'all submissions fed')
+    const after = c.calls.slice(c.calls.indexOf('advance') + 1)
+    expect(after[0]).toBe('receive 2:5')
+    expect(Math.max(...c.submitsPerPass)).toBe(SUBMISSIONS_PER_PASS)
+    expect(c.submitsPerPass.reduce((a, b) => a + b, 0)).toBe(600)
+    c.completions = Array.from({ length: 600 }, (_, i) => ({ offset: 10 + i, outcome: 'committed' as const }))
+    c.readies.push(emptyReady())
+    expect((await Promise.all(answers)).every((r) => r.type === 'create_topics' && r.response.errorCode === 0)).toBe(true)
+  })
+
+  it('refuses submissions with REQUEST_TIMED_OUT once their queue is full, and still takes Raft messages', async () => {
+    const c = new FakeController()
+    c.role = 'leader'
+    c.leaderId = n(1)
+    const { store, transport } = await start(c)
+    store.gated = true
+    c.readies.push(emptyReady({ mustSync: true }))
+    await until(() => c.inFlight, 'ready taken')
+    const queued = Array.from({ length: MAX_QUEUED_SUBMISSIONS }, () => driver!.submit(createTopics))
+    const refused = await driver!.submit(createTopics)
+    expect(refused.type === 'create_topics' && refused.response.errorCode).toBe(ErrorCode.REQUEST_TIMED_OUT.code)
+    expect(ErrorCode.REQUEST_TIMED_OUT.retriable).toBe(true)
+    transport.handler!.onMessage({ from: n(2), to: n(1), requestId: 6, body: { type: 'begin_quorum_epoch_request', leaderEpoch: 1 } })
+    store.release()
+    await until(() => c.calls.includes('receive 2:6'), 'the message fed')
+    expect(c.calls.indexOf('receive 2:6')).toBeLessThan(c.calls.findIndex((x) => x.startsWith('submit')))
+    c.role = 'follower'
+    c.completions = Array.from({ length: MAX_QUEUED_SUBMISSIONS }, (_, i) => ({ offset: 10 + i, outcome: 'failed' as const }))
+    c.readies.push(emptyReady())
+    await Promise.all(queued)
+  })
+
+  it('answers queued submissions NOT_CONTROLLER on close even while a slow persist runs', async () => {
+    const c = new FakeController()
+    c.role = 'leader'
+    c.leaderId = n(1)
+    const { store } = await start(c)
+    store.gated = true
+    c.readies.push(emptyReady({ mustSync: true }))
+    await until(() => c.inFlight, 'ready taken')
+    const queued = driver!.submit(createTopics)
+    const d = driver!
+    driver = null
+    const closing = d.close(0)
+    const answer = await Promise.race([queued, new Promise<null>((r) => setTimeout(() => r(null), 200))])
+    expect(answer === null ? 'no answer' : answer.type === 'create_topics' && answer.response.errorCode).toBe(ErrorCode.NOT_CONTROLLER.code)
+    expect(c.calls.some((x) => x.startsWith('submit'))).toBe(false)
+    store.release()
+    await closing
   })
 })

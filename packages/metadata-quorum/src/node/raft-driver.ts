@@ -4,8 +4,10 @@
  * randomness.
  *
  * One step of the loop, following the contract in raft/types.ts:
- *   1. feed what queued up into the controller: a finished snapshot save (snapshotTaken),
- *      then received messages and submissions in arrival order, then a due tick;
+ *   1. feed what queued up into the controller: a finished snapshot save (snapshotTaken), a
+ *      requested resign, then every queued Raft input (received messages, unreachable
+ *      peers) in arrival order, then at most SUBMISSIONS_PER_PASS client submissions, then
+ *      a due tick;
  *   2. if it hasReady(): take ready(); if the Ready writes anything, `await persist(ready)`
  *      (fsync when mustSync) through the StoreQueue;
  *   3. only then send ready.messages (persist before send: etcd-raft; Raft paper §5.1),
@@ -17,6 +19,17 @@
  * queued up. Fed after the tick, a leader would judge check-quorum (KIP-595's fetch timeout)
  * without them and resign although every follower had fetched.
  *
+ * Why Raft inputs and submissions queue apart: one shared queue let 2,000 concurrent client
+ * requests fill it, so followers' fetches were dropped, and the pass that fed them all took
+ * long enough for followers to miss the fetch timeout and the leader to resign. Raft inputs
+ * are never crowded out by clients, and a burst of submissions is spread over several passes.
+ *
+ * Why a command that writes nothing can still wait: it was decided against the speculative
+ * image, which holds uncommitted writes. Answering at once could tell a client "topic already
+ * exists" about a topic whose record then never commits. QuorumController makes it wait for
+ * the highest offset in flight (Kafka's ControllerWriteEvent), so several submissions may
+ * wait on one offset.
+ *
  * Why the snapshot save runs behind the loop: writing a large image can take hundreds of
  * milliseconds, longer than the fetch timeout; awaiting it stopped Raft from ticking,
  * receiving and answering. A Ready with nothing to write skips the store and goes out at
@@ -24,8 +37,10 @@
  *
  * Invariants:
  *   - at most one Ready is in flight; inputs that arrive while it is persisted are queued
- *     (MAX_QUEUED_INPUTS) and fed in before the next ready(), so the controller never sees an
- *     input between ready() and advance();
+ *     (MAX_QUEUED_RAFT_INPUTS, MAX_QUEUED_SUBMISSIONS) and fed in before the next ready(), so
+ *     the controller never sees an input between ready() and advance();
+ *   - every submission accepted by submit() is answered exactly once: with its response, an
+ *     error, or NOT_CONTROLLER when the loop stops before it was fed in or committed;
  *   - store calls never overlap and run in the order asked (StoreQueue): a Ready persisted
  *     after a snapshot save was started is written after that snapshot;
  *   - at most one snapshot save is outstanding, from takeSnapshot() until snapshotTaken();
@@ -46,8 +61,10 @@ import { errorResponse } from './controller-responses.js'
 import { StoreQueue } from './store-queue.js'
 import {
   MAX_PENDING_SUBMISSIONS,
-  MAX_QUEUED_INPUTS,
+  MAX_QUEUED_RAFT_INPUTS,
+  MAX_QUEUED_SUBMISSIONS,
   SHUTDOWN_DRAIN_MS,
+  SUBMISSIONS_PER_PASS,
   SUBMISSION_TIMEOUT_MS,
   TICK_INTERVAL_MS,
 } from './node-limits.js'
@@ -105,11 +122,18 @@ export function monotonicEpochClock(): () => number {
   return () => Math.floor(base + performance.now())
 }
 
-interface PendingSubmission {
+/** A submission accepted by submit() and not yet fed into the controller. */
+interface QueuedSubmission {
+  readonly command: ControllerCommand
+  readonly resolve: (response: ControllerResponse) => void
+}
+
+/** A submission fed in, waiting for an offset to commit before `response` is sent. */
+interface Waiter {
   readonly command: ControllerCommand
   readonly response: ControllerResponse
   readonly resolve: (response: ControllerResponse) => void
-  readonly timer: NodeJS.Timeout
+  timer: NodeJS.Timeout | null
 }
 
 type Input = (nowMs: number) => void
@@ -126,12 +150,16 @@ export class RaftDriver {
   private readonly onFatal: (err: unknown) => void
 
   private phase: Phase = 'running'
-  private readonly inputs: Input[] = []
+  private readonly raftInputs: Input[] = []
+  private readonly submissions: QueuedSubmission[] = []
+  private resignRequested = false
   private tickDue = false
   private stepping = false
   private stepDone: Promise<void> = Promise.resolve()
   private readonly ticker: NodeJS.Timeout
-  private readonly pending = new Map<number, PendingSubmission>()
+  /** offset -> the submissions answered once it commits (several when commands wrote nothing). */
+  private readonly waiting = new Map<number, Waiter[]>()
+  private waiterCount = 0
   /** The snapshot being saved, from takeSnapshot() until snapshotTaken() is fed in. */
   private snapshotSaving: Snapshot | null = null
   /** snapshotSaving is durable; feedInputs() tells the controller. */
@@ -157,12 +185,17 @@ export class RaftDriver {
     this.onFatal = options.onFatal ?? (() => {})
     this.last = { role: status.role, epoch: status.epoch, leaderId: status.leaderId }
     this.logger.info({ role: status.role, epoch: status.epoch, logEndOffset: status.logEndOffset, highWatermark: status.highWatermark }, 'started')
+    // The controller may already have changed role while it was built (a single voter elects
+    // itself in createController): observeState() would never see that change, so report it.
+    if (status.role !== 'unattached') {
+      this.onStateChange({ role: status.role, epoch: status.epoch, leaderId: status.leaderId, sentence: describeState(status.role, status.epoch, status.leaderId) })
+    }
 
     this.transport.setHandler({
-      onMessage: (message) => this.enqueue((now) => this.controller.receive(message, now), 'message'),
+      onMessage: (message) => this.enqueueRaftInput((now) => this.controller.receive(message, now), 'message'),
       onUnreachable: (peer, reason) => {
         this.logger.debug({ peer, reason }, 'peer unreachable')
-        this.enqueue((now) => this.controller.peerUnreachable(peer, now), 'unreachable')
+        this.enqueueRaftInput((now) => this.controller.peerUnreachable(peer, now), 'unreachable')
       },
     })
     const tickIntervalMs = options.tickIntervalMs ?? TICK_INTERVAL_MS
@@ -176,40 +209,23 @@ export class RaftDriver {
   // ---- public API ----------------------------------------------------------------------
 
   /**
-   * Runs a controller command. Resolves with the command's response once its records are
-   * committed (or at once when it writes none); a node that is not the active controller
-   * answers NOT_CONTROLLER with the leader it knows of.
+   * Runs a controller command. Resolves with the command's response once the offset it
+   * waits on is committed (its own records, or when it writes none, whatever was in flight
+   * when it was decided; at once if nothing was); a node that is not the active controller
+   * answers NOT_CONTROLLER with the leader it knows of; a controller with too many requests
+   * queued answers the retriable REQUEST_TIMED_OUT.
    */
   submit(command: ControllerCommand): Promise<ControllerResponse> {
     if (this.phase !== 'running') return Promise.resolve(this.notController(command))
     if (!this.controller.isActive()) return Promise.resolve(this.notController(command))
-    if (this.pending.size >= MAX_PENDING_SUBMISSIONS || this.inputs.length >= MAX_QUEUED_INPUTS) {
-      this.logger.warn({ pending: this.pending.size, queued: this.inputs.length }, 'refused a submission: too many waiting')
+    const queued = this.submissions.length
+    if (queued >= MAX_QUEUED_SUBMISSIONS || queued + this.waiterCount >= MAX_PENDING_SUBMISSIONS) {
+      this.logger.warn({ waiting: this.waiterCount, queued }, 'refused a submission: too many waiting')
       return Promise.resolve(errorResponse(command, ErrorCode.REQUEST_TIMED_OUT.code, 'the controller has too many requests in flight', this.controller.status().leaderId))
     }
     return new Promise((resolve) => {
-      this.enqueue((now) => {
-        const outcome = this.controller.submit(command, now)
-        switch (outcome.kind) {
-          case 'not_controller':
-            resolve(errorResponse(command, ErrorCode.NOT_CONTROLLER.code, undefined, outcome.leaderId))
-            return
-          case 'done':
-            resolve(outcome.response)
-            return
-          case 'pending': {
-            const existing = this.pending.get(outcome.offset)
-            if (existing !== undefined) {
-              // Cannot happen unless the controller hands out an offset twice; answer both safely.
-              this.logger.error({ offset: outcome.offset }, 'two submissions wait on one offset')
-              this.settle(outcome.offset, 'failed')
-            }
-            const timer = setTimeout(() => this.timeOut(outcome.offset), SUBMISSION_TIMEOUT_MS)
-            timer.unref()
-            this.pending.set(outcome.offset, { command, response: outcome.response, resolve, timer })
-          }
-        }
-      }, 'submission')
+      this.submissions.push({ command, resolve })
+      this.schedule()
     })
   }
 
@@ -242,13 +258,16 @@ export class RaftDriver {
       this.phase = 'draining'
       if (this.controller.status().role === 'leader') {
         this.logger.info({ epoch: this.controller.status().epoch }, 'resigning leadership')
-        this.enqueue((now) => this.controller.resign(now), 'resign')
+        this.resignRequested = true
+        this.schedule()
         await sleep(drainMs)
       }
     }
     clearInterval(this.ticker)
     const wasFailed = this.phase === 'failed'
     this.phase = 'stopped'
+    // The loop feeds nothing more: answer what was never fed in now, not after a slow persist.
+    this.refuseQueuedSubmissions()
     await this.stepDone
     this.failAllPending()
     await this.transport.close()
@@ -259,15 +278,19 @@ export class RaftDriver {
 
   // ---- the loop ------------------------------------------------------------------------
 
-  private enqueue(input: Input, what: string): void {
+  private enqueueRaftInput(input: Input, what: string): void {
     if (this.phase === 'stopped' || this.phase === 'failed') return
-    if (this.inputs.length >= MAX_QUEUED_INPUTS) {
+    if (this.raftInputs.length >= MAX_QUEUED_RAFT_INPUTS) {
       // Dropping a message is always safe in Raft; the sender retries.
-      this.logger.warn({ what, limit: MAX_QUEUED_INPUTS }, 'dropped an input: the queue is full')
+      this.logger.warn({ what, limit: MAX_QUEUED_RAFT_INPUTS }, 'dropped an input: the queue is full')
       return
     }
-    this.inputs.push(input)
+    this.raftInputs.push(input)
     this.schedule()
+  }
+
+  private hasWork(): boolean {
+    return this.raftInputs.length > 0 || this.submissions.length > 0 || this.tickDue || this.snapshotSaved || this.resignRequested
   }
 
   private schedule(): void {
@@ -278,7 +301,7 @@ export class RaftDriver {
         this.run().finally(() => {
           this.stepping = false
           resolve()
-          if (this.inputs.length > 0 || this.tickDue || this.snapshotSaved) this.schedule()
+          if (this.hasWork()) this.schedule()
         })
       })
     })
@@ -313,15 +336,43 @@ export class RaftDriver {
       this.snapshotSaved = false
       this.controller.snapshotTaken(snapshot, now)
     }
+    if (this.resignRequested) {
+      this.resignRequested = false
+      this.controller.resign(now)
+    }
     // Everything that queued while the loop waited goes in before the tick (see the module
-    // header). Inputs queued by callbacks that fire during this loop wait for the next pass.
-    const batch = this.inputs.splice(0, this.inputs.length)
+    // header); Raft inputs first and all of them, submissions after and a bounded number.
+    // Inputs queued by callbacks that fire during this loop wait for the next pass.
+    const batch = this.raftInputs.splice(0, this.raftInputs.length)
     for (const input of batch) input(now)
+    for (const s of this.submissions.splice(0, SUBMISSIONS_PER_PASS)) this.feedSubmission(s, now)
     if (this.tickDue) {
       this.tickDue = false
       // A node draining for shutdown keeps answering (it grants votes, so a successor is
       // elected fast) but stops its timers: it must not stand for election itself.
       if (this.phase === 'running') this.controller.tick(now)
+    }
+  }
+
+  private feedSubmission(s: QueuedSubmission, now: number): void {
+    const outcome = this.controller.submit(s.command, now)
+    switch (outcome.kind) {
+      case 'not_controller':
+        s.resolve(errorResponse(s.command, ErrorCode.NOT_CONTROLLER.code, undefined, outcome.leaderId))
+        return
+      case 'done':
+        s.resolve(outcome.response)
+        return
+      case 'pending': {
+        const waiter: Waiter = { command: s.command, response: outcome.response, resolve: s.resolve, timer: null }
+        const timer = setTimeout(() => this.timeOut(outcome.offset, waiter), SUBMISSION_TIMEOUT_MS)
+        timer.unref()
+        waiter.timer = timer
+        const list = this.waiting.get(outcome.offset)
+        if (list === undefined) this.waiting.set(outcome.offset, [waiter])
+        else list.push(waiter)
+        this.waiterCount++
+      }
     }
   }
 
@@ -361,24 +412,36 @@ export class RaftDriver {
   }
 
   private settle(offset: number, outcome: Completion['outcome']): void {
-    const p = this.pending.get(offset)
-    if (p === undefined) return
-    this.pending.delete(offset)
-    clearTimeout(p.timer)
-    if (outcome === 'committed') p.resolve(p.response)
-    else p.resolve(this.notController(p.command))
+    const list = this.waiting.get(offset)
+    if (list === undefined) return
+    this.waiting.delete(offset)
+    this.waiterCount -= list.length
+    for (const w of list) {
+      if (w.timer !== null) clearTimeout(w.timer)
+      if (outcome === 'committed') w.resolve(w.response)
+      else w.resolve(this.notController(w.command))
+    }
   }
 
-  private timeOut(offset: number): void {
-    const p = this.pending.get(offset)
-    if (p === undefined) return
-    this.pending.delete(offset)
+  private timeOut(offset: number, waiter: Waiter): void {
+    const list = this.waiting.get(offset)
+    const i = list === undefined ? -1 : list.indexOf(waiter)
+    if (list === undefined || i < 0) return
+    list.splice(i, 1)
+    if (list.length === 0) this.waiting.delete(offset)
+    this.waiterCount--
     this.logger.warn({ offset, timeoutMs: SUBMISSION_TIMEOUT_MS }, 'a submission timed out')
-    p.resolve(errorResponse(p.command, ErrorCode.REQUEST_TIMED_OUT.code, 'the records were not committed in time', this.controller.status().leaderId))
+    waiter.resolve(errorResponse(waiter.command, ErrorCode.REQUEST_TIMED_OUT.code, 'the records were not committed in time', this.controller.status().leaderId))
+  }
+
+  /** Submissions never fed in: the loop has stopped, so no controller will decide them. */
+  private refuseQueuedSubmissions(): void {
+    for (const s of this.submissions.splice(0, this.submissions.length)) s.resolve(this.notController(s.command))
   }
 
   private failAllPending(): void {
-    for (const offset of [...this.pending.keys()]) this.settle(offset, 'failed')
+    this.refuseQueuedSubmissions()
+    for (const offset of [...this.waiting.keys()]) this.settle(offset, 'failed')
   }
 
   private notController(command: ControllerCommand): ControllerResponse {

@@ -4,7 +4,8 @@ import { quorum, type NodeId } from '@tributary/protocol'
 import { silentLogger } from '../util/logger.js'
 import type { RaftMessage } from '../raft/types.js'
 import { GrpcTransport } from './grpc-transport.js'
-import { SERVER_OPTIONS } from './transport-limits.js'
+import { MAX_PENDING_INBOUND_CALLS, MAX_PENDING_INBOUND_CALLS_PER_SENDER, SERVER_OPTIONS } from './transport-limits.js'
+import type { Logger } from '../util/logger.js'
 
 const n = (id: number): NodeId => id as NodeId
 
@@ -22,8 +23,8 @@ async function bind(server: grpc.Server, port = 0): Promise<number> {
   return new Promise((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))))
 }
 
-async function startNode(id: number, peers: Map<NodeId, string>, respond?: (m: RaftMessage, t: GrpcTransport) => void, port = 0): Promise<Node> {
-  const transport = new GrpcTransport({ nodeId: n(id), peers, requestTimeoutMs: 500, logger: silentLogger })
+async function startNode(id: number, peers: Map<NodeId, string>, respond?: (m: RaftMessage, t: GrpcTransport) => void, port = 0, logger: Logger = silentLogger): Promise<Node> {
+  const transport = new GrpcTransport({ nodeId: n(id), peers, requestTimeoutMs: 500, logger })
   const server = new grpc.Server(SERVER_OPTIONS)
   transport.bindTo(server, () => ({ errorCode: 0, leaderId: id, leaderEpoch: 4, highWatermark: 9n, voters: [], observers: [] }))
   const bound = await bind(server, port)
@@ -212,4 +213,34 @@ describe('GrpcTransport', () => {
       server.forceShutdown()
     }
   })
+
+  it('keeps serving configured voters while a flood of unknown sender ids is refused, warning once', async () => {
+    const warnings: string[] = []
+    const counting: Logger = { ...silentLogger, warn: (_fields, msg) => warnings.push(msg) }
+    // Node 2's voters are 1 and 3; the core never answers, so every admitted call stays held.
+    const b = await startNode(2, new Map([[n(1), '127.0.0.1:1'], [n(3), '127.0.0.1:1']]), undefined, 0, counting)
+    const client = new grpc.Client(`127.0.0.1:${b.port}`, grpc.credentials.createInsecure())
+    const fetchFrom = (replicaId: number): Promise<grpc.status | 'ok'> =>
+      new Promise((resolve) => {
+        const bytes = Buffer.from(quorum.FetchRequest.encode({ replicaId, replicaEpoch: 1, fetchOffset: 0n, lastFetchedEpoch: 0, maxWaitMs: 500, maxBytes: 1024, highWatermark: 0n }).finish())
+        client.makeUnaryRequest(quorum.RaftServiceService.fetch.path, (x: Buffer) => x, (x: Buffer) => x, bytes, new grpc.Metadata(), { deadline: Date.now() + 20_000 }, (err) => resolve(err === null ? 'ok' : err.code))
+      })
+    try {
+      const floodAnswers: Array<grpc.status | 'ok'> = []
+      for (let i = 0; i < 1500; i++) void fetchFrom(1000 + i).then((code) => floodAnswers.push(code))
+      await until(() => b.received.length === MAX_PENDING_INBOUND_CALLS && floodAnswers.length === 1500 - MAX_PENDING_INBOUND_CALLS, 'the shared cap to fill and the rest to be refused')
+      expect(floodAnswers.every((code) => code === grpc.status.RESOURCE_EXHAUSTED)).toBe(true)
+      expect(warnings.filter((w) => w === 'refused an inbound call').length).toBeLessThanOrEqual(2)
+
+      // The real voters are still admitted (held for the core), up to the per-sender cap.
+      const fromVoter = Array.from({ length: MAX_PENDING_INBOUND_CALLS_PER_SENDER + 1 }, () => fetchFrom(1))
+      await until(() => b.received.length === MAX_PENDING_INBOUND_CALLS + MAX_PENDING_INBOUND_CALLS_PER_SENDER, 'the voter\'s calls to be held')
+      expect(await fromVoter[MAX_PENDING_INBOUND_CALLS_PER_SENDER]).toBe(grpc.status.RESOURCE_EXHAUSTED)
+      void fetchFrom(3)
+      await until(() => b.received.some((m) => m.from === 3), 'voter 3 to be held')
+      expect(b.transport.pendingInboundCount).toBe(MAX_PENDING_INBOUND_CALLS + MAX_PENDING_INBOUND_CALLS_PER_SENDER + 1)
+    } finally {
+      client.close()
+    }
+  }, 30_000)
 })

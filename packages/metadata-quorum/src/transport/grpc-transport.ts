@@ -22,8 +22,11 @@
  * Invariants:
  *   - an inbound requestId is unique for the life of the transport, so a response can only
  *     complete the call it was made for (and must name the same peer);
- *   - at most MAX_PENDING_INBOUND_CALLS inbound calls and MAX_INFLIGHT_CALLS_PER_PEER
- *     outbound calls per peer exist at once;
+ *   - at most MAX_PENDING_INBOUND_CALLS_PER_SENDER inbound calls per sender id, at most
+ *     MAX_PENDING_INBOUND_CALLS from senders that are not configured voters (voters are
+ *     exempt from that shared cap, so a flood of unknown ids cannot starve the quorum), and
+ *     MAX_INFLIGHT_CALLS_PER_PEER outbound calls per peer exist at once;
+ *   - warnings a peer can trigger are logged at most once per REPEATED_WARNING_INTERVAL_MS;
  *   - bytes from the network never throw out of a gRPC callback (malformed input is
  *     answered with INVALID_ARGUMENT and logged).
  */
@@ -47,7 +50,10 @@ import {
   RAFT_CALLS_WAIT_FOR_READY,
   MAX_INFLIGHT_CALLS_PER_PEER,
   MAX_PENDING_INBOUND_CALLS,
+  MAX_PENDING_INBOUND_CALLS_PER_SENDER,
+  REPEATED_WARNING_INTERVAL_MS,
 } from './transport-limits.js'
+import { WarningThrottle } from './warning-throttle.js'
 
 export interface GrpcTransportOptions {
   readonly nodeId: NodeId
@@ -91,6 +97,11 @@ export class GrpcTransport implements Transport {
   private readonly channels = new Map<NodeId, PeerChannel>()
   private readonly pendingInbound = new Map<number, PendingInbound>()
   private nextInboundRequestId = 1
+  /** Held inbound calls per sender id, and the number held from senders that are not voters. */
+  private readonly pendingBySender = new Map<NodeId, number>()
+  private pendingFromOthers = 0
+  private readonly refusalWarnings = new WarningThrottle(REPEATED_WARNING_INTERVAL_MS)
+  private readonly malformedWarnings = new WarningThrottle(REPEATED_WARNING_INTERVAL_MS)
 
   constructor(options: GrpcTransportOptions) {
     this.nodeId = options.nodeId
@@ -138,7 +149,7 @@ export class GrpcTransport implements Transport {
     for (const [requestId, pending] of this.pendingInbound) {
       clearTimeout(pending.timer)
       pending.callback({ code: grpc.status.UNAVAILABLE, details: 'the node is shutting down' })
-      this.pendingInbound.delete(requestId)
+      this.removePending(requestId, pending)
     }
     for (const channel of this.channels.values()) {
       for (const call of channel.inflight) call.cancel()
@@ -157,32 +168,33 @@ export class GrpcTransport implements Transport {
         callback({ code: grpc.status.UNAVAILABLE, details: 'the node is not running' })
         return
       }
-      if (this.pendingInbound.size >= MAX_PENDING_INBOUND_CALLS) {
-        this.logger.warn({ method, limit: MAX_PENDING_INBOUND_CALLS }, 'refused a call: too many pending inbound calls')
-        callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `more than ${MAX_PENDING_INBOUND_CALLS} pending calls` })
-        return
-      }
       const decoded = decodeRequest(method, call.request)
       if (decoded.kind === 'malformed') {
-        this.logger.warn({ method, peer: call.getPeer(), reason: decoded.reason }, 'rejected a malformed request')
+        this.warnThrottled(this.malformedWarnings, { method, peer: call.getPeer(), reason: decoded.reason }, 'rejected a malformed request')
         callback({ code: grpc.status.INVALID_ARGUMENT, details: decoded.reason })
         return
       }
       const { from, body } = decoded.value
       if (from === this.nodeId) {
-        this.logger.warn({ method, peer: call.getPeer() }, 'rejected a request that claims to come from this node')
+        this.warnThrottled(this.malformedWarnings, { method, peer: call.getPeer() }, 'rejected a request that claims to come from this node')
         callback({ code: grpc.status.INVALID_ARGUMENT, details: `sender id ${from} is this node's id` })
+        return
+      }
+      const refusal = this.admissionRefusal(from)
+      if (refusal !== null) {
+        this.warnThrottled(this.refusalWarnings, { method, from, peer: call.getPeer(), reason: refusal }, 'refused an inbound call')
+        callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: refusal })
         return
       }
       const requestId = this.nextInboundRequestId++
       const timer = setTimeout(() => this.expireInbound(requestId), INBOUND_CALL_HOLD_MAX_MS)
       timer.unref()
-      this.pendingInbound.set(requestId, { from, method, callback, timer })
+      this.addPending(requestId, { from, method, callback, timer })
       call.on('cancelled', () => {
         const pending = this.pendingInbound.get(requestId)
         if (pending === undefined) return
         clearTimeout(pending.timer)
-        this.pendingInbound.delete(requestId)
+        this.removePending(requestId, pending)
       })
       this.logger.debug({ from, requestId, type: body.type }, 'received request')
       try {
@@ -196,6 +208,40 @@ export class GrpcTransport implements Transport {
     }
   }
 
+  /**
+   * Why a call from `from` cannot be held now, or null. Configured voters are only bound per
+   * sender, so unknown ids (a flood, or observers) can never crowd out the quorum's own
+   * fetches and votes; everyone else also shares MAX_PENDING_INBOUND_CALLS.
+   */
+  private admissionRefusal(from: NodeId): string | null {
+    const held = this.pendingBySender.get(from) ?? 0
+    if (held >= MAX_PENDING_INBOUND_CALLS_PER_SENDER) return `more than ${MAX_PENDING_INBOUND_CALLS_PER_SENDER} pending calls from node ${from}`
+    if (!this.peers.has(from) && this.pendingFromOthers >= MAX_PENDING_INBOUND_CALLS) {
+      return `more than ${MAX_PENDING_INBOUND_CALLS} pending calls from nodes that are not voters`
+    }
+    return null
+  }
+
+  private addPending(requestId: number, pending: PendingInbound): void {
+    this.pendingInbound.set(requestId, pending)
+    this.pendingBySender.set(pending.from, (this.pendingBySender.get(pending.from) ?? 0) + 1)
+    if (!this.peers.has(pending.from)) this.pendingFromOthers++
+  }
+
+  private removePending(requestId: number, pending: PendingInbound): void {
+    if (!this.pendingInbound.delete(requestId)) return
+    const held = (this.pendingBySender.get(pending.from) ?? 1) - 1
+    if (held === 0) this.pendingBySender.delete(pending.from)
+    else this.pendingBySender.set(pending.from, held)
+    if (!this.peers.has(pending.from)) this.pendingFromOthers--
+  }
+
+  /** Peer-triggered warnings are throttled: a flood must not grow the log without bound. */
+  private warnThrottled(throttle: WarningThrottle, fields: Record<string, unknown>, message: string): void {
+    const verdict = throttle.next()
+    if (verdict.log) this.logger.warn({ ...fields, alsoSinceLastWarning: verdict.suppressed }, message)
+  }
+
   private expireInbound(requestId: number): void {
     const pending = this.pendingInbound.get(requestId)
     if (pending === undefined) return
@@ -207,7 +253,7 @@ export class GrpcTransport implements Transport {
     const pending = this.pendingInbound.get(requestId)
     if (pending === undefined) return
     clearTimeout(pending.timer)
-    this.pendingInbound.delete(requestId)
+    this.removePending(requestId, pending)
     pending.callback({ code, details })
   }
 
@@ -219,7 +265,7 @@ export class GrpcTransport implements Transport {
       return
     }
     clearTimeout(pending.timer)
-    this.pendingInbound.delete(message.requestId)
+    this.removePending(message.requestId, pending)
     const bytes = encodeResponse(pending.method, body)
     pending.callback(null, bytes)
   }

@@ -9,6 +9,7 @@
 import * as grpc from '@grpc/grpc-js'
 import type { BinaryWriter } from '@bufbuild/protobuf/wire'
 import type { Logger } from '../util/logger.js'
+import { WarningThrottle } from './warning-throttle.js'
 
 interface GeneratedMethod {
   readonly path: string
@@ -46,14 +47,48 @@ export class CallStatusError extends Error {
   }
 }
 
+/**
+ * Bounds the calls of one service being handled at once (shared by its handlers); beyond
+ * `limit` a call is refused with RESOURCE_EXHAUSTED, and the warning is throttled.
+ */
+export class InflightLimit {
+  private count = 0
+  readonly refusals: WarningThrottle
+
+  constructor(readonly limit: number, warningIntervalMs: number) {
+    this.refusals = new WarningThrottle(warningIntervalMs)
+  }
+
+  get inFlight(): number {
+    return this.count
+  }
+
+  tryEnter(): boolean {
+    if (this.count >= this.limit) return false
+    this.count++
+    return true
+  }
+
+  leave(): void {
+    this.count--
+  }
+}
+
+export interface RawHandlerLimits {
+  /** Requests larger than this are refused with RESOURCE_EXHAUSTED before decoding. */
+  readonly maxRequestBytes?: number
+  readonly inflight?: InflightLimit
+}
+
 export interface MessageCodec<T> {
   decode(input: Uint8Array): T
   encode(message: T): BinaryWriter
 }
 
 /**
- * A unary handler over raw bytes: decode (INVALID_ARGUMENT on failure), run `handle`, encode.
- * A CallStatusError becomes its status; any other error is logged and becomes INTERNAL.
+ * A unary handler over raw bytes: check the limits (RESOURCE_EXHAUSTED), decode
+ * (INVALID_ARGUMENT on failure), run `handle`, encode. A CallStatusError becomes its status;
+ * any other error is logged and becomes INTERNAL.
  */
 export function rawUnaryHandler<Req, Res>(
   requestCodec: MessageCodec<Req>,
@@ -61,8 +96,28 @@ export function rawUnaryHandler<Req, Res>(
   logger: Logger,
   method: string,
   handle: (request: Req, call: grpc.ServerUnaryCall<Buffer, Buffer>) => Promise<Res> | Res,
+  limits: RawHandlerLimits = {},
 ): grpc.handleUnaryCall<Buffer, Buffer> {
-  return (call, callback) => {
+  return (call, rawCallback) => {
+    const { maxRequestBytes, inflight } = limits
+    if (maxRequestBytes !== undefined && call.request.length > maxRequestBytes) {
+      logger.warn({ method, peer: call.getPeer(), bytes: call.request.length, limit: maxRequestBytes }, 'refused an oversized request')
+      rawCallback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `${method} request of ${call.request.length} bytes exceeds the limit of ${maxRequestBytes} bytes` })
+      return
+    }
+    if (inflight !== undefined && !inflight.tryEnter()) {
+      const verdict = inflight.refusals.next()
+      if (verdict.log) logger.warn({ method, limit: inflight.limit, alsoRefusedSinceLastWarning: verdict.suppressed }, 'refused a call: too many calls in flight')
+      rawCallback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `more than ${inflight.limit} calls in flight; retry later` })
+      return
+    }
+    let answered = false
+    const callback: grpc.sendUnaryData<Buffer> = (err, value) => {
+      if (answered) return
+      answered = true
+      inflight?.leave()
+      rawCallback(err, value)
+    }
     let request: Req
     try {
       request = requestCodec.decode(call.request)

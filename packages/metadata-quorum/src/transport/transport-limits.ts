@@ -4,8 +4,27 @@
  * metadata quorum runs.
  */
 
-/** Incoming Raft calls waiting for the core's response. Beyond it: RESOURCE_EXHAUSTED. */
+/**
+ * Incoming Raft calls from senders that are not configured voters (observers, or anything
+ * claiming an unknown id), waiting for the core's response. Beyond it: RESOURCE_EXHAUSTED.
+ * Voters' calls do not count against it, so a flood of unknown ids cannot refuse the quorum.
+ */
 export const MAX_PENDING_INBOUND_CALLS = 1024
+
+/**
+ * Held inbound Raft calls per sender id. A voter has at most a fetch (long poll) and a vote
+ * or two in flight to us at once; this bounds what a misbehaving sender can pin.
+ */
+export const MAX_PENDING_INBOUND_CALLS_PER_SENDER = 16
+
+/** A repeated warning (refused calls) is logged at most once per this interval, with a count. */
+export const REPEATED_WARNING_INTERVAL_MS = 1000
+
+/** Largest ControllerService request accepted; bigger ones get RESOURCE_EXHAUSTED. */
+export const MAX_CONTROLLER_REQUEST_BYTES = 1024 * 1024
+
+/** ControllerService calls being handled at once; beyond it: RESOURCE_EXHAUSTED. */
+export const MAX_CONTROLLER_CALLS_IN_FLIGHT = 256
 
 /**
  * An inbound call the core has not answered after this long is failed with
