@@ -55,7 +55,7 @@ import type { Logger } from '../util/logger.js'
 import type { Random } from '../util/random.js'
 import { ControllerStateMachine } from './controller-state-machine.js'
 import type { ControllerCommand, ControllerConfig, ControllerResponse } from './types.js'
-import { errorResponse } from '../node/controller-responses.js'
+import { errorResponse } from './controller-responses.js'
 
 /**
  * The largest encoded record batch (one Raft entry) the controller proposes. A Fetch

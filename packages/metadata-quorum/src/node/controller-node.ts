@@ -37,7 +37,7 @@ import {
 } from '../transport/transport-limits.js'
 import { assert } from '../util/assert.js'
 import { systemRandom } from '../util/random.js'
-import { errorResponse } from './controller-responses.js'
+import { errorResponse } from '../controller/controller-responses.js'
 import { describeMetadataFromImage, describeQuorumFromStatus } from './controller-views.js'
 import { RaftDriver, type StateChange } from './raft-driver.js'
 

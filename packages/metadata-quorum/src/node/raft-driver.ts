@@ -57,7 +57,7 @@ import type { MetadataImage } from '../image/metadata-image.js'
 import type { RaftMessage, RaftRole, RaftStatus, Ready, Snapshot } from '../raft/types.js'
 import type { RaftStore } from '../store/raft-store.js'
 import type { Transport } from '../transport/transport.js'
-import { errorResponse } from './controller-responses.js'
+import { errorResponse } from '../controller/controller-responses.js'
 import { StoreQueue } from './store-queue.js'
 import {
   MAX_PENDING_SUBMISSIONS,

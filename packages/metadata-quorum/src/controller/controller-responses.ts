@@ -5,7 +5,7 @@
  * per-topic codes still sees it.
  */
 import { errorInfo, type NodeId } from '@tributary/protocol'
-import type { ControllerCommand, ControllerResponse } from '../controller/types.js'
+import type { ControllerCommand, ControllerResponse } from './types.js'
 
 /** The wire's "no controller known". */
 export const NO_CONTROLLER_ID = -1
