@@ -475,15 +475,7 @@ export class RaftCore {
   private transitionToProspective(): void {
     assert(this.isVoter, 'observers never stand for election')
     if (this.hard.epoch >= RAFT_LIMITS.epochMax) return this.stayAtEpochLimit()
-    const election: ElectionState = {
-      role: 'prospective',
-      deadlineMs: this.nowMs + this.electionTimeoutMs(),
-      granted: new Set([this.nodeId]),
-      rejected: new Set(),
-      requests: new Map(),
-      lost: false,
-      staleLeaderNotified: false,
-    }
+    const election = this.newElection('prospective')
     const previous = this.setState(election)
     this.logger.info({ epoch: this.hard.epoch, previous }, 'became prospective')
     this.requestVotes(election, true)
@@ -505,8 +497,17 @@ export class RaftCore {
   }
 
   private startCandidacy(): void {
-    const election: ElectionState = {
-      role: 'candidate',
+    const election = this.newElection('candidate')
+    const previous = this.setState(election)
+    this.logger.info({ epoch: this.hard.epoch, previous }, 'became candidate')
+    this.requestVotes(election, false)
+    this.checkElection(election)
+  }
+
+  /** A fresh election round: we grant ourselves, nothing else is known yet. */
+  private newElection(role: ElectionState['role']): ElectionState {
+    return {
+      role,
       deadlineMs: this.nowMs + this.electionTimeoutMs(),
       granted: new Set([this.nodeId]),
       rejected: new Set(),
@@ -514,10 +515,6 @@ export class RaftCore {
       lost: false,
       staleLeaderNotified: false,
     }
-    const previous = this.setState(election)
-    this.logger.info({ epoch: this.hard.epoch, previous }, 'became candidate')
-    this.requestVotes(election, false)
-    this.checkElection(election)
   }
 
   private transitionToLeader(): void {

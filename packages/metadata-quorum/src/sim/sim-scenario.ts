@@ -8,20 +8,13 @@
  * (15% drops, slow messages longer than the request timeout, a fault every 100 ms).
  */
 import type { NodeId } from '@tributary/protocol'
-import { DEFAULT_RAFT_TIMING } from '../raft/types.js'
+import { DEFAULT_RAFT_TIMING, type RaftConfig } from '../raft/types.js'
 import type { Random } from '../util/random.js'
 import type { NetworkFaults } from './sim-network.js'
 import { between, pick } from './sim-random.js'
 
-export interface RaftTiming {
-  readonly fetchTimeoutMs: number
-  readonly electionTimeoutMs: number
-  readonly electionJitterMs: number
-  readonly fetchMaxWaitMs: number
-  readonly requestTimeoutMs: number
-  readonly fetchMaxBytes: number
-  readonly snapshotChunkBytes: number
-}
+/** Everything of RaftConfig but the membership, which the scenario decides separately. */
+export type RaftTiming = Omit<RaftConfig, 'nodeId' | 'voters'>
 
 export interface FaultWeights {
   readonly crash: number
