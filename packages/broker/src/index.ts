@@ -46,3 +46,15 @@ export type { AlterPartitionRequest, IsrState } from './replica/isr-state.js'
 export type { FollowerProgressView } from './replica/follower-progress.js'
 export { classifyAlterPartitionError, type AlterPartitionErrorClass } from './replica/classify-alter-partition-error.js'
 export * as replicaLimits from './replica/replica-limits.js'
+export {
+  ProducerStateManager,
+  DEFAULT_PRODUCER_STATE_CONFIG,
+  incrementSequence,
+  type ProducerStateConfig,
+  type ProducerStateView,
+  type ProducerBatchMetadata,
+  type ProducerErrorCode,
+  type AppendCheck,
+  type TruncateResult,
+} from './producer/producer-state-manager.js'
+export * as producerLimits from './producer/producer-limits.js'
