@@ -45,7 +45,6 @@ export {
 export type { AlterPartitionRequest, IsrState } from './replica/isr-state.js'
 export type { FollowerProgressView } from './replica/follower-progress.js'
 export { classifyAlterPartitionError, type AlterPartitionErrorClass } from './replica/classify-alter-partition-error.js'
-export * as replicaLimits from './replica/replica-limits.js'
 export {
   ProducerStateManager,
   DEFAULT_PRODUCER_STATE_CONFIG,

@@ -12,7 +12,7 @@
  * Because writes are atomic, a file that does not parse is real damage: it is reported as a
  * StoreCorruptionError naming the file and line, never repaired by guessing.
  */
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises'
+import { open, readFile, rename, stat } from 'node:fs/promises'
 import { StoreCorruptionError, type FsSyncOps } from '@tributary/metadata-quorum'
 import { CHECKPOINT_ENTRIES_MAX, CHECKPOINT_FILE_BYTES_MAX } from './log-limits.js'
 
@@ -23,7 +23,8 @@ const INT32_MAX = 0x7fffffff
 const INT64_MAX = (1n << 63n) - 1n
 const DIGITS = /^(0|[1-9][0-9]*)$/
 
-function isMissing(err: unknown): boolean {
+/** True for the error fs raises when a file is not there. */
+export function isMissing(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT'
 }
 
@@ -103,13 +104,3 @@ export async function writeCheckpointFile(
   await syncOps.syncDir(dir)
 }
 
-/** Removes a half-written `.tmp` left by a crash during writeCheckpointFile. */
-export async function removeStaleTmp(path: string): Promise<boolean> {
-  try {
-    await unlink(path + TMP_SUFFIX)
-    return true
-  } catch (err) {
-    if (isMissing(err)) return false
-    throw err
-  }
-}

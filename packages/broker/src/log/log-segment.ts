@@ -33,6 +33,7 @@ import {
   type CompressionCodecs,
   type RecordBatchHeader,
 } from '@tributary/protocol'
+import { isMissing } from './checkpoint-file.js'
 import { HEADER_SCAN_CHUNK_BYTES, OFFSET_INDEX_ENTRY_BYTES, RECOVERY_READ_CHUNK_BYTES, SEGMENT_OFFSET_SPAN_MAX, TIME_INDEX_ENTRY_BYTES } from './log-limits.js'
 import { OffsetIndex } from './offset-index.js'
 import { TimeIndex } from './time-index.js'
@@ -106,10 +107,6 @@ export interface TimestampAndOffset {
   readonly timestamp: bigint
   readonly offset: bigint
   readonly leaderEpoch: number
-}
-
-function isMissing(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT'
 }
 
 async function unlinkIfPresent(path: string): Promise<void> {

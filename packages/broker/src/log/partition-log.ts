@@ -177,10 +177,6 @@ function resolveConfig(partial: Partial<PartitionLogConfig> | undefined): Partit
   return config
 }
 
-function isMissing(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT'
-}
-
 type Phase = 'open' | 'failed' | 'closed'
 
 export class PartitionLog {

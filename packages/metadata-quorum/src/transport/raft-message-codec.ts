@@ -39,15 +39,6 @@ export type DecodeResult<T> =
 /** The wire's "no leader". */
 export const NO_LEADER_ID = -1
 
-export function methodOfRequest(body: RaftRequest): RaftMethod {
-  switch (body.type) {
-    case 'vote_request': return 'vote'
-    case 'begin_quorum_epoch_request': return 'beginQuorumEpoch'
-    case 'end_quorum_epoch_request': return 'endQuorumEpoch'
-    case 'fetch_request': return 'fetch'
-    case 'fetch_snapshot_request': return 'fetchSnapshot'
-  }
-}
 
 export function methodOfResponse(body: RaftResponse): RaftMethod {
   switch (body.type) {
