@@ -12,12 +12,11 @@
  * Because writes are atomic, a file that does not parse is real damage: it is reported as a
  * StoreCorruptionError naming the file and line, never repaired by guessing.
  */
-import { open, readFile, rename, stat } from 'node:fs/promises'
-import { StoreCorruptionError, type FsSyncOps } from '@tributary/metadata-quorum'
+import { readFile, stat } from 'node:fs/promises'
+import { StoreCorruptionError, replaceFileDurably, type FsSyncOps } from '@tributary/metadata-quorum'
 import { CHECKPOINT_ENTRIES_MAX, CHECKPOINT_FILE_BYTES_MAX } from './log-limits.js'
 
 export const CHECKPOINT_VERSION = 0
-export const TMP_SUFFIX = '.tmp'
 
 const INT32_MAX = 0x7fffffff
 const INT64_MAX = (1n << 63n) - 1n
@@ -91,16 +90,6 @@ export async function writeCheckpointFile(
   entries: readonly (readonly (string | number | bigint)[])[],
   syncOps: FsSyncOps,
 ): Promise<void> {
-  const bytes = encodeCheckpoint(entries)
-  const tmp = path + TMP_SUFFIX
-  const file = await open(tmp, 'w')
-  try {
-    await file.writeFile(bytes)
-    await syncOps.fsync(file, tmp)
-  } finally {
-    await file.close()
-  }
-  await rename(tmp, path)
-  await syncOps.syncDir(dir)
+  await replaceFileDurably(path, dir, encodeCheckpoint(entries), syncOps)
 }
 

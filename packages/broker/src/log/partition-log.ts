@@ -36,7 +36,7 @@
  */
 import { mkdir, open, readdir, unlink } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { StoreCorruptionError, assert, nodeSyncOps, type FsSyncOps, type Logger } from '@tributary/metadata-quorum'
+import { StoreCorruptionError, TMP_SUFFIX, assert, nodeSyncOps, type FsSyncOps, type Logger } from '@tributary/metadata-quorum'
 import {
   ErrorCode,
   MAGIC_V2,
@@ -48,7 +48,7 @@ import {
   type CompressionCodecs,
   type RecordBatchHeader,
 } from '@tributary/protocol'
-import { TMP_SUFFIX, parseEpochField, parseOffsetField, readCheckpointFile, writeCheckpointFile } from './checkpoint-file.js'
+import { parseEpochField, parseOffsetField, readCheckpointFile, writeCheckpointFile } from './checkpoint-file.js'
 import { LeaderEpochCache, invalidEpochEntries, type EpochEndOffset, type EpochEntry } from './leader-epoch-cache.js'
 import { LogLock, type LockMode } from './log-lock.js'
 import {

@@ -105,7 +105,8 @@ function segmentEnd(segment: Segment): Offset {
 }
 
 const SEGMENT_NAME = /^(\d{20})\.log$/
-const TMP_SUFFIX = '.tmp'
+/** Suffix of the temporary file a durable replace writes first; a leftover one is garbage. */
+export const TMP_SUFFIX = '.tmp'
 const CORRUPT_SUFFIX = '.corrupt'
 
 function segmentFileName(baseOffset: Offset): string {
@@ -119,6 +120,24 @@ async function writeAll(file: FileHandle, bytes: Uint8Array, position: number): 
     assert(bytesWritten > 0, 'a file write makes progress')
     done += bytesWritten
   }
+}
+
+/**
+ * Replaces `path` durably and atomically: write a temporary file, fsync it, rename it over
+ * `path`, fsync `dir`. A crash leaves either the old file or the new one (plus, at worst, a
+ * stray temporary file), never a torn one.
+ */
+export async function replaceFileDurably(path: string, dir: string, bytes: Uint8Array, syncOps: FsSyncOps): Promise<void> {
+  const tmp = path + TMP_SUFFIX
+  const file = await open(tmp, 'w')
+  try {
+    await writeAll(file, bytes, 0)
+    await syncOps.fsync(file, tmp)
+  } finally {
+    await file.close()
+  }
+  await rename(tmp, path)
+  await syncOps.syncDir(dir)
 }
 
 type Phase = 'new' | 'open' | 'failed' | 'closed'
@@ -555,17 +574,8 @@ export class FsRaftStore implements RaftStore {
 
   /** tmp, fsync, rename, directory fsync: the file is either the old one or the new one. */
   private async writeFileDurably(name: string, bytes: Buffer): Promise<void> {
-    const path = join(this.dir, name)
-    const tmp = path + TMP_SUFFIX
-    const file = await open(tmp, 'w')
-    try {
-      await writeAll(file, bytes, 0)
-      await this.syncOps.fsync(file, tmp)
-    } finally {
-      await file.close()
-    }
-    await rename(tmp, path)
-    await this.syncDir()
+    await replaceFileDurably(join(this.dir, name), this.dir, bytes, this.syncOps)
+    this.dirDirty = false
   }
 
   private async syncActive(): Promise<void> {
