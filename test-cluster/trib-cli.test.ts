@@ -127,6 +127,30 @@ describe('trib (the bin)', () => {
     expectOneLineError(run, /unknown option '--overide'.*Did you mean --override\?/)
   })
 
+  it('takes each config key as a flag of its own (trib server --process-roles controller ...), with --override winning', async () => {
+    const logDir = join(dir, 'key-flags')
+    const server = startServer([
+      'server',
+      '--process-roles', 'controller',
+      '--node-id', '1',
+      '--controller-quorum-voters', `1@127.0.0.1:${port}`,
+      '--listeners', `CONTROLLER://127.0.0.1:${port}`,
+      '--log-dirs', join(dir, 'overridden'),
+      '--override', `log.dirs=${logDir}`,
+    ])
+    try {
+      await waitFor(() => server.stdout().includes('started as controller'), 'the server to start')
+      expect(server.stdout()).toContain(logDir)
+    } finally {
+      server.child.kill('SIGTERM')
+    }
+    expect(await server.exited).toBe(0)
+  }, 30_000)
+
+  it('names the key of a bad value given through a key flag', async () => {
+    expectOneLineError(await trib(['server', '--node-id', 'abc']), /node\.id/)
+  })
+
   it('refuses a second server on the same log.dirs (another port) while the first runs', async () => {
     const first = startServer(controller())
     try {

@@ -11,11 +11,11 @@
  */
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Command } from 'commander'
+import { Command, Option } from 'commander'
 import pino from 'pino'
 import { DirLockError, PortInUseError, routeGrpcLogs, startControllerNode, type ControllerNode } from '@tributary/metadata-quorum'
 import { CliError, oneLine } from '../cli-error.js'
-import { controllerListener, parseServerConfig, raftTimingOf, type ServerConfig } from './server-config.js'
+import { CONFIG_KEYS, controllerListener, parseServerConfig, raftTimingOf, type ConfigKey, type ServerConfig } from './server-config.js'
 
 export const SERVER_LOG_FILE = 'server.log'
 
@@ -26,20 +26,36 @@ export interface ServerIo {
   readonly exit: (code: number) => void
 }
 
+/**
+ * Every config key is also a flag of its own, dots turned into dashes
+ * (`--process-roles controller` is `--override process.roles=controller`). The key flags
+ * apply before the --override entries, so an explicit --override wins.
+ */
+const KEY_FLAGS: readonly { readonly key: ConfigKey; readonly option: Option }[] = CONFIG_KEYS.map((key) => ({
+  key,
+  option: new Option(`--${key.replaceAll('.', '-')} <value>`, `sets ${key}`),
+}))
+
 export function serverCommand(io: ServerIo): Command {
-  return new Command('server')
-    .description('Start a Tributary node (kafka-server-start). Keys use Kafka\'s names; values come from the file, TRIB_* variables (TRIB_NODE_ID) and --override, in rising precedence.')
+  const command = new Command('server')
+    .description('Start a Tributary node (kafka-server-start). Keys use Kafka\'s names; values come from the file, TRIB_* variables (TRIB_NODE_ID), then the key flags and --override, in rising precedence.')
     .argument('[config]', 'server.properties file (same as --config)')
     .option('--config <file>', 'server.properties file')
     .option('--override <key=value>', 'set one config key; repeatable', (value: string, previous: string[]) => [...previous, value], [] as string[])
-    .action(async (configArg: string | undefined, options: { config?: string; override: string[] }) => {
-      if (configArg !== undefined && options.config !== undefined && configArg !== options.config) {
-        throw new CliError('give the config file once: as an argument or with --config')
-      }
-      const file = configArg ?? options.config
-      const config = await loadConfig(file, options.override, io.env)
-      await runServer(config, io)
+  for (const { option } of KEY_FLAGS) command.addOption(option)
+  return command.action(async (configArg: string | undefined, options: Record<string, unknown>) => {
+    const configFlag = typeof options.config === 'string' ? options.config : undefined
+    if (configArg !== undefined && configFlag !== undefined && configArg !== configFlag) {
+      throw new CliError('give the config file once: as an argument or with --config')
+    }
+    const keyOverrides = KEY_FLAGS.flatMap(({ key, option }) => {
+      const value = options[option.attributeName()]
+      return typeof value === 'string' ? [`${key}=${value}`] : []
     })
+    const explicit = Array.isArray(options.override) ? options.override.filter((o): o is string => typeof o === 'string') : []
+    const config = await loadConfig(configArg ?? configFlag, [...keyOverrides, ...explicit], io.env)
+    await runServer(config, io)
+  })
 }
 
 async function loadConfig(file: string | undefined, overrides: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<ServerConfig> {
