@@ -10,7 +10,6 @@ import { RaftCore } from './raft-core.js'
 import { RAFT_LIMITS } from './raft-limits.js'
 import { RaftErrorCode } from './raft-error-codes.js'
 import {
-  DEFAULT_RAFT_TIMING,
   isRequest,
   type FetchResponse,
   type PersistentState,
@@ -20,43 +19,13 @@ import {
   type Ready,
   type VoteResponse,
 } from './types.js'
-import { SeededRandom } from '../util/random.js'
 import type { Logger } from '../util/logger.js'
+import { recordingLogger } from '../util/test-logger.js'
+import { deliver, entries, step, testCore } from './test-support.js'
 import { encodeRequest, encodeResponse, methodOfResponse } from '../transport/raft-message-codec.js'
 
 const [n1, n2, n3, n9] = [1, 2, 3, 9].map(nodeId)
-
-interface LogLine {
-  readonly level: 'debug' | 'info' | 'warn' | 'error'
-  readonly msg: string
-}
-
-function recordingLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = []
-  const at = (level: LogLine['level']) => (_fields: object, msg: string): void => {
-    lines.push({ level, msg })
-  }
-  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines }
-}
-
-function entries(epochs: readonly number[], from = 0): RaftEntry[] {
-  return epochs.map((epoch, i) => ({ epoch, offset: from + i, kind: 'data', data: new Uint8Array([i]) }))
-}
-
-function core(id: NodeId, persisted: PersistentState, voters: readonly NodeId[] = [n1, n2, n3], logger: Logger = recordingLogger().logger): RaftCore {
-  return new RaftCore({ ...DEFAULT_RAFT_TIMING, nodeId: id, voters }, persisted, new SeededRandom(id), logger, 0)
-}
-
-function step(c: RaftCore, nowMs = 0): Ready {
-  const r = c.ready()
-  c.advance(r, nowMs)
-  return r
-}
-
-function deliver(c: RaftCore, from: NodeId, requestId: number, body: RaftBody, nowMs = 0): Ready {
-  c.receive({ from, to: c.nodeId, requestId, body }, nowMs)
-  return step(c, nowMs)
-}
+const core = (id: NodeId, persisted: PersistentState, voters: readonly NodeId[] = [n1, n2, n3], logger?: Logger): RaftCore => testCore(id, persisted, voters, logger)
 
 function answerTo(r: Ready, requestId: number): RaftBody | undefined {
   return r.messages.find((m) => m.requestId === requestId && !isRequest(m.body))?.body

@@ -8,29 +8,11 @@ import { RaftCore } from './raft-core.js'
 import { DEFAULT_RAFT_TIMING, type FetchResponse, type PersistentState, type RaftBody, type RaftEntry, type Ready, type VoteResponse } from './types.js'
 import { SeededRandom } from '../util/random.js'
 import { silentLogger } from '../util/logger.js'
+import { deliver, entries, step, testCore } from './test-support.js'
 import { RaftErrorCode } from './raft-error-codes.js'
 
 const [n1, n2, n3, n9] = [1, 2, 3, 9].map(nodeId)
-
-function entries(epochs: readonly number[], from = 0): RaftEntry[] {
-  return epochs.map((epoch, i) => ({ epoch, offset: from + i, kind: 'data', data: new Uint8Array([i]) }))
-}
-
-function core(id: NodeId, persisted: PersistentState, voters: readonly NodeId[] = [n1, n2, n3]): RaftCore {
-  return new RaftCore({ ...DEFAULT_RAFT_TIMING, nodeId: id, voters }, persisted, new SeededRandom(id), silentLogger, 0)
-}
-
-/** Takes and advances one Ready (the test is the disk). */
-function step(c: RaftCore, nowMs = 0): Ready {
-  const r = c.ready()
-  c.advance(r, nowMs)
-  return r
-}
-
-function deliver(c: RaftCore, from: NodeId, requestId: number, body: RaftBody, nowMs = 0): Ready {
-  c.receive({ from, to: c.nodeId, requestId, body }, nowMs)
-  return step(c, nowMs)
-}
+const core = (id: NodeId, persisted: PersistentState, voters: readonly NodeId[] = [n1, n2, n3]): RaftCore => testCore(id, persisted, voters)
 
 function fetchResponse(r: Ready, to: NodeId): FetchResponse {
   const m = r.messages.find((x) => x.to === to && x.body.type === 'fetch_response')

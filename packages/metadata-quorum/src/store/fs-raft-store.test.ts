@@ -13,6 +13,7 @@ import { RaftCore } from '../raft/raft-core.js'
 import { DEFAULT_RAFT_TIMING } from '../raft/types.js'
 import { SeededRandom } from '../util/random.js'
 import { silentLogger } from '../util/logger.js'
+import { recordingLogger } from '../util/test-logger.js'
 
 // ---- helpers ----------------------------------------------------------------------------
 
@@ -42,22 +43,6 @@ function ready(parts: Partial<Ready>): Ready {
 
 function snapshot(endOffset: number, epoch: number, text = `image@${endOffset}`): Snapshot {
   return { id: { endOffset, epoch }, data: new TextEncoder().encode(text) }
-}
-
-interface LogLine {
-  readonly level: string
-  readonly fields: object
-  readonly msg: string
-}
-
-function recordingLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = []
-  const at =
-    (level: string) =>
-    (fields: object, msg: string): void => {
-      lines.push({ level, fields, msg })
-    }
-  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines }
 }
 
 class CountingSyncOps implements FsSyncOps {
