@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -307,6 +309,26 @@ export interface AllocateProducerIdsResponse {
   /** 0 on error */
   producerIdLen: number;
   controllerId: number;
+}
+
+/**
+ * BrokerSession: a broker holds one open stream to every controller for as long as it runs.
+ * The stream carries no data; its end is the signal. When a broker's stream to the active
+ * controller closes (the process died and the kernel closed its sockets), the controller
+ * fences the broker at once instead of waiting out broker.session.timeout.ms. A broker that
+ * hangs or is cut off keeps its TCP connection half-open and is still fenced by the session
+ * timeout. Each controller keeps what it saw, so a controller that becomes active knows which
+ * brokers it has lost.
+ */
+export interface BrokerSessionRequest {
+  brokerId: number;
+  brokerEpoch: bigint;
+}
+
+export interface BrokerSessionEvent {
+  /** sent once, then the stream ends (e.g. STALE_BROKER_EPOCH) */
+  errorCode: number;
+  errorMessage: string;
 }
 
 function createBaseRegisterBrokerRequest(): RegisterBrokerRequest {
@@ -4170,6 +4192,175 @@ export const AllocateProducerIdsResponse: MessageFns<AllocateProducerIdsResponse
   },
 };
 
+function createBaseBrokerSessionRequest(): BrokerSessionRequest {
+  return { brokerId: 0, brokerEpoch: 0n };
+}
+
+export const BrokerSessionRequest: MessageFns<BrokerSessionRequest> = {
+  encode(message: BrokerSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.brokerId !== 0) {
+      writer.uint32(8).int32(message.brokerId);
+    }
+    if (message.brokerEpoch !== 0n) {
+      if (BigInt.asIntN(64, message.brokerEpoch) !== message.brokerEpoch) {
+        throw new globalThis.Error("value provided for field message.brokerEpoch of type int64 too large");
+      }
+      writer.uint32(16).int64(message.brokerEpoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BrokerSessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBrokerSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.brokerId = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.brokerEpoch = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BrokerSessionRequest {
+    return {
+      brokerId: isSet(object.brokerId)
+        ? globalThis.Number(object.brokerId)
+        : isSet(object.broker_id)
+        ? globalThis.Number(object.broker_id)
+        : 0,
+      brokerEpoch: isSet(object.brokerEpoch)
+        ? BigInt(object.brokerEpoch)
+        : isSet(object.broker_epoch)
+        ? BigInt(object.broker_epoch)
+        : 0n,
+    };
+  },
+
+  toJSON(message: BrokerSessionRequest): unknown {
+    const obj: any = {};
+    if (message.brokerId !== 0) {
+      obj.brokerId = Math.round(message.brokerId);
+    }
+    if (message.brokerEpoch !== 0n) {
+      obj.brokerEpoch = message.brokerEpoch.toString();
+    }
+    return obj;
+  },
+};
+
+function createBaseBrokerSessionEvent(): BrokerSessionEvent {
+  return { errorCode: 0, errorMessage: "" };
+}
+
+export const BrokerSessionEvent: MessageFns<BrokerSessionEvent> = {
+  encode(message: BrokerSessionEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.errorCode !== 0) {
+      writer.uint32(8).int32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(18).string(message.errorMessage);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BrokerSessionEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBrokerSessionEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BrokerSessionEvent {
+    return {
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+    };
+  },
+
+  toJSON(message: BrokerSessionEvent): unknown {
+    const obj: any = {};
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    return obj;
+  },
+};
+
 export type ControllerServiceService = typeof ControllerServiceService;
 export const ControllerServiceService = {
   registerBroker: {
@@ -4268,6 +4459,15 @@ export const ControllerServiceService = {
       Buffer.from(AllocateProducerIdsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AllocateProducerIdsResponse => AllocateProducerIdsResponse.decode(value),
   },
+  brokerSession: {
+    path: "/tributary.controller.ControllerService/BrokerSession" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: BrokerSessionRequest): Buffer => Buffer.from(BrokerSessionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BrokerSessionRequest => BrokerSessionRequest.decode(value),
+    responseSerialize: (value: BrokerSessionEvent): Buffer => Buffer.from(BrokerSessionEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BrokerSessionEvent => BrokerSessionEvent.decode(value),
+  },
 } as const;
 
 export interface ControllerServiceServer extends UntypedServiceImplementation {
@@ -4280,6 +4480,7 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   alterPartition: handleUnaryCall<AlterPartitionRequest, AlterPartitionResponse>;
   electLeaders: handleUnaryCall<ElectLeadersRequest, ElectLeadersResponse>;
   allocateProducerIds: handleUnaryCall<AllocateProducerIdsRequest, AllocateProducerIdsResponse>;
+  brokerSession: handleServerStreamingCall<BrokerSessionRequest, BrokerSessionEvent>;
 }
 
 export interface ControllerServiceClient extends Client {
@@ -4418,6 +4619,15 @@ export interface ControllerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AllocateProducerIdsResponse) => void,
   ): ClientUnaryCall;
+  brokerSession(
+    request: BrokerSessionRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<BrokerSessionEvent>;
+  brokerSession(
+    request: BrokerSessionRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<BrokerSessionEvent>;
 }
 
 export const ControllerServiceClient = makeGenericClientConstructor(
