@@ -12,6 +12,10 @@
  * each node's pid and log dir, the monotonic and wall-clock time of its last spawn, clients
  * with a chosen deadline, and a spawn that does not wait for the node to serve.
  *
+ * With `combined: true` every node runs `process.roles=broker,controller` and also gets a
+ * PLAINTEXT broker listener on a port of its own (brokerAddress(id)); broker-cluster.ts
+ * builds the broker-side helpers on that.
+ *
  * Invariant: a node is either running (process and exited set) or not (both null).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -85,6 +89,8 @@ export async function waitFor<T>(probe: () => Promise<T | null> | T | null, what
 interface NodeState {
   readonly id: number
   readonly port: number
+  /** The PLAINTEXT (broker) listener's port in combined mode, else null. */
+  readonly brokerPort: number | null
   readonly logDir: string
   process: ChildProcess | null
   exited: Promise<number | null> | null
@@ -104,6 +110,8 @@ export interface ControllerClusterOptions {
   readonly callTimeoutMs?: number
   /** Prefix of the temp base directory's name. */
   readonly dirPrefix?: string
+  /** Combined mode: process.roles=broker,controller and a PLAINTEXT listener per node. */
+  readonly combined?: boolean
 }
 
 export interface LeaderInfo {
@@ -121,6 +129,7 @@ interface ControllerAnswer {
 export class ControllerCluster {
   readonly baseDir: string
   readonly overrides: readonly string[]
+  readonly combined: boolean
   private readonly callTimeoutMs: number
   private readonly nodes = new Map<number, NodeState>()
   /** Keyed by `${id}:${timeoutMs}`: each deadline gets its own channel. */
@@ -128,9 +137,10 @@ export class ControllerCluster {
   /** The node that last answered a controller command as the active controller. */
   private lastController: number | null = null
 
-  private constructor(baseDir: string, nodes: NodeState[], overrides: readonly string[], callTimeoutMs: number) {
+  private constructor(baseDir: string, nodes: NodeState[], overrides: readonly string[], callTimeoutMs: number, combined: boolean) {
     this.baseDir = baseDir
     this.overrides = overrides
+    this.combined = combined
     this.callTimeoutMs = callTimeoutMs
     for (const n of nodes) this.nodes.set(n.id, n)
   }
@@ -140,14 +150,15 @@ export class ControllerCluster {
     const size = options.size ?? 3
     if (!existsSync(TRIB_BIN)) throw new Error(`${TRIB_BIN} is missing: run \`npx tsc -b\` (npm test does) first`)
     const baseDir = await mkdtemp(join(tmpdir(), options.dirPrefix ?? 'trib-cluster-'))
+    const combined = options.combined ?? false
     const nodes: NodeState[] = []
     for (let id = 1; id <= size; id++) {
       nodes.push({
-        id, port: await freePort(), logDir: join(baseDir, `node-${id}`),
+        id, port: await freePort(), brokerPort: combined ? await freePort() : null, logDir: join(baseDir, `node-${id}`),
         process: null, exited: null, stopping: false, output: '', spawnedAtMonoMs: 0, spawnedAtEpochMs: 0,
       })
     }
-    const cluster = new ControllerCluster(baseDir, nodes, options.overrides ?? [], options.callTimeoutMs ?? CALL_TIMEOUT_MS)
+    const cluster = new ControllerCluster(baseDir, nodes, options.overrides ?? [], options.callTimeoutMs ?? CALL_TIMEOUT_MS, combined)
     for (const n of nodes) cluster.spawn(n.id)
     try {
       await Promise.all(nodes.map((n) => cluster.waitForServing(n.id)))
@@ -182,6 +193,13 @@ export class ControllerCluster {
 
   address(id: number): string {
     return `127.0.0.1:${this.node(id).port}`
+  }
+
+  /** host:port of node `id`'s broker (PLAINTEXT) listener; combined mode only. */
+  brokerAddress(id: number): string {
+    const port = this.node(id).brokerPort
+    if (port === null) throw new Error(`node ${id} has no broker listener (the cluster is not in combined mode)`)
+    return `127.0.0.1:${port}`
   }
 
   isRunning(id: number): boolean {
@@ -368,7 +386,7 @@ export class ControllerCluster {
 
   /** Everything the processes printed, for a failing test's report. */
   dump(): string {
-    return [...this.nodes.values()].map((n) => `--- node ${n.id} (port ${n.port}, ${n.logDir})\n${n.output}`).join('\n')
+    return [...this.nodes.values()].map((n) => `--- node ${n.id} (port ${n.port}${n.brokerPort === null ? '' : `, broker port ${n.brokerPort}`}, ${n.logDir})\n${n.output}`).join('\n')
   }
 
   /** Kills whatever still runs, closes clients and removes the directories. */
@@ -390,9 +408,9 @@ export class ControllerCluster {
       TRIB_BIN,
       'server',
       '--override', `node.id=${n.id}`,
-      '--override', 'process.roles=controller',
+      '--override', `process.roles=${n.brokerPort === null ? 'controller' : 'broker,controller'}`,
       '--override', `controller.quorum.voters=${this.voters}`,
-      '--override', `listeners=CONTROLLER://127.0.0.1:${n.port}`,
+      '--override', `listeners=${n.brokerPort === null ? '' : `PLAINTEXT://127.0.0.1:${n.brokerPort},`}CONTROLLER://127.0.0.1:${n.port}`,
       '--override', `log.dirs=${n.logDir}`,
       ...this.overrides.flatMap((o) => ['--override', o]),
     ]
