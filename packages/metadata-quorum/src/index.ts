@@ -23,3 +23,20 @@ export * from './controller/controller-state-machine.js'
 export * from './controller/quorum-controller.js'
 export { DirLock, DirLockError, DIR_LOCK_FILE } from './store/dir-lock.js'
 export * from './image/local-changes.js'
+export { startMetadataObserver, type MetadataObserver, type MetadataObserverConfig } from './node/metadata-observer.js'
+export { bindAddress } from './node/controller-node.js'
+export {
+  CallStatusError,
+  InflightLimit,
+  errorMessage,
+  rawServiceDefinition,
+  rawUnaryHandler,
+  rawServerStreamHandler,
+  rawBidiStreamHandler,
+  type MessageCodec,
+  type RawHandlerLimits,
+  type RawBidiLimits,
+  type RawStreamWriter,
+} from './transport/raw-service.js'
+export type { BrokerSessionHint } from './controller/controller-state-machine.js'
+export * from './sim/sim-kit.js'

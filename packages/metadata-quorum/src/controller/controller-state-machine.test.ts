@@ -924,3 +924,190 @@ describe('allocate_producer_ids', () => {
     expect(exhausted.records).toEqual([])
   })
 })
+
+// ---- Broker session streams and automatic preferred election ------------------------------
+
+describe('broker session streams (a closed connection is a strong hint)', () => {
+  /** Brokers 1-3 unfenced, each with one open session stream to this controller, and a topic. */
+  function withSessions(h: Harness): Map<number, bigint> {
+    const epochs = h.cluster(1, 2, 3)
+    for (const [id, epoch] of epochs) h.sm.brokerSessionOpened(id as NodeId, epoch)
+    h.createTopics([{ name: 'orders', numPartitions: 6, replicationFactor: 3 }])
+    h.commit()
+    return epochs
+  }
+
+  function sessionTick(h: Harness): number {
+    const writes = h.sm.sessionTick(h.nowMs)
+    for (const w of writes) h.propose(w.records)
+    return writes.length
+  }
+
+  it('fences a broker at once when its last stream closes, electing new leaders from the ISR', () => {
+    const h = new Harness()
+    const epochs = withSessions(h)
+    const before = h.image
+    expect(leaders(before, 'orders')).toContain(1)
+    h.nowMs = 10
+    h.sm.brokerSessionClosed(1 as NodeId, epochs.get(1)!, h.nowMs)
+    expect(sessionTick(h)).toBe(1) // long before the 1000 ms session timeout
+    h.commit()
+    expect(h.image.brokers.get(1 as NodeId)?.fenced).toBe(true)
+    expect(leaders(h.image, 'orders')).not.toContain(1)
+    for (const p of h.image.topic('orders')!.partitions.values()) expect(p.isr).not.toContain(1)
+    // Fenced once: the next ticks write nothing more for it.
+    h.heartbeatAll(epochs, [1])
+    h.tick()
+    expect(h.sm.pendingWriteCount).toBe(0)
+  })
+
+  it('keeps a broker while another stream of its epoch is open, and ignores streams of older epochs', () => {
+    const h = new Harness()
+    const epochs = withSessions(h)
+    const epoch1 = epochs.get(1)!
+    h.sm.brokerSessionOpened(1 as NodeId, epoch1) // a second stream (a reconnect racing the old one)
+    h.sm.brokerSessionClosed(1 as NodeId, epoch1, 5)
+    expect(sessionTick(h)).toBe(0)
+    h.sm.brokerSessionClosed(2 as NodeId, epochs.get(2)! - 1n, 5) // an older incarnation's stream
+    h.sm.brokerSessionOpened(3 as NodeId, epochs.get(3)! - 1n)
+    expect(sessionTick(h)).toBe(0)
+    expect(h.sm.brokerSession(1 as NodeId)).toEqual({ brokerEpoch: epoch1, open: 1, closedAtMs: null })
+  })
+
+  it('a controller that becomes active fences the brokers it saw die while it was a follower', () => {
+    const h = new Harness()
+    const epochs = withSessions(h)
+    h.sm.becomeInactive()
+    h.nowMs = 100
+    h.sm.brokerSessionClosed(2 as NodeId, epochs.get(2)!, h.nowMs)
+    h.epoch = 2
+    h.leaderChange()
+    h.sm.becomeActive(h.epoch, h.nowMs)
+    h.tick()
+    expect(h.sm.pendingWriteCount).toBe(1)
+    h.commit()
+    expect(h.image.brokers.get(2 as NodeId)?.fenced).toBe(true)
+    expect(h.image.brokers.get(1 as NodeId)?.fenced).toBe(false)
+  })
+
+  it('a fenced broker is not unfenced while its stream is closed, and is once it reconnects', () => {
+    const h = new Harness()
+    const epochs = withSessions(h)
+    const epoch1 = epochs.get(1)!
+    h.sm.brokerSessionClosed(1 as NodeId, epoch1, 0)
+    sessionTick(h)
+    h.commit()
+    expect(h.heartbeat(1, epoch1).response).toMatchObject({ isFenced: true, isCaughtUp: true })
+    expect(h.sm.pendingWriteCount).toBe(0)
+    h.sm.brokerSessionOpened(1 as NodeId, epoch1)
+    expect(h.heartbeat(1, epoch1).response.isFenced).toBe(false)
+    h.commit()
+    expect(h.image.brokers.get(1 as NodeId)?.fenced).toBe(false)
+    h.tick()
+    expect(h.sm.pendingWriteCount).toBe(0)
+  })
+
+  it('gives a session-using broker brokerSessionGraceMs to connect with its new epoch', () => {
+    const h = new Harness({ ...CONFIG, brokerSessionGraceMs: 500 })
+    const epochs = withSessions(h)
+    // Broker 1 restarts: a new registration, caught up and unfenced, but no stream of the new epoch yet.
+    h.sm.brokerSessionClosed(1 as NodeId, epochs.get(1)!, 0)
+    const epoch1 = h.register(1, 'restarted')
+    h.commit()
+    expect(h.heartbeat(1, epoch1).response.isFenced).toBe(false)
+    h.commit()
+    h.nowMs = 100
+    h.heartbeatAll(new Map([...epochs, [1, epoch1]]))
+    h.tick() // starts the grace
+    h.nowMs = 599
+    h.heartbeatAll(new Map([...epochs, [1, epoch1]]))
+    h.tick()
+    expect(h.sm.pendingWriteCount).toBe(0)
+    h.nowMs = 600
+    h.tick()
+    expect(h.sm.pendingWriteCount).toBe(1)
+    h.commit()
+    expect(h.image.brokers.get(1 as NodeId)?.fenced).toBe(true)
+  })
+
+  it('a stream of the new epoch within the grace keeps the broker', () => {
+    const h = new Harness({ ...CONFIG, brokerSessionGraceMs: 500 })
+    const epochs = withSessions(h)
+    h.sm.brokerSessionClosed(1 as NodeId, epochs.get(1)!, 0)
+    const epoch1 = h.register(1, 'restarted')
+    h.commit()
+    h.heartbeat(1, epoch1)
+    h.commit()
+    h.tick()
+    h.sm.brokerSessionOpened(1 as NodeId, epoch1)
+    h.nowMs = 900
+    h.heartbeatAll(new Map([...epochs, [1, epoch1]]))
+    h.tick()
+    expect(h.sm.pendingWriteCount).toBe(0)
+  })
+
+  it('never fences brokers that do not use session streams on that ground', () => {
+    const h = new Harness({ ...CONFIG, brokerSessionGraceMs: 10 })
+    const epochs = h.cluster(1, 2, 3)
+    for (const t of [100, 500, 900]) {
+      h.nowMs = t
+      h.heartbeatAll(epochs)
+      h.tick()
+    }
+    expect(h.sm.pendingWriteCount).toBe(0)
+  })
+})
+
+describe('automatic preferred leader election (auto.leader.rebalance.enable)', () => {
+  it('moves leadership back to a returning preferred replica once it is an unfenced ISR member', () => {
+    const h = new Harness({ ...CONFIG, leaderImbalanceCheckIntervalMs: 300, brokerSessionTimeoutMs: 100_000 })
+    const { topicId, epochs, replicas } = onePartition(h)
+    const [preferred, second] = replicas
+    // The preferred leader is fenced (controlled shutdown): leadership moves to the next replica.
+    h.heartbeat(preferred, epochs.get(preferred)!, { wantShutdown: true })
+    h.commit()
+    let p = h.image.partition(topicId as TopicId, 0)!
+    expect(p.leader).toBe(second)
+    // It comes back: unfenced, but not in the ISR yet, so no election.
+    expect(h.heartbeat(preferred, epochs.get(preferred)!).response.isFenced).toBe(false)
+    h.commit()
+    h.nowMs = 300
+    h.tick()
+    expect(h.sm.pendingWriteCount).toBe(0)
+    // The leader adds it back to the ISR (it caught up).
+    p = h.image.partition(topicId as TopicId, 0)!
+    alter(h, member(epochs, second), [{ topicId, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, isr: [...p.isr.map((id) => member(epochs, id)), member(epochs, preferred)] }])
+    h.commit()
+    h.nowMs = 599
+    h.tick()
+    expect(h.sm.pendingWriteCount).toBe(0) // the next check is due at 600
+    h.nowMs = 600
+    h.tick()
+    expect(h.sm.pendingWriteCount).toBe(1)
+    h.commit()
+    p = h.image.partition(topicId as TopicId, 0)!
+    expect(p.leader).toBe(preferred)
+    h.nowMs = 900
+    h.tick()
+    expect(h.sm.pendingWriteCount).toBe(0) // balanced: nothing to write
+  })
+
+  it('is off when the interval is 0', () => {
+    const h = new Harness({ ...CONFIG, leaderImbalanceCheckIntervalMs: 0, brokerSessionTimeoutMs: 100_000 })
+    const { topicId, epochs, replicas } = onePartition(h)
+    const [preferred, second] = replicas
+    h.heartbeat(preferred, epochs.get(preferred)!, { wantShutdown: true })
+    h.commit()
+    h.heartbeat(preferred, epochs.get(preferred)!)
+    h.commit()
+    let p = h.image.partition(topicId as TopicId, 0)!
+    alter(h, member(epochs, second), [{ topicId, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, isr: [...p.isr.map((id) => member(epochs, id)), member(epochs, preferred)] }])
+    h.commit()
+    h.nowMs = 90_000
+    h.heartbeatAll(epochs)
+    h.tick()
+    expect(h.sm.pendingWriteCount).toBe(0)
+    p = h.image.partition(topicId as TopicId, 0)!
+    expect(p.leader).toBe(second)
+  })
+})

@@ -71,11 +71,41 @@ interface ActiveState {
   readonly pending: PendingWrite[]
   /** broker id -> time of its last heartbeat (or registration, or activation). */
   readonly lastContactMs: Map<NodeId, number>
+  /**
+   * broker id -> since when this active controller has seen no open BrokerSession stream of
+   * the broker's current epoch (only for brokers that use sessions; see `sessions`).
+   */
+  readonly sessionMissingSinceMs: Map<NodeId, number>
+  /** When the next automatic preferred leader election runs (leader.imbalance.check.interval). */
+  nextImbalanceCheckMs: number
 }
+
+/**
+ * What this controller node saw of one broker's BrokerSession streams (issue 3 §5). It is
+ * local knowledge, never replicated: every controller keeps its own, active or not, so a
+ * controller that becomes active knows which brokers it saw die while it was a follower.
+ */
+export interface BrokerSessionHint {
+  /** The broker epoch the streams named; older epochs' events are ignored. */
+  readonly brokerEpoch: bigint
+  /** Streams of that epoch open right now. */
+  readonly open: number
+  /** When the last stream of that epoch closed, if none is open; null while one is open. */
+  readonly closedAtMs: number | null
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 export class ControllerStateMachine {
   private committed: MetadataImage = MetadataImage.EMPTY
   private active: ActiveState | null = null
+  /**
+   * broker id -> its session streams to this controller node. A broker id is here once it
+   * opened a stream: brokers that never do (tools, test fakes) are only fenced by the
+   * session timeout. Bounded by the registered broker ids (the node shell accepts streams
+   * only from brokers the committed image registers).
+   */
+  private readonly sessions = new Map<NodeId, Mutable<BrokerSessionHint>>()
 
   constructor(
     private readonly config: ControllerConfig,
@@ -155,7 +185,15 @@ export class ControllerStateMachine {
     assert(this.active === null, 'becomeActive called while already active')
     const lastContactMs = new Map<NodeId, number>()
     for (const id of this.committed.unfencedBrokerIds()) lastContactMs.set(id, nowMs)
-    this.active = { epoch, speculative: this.committed, pending: [], lastContactMs }
+    const imbalanceIntervalMs = this.config.leaderImbalanceCheckIntervalMs ?? 0
+    this.active = {
+      epoch,
+      speculative: this.committed,
+      pending: [],
+      lastContactMs,
+      sessionMissingSinceMs: new Map(),
+      nextImbalanceCheckMs: imbalanceIntervalMs > 0 ? nowMs + imbalanceIntervalMs : Number.POSITIVE_INFINITY,
+    }
     this.logger.info({ epoch, offset: this.committed.offset }, 'became active controller')
   }
 
@@ -217,7 +255,106 @@ export class ControllerStateMachine {
       this.write(active, records)
       writes.push({ records, reason: 'broker session expired', brokerId })
     }
+    writes.push(...this.sessionStreamWrites(active, nowMs))
+    const election = this.autoPreferredElection(active, nowMs)
+    if (election !== null) writes.push(election)
     return writes
+  }
+
+  // ---- Broker session streams (issue 3 §5: a closed connection is a strong hint) ----------
+
+  /** A BrokerSession stream of `brokerId` at `brokerEpoch` opened on this node. */
+  brokerSessionOpened(brokerId: NodeId, brokerEpoch: bigint): void {
+    const hint = this.sessions.get(brokerId)
+    if (hint !== undefined && brokerEpoch < hint.brokerEpoch) return
+    if (hint === undefined || brokerEpoch > hint.brokerEpoch) {
+      this.sessions.set(brokerId, { brokerEpoch, open: 1, closedAtMs: null })
+      return
+    }
+    hint.open++
+    hint.closedAtMs = null
+  }
+
+  /** A stream opened with brokerSessionOpened(brokerId, brokerEpoch) ended. */
+  brokerSessionClosed(brokerId: NodeId, brokerEpoch: bigint, nowMs: number): void {
+    const hint = this.sessions.get(brokerId)
+    if (hint === undefined || hint.brokerEpoch !== brokerEpoch) return
+    assert(hint.open > 0, `broker ${brokerId} closed more session streams than it opened`)
+    hint.open--
+    if (hint.open === 0) hint.closedAtMs = nowMs
+  }
+
+  /** What this node saw of the broker's session streams; undefined if it never opened one. */
+  brokerSession(brokerId: NodeId): BrokerSessionHint | undefined {
+    return this.sessions.get(brokerId)
+  }
+
+  /**
+   * The session hints the active controller acts on now: the fencing writes of session
+   * streams that closed (at once) and of session-using brokers with no stream of their
+   * current epoch for brokerSessionGraceMs. Cheap; the node calls it as soon as a stream
+   * closes, besides every tick.
+   */
+  sessionTick(nowMs: number): ControllerInternalWrite[] {
+    const active = this.requireActive()
+    return this.sessionStreamWrites(active, nowMs)
+  }
+
+  /** True if the broker's last session stream of `brokerEpoch` closed and none reopened. */
+  private sessionClosed(brokerId: NodeId, brokerEpoch: bigint): boolean {
+    const hint = this.sessions.get(brokerId)
+    return hint !== undefined && hint.brokerEpoch === brokerEpoch && hint.open === 0 && hint.closedAtMs !== null
+  }
+
+  private sessionStreamWrites(active: ActiveState, nowMs: number): ControllerInternalWrite[] {
+    const graceMs = this.config.brokerSessionGraceMs ?? 0
+    const writes: ControllerInternalWrite[] = []
+    // The grace restarts whenever a broker is unfenced again (a new registration, or an
+    // unfence after a fence): only unfenced brokers keep their "missing since" time.
+    for (const brokerId of active.sessionMissingSinceMs.keys()) {
+      if (!active.speculative.isActiveBroker(brokerId)) active.sessionMissingSinceMs.delete(brokerId)
+    }
+    for (const brokerId of active.speculative.unfencedBrokerIds()) {
+      const registration = active.speculative.brokers.get(brokerId)!
+      const hint = this.sessions.get(brokerId)
+      if (hint === undefined) continue
+      let reason: string | null = null
+      if (hint.brokerEpoch === registration.brokerEpoch && hint.open > 0) {
+        active.sessionMissingSinceMs.delete(brokerId)
+        continue
+      }
+      if (this.sessionClosed(brokerId, registration.brokerEpoch)) {
+        reason = 'broker session stream closed'
+      } else if (graceMs > 0) {
+        // A broker that uses sessions but has none of its current epoch here: it has not
+        // reconnected since this controller became active, or since it registered anew.
+        const since = active.sessionMissingSinceMs.get(brokerId)
+        if (since === undefined) active.sessionMissingSinceMs.set(brokerId, nowMs)
+        else if (nowMs - since >= graceMs) reason = 'no broker session stream'
+      }
+      if (reason === null) continue
+      active.sessionMissingSinceMs.delete(brokerId)
+      const records = fenceBrokerRecords(active.speculative, brokerId)
+      this.logger.info({ brokerId, brokerEpoch: registration.brokerEpoch.toString(), closedAtMs: hint.closedAtMs }, `fenced broker: ${reason}`)
+      this.write(active, records)
+      writes.push({ records, reason, brokerId })
+    }
+    return writes
+  }
+
+  /**
+   * Kafka's auto.leader.rebalance.enable: every leader.imbalance.check.interval, a preferred
+   * election of every partition whose preferred replica is an unfenced ISR member and not the
+   * leader, as an internal write. So a broker that returns and catches up gets its
+   * leaderships back.
+   */
+  private autoPreferredElection(active: ActiveState, nowMs: number): ControllerInternalWrite | null {
+    if (nowMs < active.nextImbalanceCheckMs) return null
+    active.nextImbalanceCheckMs = nowMs + (this.config.leaderImbalanceCheckIntervalMs ?? 0)
+    const result = this.electLeaders(active, { electionType: controller.ElectionType.PREFERRED, topicPartitions: [] })
+    if (result.records.length === 0) return null
+    this.logger.info({ partitions: result.records.length }, 'moved leaderships back to preferred replicas')
+    return { records: result.records, reason: 'preferred leader election', brokerId: NO_NODE }
   }
 
   // ---- Commands ---------------------------------------------------------------------------
@@ -286,6 +423,9 @@ export class ControllerStateMachine {
     if (broker.fenced) {
       if (req.wantShutdown) return reply([], { isCaughtUp, isFenced: true, shouldShutDown: true })
       if (req.wantFence || !isCaughtUp) return reply([], { isCaughtUp, isFenced: true })
+      // Its session stream to us closed and has not come back: unfencing now would only
+      // fence it again on the next tick. It stays fenced until the stream reconnects.
+      if (this.sessionClosed(brokerId, broker.brokerEpoch)) return reply([], { isCaughtUp, isFenced: true })
       const records = unfenceBrokerRecords(image, brokerId, broker.brokerEpoch)
       this.write(active, records)
       this.logger.info({ brokerId, brokerEpoch: broker.brokerEpoch.toString() }, 'unfenced broker')

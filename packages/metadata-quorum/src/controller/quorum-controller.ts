@@ -159,6 +159,24 @@ export class QuorumController {
     }
   }
 
+  /** A broker's BrokerSession stream to this node opened (every controller node keeps these hints). */
+  brokerSessionOpened(brokerId: NodeId, brokerEpoch: bigint, _nowMs?: number): void {
+    this.stateMachine.brokerSessionOpened(brokerId, brokerEpoch)
+  }
+
+  /**
+   * A broker's BrokerSession stream to this node closed. The active controller fences the
+   * broker at once if that was its last stream of its current epoch (the process died).
+   */
+  brokerSessionClosed(brokerId: NodeId, brokerEpoch: bigint, nowMs: number): void {
+    this.stateMachine.brokerSessionClosed(brokerId, brokerEpoch, nowMs)
+    this.syncLeadership(nowMs)
+    if (!this.stateMachine.isActive) return
+    for (const write of this.stateMachine.sessionTick(nowMs)) {
+      if (this.propose(write.records, nowMs).kind !== 'ok') return
+    }
+  }
+
   receive(message: RaftMessage, nowMs: number): void {
     this.raft.receive(message, nowMs)
     this.syncLeadership(nowMs)

@@ -51,6 +51,20 @@ export interface ControllerConfig {
    * the last one, if anything was committed since. 0 turns the time trigger off.
    */
   readonly snapshotIntervalMs: number
+  /**
+   * leader.imbalance.check.interval.seconds (in ms) with auto.leader.rebalance.enable: how
+   * often the active controller moves leadership back to preferred replicas that are
+   * unfenced ISR members. 0 or absent: off.
+   */
+  readonly leaderImbalanceCheckIntervalMs?: number
+  /**
+   * How long a broker that has used a BrokerSession stream with this controller may go
+   * without an open stream for its current epoch (after this controller became active, or
+   * after it registered) before the active controller treats that as a lost session. A
+   * stream that was open and closed needs no grace: it is fenced at once. 0 or absent: the
+   * "never connected" rule is off (only closed streams and the session timeout fence).
+   */
+  readonly brokerSessionGraceMs?: number
 }
 
 export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
@@ -59,6 +73,8 @@ export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
   brokerSessionTimeoutMs: 9000,
   snapshotIntervalBytes: 20 * 1024 * 1024,
   snapshotIntervalMs: 60 * 60 * 1000,
+  leaderImbalanceCheckIntervalMs: 2000,
+  brokerSessionGraceMs: 2000,
 }
 
 /**

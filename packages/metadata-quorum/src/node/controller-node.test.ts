@@ -230,4 +230,40 @@ describe('startControllerNode (three in-process controllers on loopback)', () =>
     expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
     expect(error?.details).toMatch(/exceeds the limit of 1048576 bytes/)
   })
+
+  it('BrokerSession: fences a broker as soon as its stream closes; refuses unknown and stale brokers', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'trib-controller-node-'))
+    const v: VoterAddress = { id: 1 as NodeId, host: '127.0.0.1', port: await freePort() }
+    // A session timeout far beyond the test: only the closed stream can fence the broker.
+    const node = await startControllerNode({
+      nodeId: v.id, voters: [v], listener: { host: '127.0.0.1', port: v.port }, logDir: join(dir, 'node-1'), logger,
+      controller: { brokerSessionTimeoutMs: 600_000 },
+    })
+    nodes.set(v.id, node)
+    await until(() => (node.driver.isActiveController() ? true : null), 'active controller')
+    const c = client(v)
+
+    const firstEvent = (stream: grpc.ClientReadableStream<controller.BrokerSessionEvent>): Promise<controller.BrokerSessionEvent | null> =>
+      new Promise((resolve) => {
+        stream.on('data', (e: controller.BrokerSessionEvent) => resolve(e))
+        stream.on('error', () => resolve(null))
+        stream.on('end', () => resolve(null))
+      })
+    expect(await firstEvent(c.brokerSession({ brokerId: 100, brokerEpoch: 1n }))).toMatchObject({ errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED.code })
+
+    const registered = await c.registerBroker({ brokerId: 100, incarnationId: 'inc-100', endpoints: [{ name: 'PLAINTEXT', host: 'localhost', port: 9092 }], rack: '' })
+    await until(() => (node.driver.image().brokers.has(100 as NodeId) ? true : null), 'the registration committed')
+    expect(await firstEvent(c.brokerSession({ brokerId: 100, brokerEpoch: registered.brokerEpoch - 1n }))).toMatchObject({ errorCode: ErrorCode.STALE_BROKER_EPOCH.code })
+
+    const session = c.brokerSession({ brokerId: 100, brokerEpoch: registered.brokerEpoch })
+    session.on('error', () => undefined)
+    await until(() => (node.sessionStreams(100 as NodeId) === 1 ? true : null), 'the stream is open')
+    const beat = await c.brokerHeartbeat({ brokerId: 100, brokerEpoch: registered.brokerEpoch, currentMetadataOffset: registered.brokerEpoch, wantFence: false, wantShutdown: false })
+    expect(beat).toMatchObject({ errorCode: 0, isFenced: false })
+    await until(() => (node.driver.image().brokers.get(100 as NodeId)?.fenced === false ? true : null), 'unfenced')
+
+    session.cancel()
+    await until(() => (node.driver.image().brokers.get(100 as NodeId)?.fenced === true ? true : null), 'fenced by the closed stream', 3000)
+  })
 })
+

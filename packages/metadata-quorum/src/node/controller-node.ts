@@ -28,8 +28,18 @@ import { DirLock } from '../store/dir-lock.js'
 import { FsRaftStore, metadataLogDir } from '../store/fs-raft-store.js'
 import { ControllerClient } from '../transport/controller-client.js'
 import { GrpcTransport } from '../transport/grpc-transport.js'
-import { CallStatusError, errorMessage, InflightLimit, rawServiceDefinition, rawUnaryHandler, type RawHandlerLimits } from '../transport/raw-service.js'
 import {
+  CallStatusError,
+  errorMessage,
+  InflightLimit,
+  rawServerStreamHandler,
+  rawServiceDefinition,
+  rawUnaryHandler,
+  type RawHandlerLimits,
+  type RawStreamWriter,
+} from '../transport/raw-service.js'
+import {
+  MAX_BROKER_SESSION_STREAMS,
   MAX_CONTROLLER_CALLS_IN_FLIGHT,
   MAX_CONTROLLER_REQUEST_BYTES,
   REPEATED_WARNING_INTERVAL_MS,
@@ -40,6 +50,8 @@ import { systemRandom } from '../util/random.js'
 import { errorResponse } from '../controller/controller-responses.js'
 import { describeMetadataFromImage, describeQuorumFromStatus } from './controller-views.js'
 import { RaftDriver, type StateChange } from './raft-driver.js'
+import type { MetadataImage } from '../image/metadata-image.js'
+import { BrokerSessionRegistry } from './broker-session-registry.js'
 
 export interface VoterAddress {
   readonly id: NodeId
@@ -64,6 +76,13 @@ export interface ControllerNodeConfig {
   readonly onStateChange?: (change: StateChange) => void
   /** The driver stopped for good (disk failure, broken invariant): exit and restart. */
   readonly onFatal?: (err: unknown) => void
+  /** The committed metadata image changed (combined mode: the local broker's metadata). See RaftDriverOptions. */
+  readonly onCommittedImage?: (image: MetadataImage) => void
+  /**
+   * The lock on logDir, when the caller already holds it (combined mode: the broker and the
+   * controller share one log dir and one lock). The node then neither takes nor releases it.
+   */
+  readonly dirLock?: DirLock
 }
 
 export interface ControllerNode {
@@ -71,6 +90,8 @@ export interface ControllerNode {
   /** The bound port (useful with port 0). */
   readonly port: number
   readonly driver: RaftDriver
+  /** BrokerSession streams of `brokerId` open on this node right now. */
+  sessionStreams(brokerId: NodeId): number
   /** Clean shutdown: resign, drain, stop. Idempotent. */
   close(): Promise<void>
 }
@@ -97,7 +118,8 @@ const FORWARDED_KEY = 'x-trib-forwarded'
 
 const RAW_CONTROLLER_SERVICE = rawServiceDefinition(controller.ControllerServiceService)
 
-function bindAddress(host: string, port: number): string {
+/** host:port for grpc-js; an empty host is every interface, IPv6 hosts are bracketed. */
+export function bindAddress(host: string, port: number): string {
   if (host === '') return `0.0.0.0:${port}`
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
 }
@@ -177,20 +199,25 @@ export async function startControllerNode(config: ControllerNodeConfig): Promise
     }
   }
 
+  const sessions = new BrokerSessionRegistry()
   const server = new grpc.Server(SERVER_OPTIONS)
   transport.bindTo(server, describeQuorum)
-  server.addService(RAW_CONTROLLER_SERVICE, controllerServiceImpl(logger, running))
+  server.addService(RAW_CONTROLLER_SERVICE, controllerServiceImpl(logger, running, sessions))
 
   const port = await bind(server, config.listener.host, config.listener.port)
   logger.info({ host: config.listener.host, port }, 'listening')
 
+  const sharedLock = config.dirLock
   let lock: DirLock
   try {
     await mkdir(config.logDir, { recursive: true })
-    lock = await DirLock.acquire(config.logDir)
+    lock = sharedLock ?? (await DirLock.acquire(config.logDir))
   } catch (err) {
     server.forceShutdown()
     throw err
+  }
+  const releaseLock = async (): Promise<void> => {
+    if (sharedLock === undefined) await lock.release()
   }
 
   try {
@@ -210,6 +237,7 @@ export async function startControllerNode(config: ControllerNodeConfig): Promise
         }),
       ...(config.onStateChange === undefined ? {} : { onStateChange: config.onStateChange }),
       ...(config.onFatal === undefined ? {} : { onFatal: config.onFatal }),
+      ...(config.onCommittedImage === undefined ? {} : { onCommittedImage: config.onCommittedImage }),
     })
     driver = started
     let closing: Promise<void> | null = null
@@ -217,12 +245,15 @@ export async function startControllerNode(config: ControllerNodeConfig): Promise
       nodeId,
       port,
       driver: started,
+      sessionStreams: (brokerId) => sessions.count(brokerId),
       close: () => {
         closing ??= (async () => {
           await started.close()
           for (const client of forwardClients.values()) client.close()
+          // Session streams never end on their own: end them, or the server waits for them.
+          sessions.endAll()
           await shutdown(server, 1000)
-          await lock.release()
+          await releaseLock()
           logger.info({}, 'controller node stopped')
         })()
         return closing
@@ -231,7 +262,7 @@ export async function startControllerNode(config: ControllerNodeConfig): Promise
   } catch (err) {
     await transport.close()
     server.forceShutdown()
-    await lock.release()
+    await releaseLock()
     throw err
   }
 }
@@ -264,7 +295,7 @@ export function oversizedField(command: ControllerCommand): string | null {
   }
 }
 
-function controllerServiceImpl(logger: PinoLogger, running: () => RaftDriver): grpc.UntypedServiceImplementation {
+function controllerServiceImpl(logger: PinoLogger, running: () => RaftDriver, sessions: BrokerSessionRegistry): grpc.UntypedServiceImplementation {
   const submit = async (command: ControllerCommand): Promise<ControllerResponse> => {
     const problem = oversizedField(command)
     if (problem !== null) return errorResponse(command, ErrorCode.INVALID_REQUEST.code, `invalid request: ${problem}`, running().status().leaderId)
@@ -321,5 +352,48 @@ function controllerServiceImpl(logger: PinoLogger, running: () => RaftDriver): g
       const driver = running()
       return describeMetadataFromImage(driver.image(), request, driver.status().leaderId ?? -1)
     }, limits),
+    brokerSession: rawServerStreamHandler(c.BrokerSessionRequest, c.BrokerSessionEvent, logger, 'BrokerSession', (request, stream) => {
+      brokerSession(running(), sessions, logger, request, stream)
+    }, {
+      maxRequestBytes: MAX_CONTROLLER_REQUEST_BYTES,
+      inflight: new InflightLimit(MAX_BROKER_SESSION_STREAMS, REPEATED_WARNING_INTERVAL_MS),
+    }),
   }
+}
+
+/**
+ * BrokerSession (issue 3 §5): a broker keeps one stream open to every controller; this node
+ * tells its controller when a stream of a registered broker opens and when it ends. The
+ * stream carries nothing: a broker whose epoch the committed image does not know as current
+ * or newer is answered with one error event and the stream ends (the broker reconnects once
+ * it re-registered, or once this node has replayed its registration).
+ */
+function brokerSession(
+  driver: RaftDriver,
+  sessions: BrokerSessionRegistry,
+  logger: PinoLogger,
+  request: controller.BrokerSessionRequest,
+  stream: RawStreamWriter<controller.BrokerSessionEvent>,
+): void {
+  const refuse = (code: number, message: string): void => {
+    stream.write({ errorCode: code, errorMessage: message })
+    stream.end()
+  }
+  const registration = driver.image().brokers.get(request.brokerId as NodeId)
+  if (registration === undefined) return refuse(ErrorCode.BROKER_ID_NOT_REGISTERED.code, `No broker registration found for broker ${request.brokerId}`)
+  if (request.brokerEpoch < registration.brokerEpoch) {
+    return refuse(ErrorCode.STALE_BROKER_EPOCH.code, `Expected broker epoch ${registration.brokerEpoch}, but got broker epoch ${request.brokerEpoch}`)
+  }
+  const brokerId = registration.brokerId
+  const brokerEpoch = request.brokerEpoch
+  if (!sessions.tryOpen(brokerId, stream)) {
+    return refuse(ErrorCode.POLICY_VIOLATION.code, `too many session streams of broker ${brokerId}`)
+  }
+  driver.brokerSessionOpened(brokerId, brokerEpoch)
+  logger.debug({ brokerId, brokerEpoch: brokerEpoch.toString() }, 'broker session stream opened')
+  stream.signal.addEventListener('abort', () => {
+    sessions.closed(brokerId, stream)
+    driver.brokerSessionClosed(brokerId, brokerEpoch)
+    logger.info({ brokerId, brokerEpoch: brokerEpoch.toString() }, 'broker session stream closed')
+  }, { once: true })
 }

@@ -95,8 +95,11 @@ class FakeController implements DrivenController {
       highWatermark: 0, logStartOffset: 0, logEndOffset: 0, voters: [], observers: [],
     }
   }
-  committedImage(): MetadataImage { return MetadataImage.EMPTY }
+  image: MetadataImage = MetadataImage.EMPTY
+  committedImage(): MetadataImage { return this.image }
   isActive(): boolean { return this.role === 'leader' }
+  brokerSessionOpened(brokerId: NodeId, brokerEpoch: bigint): void { this.note(`session opened ${brokerId}@${brokerEpoch}`) }
+  brokerSessionClosed(brokerId: NodeId, brokerEpoch: bigint): void { this.note(`session closed ${brokerId}@${brokerEpoch}`) }
 }
 
 function okCreateTopics(): ControllerResponse {
@@ -193,7 +196,10 @@ describe('RaftDriver', () => {
     driver = null
   })
 
-  async function start(controller: FakeController, extra: { onFatal?: (e: unknown) => void; onStateChange?: (c: StateChange) => void } = {}) {
+  async function start(
+    controller: FakeController,
+    extra: { onFatal?: (e: unknown) => void; onStateChange?: (c: StateChange) => void; onCommittedImage?: (image: MetadataImage) => void } = {},
+  ) {
     const log: string[] = []
     const store = new GatedStore(log)
     openStore = store
@@ -504,5 +510,48 @@ describe('RaftDriver', () => {
     expect(c.calls.some((x) => x.startsWith('submit'))).toBe(false)
     store.release()
     await closing
+  })
+
+  it('reports each new committed image once, after the pass that committed it, newest only', async () => {
+    const c = new FakeController()
+    const images: number[] = []
+    const recovered = MetadataImage.EMPTY.replay([], 4)
+    c.image = recovered
+    const { store } = await start(c, { onCommittedImage: (image) => images.push(image.offset) })
+    await until(() => images.length === 1, 'the recovered image')
+    expect(images).toEqual([4])
+    store.gated = true
+    c.readies.push(emptyReady({ mustSync: true }))
+    await until(() => c.inFlight, 'ready taken')
+    // Two commits land while the pass runs: only the newest image is reported.
+    c.image = recovered.replay([], 5)
+    c.image = recovered.replay([], 6)
+    store.release()
+    await until(() => images.length === 2, 'the committed image')
+    await new Promise((r) => setTimeout(r, 20))
+    expect(images).toEqual([4, 6])
+  })
+
+  it('does not report the empty image', async () => {
+    const c = new FakeController()
+    const images: number[] = []
+    await start(c, { onCommittedImage: (image) => images.push(image.offset) })
+    await new Promise((r) => setTimeout(r, 20))
+    expect(images).toEqual([])
+  })
+
+  it('feeds broker session events in order, never between ready() and advance()', async () => {
+    const c = new FakeController()
+    const { store } = await start(c)
+    store.gated = true
+    c.readies.push(emptyReady({ mustSync: true }))
+    await until(() => c.inFlight, 'ready taken')
+    driver!.brokerSessionOpened(n(4), 9n)
+    driver!.brokerSessionClosed(n(4), 9n)
+    await new Promise((r) => setTimeout(r, 10))
+    expect(c.calls.filter((x) => x.startsWith('session'))).toEqual([])
+    store.release()
+    await until(() => c.calls.includes('session closed 4@9'), 'session events fed')
+    expect(c.calls.filter((x) => x.startsWith('session'))).toEqual(['session opened 4@9', 'session closed 4@9'])
   })
 })

@@ -88,6 +88,9 @@ export interface DrivenController {
   status(): RaftStatus
   committedImage(): MetadataImage
   isActive(): boolean
+  /** BrokerSession stream events (issue 3 §5); absent on controllers that do not track sessions. */
+  brokerSessionOpened?(brokerId: NodeId, brokerEpoch: bigint, nowMs: number): void
+  brokerSessionClosed?(brokerId: NodeId, brokerEpoch: bigint, nowMs: number): void
 }
 
 export interface StateChange {
@@ -110,6 +113,12 @@ export interface RaftDriverOptions {
   readonly onStateChange?: (change: StateChange) => void
   /** The loop stopped for good (store failure, broken invariant). The process should exit. */
   readonly onFatal?: (err: unknown) => void
+  /**
+   * The committed image changed (after a pass of the loop; several commits in one pass are
+   * reported once, with the newest image). Called first with the image recovered at start
+   * if it is not empty. Runs on the loop: it must be quick and must not throw.
+   */
+  readonly onCommittedImage?: (image: MetadataImage) => void
 }
 
 /**
@@ -148,6 +157,15 @@ export class RaftDriver {
   private readonly clock: () => number
   private readonly onStateChange: (change: StateChange) => void
   private readonly onFatal: (err: unknown) => void
+  private readonly onCommittedImage: ((image: MetadataImage) => void) | null
+  /** The image last reported to onCommittedImage. */
+  private publishedImage: MetadataImage | null = null
+  /**
+   * BrokerSession stream events, fed in order with the Raft inputs. Not dropped when many
+   * queue: the controller counts open streams, so a lost event would unbalance it. The node
+   * bounds the streams (MAX_BROKER_SESSION_STREAMS), and with them this queue.
+   */
+  private readonly sessionInputs: Input[] = []
 
   private phase: Phase = 'running'
   private readonly raftInputs: Input[] = []
@@ -183,6 +201,7 @@ export class RaftDriver {
     this.logger = options.logger.child({ component: 'raft-driver', nodeId: status.nodeId })
     this.onStateChange = options.onStateChange ?? (() => {})
     this.onFatal = options.onFatal ?? (() => {})
+    this.onCommittedImage = options.onCommittedImage ?? null
     this.last = { role: status.role, epoch: status.epoch, leaderId: status.leaderId }
     this.logger.info({ role: status.role, epoch: status.epoch, logEndOffset: status.logEndOffset, highWatermark: status.highWatermark }, 'started')
     // The controller may already have changed role while it was built (a single voter elects
@@ -247,6 +266,16 @@ export class RaftDriver {
     return this.phase === 'running'
   }
 
+  /** A broker opened a BrokerSession stream to this node. */
+  brokerSessionOpened(brokerId: NodeId, brokerEpoch: bigint): void {
+    this.enqueueSessionInput((now) => this.controller.brokerSessionOpened?.(brokerId, brokerEpoch, now))
+  }
+
+  /** A stream reported with brokerSessionOpened ended (the broker went away, or the call was cancelled). */
+  brokerSessionClosed(brokerId: NodeId, brokerEpoch: bigint): void {
+    this.enqueueSessionInput((now) => this.controller.brokerSessionClosed?.(brokerId, brokerEpoch, now))
+  }
+
   /**
    * Clean shutdown: a leader resigns (EndQuorumEpoch, KIP-595) and the loop keeps running for
    * SHUTDOWN_DRAIN_MS so the other voters hear it; then ticking stops, waiting submissions
@@ -289,8 +318,14 @@ export class RaftDriver {
     this.schedule()
   }
 
+  private enqueueSessionInput(input: Input): void {
+    if (this.phase === 'stopped' || this.phase === 'failed') return
+    this.sessionInputs.push(input)
+    this.schedule()
+  }
+
   private hasWork(): boolean {
-    return this.raftInputs.length > 0 || this.submissions.length > 0 || this.tickDue || this.snapshotSaved || this.resignRequested
+    return this.sessionInputs.length > 0 || this.raftInputs.length > 0 || this.submissions.length > 0 || this.tickDue || this.snapshotSaved || this.resignRequested
   }
 
   private schedule(): void {
@@ -321,8 +356,10 @@ export class RaftDriver {
         for (const c of completions) this.settle(c.offset, c.outcome)
         this.maybeStartSnapshot()
         this.observeState()
+        this.publishImage()
       }
       this.observeState()
+      this.publishImage()
     } catch (err) {
       this.fail(err)
     }
@@ -345,6 +382,7 @@ export class RaftDriver {
     // Inputs queued by callbacks that fire during this loop wait for the next pass.
     const batch = this.raftInputs.splice(0, this.raftInputs.length)
     for (const input of batch) input(now)
+    for (const input of this.sessionInputs.splice(0, this.sessionInputs.length)) input(now)
     for (const s of this.submissions.splice(0, SUBMISSIONS_PER_PASS)) this.feedSubmission(s, now)
     if (this.tickDue) {
       this.tickDue = false
@@ -409,6 +447,15 @@ export class RaftDriver {
     if (s.role !== last.role) this.logger.info(fields, `became ${s.role}`)
     else this.logger.info(fields, 'leader changed')
     this.onStateChange({ role: s.role, epoch: s.epoch, leaderId: s.leaderId, sentence: describeState(s.role, s.epoch, s.leaderId) })
+  }
+
+  private publishImage(): void {
+    if (this.onCommittedImage === null) return
+    const image = this.controller.committedImage()
+    if (image === this.publishedImage) return
+    if (this.publishedImage === null && image.offset < 0) return
+    this.publishedImage = image
+    this.onCommittedImage(image)
   }
 
   private settle(offset: number, outcome: Completion['outcome']): void {

@@ -81,6 +81,14 @@ export class ControllerClient {
     return this.call(this.controller.describeMetadata.bind(this.controller), request)
   }
 
+  /**
+   * Opens a BrokerSession stream (no deadline: it lives as long as the broker). The caller
+   * cancels it to end it; its end or error tells the caller to reconnect.
+   */
+  brokerSession(request: controller.BrokerSessionRequest): grpc.ClientReadableStream<controller.BrokerSessionEvent> {
+    return this.controller.brokerSession(request)
+  }
+
   close(): void {
     this.controller.close()
     this.raft.close()

@@ -159,3 +159,231 @@ export function rawUnaryHandler<Req, Res>(
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
+
+/** The sending side of a server stream, in messages; `signal` aborts when the call ends for any reason. */
+export interface RawStreamWriter<Res> {
+  /** Encodes and writes one message; false once the call has ended (the message is dropped). */
+  write(message: Res): boolean
+  /** Ends the call with status OK (idempotent). */
+  end(): void
+  /** Ends the call with an error status (idempotent). */
+  fail(code: grpc.status, details: string): void
+  /** Aborted when the call ends: ended by us, cancelled by the caller, or its connection closed. */
+  readonly signal: AbortSignal
+}
+
+/**
+ * A server-streaming handler over raw bytes. The limits apply as for unary calls; `inflight`
+ * counts open streams until each ends, so it bounds them. `handle` owns the stream: it
+ * writes, ends it, or watches `signal` to learn that the caller went away (a closed
+ * connection ends every stream on it: BrokerSession relies on that).
+ */
+export function rawServerStreamHandler<Req, Res>(
+  requestCodec: MessageCodec<Req>,
+  responseCodec: MessageCodec<Res>,
+  logger: Logger,
+  method: string,
+  handle: (request: Req, stream: RawStreamWriter<Res>, call: grpc.ServerWritableStream<Buffer, Buffer>) => void,
+  limits: RawHandlerLimits = {},
+): grpc.handleServerStreamingCall<Buffer, Buffer> {
+  return (call) => {
+    const { maxRequestBytes, inflight } = limits
+    if (maxRequestBytes !== undefined && call.request.length > maxRequestBytes) {
+      logger.warn({ method, peer: call.getPeer(), bytes: call.request.length, limit: maxRequestBytes }, 'refused an oversized request')
+      call.emit('error', statusError(grpc.status.RESOURCE_EXHAUSTED, `${method} request of ${call.request.length} bytes exceeds the limit of ${maxRequestBytes} bytes`))
+      return
+    }
+    if (inflight !== undefined && !inflight.tryEnter()) {
+      const verdict = inflight.refusals.next()
+      if (verdict.log) logger.warn({ method, limit: inflight.limit, alsoRefusedSinceLastWarning: verdict.suppressed }, 'refused a stream: too many open')
+      call.emit('error', statusError(grpc.status.RESOURCE_EXHAUSTED, `more than ${inflight.limit} ${method} streams open; retry later`))
+      return
+    }
+    const ended = new AbortController()
+    const finish = (): void => {
+      if (ended.signal.aborted) return
+      inflight?.leave()
+      ended.abort()
+    }
+    call.on('cancelled', finish)
+    call.on('close', finish)
+    call.on('error', (err) => {
+      logger.debug({ method, err: errorMessage(err) }, 'a stream failed')
+      finish()
+    })
+    const writer: RawStreamWriter<Res> = {
+      signal: ended.signal,
+      write: (message) => {
+        if (ended.signal.aborted) return false
+        try {
+          call.write(Buffer.from(responseCodec.encode(message).finish()))
+          return true
+        } catch (err) {
+          logger.error({ method, err: errorMessage(err) }, 'cannot write a stream message')
+          writer.fail(grpc.status.INTERNAL, 'cannot encode a message')
+          return false
+        }
+      },
+      end: () => {
+        if (ended.signal.aborted) return
+        finish()
+        call.end()
+      },
+      fail: (code, details) => {
+        if (ended.signal.aborted) return
+        finish()
+        call.emit('error', statusError(code, details))
+      },
+    }
+    let request: Req
+    try {
+      request = requestCodec.decode(call.request)
+    } catch (err) {
+      logger.warn({ method, peer: call.getPeer(), err: errorMessage(err) }, 'rejected a malformed request')
+      writer.fail(grpc.status.INVALID_ARGUMENT, `malformed ${method} request: ${errorMessage(err)}`)
+      return
+    }
+    try {
+      handle(request, writer, call)
+    } catch (err) {
+      if (err instanceof CallStatusError) {
+        writer.fail(err.code, err.message)
+        return
+      }
+      logger.error({ method, err: errorMessage(err) }, 'a stream handler failed')
+      writer.fail(grpc.status.INTERNAL, errorMessage(err))
+    }
+  }
+}
+
+export interface RawBidiLimits extends RawHandlerLimits {
+  /** Requests received on one stream and not yet answered; beyond it the stream fails with RESOURCE_EXHAUSTED. */
+  readonly maxQueuedRequests: number
+}
+
+/**
+ * A bidirectional stream whose requests are handled one at a time, in order, each answered
+ * with one response (BrokerService.ReplicaFetch: the follower matches answers by
+ * correlation id). `inflight` counts open streams. A request that is oversized or malformed
+ * fails the whole stream (INVALID_ARGUMENT / RESOURCE_EXHAUSTED): after it the order of
+ * answers would mean nothing. `signal` aborts when the stream ends, so a long poll in
+ * `handle` can stop waiting.
+ */
+export function rawBidiStreamHandler<Req, Res>(
+  requestCodec: MessageCodec<Req>,
+  responseCodec: MessageCodec<Res>,
+  logger: Logger,
+  method: string,
+  handle: (request: Req, signal: AbortSignal, call: grpc.ServerDuplexStream<Buffer, Buffer>) => Promise<Res>,
+  limits: RawBidiLimits,
+): grpc.handleBidiStreamingCall<Buffer, Buffer> {
+  return (call) => {
+    const { maxRequestBytes, inflight, maxQueuedRequests } = limits
+    if (inflight !== undefined && !inflight.tryEnter()) {
+      const verdict = inflight.refusals.next()
+      if (verdict.log) logger.warn({ method, limit: inflight.limit, alsoRefusedSinceLastWarning: verdict.suppressed }, 'refused a stream: too many open')
+      call.emit('error', statusError(grpc.status.RESOURCE_EXHAUSTED, `more than ${inflight.limit} ${method} streams open; retry later`))
+      return
+    }
+    const ended = new AbortController()
+    const queue: Buffer[] = []
+    let busy = false
+    let inputDone = false
+    const finish = (): void => {
+      if (ended.signal.aborted) return
+      inflight?.leave()
+      queue.length = 0
+      ended.abort()
+    }
+    const fail = (code: grpc.status, details: string): void => {
+      if (ended.signal.aborted) return
+      finish()
+      call.emit('error', statusError(code, details))
+    }
+    const pump = (): void => {
+      if (busy || ended.signal.aborted) return
+      const bytes = queue.shift()
+      if (bytes === undefined) {
+        if (inputDone) {
+          finish()
+          call.end()
+        }
+        return
+      }
+      let request: Req
+      try {
+        request = requestCodec.decode(bytes)
+      } catch (err) {
+        logger.warn({ method, peer: call.getPeer(), err: errorMessage(err) }, 'rejected a malformed request')
+        fail(grpc.status.INVALID_ARGUMENT, `malformed ${method} request: ${errorMessage(err)}`)
+        return
+      }
+      busy = true
+      let result: Promise<Res>
+      try {
+        result = handle(request, ended.signal, call)
+      } catch (err) {
+        result = Promise.reject(err)
+      }
+      result.then(
+        (response) => {
+          busy = false
+          if (ended.signal.aborted) return
+          let out: Buffer
+          try {
+            out = Buffer.from(responseCodec.encode(response).finish())
+          } catch (err) {
+            logger.error({ method, err: errorMessage(err) }, 'cannot encode a response')
+            fail(grpc.status.INTERNAL, 'cannot encode a response')
+            return
+          }
+          call.write(out)
+          pump()
+        },
+        (err: unknown) => {
+          busy = false
+          if (err instanceof CallStatusError) {
+            fail(err.code, err.message)
+            return
+          }
+          if (ended.signal.aborted) return
+          logger.error({ method, err: errorMessage(err) }, 'a request handler failed')
+          fail(grpc.status.INTERNAL, errorMessage(err))
+        },
+      )
+    }
+    call.on('data', (bytes: Buffer) => {
+      if (ended.signal.aborted) return
+      if (maxRequestBytes !== undefined && bytes.length > maxRequestBytes) {
+        logger.warn({ method, peer: call.getPeer(), bytes: bytes.length, limit: maxRequestBytes }, 'refused an oversized request')
+        fail(grpc.status.RESOURCE_EXHAUSTED, `${method} request of ${bytes.length} bytes exceeds the limit of ${maxRequestBytes} bytes`)
+        return
+      }
+      if (queue.length + (busy ? 1 : 0) >= maxQueuedRequests) {
+        logger.warn({ method, peer: call.getPeer(), limit: maxQueuedRequests }, 'refused a stream: too many unanswered requests')
+        fail(grpc.status.RESOURCE_EXHAUSTED, `more than ${maxQueuedRequests} unanswered ${method} requests on one stream`)
+        return
+      }
+      queue.push(bytes)
+      pump()
+    })
+    call.on('end', () => {
+      inputDone = true
+      pump()
+    })
+    call.on('cancelled', finish)
+    call.on('close', finish)
+    call.on('error', (err) => {
+      logger.debug({ method, err: errorMessage(err) }, 'a stream failed')
+      finish()
+    })
+  }
+}
+
+function statusError(code: grpc.status, details: string): grpc.ServiceError {
+  const err = new Error(details) as grpc.ServiceError
+  err.code = code
+  err.details = details
+  err.metadata = new grpc.Metadata()
+  return err
+}

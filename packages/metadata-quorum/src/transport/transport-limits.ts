@@ -76,3 +76,16 @@ export const SERVER_OPTIONS = {
   'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
   'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
 } as const
+
+/**
+ * BrokerSession streams a controller node holds open at once (every broker holds one to every
+ * controller for as long as it runs); beyond it: RESOURCE_EXHAUSTED. Also bounds the session
+ * events the driver queues.
+ */
+export const MAX_BROKER_SESSION_STREAMS = 1024
+
+/**
+ * BrokerSession streams of one broker id open at once. A broker holds one; a reconnect can
+ * overlap the old stream for a moment. Beyond it the stream is refused.
+ */
+export const MAX_BROKER_SESSION_STREAMS_PER_BROKER = 4

@@ -1,0 +1,96 @@
+/**
+ * A broker-only node's view of the metadata log: a Raft OBSERVER (KIP-595; a node id that is
+ * not among the voters). It fetches the log from the leader with the same Fetch RPC the
+ * voters use, keeps its own copy under <logDir>/__cluster_metadata-0 (FsRaftStore; snapshots
+ * bound it as on a controller), and replays it into the committed MetadataImage that the
+ * broker acts on. It never votes and serves nothing, so it needs no Raft server: it only
+ * sends requests (GrpcTransport with every voter as a peer).
+ *
+ * The caller owns the log dir and its lock (the broker node takes it for its partition logs).
+ * Stop order (close): the driver stops and closes the transport and the store.
+ */
+import type { Logger as PinoLogger } from 'pino'
+import type { NodeId } from '@tributary/protocol'
+import { QuorumController } from '../controller/quorum-controller.js'
+import { DEFAULT_CONTROLLER_CONFIG, type ControllerConfig } from '../controller/types.js'
+import type { MetadataImage } from '../image/metadata-image.js'
+import { DEFAULT_RAFT_TIMING, type RaftConfig } from '../raft/types.js'
+import { FsRaftStore, metadataLogDir } from '../store/fs-raft-store.js'
+import { GrpcTransport } from '../transport/grpc-transport.js'
+import { assert } from '../util/assert.js'
+import { systemRandom } from '../util/random.js'
+import { bindAddress, type RaftTiming, type VoterAddress } from './controller-node.js'
+import { RaftDriver, type StateChange } from './raft-driver.js'
+
+export interface MetadataObserverConfig {
+  /** This broker's node.id; must not be a voter. */
+  readonly nodeId: NodeId
+  /** controller.quorum.voters */
+  readonly voters: readonly VoterAddress[]
+  /** The first of log.dirs; the caller holds its lock. */
+  readonly logDir: string
+  readonly raftTiming?: Partial<RaftTiming>
+  /** Snapshot policy of the observer's own copy (metadata.log.* keys). */
+  readonly controller?: Partial<ControllerConfig>
+  readonly logger: PinoLogger
+  readonly onCommittedImage: (image: MetadataImage) => void
+  readonly onStateChange?: (change: StateChange) => void
+  readonly onFatal?: (err: unknown) => void
+}
+
+export interface MetadataObserver {
+  readonly driver: RaftDriver
+  /** Stops fetching; closes the transport and the store. Idempotent. */
+  close(): Promise<void>
+}
+
+export async function startMetadataObserver(config: MetadataObserverConfig): Promise<MetadataObserver> {
+  const { nodeId } = config
+  assert(!config.voters.some((v) => v.id === nodeId), `node ${nodeId} is a voter: it runs a controller, not an observer`)
+  const raftConfig: RaftConfig = {
+    nodeId,
+    voters: config.voters.map((v) => v.id),
+    ...DEFAULT_RAFT_TIMING,
+    ...config.raftTiming,
+  }
+  const controllerConfig: ControllerConfig = { ...DEFAULT_CONTROLLER_CONFIG, ...config.controller }
+  const peers = new Map<NodeId, string>()
+  for (const v of config.voters) peers.set(v.id, bindAddress(v.host, v.port))
+  const transport = new GrpcTransport({
+    nodeId,
+    peers,
+    requestTimeoutMs: raftConfig.requestTimeoutMs,
+    logger: config.logger.child({ component: 'grpc-transport', nodeId }),
+  })
+  try {
+    const store = new FsRaftStore({ dir: metadataLogDir(config.logDir), logger: config.logger.child({ component: 'fs-raft-store', nodeId }) })
+    const driver = await RaftDriver.start({
+      store,
+      transport,
+      logger: config.logger,
+      createController: (persisted, nowMs) =>
+        new QuorumController({
+          raft: raftConfig,
+          controller: controllerConfig,
+          persisted,
+          random: systemRandom,
+          logger: config.logger.child({ component: 'metadata-observer', nodeId }),
+          nowMs,
+        }),
+      onCommittedImage: config.onCommittedImage,
+      ...(config.onStateChange === undefined ? {} : { onStateChange: config.onStateChange }),
+      ...(config.onFatal === undefined ? {} : { onFatal: config.onFatal }),
+    })
+    let closing: Promise<void> | null = null
+    return {
+      driver,
+      close: () => {
+        closing ??= driver.close()
+        return closing
+      },
+    }
+  } catch (err) {
+    await transport.close()
+    throw err
+  }
+}
