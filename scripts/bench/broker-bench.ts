@@ -1,0 +1,77 @@
+/**
+ * What the broker benchmarks share: a BrokerCluster of combined-mode `trib server` processes
+ * (test-cluster/src/broker-cluster.ts) in a `trib-bench-` temp dir, pre-encoded large batches, and small formatting helpers. Reporting (percentiles,
+ * JSON result files, the environment) is bench-report.ts's.
+ */
+import { encodeRecordBatch } from '@tributary/protocol'
+import { BrokerCluster } from '../../test-cluster/src/broker-cluster.ts'
+import type { Attempt } from '../../test-cluster/src/broker-client.ts'
+import { environment } from './bench-report.ts'
+
+export { BrokerCluster }
+
+/** One MiB: the "1 MiB batch" of the throughput and recovery figures. */
+export const MIB = 1024 * 1024
+/** Value bytes of each record of a large batch (Kafka's perf tool uses records of about 1 KB). */
+export const LARGE_BATCH_RECORD_BYTES = 1000
+
+/** A positive integer flag value (throws with the flag's name otherwise). */
+export function intFlag(values: Readonly<Record<string, unknown>>, name: string): number {
+  const n = Number(values[name])
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${String(values[name])}`)
+  return n
+}
+
+/** N combined nodes in a `trib-bench-` temp dir, each with `overrides`. */
+export function startBrokerBench(size: number, overrides: readonly string[], startTimeoutMs = 60_000): Promise<BrokerCluster> {
+  return BrokerCluster.start({ size, overrides, dirPrefix: 'trib-bench-', startTimeoutMs })
+}
+
+/**
+ * One RecordBatch v2 of at most `maxBytes` (1 MiB by default) made of records with
+ * LARGE_BATCH_RECORD_BYTES-byte values, encoded once and sent many times (the broker stamps
+ * offsets into its own copy). Values are pseudo-random so that nothing compresses them.
+ */
+export function largeBatch(maxBytes = MIB): Buffer {
+  const value = Buffer.alloc(LARGE_BATCH_RECORD_BYTES)
+  let x = 0x9e3779b9
+  for (let i = 0; i < value.length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0
+    value[i] = x >>> 24
+  }
+  const now = BigInt(Date.now())
+  const build = (n: number): Buffer => encodeRecordBatch({ records: Array.from({ length: n }, () => ({ key: null, value, timestamp: now })) })
+  let n = Math.floor(maxBytes / (LARGE_BATCH_RECORD_BYTES + 8))
+  let batch = build(n)
+  while (batch.length > maxBytes && n > 1) batch = build(--n)
+  return batch
+}
+
+/** "NOT_LEADER_OR_FOLLOWER x3, UNAVAILABLE x1", or "none". */
+export function formatErrorNames(attempts: readonly Attempt[]): string {
+  const counts = new Map<string, number>()
+  for (const a of attempts) counts.set(a.name, (counts.get(a.name) ?? 0) + 1)
+  return counts.size === 0 ? 'none' : [...counts].map(([n, c]) => `${n} x${c}`).join(', ')
+}
+
+export function countByName(attempts: readonly Attempt[]): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const a of attempts) out[a.name] = (out[a.name] ?? 0) + 1
+  return out
+}
+
+/** Prints the environment block every broker benchmark starts with. */
+export function printEnvironment(title: string, settings: Record<string, string | number | boolean>): void {
+  console.log(title)
+  for (const [k, v] of Object.entries(environment())) console.log(`  ${k.padEnd(28)} ${v}`)
+  for (const [k, v] of Object.entries(settings)) console.log(`  ${k.padEnd(28)} ${v}`)
+  console.log('  note: 2-core machine shared by every process of the cluster and the client; compare figures within one run')
+}
+
+export function seconds(ms: number | null): string {
+  return ms === null ? '-' : `${(ms / 1000).toFixed(2)} s`
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
