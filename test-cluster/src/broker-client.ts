@@ -43,6 +43,8 @@ export const RETRY_BACKOFF_MS = 10
 export const RETRY_BACKOFF_MAX_MS = 100
 /** Largest gRPC message either way: a fetch of a few 1 MiB batches fits. */
 export const MESSAGE_BYTES_MAX = 64 * 1024 * 1024
+/** HTTP/2 flow-control window of the client's channels. */
+export const FLOW_CONTROL_WINDOW_BYTES = 32 * 1024 * 1024
 /** Attempts kept for inspection; older ones are dropped (counters keep counting). */
 export const ATTEMPTS_KEPT_MAX = 100_000
 
@@ -55,6 +57,9 @@ const CHANNEL_OPTIONS = {
   'grpc.max_reconnect_backoff_ms': 100,
   'grpc.max_receive_message_length': MESSAGE_BYTES_MAX,
   'grpc.max_send_message_length': MESSAGE_BYTES_MAX,
+  // A large HTTP/2 window, as the broker's own channels use (server-limits.ts): with the
+  // default 64 KiB, a 1 MiB fetch answer stalls on WINDOW_UPDATEs.
+  'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
 } as const
 
 /** gRPC statuses that say "try again" (the node is down, restarting, or slow). */
