@@ -13,6 +13,9 @@
  *
  * Invariant: the network never invents or alters a message: it delivers each sent message
  * zero, one or two times, unchanged.
+ *
+ * It carries RaftMessages by default; any message with `from` and `to` works (the broker's
+ * replication simulator carries its own RPCs on a second instance).
  */
 import type { NodeId } from '@tributary/protocol'
 import type { RaftMessage } from '../raft/types.js'
@@ -54,13 +57,19 @@ export interface Partition {
 /** Why a message did not arrive; for the trace. */
 export type DropReason = 'dropped' | 'partitioned'
 
-export interface NetworkListener {
-  /** The message arrived at `message.to`. `tag` is what the sender passed to send(). */
-  deliver(message: RaftMessage, tag: number): void
-  dropped(message: RaftMessage, reason: DropReason): void
+/** What the network needs of a message: its two ends. */
+export interface Addressed {
+  readonly from: NodeId
+  readonly to: NodeId
 }
 
-export class SimNetwork {
+export interface NetworkListener<M extends Addressed = RaftMessage> {
+  /** The message arrived at `message.to`. `tag` is what the sender passed to send(). */
+  deliver(message: M, tag: number): void
+  dropped(message: M, reason: DropReason): void
+}
+
+export class SimNetwork<M extends Addressed = RaftMessage> {
   private readonly index = new Map<NodeId, number>()
   private readonly cutCount: Int32Array
   private faults: NetworkFaults = CLEAN_NETWORK
@@ -73,7 +82,7 @@ export class SimNetwork {
     private readonly clock: SimClock,
     private readonly random: Random,
     readonly nodeIds: readonly NodeId[],
-    private readonly listener: NetworkListener,
+    private readonly listener: NetworkListener<M>,
   ) {
     nodeIds.forEach((id, i) => this.index.set(id, i))
     this.cutCount = new Int32Array(nodeIds.length * nodeIds.length)
@@ -129,7 +138,7 @@ export class SimNetwork {
   }
 
   /** Sends one message; `tag` travels with it untouched (the simulator uses it for incarnations). */
-  send(message: RaftMessage, tag: number): void {
+  send(message: M, tag: number): void {
     this.sentCount++
     const f = this.faults
     if (f.dropProbability > 0 && this.random.next() < f.dropProbability) {
@@ -140,7 +149,7 @@ export class SimNetwork {
     if (f.duplicateProbability > 0 && this.random.next() < f.duplicateProbability) this.schedule(message, tag)
   }
 
-  private schedule(message: RaftMessage, tag: number): void {
+  private schedule(message: M, tag: number): void {
     const delayMs = this.delayMs()
     this.clock.scheduleAfter(delayMs, () => {
       if (!this.canReach(message.from, message.to)) {
