@@ -42,3 +42,171 @@ describe('replication of a topic with replication factor 3', () => {
     expect(c.partitionOf('orders', 0).isr).toHaveLength(3)
   })
 })
+
+function followersOf(c: InProcessCluster, topic: string): number[] {
+  const p = c.partitionOf(topic, 0)
+  return p.replicas.filter((r) => r !== p.leader)
+}
+
+/** Waits until the leader knows every ISR follower but `except` holds its whole log. */
+async function followersCaughtUp(c: InProcessCluster, topic: string, except: number[] = []): Promise<void> {
+  const leader = c.leaderOf(topic)
+  await eventually(() => {
+    const view = c.manager(leader).partition(topic, 0)!.view()
+    return view.followers.filter((f) => !except.includes(f.replicaId)).every((f) => f.acknowledgedEndOffset === view.logEndOffset)
+  }, `followers of ${topic} caught up`)
+}
+
+describe('ISR shrink and min.insync.replicas', () => {
+  it('a follower that stops fetching leaves the ISR after replica.lag.time.max.ms; acks=all then works with min.insync 2 and is refused with 3', async () => {
+    const c = await start()
+    await c.createTopic('orders', 1, 3, { 'min.insync.replicas': '2' })
+    await c.createTopic('strict', 1, 3, { 'min.insync.replicas': '3' })
+    for (const topic of ['orders', 'strict']) {
+      expect((await c.produce(topic, 0, ['before'])).errorCode).toBe(0)
+    }
+    // One broker that follows both loses its links to their leaders, and falls behind.
+    const laggard = [1, 2, 3].find((b) => b !== c.leaderOf('orders') && b !== c.leaderOf('strict'))!
+    const lagging = { orders: laggard, strict: laggard }
+    for (const topic of ['orders', 'strict'] as const) c.cutLinks.add(`${laggard}->${c.leaderOf(topic)}`)
+    for (const topic of ['orders', 'strict'] as const) {
+      expect((await c.produce(topic, 0, ['while-lagging'], { acks: 1 })).errorCode).toBe(0)
+      await followersCaughtUp(c, topic, [laggard])
+    }
+    // Nothing shrinks while the clock stands still.
+    expect(c.partitionOf('orders', 0).isr).toHaveLength(3)
+
+    c.nowMs += 1000 // > replica.lag.time.max.ms (200)
+    for (const topic of ['orders', 'strict'] as const) {
+      await eventually(() => !c.partitionOf(topic, 0).isr.includes(lagging[topic] as never), `${topic} ISR shrinks`)
+      expect(c.partitionOf(topic, 0).isr).toHaveLength(2)
+    }
+
+    const ok = await c.produce('orders', 0, ['with-two'])
+    expect(ok.errorCode).toBe(ErrorCode.NONE.code)
+    const refused = await c.produce('strict', 0, ['with-two'])
+    expect(refused.errorCode).toBe(ErrorCode.NOT_ENOUGH_REPLICAS.code)
+    // acks=1 does not care about min.insync.replicas.
+    expect((await c.produce('strict', 0, ['acks-one'], { acks: 1 })).errorCode).toBe(0)
+
+    // The link comes back: the follower catches up and rejoins.
+    c.cutLinks.clear()
+    await eventually(() => c.partitionOf('orders', 0).isr.length === 3 && c.partitionOf('strict', 0).isr.length === 3, 'ISRs expand again')
+    expect((await c.produce('strict', 0, ['with-three'])).errorCode).toBe(0)
+    await sameLogsBelowHighWatermark(c, 'strict', 0, [1, 2, 3], 4n)
+  })
+})
+
+describe('leader change', () => {
+  it('the old leader truncates the tail it wrote alone in its old epoch, and the replicas converge', async () => {
+    const c = await start()
+    await c.createTopic('orders', 1, 3)
+    for (let i = 0; i < 5; i++) expect((await c.produce('orders', 0, [`c${i}a`, `c${i}b`])).errorCode).toBe(0)
+    const oldLeader = c.leaderOf('orders')
+    await followersCaughtUp(c, 'orders')
+    await sameLogsBelowHighWatermark(c, 'orders', 0, [1, 2, 3], 10n)
+
+    // The followers lose the old leader; it takes writes nobody else sees (acks=1, epoch 0).
+    for (const f of followersOf(c, 'orders')) c.cutLinks.add(`${f}->${oldLeader}`)
+    for (let i = 0; i < 3; i++) expect((await c.produce('orders', 0, [`lost${i}`], { acks: 1 })).errorCode).toBe(0)
+    expect(c.manager(oldLeader).partition('orders', 0)!.logEndOffset).toBe(13n)
+
+    // The controller moves leadership away from it (it is fenced, as on a lost session).
+    await c.heartbeat(oldLeader, { wantFence: true })
+    const newLeader = c.leaderOf('orders')
+    expect(newLeader).not.toBe(oldLeader)
+    expect(c.partitionOf('orders', 0).leaderEpoch).toBe(1)
+    await eventually(() => c.manager(newLeader).partition('orders', 0)?.isLeader === true, 'new leader leads')
+    for (let i = 0; i < 4; i++) expect((await c.produce('orders', 0, [`new${i}`])).errorCode).toBe(0)
+
+    // The old leader follows: OffsetsForLeaderEpoch says epoch 0 ended at 10, it cuts 10..12.
+    await eventually(() => c.manager(oldLeader).partition('orders', 0)?.logEndOffset === 14n, 'old leader converges')
+    await c.heartbeat(oldLeader, {}) // unfenced again: it may rejoin the ISR
+    await eventually(() => c.partitionOf('orders', 0).isr.length === 3, 'old leader rejoins the ISR')
+    await sameLogsBelowHighWatermark(c, 'orders', 0, [1, 2, 3], 14n)
+    const values = await c.values(oldLeader, 'orders', 0)
+    expect(values.filter((v) => v.startsWith('lost'))).toEqual([])
+    expect(values.slice(10)).toEqual(['new0', 'new1', 'new2', 'new3'])
+  })
+})
+
+describe('restart', () => {
+  it('a replica restarted from its directory recovers, truncates, catches up and rejoins the ISR', async () => {
+    const c = await start()
+    await c.createTopic('orders', 1, 3, { 'min.insync.replicas': '2' })
+    for (let i = 0; i < 5; i++) expect((await c.produce('orders', 0, [`r${i}`])).errorCode).toBe(0)
+    const stopped = followersOf(c, 'orders')[1]
+    await followersCaughtUp(c, 'orders')
+    await c.stopBroker(stopped)
+
+    // The others go on without it: it drops out of the ISR once it lags.
+    expect((await c.produce('orders', 0, ['while-down-1'], { acks: 1 })).errorCode).toBe(0)
+    await followersCaughtUp(c, 'orders', [stopped])
+    c.nowMs += 1000
+    await eventually(() => c.partitionOf('orders', 0).isr.length === 2, 'ISR shrinks without the stopped broker')
+    for (let i = 2; i < 6; i++) expect((await c.produce('orders', 0, [`while-down-${i}`])).errorCode).toBe(0)
+
+    const manager = await c.startBroker(stopped)
+    await eventually(() => c.partitionOf('orders', 0).isr.length === 3, 'restarted broker rejoins the ISR')
+    const end = c.manager(c.leaderOf('orders')).partition('orders', 0)!.logEndOffset
+    await sameLogsBelowHighWatermark(c, 'orders', 0, [1, 2, 3], end)
+    expect(manager.partition('orders', 0)!.logStartOffset).toBe(0n)
+    expect(await c.values(stopped, 'orders', 0)).toHaveLength(10)
+  })
+})
+
+describe('consumers', () => {
+  it('a consumer fetch parked at the high watermark wakes when new data commits', async () => {
+    const c = await start()
+    await c.createTopic('orders', 1, 3)
+    expect((await c.produce('orders', 0, ['first'])).errorCode).toBe(0)
+    const leader = c.leaderOf('orders')
+    const partition = c.manager(leader).partition('orders', 0)!
+    const hw = partition.highWatermark
+    const fetch = c.manager(leader).fetch(
+      {
+        replicaId: -1,
+        replicaEpoch: -1n,
+        maxWaitMs: 10_000,
+        minBytes: 1,
+        maxBytes: 1024 * 1024,
+        isolationLevel: 0,
+        correlationId: 42n,
+        topics: [{ topic: 'orders', topicId: '', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: hw, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1024 * 1024 }] }],
+      },
+      new AbortController().signal,
+    )
+    let settled = false
+    void fetch.then(() => (settled = true))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(settled).toBe(false)
+    expect((await c.produce('orders', 0, ['second'])).errorCode).toBe(0)
+    const response = await fetch
+    expect(response.correlationId).toBe(42n)
+    const answer = response.topics[0].partitions[0]
+    expect(answer.errorCode).toBe(0)
+    expect(answer.highWatermark).toBe(hw + 1n)
+    const { valuesIn } = await import('./in-process-cluster.js')
+    expect(valuesIn(answer.records)).toEqual(['second'])
+  })
+})
+
+describe('idempotent producers', () => {
+  it('a retried batch is answered with its original offset and written once; a gap is refused', async () => {
+    const c = await start()
+    await c.createTopic('orders', 1, 3)
+    const producer = { id: 4000n, epoch: 0, sequence: 0 }
+    expect((await c.produce('orders', 0, ['x'])).baseOffset).toBe(0n)
+    const first = await c.produce('orders', 0, ['p0', 'p1'], { producer })
+    expect(first).toMatchObject({ errorCode: 0, baseOffset: 1n })
+    const retry = await c.produce('orders', 0, ['p0', 'p1'], { producer })
+    expect(retry).toMatchObject({ errorCode: 0, baseOffset: 1n })
+    const leader = c.manager(c.leaderOf('orders')).partition('orders', 0)!
+    expect(leader.logEndOffset).toBe(3n)
+    const gap = await c.produce('orders', 0, ['p5'], { producer: { ...producer, sequence: 5 } })
+    expect(gap.errorCode).toBe(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER.code)
+    const next = await c.produce('orders', 0, ['p2'], { producer: { ...producer, sequence: 2 } })
+    expect(next).toMatchObject({ errorCode: 0, baseOffset: 3n })
+    await sameLogsBelowHighWatermark(c, 'orders', 0, [1, 2, 3], 4n)
+  })
+})
