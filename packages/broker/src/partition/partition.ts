@@ -79,6 +79,8 @@ export interface PartitionOptions {
   readonly onStorageFailure: (partition: Partition, err: unknown) => void
   /** The partition has an AlterPartition request ready (an ISR expand proposed on a follower fetch). */
   readonly onAlterPartitionReady: (partition: Partition) => void
+  /** Whether the metadata lets follower `replicaId`, fetching with `brokerEpoch`, join an ISR now. */
+  readonly isrEligible?: (replicaId: NodeId, brokerEpoch: bigint) => boolean
 }
 
 export type LeaderAppendOutcome =
@@ -546,7 +548,8 @@ export class Partition {
   onFollowerFetch(replicaId: NodeId, fetchOffset: bigint, brokerEpoch: bigint, nowMs: number): FollowerFetchResult {
     if (this.phase !== 'open') return { kind: 'not_leader' }
     this.syncLeaderLogEnd()
-    const result = this.state.onFollowerFetch({ replicaId, fetchOffset, brokerEpoch: brokerEpoch >= 0n ? brokerEpoch : undefined, nowMs })
+    const isrEligible = this.options.isrEligible?.(replicaId, brokerEpoch) ?? true
+    const result = this.state.onFollowerFetch({ replicaId, fetchOffset, brokerEpoch: brokerEpoch >= 0n ? brokerEpoch : undefined, nowMs, isrEligible })
     if (result.kind === 'ok') {
       if (result.highWatermarkAdvanced) this.notify()
       if (result.isrChange !== null) this.options.onAlterPartitionReady(this)

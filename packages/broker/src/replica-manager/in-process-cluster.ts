@@ -111,7 +111,7 @@ export class InProcessCluster {
       config: this.configOf(id),
       leaderChannels: this.leaderChannels(id),
       controllerChannel: this.controllerChannel(),
-      logger: this.options.logger ?? silentLogger,
+      logger: this.options.logger ?? (process.env.TRIB_TEST_LOG !== undefined ? consoleLogger(id) : silentLogger),
       clock: () => this.nowMs,
       onStorageFailure: (err) => this.storageFailures.push(err),
     })
@@ -295,6 +295,18 @@ export class InProcessCluster {
   async values(id: number, topic: string, partition: number, end?: bigint): Promise<string[]> {
     return valuesIn(await this.logBytes(id, topic, partition, end))
   }
+}
+
+/** TRIB_TEST_LOG=debug|info|warn prints each broker's log lines (for debugging a story). */
+function consoleLogger(id: number): Logger {
+  const levels = ['debug', 'info', 'warn', 'error']
+  const min = Math.max(0, levels.indexOf(process.env.TRIB_TEST_LOG ?? 'info'))
+  const at = (level: string) => (fields: object, msg: string): void => {
+    if (levels.indexOf(level) < min) return
+    const text = JSON.stringify(fields, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))
+    process.stdout.write(`[broker ${id}] ${level} ${msg} ${text}\n`)
+  }
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
 }
 
 export function valuesIn(bytes: Buffer): string[] {

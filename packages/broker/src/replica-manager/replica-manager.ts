@@ -33,7 +33,7 @@ import {
   type Logger,
   type PartitionRegistration,
 } from '@tributary/metadata-quorum'
-import { NO_NODE, type CompressionCodecs, type broker } from '@tributary/protocol'
+import { NO_NODE, type CompressionCodecs, type NodeId, type broker } from '@tributary/protocol'
 import { partitionDir } from '../log/partition-dir.js'
 import { moveAsideAsStray, recordedTopicId, scanLogDir } from '../partition/log-dir-scan.js'
 import { Partition } from '../partition/partition.js'
@@ -347,9 +347,20 @@ export class ReplicaManager implements ReplicaService {
       producerStateConfig: this.options.producerStateConfig,
       onStorageFailure: (p, err) => this.onStorageFailure(p, err),
       onAlterPartitionReady: (p) => this.alterPartitions.offer(p),
+      isrEligible: (replicaId, brokerEpoch) => this.isrEligible(replicaId, brokerEpoch),
     })
     this.partitions.set(name, partition)
     return partition.unavailable() === null ? partition : null
+  }
+
+  /**
+   * Kafka's Partition.isReplicaIsrEligible against our image: the follower is registered, not
+   * fenced (a broker in controlled shutdown is fenced at once by this controller), and fetches
+   * with its current broker epoch (KIP-903). The controller checks the same and decides.
+   */
+  private isrEligible(replicaId: NodeId, brokerEpoch: bigint): boolean {
+    const registration = this.image.brokers.get(replicaId)
+    return registration !== undefined && !registration.fenced && registration.brokerEpoch === brokerEpoch
   }
 
   private onStorageFailure(partition: Partition, err: unknown): void {

@@ -107,6 +107,13 @@ export interface FollowerFetch {
   readonly fetchOffset: bigint
   readonly brokerEpoch?: bigint
   readonly nowMs: number
+  /**
+   * Whether the follower may join the ISR now, as far as the leader's metadata knows (Kafka's
+   * Partition.isReplicaIsrEligible: registered, not fenced, not shutting down, fetching with its
+   * current broker epoch). Default true. An ineligible follower is not proposed: the controller
+   * would refuse it (INELIGIBLE_REPLICA), and re-proposing on every fetch floods it.
+   */
+  readonly isrEligible?: boolean
 }
 
 export type IsrChangeProposal =
@@ -336,7 +343,7 @@ export class PartitionState {
     if (progress === undefined) return { kind: 'unknown_replica' }
     if (fetch.fetchOffset < 0n || fetch.fetchOffset > leader.logEndOffset) return { kind: 'offset_out_of_range', logEndOffset: leader.logEndOffset }
     progress.recordFetch(fetch.fetchOffset, leader.logEndOffset, fetch.nowMs, fetch.brokerEpoch ?? null)
-    const isrChange = this.maybeExpandIsr(progress)
+    const isrChange = fetch.isrEligible === false ? null : this.maybeExpandIsr(progress)
     const highWatermarkAdvanced = this.maybeAdvanceHighWatermark()
     return { kind: 'ok', highWatermark: this.hw, highWatermarkAdvanced, isrChange }
   }
