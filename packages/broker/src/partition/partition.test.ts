@@ -1,0 +1,124 @@
+// One partition replica on its own: its files, its HW checkpoint across restarts, group
+// commit before the HW moves, and what a storage failure does.
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { silentLogger } from '@tributary/metadata-quorum'
+import { ErrorCode, encodeRecordBatch, type NodeId } from '@tributary/protocol'
+import { CountingSyncOps } from '../log/test-support.js'
+import { Partition, type PartitionOptions } from './partition.js'
+import { HIGH_WATERMARK_CHECKPOINT_FILE, PARTITION_METADATA_FILE } from './partition-files.js'
+
+const TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAQ'
+const ME = 1 as NodeId
+let root: string
+let syncOps: CountingSyncOps
+let failures: unknown[]
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'tributary-partition-'))
+  syncOps = new CountingSyncOps()
+  failures = []
+})
+
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true })
+})
+
+function options(overrides: Partial<PartitionOptions> = {}): PartitionOptions {
+  return {
+    dir: join(root, 'orders-0'),
+    topicName: 'orders',
+    topicId: TOPIC_ID,
+    partitionId: 0,
+    brokerId: ME,
+    durability: 'fsync',
+    replicaLagTimeMaxMs: 1000,
+    settings: { segmentBytes: 1 << 20, rollMs: 1e9, retentionMs: -1, retentionBytes: -1, maxMessageBytes: 1 << 20, minInsyncReplicas: 1 },
+    logger: silentLogger,
+    clock: () => 1_000,
+    syncOps,
+    onStorageFailure: (_p, err) => failures.push(err),
+    onAlterPartitionReady: () => {},
+    ...overrides,
+  }
+}
+
+const batch = (value: string): Buffer => encodeRecordBatch({ records: [{ key: null, value: Buffer.from(value), timestamp: 1_000n }] })
+const soleLeader = { leader: ME, leaderEpoch: 0, partitionEpoch: 0, replicas: [ME], isr: [ME] }
+
+describe('Partition', () => {
+  it('records its topic id, and its HW survives a clean restart', async () => {
+    const p = await Partition.open(options())
+    expect(await readFile(join(root, 'orders-0', PARTITION_METADATA_FILE), 'utf8')).toBe(`version: 0\ntopic_id: ${TOPIC_ID}\n`)
+    expect(await p.makeLeader(soleLeader, 0)).toBe(true)
+    for (const v of ['a', 'b', 'c']) expect((await p.appendAsLeader(batch(v), -1)).kind).toBe('appended')
+    // Sole replica: the HW moves once the group-commit flush has run.
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(p.highWatermark).toBe(3n)
+    await p.close()
+    expect(await readFile(join(root, 'orders-0', HIGH_WATERMARK_CHECKPOINT_FILE), 'utf8')).toBe('0\n1\n3\n')
+
+    const again = await Partition.open(options())
+    expect(again.highWatermark).toBe(3n)
+    expect(again.logEndOffset).toBe(3n)
+    await again.close()
+  })
+
+  it('refuses a directory that belongs to another topic id (it comes back failed, not wrong)', async () => {
+    const p = await Partition.open(options())
+    await p.close()
+    const other = await Partition.open(options({ topicId: 'BBBBBBBBBBBBBBBBBBBBBQ' }))
+    expect(other.unavailable()).toBe(ErrorCode.KAFKA_STORAGE_ERROR)
+    const produce = await other.appendAsLeader(batch('x'), 1)
+    expect(produce).toMatchObject({ kind: 'error', error: ErrorCode.KAFKA_STORAGE_ERROR })
+    await other.close()
+  })
+
+  it('counts a leader append toward the HW only after its fsync, one fsync covering many appends', async () => {
+    const p = await Partition.open(options())
+    await p.makeLeader(soleLeader, 0)
+    const before = syncOps.datasyncs
+    const appends = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((v) => p.appendAsLeader(batch(v), 1)))
+    expect(appends.every((a) => a.kind === 'appended')).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(p.highWatermark).toBe(5n)
+    // Five appends, fewer fsyncs (at least one, at most one per append).
+    const flushes = syncOps.datasyncs - before
+    expect(flushes).toBeGreaterThanOrEqual(1)
+    expect(flushes).toBeLessThanOrEqual(5)
+    await p.close()
+  })
+
+  it('a failed fsync fails the partition: KAFKA_STORAGE_ERROR from then on, reported once', async () => {
+    const p = await Partition.open(options())
+    await p.makeLeader(soleLeader, 0)
+    syncOps.failing = true
+    expect((await p.appendAsLeader(batch('a'), 1)).kind).toBe('appended')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(failures).toHaveLength(1)
+    expect(p.unavailable()).toBe(ErrorCode.KAFKA_STORAGE_ERROR)
+    expect(await p.appendAsLeader(batch('b'), 1)).toMatchObject({ kind: 'error', error: ErrorCode.KAFKA_STORAGE_ERROR })
+    expect(p.acksAllStatus(0n, 0, 1)).toEqual({ kind: 'done', error: ErrorCode.KAFKA_STORAGE_ERROR })
+    expect(p.highWatermark).toBe(0n)
+    syncOps.failing = false
+    await p.close()
+    expect(failures).toHaveLength(1)
+  })
+
+  it('a follower truncation below its HW is logged loudly and the HW comes down with the log', async () => {
+    const p = await Partition.open(options())
+    await p.makeFollower({ leader: 2 as NodeId, leaderEpoch: 0, partitionEpoch: 0, replicas: [2 as NodeId, ME], isr: [2 as NodeId, ME] })
+    const replicated = encodeRecordBatch({ baseOffset: 0n, partitionLeaderEpoch: 0, records: [0, 1, 2].map((i) => ({ key: null, value: Buffer.from(`r${i}`), timestamp: 1_000n })) })
+    expect((await p.appendAsFollower(0, replicated)).kind).toBe('appended')
+    await p.flush()
+    p.updateFollowerHighWatermark(0, 3n)
+    expect(p.highWatermark).toBe(3n)
+    expect(await p.truncateAsFollower(0, 0n, 'test')).toBe(0n)
+    expect(p.highWatermark).toBe(0n)
+    // A stale epoch's work is refused.
+    expect(await p.appendAsFollower(7, replicated)).toEqual({ kind: 'stale' })
+    await p.close()
+  })
+})
