@@ -57,3 +57,9 @@ export {
   type TruncateResult,
 } from './producer/producer-state-manager.js'
 export * as producerLimits from './producer/producer-limits.js'
+export { ReplicaManager, REPLICA_MANAGER_DEFAULTS, type ReplicaManagerOptions } from './replica-manager/replica-manager.js'
+export type { ReplicaService, LeaderChannel, LeaderChannels, ControllerChannel, ReplicaManagerConfig } from './replica-manager/types.js'
+export * as replicaLimits from './replica-manager/replica-limits.js'
+export { Partition, type PartitionOptions, type LeaderAppendOutcome, type FollowerAppendOutcome, type AcksAllStatus } from './partition/partition.js'
+export { topicSettings, type TopicSettings, type TopicDefaults } from './partition/topic-config.js'
+export { PARTITION_METADATA_FILE, HIGH_WATERMARK_CHECKPOINT_FILE } from './partition/partition-files.js'

@@ -1,6 +1,8 @@
 // Scripted replication stories: three ReplicaManagers in one process, the real controller
 // state machine deciding topics, ISRs and leaders, in-memory channels between brokers.
 // Each story reads like what it checks (Kafka's replication behaviour, DESIGN.md).
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '@tributary/protocol'
 import { InProcessCluster, eventually } from './in-process-cluster.js'
@@ -208,5 +210,50 @@ describe('idempotent producers', () => {
     const next = await c.produce('orders', 0, ['p2'], { producer: { ...producer, sequence: 2 } })
     expect(next).toMatchObject({ errorCode: 0, baseOffset: 3n })
     await sameLogsBelowHighWatermark(c, 'orders', 0, [1, 2, 3], 4n)
+  })
+})
+
+describe('topic deletion', () => {
+  it('a deleted topic\'s logs are removed on every replica; a new topic of the same name starts empty', async () => {
+    const c = await start()
+    await c.createTopic('orders', 2, 3)
+    for (const p of [0, 1]) expect((await c.produce('orders', p, ['old'])).errorCode).toBe(0)
+    const oldId = c.image.topic('orders')!.topicId
+    await c.deleteTopic('orders')
+    for (const id of [1, 2, 3]) {
+      expect(c.manager(id).partition('orders', 0)).toBeUndefined()
+      expect(existsSync(join(c.configOf(id).logDir, 'orders-0'))).toBe(false)
+    }
+    await c.createTopic('orders', 1, 3)
+    expect(c.image.topic('orders')!.topicId).not.toBe(oldId)
+    expect((await c.produce('orders', 0, ['new'])).baseOffset).toBe(0n)
+    await sameLogsBelowHighWatermark(c, 'orders', 0, [1, 2, 3], 1n)
+    expect(await c.values(1, 'orders', 0)).toEqual(['new'])
+    expect(c.manager(1).partition('orders', 1)).toBeUndefined()
+  })
+
+  it('a directory left behind by a topic deleted while its broker was down becomes a stray, not data of the new topic', async () => {
+    const c = await start()
+    await c.createTopic('orders', 1, 3)
+    expect((await c.produce('orders', 0, ['old'])).errorCode).toBe(0)
+    await followersCaughtUp(c, 'orders')
+    const down = followersOf(c, 'orders')[0]
+    await c.stopBroker(down)
+    await c.deleteTopic('orders')
+    await c.createTopic('orders', 1, 2)
+    const restarted = await c.startBroker(down)
+    const names = readdirSync(c.configOf(down).logDir)
+    expect(names.some((n) => n.startsWith('orders-0.') && n.endsWith('-stray'))).toBe(true)
+    const hosts = c.partitionOf('orders', 0).replicas.includes(down as never)
+    expect(restarted.partition('orders', 0) !== undefined).toBe(hosts)
+  })
+})
+
+describe('page-cache durability', () => {
+  it('replicates and commits without an fsync before counting (Kafka\'s mode)', async () => {
+    const c = await start({ config: { durability: 'page-cache' } })
+    await c.createTopic('orders', 1, 3)
+    for (let i = 0; i < 5; i++) expect((await c.produce('orders', 0, [`pc${i}`])).errorCode).toBe(0)
+    await sameLogsBelowHighWatermark(c, 'orders', 0, [1, 2, 3], 5n)
   })
 })
