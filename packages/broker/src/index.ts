@@ -63,3 +63,24 @@ export * as replicaLimits from './replica-manager/replica-limits.js'
 export { Partition, type PartitionOptions, type LeaderAppendOutcome, type FollowerAppendOutcome, type AcksAllStatus } from './partition/partition.js'
 export { topicSettings, type TopicSettings, type TopicDefaults } from './partition/topic-config.js'
 export { PARTITION_METADATA_FILE, HIGH_WATERMARK_CHECKPOINT_FILE } from './partition/partition-files.js'
+// The node shell: startNode / startBrokerNode, the broker's gRPC service and channels.
+export {
+  startNode,
+  startBrokerNode,
+  createDefaultReplicaManager,
+  DEFAULT_REPLICA_SETTINGS,
+  type NodeConfig,
+  type NodeRole,
+  type TributaryNode,
+  type BrokerView,
+  type BrokerSettings,
+  type BrokerListener,
+  type ReplicaSettings,
+  type ReplicaManagerDeps,
+  type ReplicaManagerFactory,
+} from './node/start-node.js'
+export { ensureMetaProperties, clusterIdFromVoters, MetaPropertiesError, META_PROPERTIES_FILE, type MetaProperties } from './node/meta-properties.js'
+export { clusterEvents, localLeadershipEvent } from './node/image-events.js'
+export * as brokerNodeLimits from './node/node-limits.js'
+export * as brokerServerLimits from './server/server-limits.js'
+export { metadataResponse, type MetadataContext } from './server/metadata-response.js'

@@ -1,0 +1,509 @@
+/**
+ * startNode: one Tributary node process, in any of its roles (Kafka's KafkaRaftServer with
+ * BrokerServer and ControllerServer): `controller`, `broker`, or both (combined mode).
+ *
+ * It owns, for its lifetime: the broker listener (BrokerService), the lock on the log dir
+ * and its meta.properties, the replica manager, the metadata source (combined: the local
+ * controller's committed image; broker-only: a Raft observer of the quorum), the broker's
+ * lifecycle (registration, heartbeats, controlled shutdown) and its BrokerSession streams,
+ * and in combined or controller mode the controller node.
+ *
+ * Start order: bind the broker listener (a port in use fails fast, before any disk work;
+ * calls get UNAVAILABLE until the node is up), lock the log dir (the controller shares that
+ * lock in combined mode), check or write meta.properties, create the replica manager, start
+ * the metadata source (the controller, or the observer), then register. The replica manager
+ * gets its first image only once the broker has registered and the image holds that
+ * registration (metadata-applier.ts).
+ *
+ * Stop order (close): controlled shutdown (the controller moves our leaderships away and
+ * fences us first, so producers see no errors), stop heartbeats and session streams, stop
+ * the broker listener from taking calls, close the replica manager (it answers waiting calls
+ * and flushes its logs), then the controller or observer, and release the lock last.
+ *
+ * A storage failure of the replica manager, a failed metadata apply or a stopped Raft loop
+ * is fatal: onFatal (the CLI exits non-zero; a restart recovers from disk).
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
+import * as grpc from '@grpc/grpc-js'
+import type { Logger as PinoLogger } from 'pino'
+import {
+  CallStatusError,
+  DirLock,
+  errorMessage,
+  PortInUseError,
+  startControllerNode,
+  startMetadataObserver,
+  type ControllerClient,
+  type ControllerConfig,
+  type ControllerNode,
+  type MetadataImage,
+  type MetadataObserver,
+  type RaftDriver,
+  type RaftTiming,
+  type StateChange,
+  type VoterAddress,
+} from '@tributary/metadata-quorum'
+import type { metadata, NodeId } from '@tributary/protocol'
+import { REPLICA_MANAGER_DEFAULTS, ReplicaManager } from '../replica-manager/replica-manager.js'
+import type { ControllerChannel, LeaderChannels, ReplicaManagerConfig, ReplicaService } from '../replica-manager/types.js'
+import { brokerServiceImpl, RAW_BROKER_SERVICE, type AdminForwarder } from '../server/broker-service.js'
+import { BROKER_SERVER_OPTIONS } from '../server/server-limits.js'
+import { BrokerLifecycle } from './broker-lifecycle.js'
+import { BrokerSessions } from './broker-sessions.js'
+import { ControllerRouter, type ControllerAnswer } from './controller-router.js'
+import { GrpcLeaderChannels } from './grpc-leader-channels.js'
+import { clusterEvents, localLeadershipEvent } from './image-events.js'
+import { ensureMetaProperties } from './meta-properties.js'
+import { MetadataApplier } from './metadata-applier.js'
+import {
+  ADMIN_FORWARD_TIMEOUT_MS,
+  CONTROLLED_SHUTDOWN_TIMEOUT_MS,
+  DEFAULT_BROKER_HEARTBEAT_INTERVAL_MS,
+  SERVER_SHUTDOWN_GRACE_MS,
+} from './node-limits.js'
+import { RoutedControllerChannel } from './routed-controller-channel.js'
+
+export type NodeRole = 'broker' | 'controller'
+
+/** Replica manager settings other than the broker id and log dir, with Kafka's key names in ReplicaManagerConfig. */
+export type ReplicaSettings = Omit<ReplicaManagerConfig, 'brokerId' | 'logDir'>
+
+/** Kafka's defaults (the replica manager's), with fsync durability (DESIGN.md). */
+export const DEFAULT_REPLICA_SETTINGS: ReplicaSettings = REPLICA_MANAGER_DEFAULTS
+
+/** What the node hands the replica manager it creates. */
+export interface ReplicaManagerDeps {
+  readonly config: ReplicaManagerConfig
+  readonly leaderChannels: LeaderChannels
+  readonly controllerChannel: ControllerChannel
+  readonly logger: PinoLogger
+  /** A log could not be written or read: the node exits (a restart recovers). */
+  readonly onStorageFailure: (err: unknown) => void
+}
+
+export type ReplicaManagerFactory = (deps: ReplicaManagerDeps) => ReplicaService | Promise<ReplicaService>
+
+export interface BrokerListener {
+  /** The listener's name (PLAINTEXT): the endpoint name registered and looked up by other brokers. */
+  readonly name: string
+  /** An empty host binds every interface. */
+  readonly host: string
+  /** 0 picks a free port. */
+  readonly port: number
+}
+
+export interface BrokerSettings {
+  readonly listener: BrokerListener
+  /** advertised.listeners for the broker listener: what others connect to. Defaults to the listener's host (localhost if empty) and the bound port. */
+  readonly advertised?: { readonly host: string; readonly port?: number }
+  readonly replica?: Partial<ReplicaSettings>
+  /** broker.heartbeat.interval.ms */
+  readonly heartbeatIntervalMs?: number
+  readonly controlledShutdownTimeoutMs?: number
+  readonly rack?: string
+  /** Builds the replica manager (the node passes its channels); the ReplicaManager by default. Tests pass stubs. */
+  readonly createReplicaManager?: ReplicaManagerFactory
+}
+
+/** The ReplicaManager, as the node builds it by default. */
+export const createDefaultReplicaManager: ReplicaManagerFactory = (deps) => new ReplicaManager(deps)
+
+export interface NodeConfig {
+  readonly nodeId: NodeId
+  readonly roles: readonly NodeRole[]
+  /** controller.quorum.voters */
+  readonly voters: readonly VoterAddress[]
+  /** The first of log.dirs: partition logs, the metadata log, meta.properties. */
+  readonly logDir: string
+  /** cluster.id; absent: the stored one, or one derived from the voters on a first start. */
+  readonly clusterId?: string
+  /** Required with the controller role. Port 0 picks one. */
+  readonly controllerListener?: { readonly host: string; readonly port: number }
+  /** Required with the broker role. */
+  readonly broker?: BrokerSettings
+  readonly raftTiming?: Partial<RaftTiming>
+  /** Controller settings (combined and controller roles), and the observer's snapshot policy. */
+  readonly controller?: Partial<ControllerConfig>
+  readonly logger: PinoLogger
+  /** One short human line per event worth a console line (leaders, fencing, Raft roles). */
+  readonly onEvent?: (line: string) => void
+  /** The node cannot go on (storage failure, stopped Raft loop): exit non-zero. */
+  readonly onFatal?: (err: unknown) => void
+}
+
+/** The broker part of a running node, for status lines and tests. */
+export interface BrokerView {
+  /** The bound broker port. */
+  readonly port: number
+  readonly brokerEpoch: bigint
+  readonly registered: boolean
+  readonly fenced: boolean
+  /** The metadata offset the replica manager has applied, -1 before the first. */
+  readonly appliedOffset: number
+  readonly sessionStreamsOpen: number
+  readonly replicas: ReplicaService
+  /** The image Metadata answers from. */
+  image(): MetadataImage | null
+  /** Resolves once the controller has unfenced this broker (the first time). */
+  whenUnfenced(): Promise<void>
+}
+
+export interface TributaryNode {
+  readonly nodeId: NodeId
+  readonly roles: readonly NodeRole[]
+  readonly clusterId: string
+  readonly controller: ControllerNode | null
+  readonly broker: BrokerView | null
+  /** Clean shutdown in the order of the module header. Idempotent. */
+  close(): Promise<void>
+}
+
+export async function startBrokerNode(config: Omit<NodeConfig, 'roles'>): Promise<TributaryNode> {
+  return startNode({ ...config, roles: ['broker'] })
+}
+
+export async function startNode(config: NodeConfig): Promise<TributaryNode> {
+  const { nodeId, roles } = config
+  const isBroker = roles.includes('broker')
+  const isController = roles.includes('controller')
+  if (!isBroker && !isController) throw new Error('a node needs the broker role, the controller role, or both')
+  if (isController && config.controllerListener === undefined) throw new Error('the controller role needs a controller listener')
+  if (isBroker && config.broker === undefined) throw new Error('the broker role needs broker settings')
+  const logger = config.logger.child({ component: 'node', nodeId })
+  const event = config.onEvent ?? (() => {})
+  let fatalReported = false
+  const fatal = (err: unknown): void => {
+    if (fatalReported) return
+    fatalReported = true
+    logger.fatal({ err: errorMessage(err) }, 'the node cannot go on')
+    config.onFatal?.(err)
+  }
+
+  const cleanups: (() => Promise<void> | void)[] = []
+  const cleanup = async (): Promise<void> => {
+    for (const step of cleanups.splice(0).reverse()) {
+      try {
+        await step()
+      } catch (err) {
+        logger.warn({ err: errorMessage(err) }, 'a cleanup step failed')
+      }
+    }
+  }
+
+  try {
+    // 1. The broker listener first: a port in use fails before any disk work.
+    const brokerShell = isBroker ? await bindBrokerShell(config, logger) : null
+    if (brokerShell !== null) cleanups.push(() => brokerShell.server.forceShutdown())
+
+    // 2. The log dir and its lock (shared with the controller in combined mode).
+    await mkdir(config.logDir, { recursive: true })
+    const lock = await DirLock.acquire(config.logDir)
+    cleanups.push(() => lock.release())
+
+    // 3. meta.properties: the dir belongs to this node and cluster.
+    const meta = await ensureMetaProperties(config.logDir, nodeId, config.clusterId ?? null, config.voters)
+
+    // 4. The broker: replica manager and its channels, lifecycle, session streams.
+    let driverOf: () => RaftDriver | null = () => null
+    const broker = brokerShell === null ? null : await createBroker(config, brokerShell, meta.clusterId, () => driverOf(), logger, event, fatal)
+    if (broker !== null) cleanups.push(() => broker.close())
+
+    // 5. The metadata source: the local controller (its committed image feeds the broker) or an observer.
+    let controllerNode: ControllerNode | null = null
+    let observer: MetadataObserver | null = null
+    let lastCommitted: MetadataImage | null = null
+    const onCommittedImage = (image: MetadataImage): void => {
+      broker?.applier.offer(image)
+      // The active controller tells the console what changed in the cluster, once.
+      const previous = lastCommitted
+      lastCommitted = image
+      if (previous !== null && controllerNode?.driver.isActiveController() === true) for (const line of clusterEvents(previous, image)) event(line)
+    }
+    const onStateChange = (change: StateChange): void => event(change.sentence)
+    if (isController) {
+      controllerNode = await startControllerNode({
+        nodeId,
+        voters: config.voters,
+        listener: config.controllerListener!,
+        logDir: config.logDir,
+        logger: config.logger,
+        dirLock: lock,
+        onCommittedImage,
+        onStateChange,
+        onFatal: fatal,
+        ...(config.raftTiming === undefined ? {} : { raftTiming: config.raftTiming }),
+        ...(config.controller === undefined ? {} : { controller: config.controller }),
+      })
+      const started = controllerNode
+      cleanups.push(() => started.close())
+      driverOf = () => started.driver
+    } else {
+      observer = await startMetadataObserver({
+        nodeId,
+        voters: config.voters,
+        logDir: config.logDir,
+        logger: config.logger,
+        onCommittedImage,
+        onFatal: fatal,
+        ...(config.raftTiming === undefined ? {} : { raftTiming: config.raftTiming }),
+        ...(config.controller === undefined ? {} : { controller: config.controller }),
+      })
+      const started = observer
+      cleanups.push(() => started.close())
+      driverOf = () => started.driver
+    }
+
+    // 6. Register and serve.
+    broker?.start()
+    logger.info({ roles, clusterId: meta.clusterId, brokerPort: brokerShell?.port ?? null, controllerPort: controllerNode?.port ?? null }, 'node started')
+
+    let closing: Promise<void> | null = null
+    return {
+      nodeId,
+      roles,
+      clusterId: meta.clusterId,
+      controller: controllerNode,
+      broker: broker?.view ?? null,
+      close: () => {
+        closing ??= (async () => {
+          // The broker first: controlled shutdown needs the controller, and the replica
+          // manager must close before the metadata source. The cleanups then stop the
+          // controller or observer and release the lock (the broker's close is idempotent).
+          await broker?.close()
+          await cleanup()
+          logger.info({}, 'node stopped')
+        })()
+        return closing
+      },
+    }
+  } catch (err) {
+    await cleanup()
+    throw err
+  }
+}
+
+// ---- The broker listener ---------------------------------------------------------------
+
+interface BrokerShell {
+  readonly server: grpc.Server
+  readonly port: number
+  /** Filled in once the broker exists; calls before that get UNAVAILABLE. */
+  target: BrokerTarget | null
+}
+
+interface BrokerTarget {
+  readonly replicas: ReplicaService
+  readonly applier: MetadataApplier
+  readonly admin: AdminForwarder
+  readonly driver: () => RaftDriver | null
+  readonly clusterId: string
+}
+
+function notReady(): CallStatusError {
+  return new CallStatusError(grpc.status.UNAVAILABLE, 'the broker is starting or stopping')
+}
+
+async function bindBrokerShell(config: NodeConfig, logger: PinoLogger): Promise<BrokerShell> {
+  const listener = config.broker!.listener
+  const server = new grpc.Server(BROKER_SERVER_OPTIONS)
+  let shell: BrokerShell | null = null
+  const target = (): BrokerTarget => {
+    const t = shell?.target ?? null
+    if (t === null) throw notReady()
+    return t
+  }
+  server.addService(
+    RAW_BROKER_SERVICE,
+    brokerServiceImpl({
+      logger: logger.child({ component: 'broker-service' }),
+      listenerName: listener.name,
+      replicas: () => target().replicas,
+      metadata: () => {
+        const t = target()
+        const image = t.applier.appliedImage ?? t.applier.latestImage
+        return { image, controllerId: t.driver()?.status().leaderId ?? -1, clusterId: t.clusterId }
+      },
+      admin: {
+        createTopics: (r) => target().admin.createTopics(r),
+        deleteTopics: (r) => target().admin.deleteTopics(r),
+        createPartitions: (r) => target().admin.createPartitions(r),
+        electLeaders: (r) => target().admin.electLeaders(r),
+      },
+    }),
+  )
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(hostPort(listener.host, listener.port), grpc.ServerCredentials.createInsecure(), (err, bound) => {
+      if (err === null) resolve(bound)
+      else if (/EADDRINUSE/.test(err.message)) reject(new PortInUseError(listener.host, listener.port, err))
+      else reject(err)
+    })
+  })
+  logger.info({ listener: listener.name, host: listener.host, port }, 'broker listening')
+  shell = { server, port, target: null }
+  return shell
+}
+
+function hostPort(host: string, port: number): string {
+  if (host === '') return `0.0.0.0:${port}`
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}
+
+function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown()
+      resolve()
+    }, graceMs)
+    server.tryShutdown(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+}
+
+// ---- The broker ------------------------------------------------------------------------
+
+interface Broker {
+  readonly applier: MetadataApplier
+  readonly view: BrokerView
+  start(): void
+  close(): Promise<void>
+}
+
+async function createBroker(
+  config: NodeConfig,
+  shell: BrokerShell,
+  clusterId: string,
+  driver: () => RaftDriver | null,
+  nodeLogger: PinoLogger,
+  event: (line: string) => void,
+  fatal: (err: unknown) => void,
+): Promise<Broker> {
+  const settings = config.broker!
+  const brokerId = config.nodeId
+  const logger = config.logger.child({ component: 'broker', nodeId: brokerId })
+  const replicaConfig: ReplicaManagerConfig = { ...DEFAULT_REPLICA_SETTINGS, ...settings.replica, brokerId, logDir: config.logDir }
+
+  const router = new ControllerRouter({
+    voters: config.voters,
+    leaderHint: () => driver()?.status().leaderId ?? null,
+    logger: logger.child({ component: 'controller-router' }),
+  })
+  let replicas: ReplicaService
+  try {
+    replicas = await (settings.createReplicaManager ?? createDefaultReplicaManager)({
+      config: replicaConfig,
+      leaderChannels: new GrpcLeaderChannels({ listenerName: settings.listener.name, logger: logger.child({ component: 'leader-channels' }) }),
+      controllerChannel: new RoutedControllerChannel(router),
+      logger: config.logger,
+      onStorageFailure: fatal,
+    })
+  } catch (err) {
+    router.close()
+    throw err
+  }
+
+  let lifecycle: BrokerLifecycle | null = null
+  const applier = new MetadataApplier(
+    (image) => replicas.applyMetadata(image),
+    logger,
+    fatal,
+    (previous, image) => {
+      if (previous === null) event(`applied metadata at offset ${image.offset}`)
+      const line = previous === null ? null : localLeadershipEvent(previous, image, brokerId)
+      if (line !== null) event(line)
+      const epoch = lifecycle?.brokerEpoch ?? -1n
+      // Caught up with our own registration: heartbeat now, the controller may unfence us.
+      if (epoch >= 0n && previous !== null && BigInt(previous.offset) < epoch && BigInt(image.offset) >= epoch) lifecycle?.heartbeatSoon()
+      if (epoch >= 0n && previous === null) lifecycle?.heartbeatSoon()
+    },
+  )
+  const sessions = new BrokerSessions(brokerId, router, logger.child({ component: 'broker-sessions' }))
+
+  const advertisedHost = settings.advertised?.host ?? (settings.listener.host === '' ? 'localhost' : settings.listener.host)
+  const advertisedPort = settings.advertised?.port ?? shell.port
+  const endpoints: metadata.Endpoint[] = [{ name: settings.listener.name, host: advertisedHost, port: advertisedPort }]
+
+  let unfenced: () => void = () => {}
+  const whenUnfenced = new Promise<void>((resolve) => (unfenced = resolve))
+  lifecycle = new BrokerLifecycle({
+    brokerId,
+    endpoints,
+    rack: settings.rack ?? '',
+    router,
+    heartbeatIntervalMs: settings.heartbeatIntervalMs ?? DEFAULT_BROKER_HEARTBEAT_INTERVAL_MS,
+    appliedOffset: () => applier.appliedOffset,
+    newIncarnationId: () => randomUUID(),
+    onRegistered: (brokerEpoch) => {
+      replicas.setBrokerEpoch(brokerEpoch)
+      sessions.setEpoch(brokerEpoch)
+      applier.openGate(Number(brokerEpoch))
+      event(`broker registered with epoch ${brokerEpoch} (${advertisedHost}:${advertisedPort})`)
+    },
+    onFencedChange: (fenced) => {
+      event(fenced ? 'broker fenced by the controller' : 'broker unfenced: serving')
+      if (!fenced) unfenced()
+    },
+    logger,
+  })
+  const lc = lifecycle
+
+  const forward = async <Res extends ControllerAnswer>(what: string, op: (client: ControllerClient) => Promise<Res>): Promise<Res> => {
+    try {
+      return await router.call(what, op, Date.now() + ADMIN_FORWARD_TIMEOUT_MS)
+    } catch (err) {
+      throw new CallStatusError(grpc.status.UNAVAILABLE, `${what}: no controller answered (${errorMessage(err)})`)
+    }
+  }
+  const admin: AdminForwarder = {
+    createTopics: (r) => forward('CreateTopics', (c) => c.createTopics(r)),
+    deleteTopics: (r) => forward('DeleteTopics', (c) => c.deleteTopics(r)),
+    createPartitions: (r) => forward('CreatePartitions', (c) => c.createPartitions(r)),
+    electLeaders: (r) => forward('ElectLeaders', (c) => c.electLeaders(r)),
+  }
+
+  let closing: Promise<void> | null = null
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const shutdownTimeoutMs = settings.controlledShutdownTimeoutMs ?? CONTROLLED_SHUTDOWN_TIMEOUT_MS
+      if (lc.registered) {
+        const moved = await lc.controlledShutdown(shutdownTimeoutMs)
+        event(moved ? 'controlled shutdown complete: leaderships moved away' : 'controlled shutdown timed out; stopping anyway')
+      }
+      lc.stop()
+      sessions.close()
+      const serverDown = shutdownServer(shell.server, SERVER_SHUTDOWN_GRACE_MS)
+      await applier.close()
+      try {
+        await replicas.close()
+      } catch (err) {
+        nodeLogger.warn({ err: errorMessage(err) }, 'closing the replica manager failed')
+      }
+      shell.target = null
+      await serverDown
+      router.close()
+    })()
+    return closing
+  }
+
+  return {
+    applier,
+    view: {
+      port: shell.port,
+      get brokerEpoch() { return lc.brokerEpoch },
+      get registered() { return lc.registered },
+      get fenced() { return lc.fenced },
+      get appliedOffset() { return applier.appliedOffset },
+      get sessionStreamsOpen() { return sessions.openCount },
+      replicas,
+      image: () => applier.appliedImage ?? applier.latestImage,
+      whenUnfenced: () => whenUnfenced,
+    },
+    start: () => {
+      shell.target = { replicas, applier, admin, driver, clusterId }
+      lc.start()
+    },
+    close,
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The broker's gRPC service (proto/broker.proto BrokerService), over raw bytes as the
+ * controller's service is (raw-service.ts): requests are decoded and validated in the
+ * handler, so malformed input is answered INVALID_ARGUMENT and nothing a peer sends can
+ * throw out of a callback; request bytes and calls in flight are bounded
+ * (server-limits.ts, RESOURCE_EXHAUSTED).
+ *
+ * - Metadata: from the broker's metadata image (metadata-response.ts).
+ * - Produce, Fetch, ListOffsets, OffsetsForLeaderEpoch: the replica manager. Fetch gets an
+ *   AbortSignal that fires when the caller cancels or goes away, so a long poll stops.
+ *   acks=0 is answered with an empty response once appended (gRPC needs an answer).
+ * - ReplicaFetch: the follower's bidi stream; requests are handled one at a time, in order,
+ *   each answered with its own correlation id.
+ * - CreateTopics, DeleteTopics, CreatePartitions, ElectLeaders: forwarded to the active
+ *   controller and its answer relayed (Kafka's forwarding, KIP-590).
+ *
+ * Until the node has started its replica manager and metadata, calls are answered
+ * UNAVAILABLE (the listener is bound first so a port in use fails fast).
+ */
+import * as grpc from '@grpc/grpc-js'
+import {
+  CallStatusError,
+  InflightLimit,
+  rawBidiStreamHandler,
+  rawServiceDefinition,
+  rawUnaryHandler,
+  transportLimits,
+  type Logger,
+  type MetadataImage,
+  type RawHandlerLimits,
+} from '@tributary/metadata-quorum'
+import { broker, controller } from '@tributary/protocol'
+import type { ReplicaService } from '../replica-manager/types.js'
+import { metadataResponse } from './metadata-response.js'
+import { MAX_BROKER_CALLS_IN_FLIGHT, MAX_BROKER_MESSAGE_BYTES, MAX_QUEUED_REPLICA_FETCHES, MAX_REPLICA_FETCH_STREAMS } from './server-limits.js'
+
+/** Admin requests the broker forwards to the active controller. */
+export interface AdminForwarder {
+  createTopics(request: controller.CreateTopicsRequest): Promise<controller.CreateTopicsResponse>
+  deleteTopics(request: controller.DeleteTopicsRequest): Promise<controller.DeleteTopicsResponse>
+  createPartitions(request: controller.CreatePartitionsRequest): Promise<controller.CreatePartitionsResponse>
+  electLeaders(request: controller.ElectLeadersRequest): Promise<controller.ElectLeadersResponse>
+}
+
+export interface MetadataView {
+  /** The image Metadata answers from (the one the replica manager applied, else the newest), or null before any. */
+  readonly image: MetadataImage | null
+  /** The active controller as the local Raft knows it, -1 if unknown. */
+  readonly controllerId: number
+  readonly clusterId: string
+}
+
+export interface BrokerServiceDeps {
+  readonly logger: Logger
+  /** The replica manager; throws CallStatusError(UNAVAILABLE) until the node has started. */
+  readonly replicas: () => ReplicaService
+  readonly metadata: () => MetadataView
+  /** The listener name whose endpoints Metadata returns (the one this service listens on). */
+  readonly listenerName: string
+  readonly admin: AdminForwarder
+}
+
+export const RAW_BROKER_SERVICE: grpc.ServiceDefinition = rawServiceDefinition(broker.BrokerServiceService)
+
+export function brokerServiceImpl(deps: BrokerServiceDeps): grpc.UntypedServiceImplementation {
+  const { logger } = deps
+  const limits: RawHandlerLimits = {
+    maxRequestBytes: MAX_BROKER_MESSAGE_BYTES,
+    inflight: new InflightLimit(MAX_BROKER_CALLS_IN_FLIGHT, transportLimits.REPEATED_WARNING_INTERVAL_MS),
+  }
+  const b = broker
+  const c = controller
+  return {
+    metadata: rawUnaryHandler(b.MetadataRequest, b.MetadataResponse, logger, 'Metadata', (request) => {
+      const view = deps.metadata()
+      if (view.image === null) throw new CallStatusError(grpc.status.UNAVAILABLE, 'the broker has no metadata yet')
+      return metadataResponse(view.image, request, { clusterId: view.clusterId, controllerId: view.controllerId, listenerName: deps.listenerName })
+    }, limits),
+    produce: rawUnaryHandler(b.ProduceRequest, b.ProduceResponse, logger, 'Produce', async (request) => {
+      const response = await deps.replicas().produce(request)
+      return response ?? { topics: [] }
+    }, limits),
+    fetch: rawUnaryHandler(b.FetchRequest, b.FetchResponse, logger, 'Fetch', (request, call) => {
+      const cancelled = new AbortController()
+      call.on('cancelled', () => cancelled.abort())
+      return deps.replicas().fetch(request, cancelled.signal)
+    }, limits),
+    replicaFetch: rawBidiStreamHandler(b.FetchRequest, b.FetchResponse, logger, 'ReplicaFetch', async (request, signal) => {
+      const response = await deps.replicas().fetch(request, signal)
+      return { ...response, correlationId: request.correlationId }
+    }, {
+      maxRequestBytes: MAX_BROKER_MESSAGE_BYTES,
+      inflight: new InflightLimit(MAX_REPLICA_FETCH_STREAMS, transportLimits.REPEATED_WARNING_INTERVAL_MS),
+      maxQueuedRequests: MAX_QUEUED_REPLICA_FETCHES,
+    }),
+    listOffsets: rawUnaryHandler(b.ListOffsetsRequest, b.ListOffsetsResponse, logger, 'ListOffsets', (request) => deps.replicas().listOffsets(request), limits),
+    offsetsForLeaderEpoch: rawUnaryHandler(b.OffsetsForLeaderEpochRequest, b.OffsetsForLeaderEpochResponse, logger, 'OffsetsForLeaderEpoch', (request) =>
+      deps.replicas().offsetsForLeaderEpoch(request), limits),
+    createTopics: rawUnaryHandler(c.CreateTopicsRequest, c.CreateTopicsResponse, logger, 'CreateTopics', (request) => deps.admin.createTopics(request), limits),
+    deleteTopics: rawUnaryHandler(c.DeleteTopicsRequest, c.DeleteTopicsResponse, logger, 'DeleteTopics', (request) => deps.admin.deleteTopics(request), limits),
+    createPartitions: rawUnaryHandler(c.CreatePartitionsRequest, c.CreatePartitionsResponse, logger, 'CreatePartitions', (request) => deps.admin.createPartitions(request), limits),
+    electLeaders: rawUnaryHandler(c.ElectLeadersRequest, c.ElectLeadersResponse, logger, 'ElectLeaders', (request) => deps.admin.electLeaders(request), limits),
+  }
+}
