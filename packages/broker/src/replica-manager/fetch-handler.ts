@@ -26,7 +26,7 @@ import { AssertionError, type Logger } from '@tributary/metadata-quorum'
 import { ErrorCode, NO_NODE, type ErrorCodeInfo, type NodeId, type broker } from '@tributary/protocol'
 import { READ_BYTES_MAX } from '../log/log-limits.js'
 import type { Partition } from '../partition/partition.js'
-import { FETCH_MAX_WAIT_MS_MAX, FETCH_RESPONSE_BYTES_MAX, PARKED_FETCHES_MAX } from './replica-limits.js'
+import { FETCH_MAX_WAIT_MS_MAX, FETCH_RESPONSE_BYTES_MAX, NEW_LEADER_FOLLOWER_POLL_MS, NEW_LEADER_FOLLOWER_WINDOW_MS, PARKED_FETCHES_MAX } from './replica-limits.js'
 
 export interface FetchHandlerContext {
   readonly brokerId: NodeId
@@ -74,6 +74,13 @@ export class FetchHandler {
   private readonly context: FetchHandlerContext
   private readonly parked = new Set<ParkedFetch>()
   private closed = false
+  /**
+   * Partitions this broker started leading that a follower has not fetched in the new epoch
+   * yet. Until it has, the HW of each cannot move (a new leader knows nothing of its
+   * followers), so that follower's parked fetches are kept short: it answers, the follower
+   * adds the partition to its next request (NEW_LEADER_FOLLOWER_POLL_MS).
+   */
+  private readonly awaitingFirstFetch = new Map<NodeId, Map<Partition, number>>()
 
   constructor(context: FetchHandlerContext) {
     this.context = context
@@ -101,13 +108,63 @@ export class FetchHandler {
       }
     })
     const first = await this.evaluate(request, slots)
-    const maxWaitMs = Math.min(Math.max(0, request.maxWaitMs), FETCH_MAX_WAIT_MS_MAX)
+    let maxWaitMs = Math.min(Math.max(0, request.maxWaitMs), FETCH_MAX_WAIT_MS_MAX)
+    if (request.replicaId >= 0 && this.awaitsFirstFetch(request.replicaId as NodeId)) maxWaitMs = Math.min(maxWaitMs, NEW_LEADER_FOLLOWER_POLL_MS)
     if (first.complete || maxWaitMs === 0 || signal.aborted || this.closed || this.parked.size >= PARKED_FETCHES_MAX) return this.finish(request, slots, first)
     return new Promise<broker.FetchResponse>((resolve) => {
       const parked = new ParkedFetch(this, request, slots, maxWaitMs, signal, resolve)
       this.parked.add(parked)
       parked.start()
     })
+  }
+
+  /**
+   * This broker now leads `partition` (a new leader epoch): its followers must fetch it before
+   * its HW can move, so their parked fetches (for other partitions) are answered now and their
+   * next ones kept short, letting each follower put the partition in its next request instead
+   * of after a whole replica.fetch.wait.max.ms.
+   */
+  onLeaderStarted(partition: Partition, replicas: readonly NodeId[]): void {
+    const followers = replicas.filter((r) => r !== this.context.brokerId)
+    const nowMs = Date.now()
+    for (const replicaId of followers) {
+      let started = this.awaitingFirstFetch.get(replicaId)
+      if (started === undefined) {
+        started = new Map()
+        this.awaitingFirstFetch.set(replicaId, started)
+      }
+      started.set(partition, nowMs)
+    }
+    for (const parked of [...this.parked]) if (followers.includes(parked.replicaId)) parked.answerNow()
+  }
+
+  /** `partition` no longer leads here (or is gone). */
+  onLeaderStopped(partition: Partition): void {
+    for (const [replicaId, set] of this.awaitingFirstFetch) {
+      set.delete(partition)
+      if (set.size === 0) this.awaitingFirstFetch.delete(replicaId)
+    }
+  }
+
+  /**
+   * Whether `replicaId` has a partition to start fetching here. Entries older than
+   * NEW_LEADER_FOLLOWER_WINDOW_MS are dropped: a follower that does not come for a partition
+   * by then (its replica failed, say) must not keep its polls short forever.
+   */
+  private awaitsFirstFetch(replicaId: NodeId): boolean {
+    const started = this.awaitingFirstFetch.get(replicaId)
+    if (started === undefined) return false
+    const oldest = Date.now() - NEW_LEADER_FOLLOWER_WINDOW_MS
+    for (const [partition, startedMs] of started) if (startedMs < oldest) started.delete(partition)
+    if (started.size === 0) this.awaitingFirstFetch.delete(replicaId)
+    return started.size > 0
+  }
+
+  private fetchedInEpoch(replicaId: NodeId, partition: Partition): void {
+    const set = this.awaitingFirstFetch.get(replicaId)
+    if (set === undefined) return
+    set.delete(partition)
+    if (set.size === 0) this.awaitingFirstFetch.delete(replicaId)
   }
 
   /** Ends every parked fetch: each partition answers NOT_LEADER_OR_FOLLOWER (the broker is going away). */
@@ -225,6 +282,7 @@ export class FetchHandler {
         const recorded = p.onFollowerFetch(request.replicaId as NodeId, req.fetchOffset, request.replicaEpoch, nowMs)
         if (recorded.kind === 'offset_out_of_range') return { ...base, ...positions(), errorCode: ErrorCode.OFFSET_OUT_OF_RANGE.code }
         if (recorded.kind !== 'ok') return this.errorAnswer(slot, ErrorCode.NOT_LEADER_OR_FOLLOWER, p)
+        this.fetchedInEpoch(request.replicaId as NodeId, p)
       }
       const maxBytes = Math.min(Math.max(0, req.partitionMaxBytes), budget, READ_BYTES_MAX)
       const read = await p.read(req.fetchOffset, maxBytes, isFollower ? undefined : p.highWatermark, minOneBatch)
@@ -306,6 +364,15 @@ class ParkedFetch {
 
   abortAll(): void {
     void this.complete(true)
+  }
+
+  /** Answer with what is there now. */
+  answerNow(): void {
+    void this.complete(false)
+  }
+
+  get replicaId(): NodeId {
+    return this.request.replicaId as NodeId
   }
 
   private detach(): void {

@@ -31,7 +31,7 @@ import { ErrorCode, type NodeId, type broker } from '@tributary/protocol'
 import type { Partition } from '../partition/partition.js'
 import { followerTruncation } from '../replica/follower-truncation.js'
 import type { Durability, FollowerTruncation } from '../replica/partition-state.js'
-import { TRUNCATION_ROUNDS_MAX } from './replica-limits.js'
+import { LEADER_NOT_READY_BACKOFF_MS, TRUNCATION_ROUNDS_MAX } from './replica-limits.js'
 import type { LeaderChannel, LeaderChannels } from './types.js'
 
 export interface ReplicaFetcherConfig {
@@ -62,6 +62,8 @@ interface FetchEntry {
   truncationRounds: number
   /** Not before this (Date.now) after an error. */
   notBeforeMs: number
+  /** The next back-off for a leader that is not ready yet (doubles per repeat, reset by success). */
+  notReadyBackoffMs: number
 }
 
 function errorMessage(err: unknown): string {
@@ -169,7 +171,7 @@ export class ReplicaFetcher {
       return
     }
     const askEpoch = truncation?.kind === 'offsets_for_leader_epoch' ? truncation.leaderEpoch : (partition.latestEpoch ?? -1)
-    const entry: FetchEntry = { partition, leaderEpoch, phase: askEpoch >= 0 ? 'truncating' : 'fetching', askEpoch, truncationRounds: 0, notBeforeMs: 0 }
+    const entry: FetchEntry = { partition, leaderEpoch, phase: askEpoch >= 0 ? 'truncating' : 'fetching', askEpoch, truncationRounds: 0, notBeforeMs: 0, notReadyBackoffMs: LEADER_NOT_READY_BACKOFF_MS }
     this.entries.set(partition.name, entry)
     this.logger.info({ partition: partition.name, leaderEpoch, phase: entry.phase }, 'started fetching partition')
     this.kick()
@@ -384,6 +386,7 @@ export class ReplicaFetcher {
         const slot = sent.get(`${topic.topic}-${answer.partitionIndex}`)
         if (slot === undefined || !this.live(slot.entry)) continue
         const outcome = await this.applyFetchAnswer(slot.entry, slot.fetchOffset, answer)
+        if (answer.errorCode === ErrorCode.NONE.code) slot.entry.notReadyBackoffMs = LEADER_NOT_READY_BACKOFF_MS
         if (outcome === 'appended') appended.push({ entry: slot.entry, highWatermark: answer.highWatermark })
         else if (outcome === 'nothing') learned.push({ entry: slot.entry, highWatermark: answer.highWatermark })
       }
@@ -456,6 +459,15 @@ export class ReplicaFetcher {
       // Our leader epoch is older than the leader's: new metadata is on its way (follow()).
       this.logger.info({ partition: entry.partition.name, leaderEpoch: entry.leaderEpoch, what }, 'fenced leader epoch; waiting for new metadata')
       entry.phase = 'parked'
+      return
+    }
+    if (errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER.code || errorCode === ErrorCode.UNKNOWN_LEADER_EPOCH.code) {
+      // Usually the leader has not applied the metadata that makes it leader yet: retry soon,
+      // then less often.
+      const backoffMs = Math.min(entry.notReadyBackoffMs, this.options.config.replicaFetchBackoffMs)
+      entry.notBeforeMs = Date.now() + backoffMs
+      entry.notReadyBackoffMs = Math.min(backoffMs * 2, this.options.config.replicaFetchBackoffMs)
+      this.logger.debug({ partition: entry.partition.name, errorCode, what, backoffMs }, 'leader not ready; retrying')
       return
     }
     this.logger.debug({ partition: entry.partition.name, errorCode, what }, 'partition error from the leader; backing off')

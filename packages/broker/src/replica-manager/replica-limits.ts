@@ -37,3 +37,20 @@ export const PRODUCER_STATE_REBUILD_READ_BYTES = 8 * 1024 * 1024
 
 /** Partitions opened (recovered) or closed at once, so a broker with many partitions does not run out of file handles. */
 export const PARTITION_OPEN_CONCURRENCY = 16
+
+/**
+ * The longest a follower's fetch parks while this broker leads a partition that follower has
+ * not fetched in the current leader epoch (after a leader change): short, so the follower
+ * adds the partition to its next request promptly and the new leader's HW can move.
+ */
+export const NEW_LEADER_FOLLOWER_POLL_MS = 50
+
+/** How long after a leader change a follower's polls may stay short waiting for it to fetch the partition. */
+export const NEW_LEADER_FOLLOWER_WINDOW_MS = 10_000
+
+/**
+ * First back-off after a leader answers NOT_LEADER_OR_FOLLOWER or UNKNOWN_LEADER_EPOCH (it has
+ * usually not applied the metadata that makes it leader yet); it doubles per repeat up to
+ * replica.fetch.backoff.ms.
+ */
+export const LEADER_NOT_READY_BACKOFF_MS = 25

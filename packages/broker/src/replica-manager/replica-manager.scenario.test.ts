@@ -257,3 +257,22 @@ describe('page-cache durability', () => {
     await sameLogsBelowHighWatermark(c, 'orders', 0, [1, 2, 3], 5n)
   })
 })
+
+describe('failover with long replica polls', () => {
+  it('a follower starts fetching a partition from its new leader at once, not after its parked long poll (replica.fetch.wait.max.ms 10 s)', async () => {
+    const c = await start({ config: { replicaFetchWaitMaxMs: 10_000 } })
+    await c.createTopic('orders', 3, 3)
+    const leaders = [0, 1, 2].map((p) => c.leaderOf('orders', p))
+    expect(new Set(leaders).size).toBe(3) // every broker leads one: every follower has a parked fetch to every leader
+    for (const p of [0, 1, 2]) expect((await c.produce('orders', p, [`p${p}`])).errorCode).toBe(0)
+    await new Promise((resolve) => setTimeout(resolve, 50)) // let the fetchers settle into their long polls
+
+    await c.heartbeat(leaders[0], { wantFence: true })
+    const newLeader = c.leaderOf('orders', 0)
+    expect(newLeader).not.toBe(leaders[0])
+    await eventually(() => c.manager(newLeader).partition('orders', 0)?.isLeader === true, 'new leader leads')
+    // acks=all needs the other ISR follower to fetch in the new epoch; 3 s is far below 10 s.
+    const answer = await c.produce('orders', 0, ['after-failover'], { timeoutMs: 3000 })
+    expect(answer.errorCode).toBe(ErrorCode.NONE.code)
+  })
+})

@@ -252,6 +252,7 @@ export class ReplicaManager implements ReplicaService {
       const partition = this.partitions.get(nameOf(change.topicName, change.partitionId))
       if (partition === undefined || partition.topicId !== change.topicId) continue
       this.fetchers.unfollow(partition)
+      this.fetchHandler.onLeaderStopped(partition)
       this.partitions.delete(partition.name)
       this.logger.info({ partition: partition.name, reason: change.reason }, `stopped replica ${partition.name}`)
       await partition.delete()
@@ -281,7 +282,7 @@ export class ReplicaManager implements ReplicaService {
     this.fetchers.unfollow(partition)
     const update = await partition.applyMetadataUpdate(registration, nowMs)
     if (update === null || update.kind !== 'role_change_required') return
-    await partition.makeLeader(registration, nowMs)
+    if (await partition.makeLeader(registration, nowMs)) this.fetchHandler.onLeaderStarted(partition, registration.replicas)
   }
 
   private async becomeFollower(partition: Partition, registration: PartitionRegistration, nowMs: number): Promise<void> {
@@ -292,6 +293,7 @@ export class ReplicaManager implements ReplicaService {
     }
     if (update.kind === 'role_change_required') {
       const result = await partition.makeFollower(registration)
+      this.fetchHandler.onLeaderStopped(partition)
       if (result === null) return
       switch (result.kind) {
         case 'fetch_from_leader':
@@ -321,6 +323,7 @@ export class ReplicaManager implements ReplicaService {
       if (existing.topicId === change.topicId) return existing.unavailable() === null ? existing : null
       // A different topic under the same name that localChanges did not report deleted: stop the old one.
       this.fetchers.unfollow(existing)
+      this.fetchHandler.onLeaderStopped(existing)
       this.partitions.delete(name)
       await existing.delete()
     }
@@ -365,6 +368,7 @@ export class ReplicaManager implements ReplicaService {
 
   private onStorageFailure(partition: Partition, err: unknown): void {
     this.fetchers.unfollow(partition)
+    this.fetchHandler.onLeaderStopped(partition)
     this.logger.error({ partition: partition.name, err: errorMessage(err) }, 'partition storage failed')
     try {
       this.options.onStorageFailure?.(err)
