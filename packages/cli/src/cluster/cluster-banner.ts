@@ -1,6 +1,7 @@
 /**
- * The "cluster is up" banner the launcher prints once the first leader is elected: where to
- * connect, a first command to try, and how to stop or wipe. Pure.
+ * The "cluster is up" banner the launcher prints once a controller leader is elected and
+ * every broker is unfenced: where to connect, a first command to try, and how to stop or
+ * wipe. Pure.
  */
 import { NO_PAINT, type Paint } from './node-output.js'
 
@@ -9,6 +10,8 @@ export interface BannerInput {
   readonly leaderId: number
   readonly epoch: number
   readonly bootstrapControllers: string
+  /** `localhost:9092,...`: every broker listener; the first is the CLI's default bootstrap. */
+  readonly bootstrapServers: string
   /** The first node's controller address, for the command to try. */
   readonly firstController: string
   /** As the user should read it (`./data`). */
@@ -25,7 +28,8 @@ export function formatReadyBanner(b: BannerInput, paint: Paint = NO_PAINT): stri
   const row = (key: string, value: string): string => `  ${key.padEnd(22)}${value}`
   return [
     rule,
-    `${paint('bold', READY_HEADLINE)}: ${b.nodeCount} controller${b.nodeCount === 1 ? '' : 's'}, leader node ${b.leaderId} in epoch ${b.epoch}`,
+    `${paint('bold', READY_HEADLINE)}: ${b.nodeCount} node${b.nodeCount === 1 ? '' : 's'} (broker + controller), controller leader node ${b.leaderId} in epoch ${b.epoch}`,
+    row('bootstrap server:', `${b.bootstrapServers.split(',')[0]} (brokers: ${b.bootstrapServers})`),
     row('controller bootstrap:', b.bootstrapControllers),
     row('data and logs:', `${b.dataDir}/node-N (JSON log in node-N/server.log)`),
     row('try:', `npx trib metadata-quorum --bootstrap-controller ${b.firstController} describe --status`),

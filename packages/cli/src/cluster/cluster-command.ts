@@ -10,7 +10,7 @@ import { styleText } from 'node:util'
 import { Command } from 'commander'
 import { CliError } from '../cli-error.js'
 import { parseStartOptions, resolveDataDir, type Whereabouts } from './cluster-args.js'
-import { CONTROLLER_PORT_BASE, DEFAULT_DATA_DIR, DEFAULT_NODE_COUNT, NODE_COUNT_MAX, SHUTDOWN_TIMEOUT_MS } from './cluster-defaults.js'
+import { BROKER_PORT_BASE, CONTROLLER_PORT_BASE, DEFAULT_DATA_DIR, DEFAULT_NODE_COUNT, NODE_COUNT_MAX, SHUTDOWN_TIMEOUT_MS } from './cluster-defaults.js'
 import { runLocalCluster } from './cluster-launcher.js'
 import { clusterStatus } from './cluster-status.js'
 import type { Paint } from './node-output.js'
@@ -35,13 +35,17 @@ function whereabouts(): Whereabouts {
 }
 
 const START_HELP = `
-Runs a local cluster of controller nodes as child processes of this command (the broker role
-comes next). Node N (ids 1..N) listens for controllers on localhost:${CONTROLLER_PORT_BASE}+N
-(19092, 19093, ...), keeps its metadata log in <data-dir>/node-N and logs JSON to
-<data-dir>/node-N/server.log. Each node's short event lines are shown behind a [node N] tag;
-once a leader is elected a banner shows the controller bootstrap address and a first command.
+Runs a local cluster of combined nodes (broker + controller) as child processes of this
+command. Node N (ids 1..N) serves clients on its broker listener localhost:${BROKER_PORT_BASE}+N
+(9092, 9093, ...: bootstrap localhost:9092) and the quorum on its controller listener
+localhost:${CONTROLLER_PORT_BASE}+N (19092, 19093, ...), keeps its partition logs and metadata log in
+<data-dir>/node-N and logs JSON to <data-dir>/node-N/server.log. Each node's short event lines
+(Raft roles, leader and ISR changes, fencing, its partition leaderships) are shown behind a
+[node N] tag; once a controller leader is elected and every broker is unfenced, a banner shows
+the bootstrap addresses and a first command.
 
-Ctrl-C (SIGINT), SIGTERM or SIGHUP sends every node SIGTERM (a leader resigns first) and waits
+Ctrl-C (SIGINT), SIGTERM or SIGHUP sends every node SIGTERM (each broker moves its leaderships
+away first, a controller leader resigns) and waits
 up to ${SHUTDOWN_TIMEOUT_MS / 1000} s before SIGKILL; the exit code is 0 when every node stopped in time.
 A node that dies on its own is reported on one line and not restarted.
 
@@ -67,7 +71,7 @@ export function clusterCommand(io: ClusterIo): Command {
 
   cluster
     .command('start')
-    .description(`Start ${DEFAULT_NODE_COUNT} (or --nodes) local controller nodes in the foreground; Ctrl-C stops them.`)
+    .description(`Start ${DEFAULT_NODE_COUNT} (or --nodes) local combined nodes (broker + controller) in the foreground; Ctrl-C stops them.`)
     .option('--nodes <n>', `number of nodes, 1 to ${NODE_COUNT_MAX} (default: as many as <data-dir> holds, else ${DEFAULT_NODE_COUNT})`)
     .option('--clean', 'delete <data-dir>/node-* and cluster.json before starting (refused for / and the home directory)')
     .option('--data-dir <dir>', 'where the nodes keep their data, relative to the working directory', DEFAULT_DATA_DIR)

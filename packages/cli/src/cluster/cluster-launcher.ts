@@ -1,8 +1,9 @@
 /**
- * `trib cluster start`: the local cluster behind `npm start`. It runs N controller nodes as
- * child processes (`<node> <trib> server --override ...`, layout in cluster-plan.ts), shows
- * their output behind a `[node N]` tag, prints a banner once a leader is elected, and stops
- * them all on SIGINT / SIGTERM / SIGHUP.
+ * `trib cluster start`: the local cluster behind `npm start`. It runs N combined nodes
+ * (broker + controller) as child processes (`<node> <trib> server --override ...`, layout in
+ * cluster-plan.ts), shows their output behind a `[node N]` tag (leader and ISR changes,
+ * fencing, each broker's partition leaderships), prints a banner once a controller leader is
+ * elected and every broker is unfenced, and stops them all on SIGINT / SIGTERM / SIGHUP.
  *
  * Invariants:
  * - Nothing is spawned until the preflight passed: no live cluster already owns the data dir,
@@ -120,7 +121,12 @@ async function preflight(options: LaunchOptions, io: LauncherIo): Promise<Cluste
   }
   const plan = planLocalCluster(nodeCount, options.dataDir)
 
-  const busy = await findBusyPort(plan.nodes.map((n) => ({ port: n.ports.controller, what: `node ${n.id}'s controller listener` })))
+  const busy = await findBusyPort(
+    plan.nodes.flatMap((n) => [
+      { port: n.ports.broker, what: `node ${n.id}'s broker listener` },
+      { port: n.ports.controller, what: `node ${n.id}'s controller listener` },
+    ]),
+  )
   if (busy !== null) {
     throw new CliError(`port ${busy.port} (${busy.what}) is already in use; is another cluster running? (\`npx trib cluster status\`)`)
   }
@@ -190,10 +196,12 @@ class LocalCluster {
     process.on('exit', onExit)
 
     const shown = displayPath(this.plan.dataDir, this.io.cwd)
-    this.io.out(`starting ${this.plan.nodes.length} controller node${this.plan.nodes.length === 1 ? '' : 's'} (data in ${shown}, controllers on ${this.plan.bootstrapControllers})`)
+    this.io.out(
+      `starting ${this.plan.nodes.length} node${this.plan.nodes.length === 1 ? '' : 's'} in combined mode (data in ${shown}, brokers on ${this.plan.bootstrapServers}, controllers on ${this.plan.bootstrapControllers})`,
+    )
     for (const node of this.plan.nodes) this.spawnNode(node)
     this.saveState()
-    void this.awaitLeader()
+    void this.awaitReady()
 
     const code = await this.finished
     for (const s of STOP_SIGNALS) process.off(s, onSignal)
@@ -248,21 +256,29 @@ class LocalCluster {
     }
   }
 
-  /** Polls DescribeQuorum until a leader is known, then prints the banner once. */
-  private async awaitLeader(): Promise<void> {
+  /**
+   * Polls DescribeQuorum until a leader is known and DescribeMetadata until every node's
+   * broker is registered and unfenced, then prints the banner once.
+   */
+  private async awaitReady(): Promise<void> {
     const clients = this.plan.nodes.map((n) => ({ id: n.id, client: new ControllerClient(`${n.host}:${n.ports.controller}`, { timeoutMs: DESCRIBE_TIMEOUT_MS }) }))
     const startMs = Date.now()
     let warned = false
+    let unfenced = 0
     try {
       while (this.stoppingSinceMs === null) {
         for (const { id, client } of clients) {
           if (this.runs.get(id)?.exit !== null || this.stoppingSinceMs !== null) continue
           try {
             const q = await client.describeQuorum()
-            if (q.errorCode === 0 && q.leaderId >= 0 && this.stoppingSinceMs === null) {
+            if (q.errorCode !== 0 || q.leaderId < 0) continue
+            const md = await client.describeMetadata({ topics: [] })
+            unfenced = md.brokers.filter((b) => !b.fenced && this.runs.has(b.brokerId)).length
+            if (unfenced >= this.plan.nodes.length && this.stoppingSinceMs === null) {
               this.printBanner(q.leaderId, q.leaderEpoch)
               return
             }
+            break
           } catch {
             // Not listening yet, or restarting its channel: try the next node, then poll again.
           }
@@ -270,7 +286,9 @@ class LocalCluster {
         if (!warned && Date.now() - startMs > READY_WARN_AFTER_MS) {
           warned = true
           const majority = Math.floor(this.plan.nodes.length / 2) + 1
-          this.io.err(`trib cluster: no leader after ${READY_WARN_AFTER_MS / 1000} s (${this.running().length} of ${this.plan.nodes.length} nodes running, ${majority} needed); still waiting`)
+          this.io.err(
+            `trib cluster: not ready after ${READY_WARN_AFTER_MS / 1000} s (${this.running().length} of ${this.plan.nodes.length} nodes running, ${majority} needed for a controller leader; ${unfenced} brokers unfenced); still waiting`,
+          )
         }
         await new Promise((r) => setTimeout(r, READY_POLL_INTERVAL_MS))
       }
@@ -290,6 +308,7 @@ class LocalCluster {
           leaderId,
           epoch,
           bootstrapControllers: this.plan.bootstrapControllers,
+          bootstrapServers: this.plan.bootstrapServers,
           firstController: `${first.host}:${first.ports.controller}`,
           dataDir: shown,
           statusCommand: `npx trib cluster status${isDefaultDir ? '' : ` --data-dir ${shown}`}`,

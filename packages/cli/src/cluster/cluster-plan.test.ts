@@ -2,19 +2,20 @@ import { describe, expect, it } from 'vitest'
 import { planLocalCluster, serverArgs } from './cluster-plan.js'
 
 describe('planLocalCluster', () => {
-  it('lays out DESIGN.md\'s local cluster: ids 1..N, controllers on localhost:19091+N, data in node-N', () => {
+  it('lays out DESIGN.md\'s local cluster: combined nodes 1..N, brokers on localhost:9091+N, controllers on localhost:19091+N, data in node-N', () => {
     const plan = planLocalCluster(3, '/r/data')
     expect(plan.bootstrapControllers).toBe('localhost:19092,localhost:19093,localhost:19094')
-    expect(plan.nodes.map((n) => [n.id, n.ports.controller, n.dataDir])).toEqual([
-      [1, 19092, '/r/data/node-1'],
-      [2, 19093, '/r/data/node-2'],
-      [3, 19094, '/r/data/node-3'],
+    expect(plan.bootstrapServers).toBe('localhost:9092,localhost:9093,localhost:9094')
+    expect(plan.nodes.map((n) => [n.id, n.ports.broker, n.ports.controller, n.dataDir])).toEqual([
+      [1, 9092, 19092, '/r/data/node-1'],
+      [2, 9093, 19093, '/r/data/node-2'],
+      [3, 9094, 19094, '/r/data/node-3'],
     ])
     expect(plan.nodes[1]!.overrides).toEqual([
       'node.id=2',
-      'process.roles=controller',
+      'process.roles=broker,controller',
       'controller.quorum.voters=1@localhost:19092,2@localhost:19093,3@localhost:19094',
-      'listeners=CONTROLLER://localhost:19093',
+      'listeners=PLAINTEXT://localhost:9093,CONTROLLER://localhost:19093',
       'log.dirs=/r/data/node-2',
     ])
   })
@@ -31,10 +32,12 @@ describe('planLocalCluster', () => {
     expect(serverArgs(node)).toEqual([
       'server',
       '--override', 'node.id=1',
-      '--override', 'process.roles=controller',
+      '--override', 'process.roles=broker,controller',
       '--override', 'controller.quorum.voters=1@localhost:19092',
-      '--override', 'listeners=CONTROLLER://localhost:19092',
+      '--override', 'listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:19092',
       '--override', 'log.dirs=/d/node-1',
+      // One node cannot hold three replicas.
+      '--override', 'default.replication.factor=1',
     ])
   })
 })

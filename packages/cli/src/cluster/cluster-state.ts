@@ -23,7 +23,8 @@ export interface NodeRecord {
   readonly id: number
   readonly pid: number
   readonly host: string
-  readonly ports: { readonly controller: number }
+  /** broker: absent in state files of clusters started before nodes had a broker role. */
+  readonly ports: { readonly controller: number; readonly broker?: number }
   /** Absolute. */
   readonly dataDir: string
   /** ISO 8601. */
@@ -105,7 +106,9 @@ function nodeOf(value: unknown, index: number): NodeRecord {
   const id = positiveInt(o, 'id', at)
   const pid = positiveInt(o, 'pid', at)
   const host = text(o, 'host', at)
-  const controller = port(object(o['ports'], `${at}ports`), 'controller', `${at}ports.`)
+  const ports = object(o['ports'], `${at}ports`)
+  const controller = port(ports, 'controller', `${at}ports.`)
+  const broker = ports['broker'] === undefined ? undefined : port(ports, 'broker', `${at}ports.`)
   const dataDir = text(o, 'dataDir', at)
   const startedAt = timestamp(o, 'startedAt', at)
   const overrides = o['overrides']
@@ -113,7 +116,7 @@ function nodeOf(value: unknown, index: number): NodeRecord {
     throw new SchemaError(`${at}overrides must be an array of strings (got ${show(overrides)})`)
   }
   if (!('exit' in o)) throw new SchemaError(`${at}exit is missing (null while running)`)
-  return { id, pid, host, ports: { controller }, dataDir, startedAt, overrides, exit: exitOf(o['exit'], `${at}exit.`) }
+  return { id, pid, host, ports: broker === undefined ? { controller } : { controller, broker }, dataDir, startedAt, overrides, exit: exitOf(o['exit'], `${at}exit.`) }
 }
 
 /** Parses and validates a state file's text; `source` names the file in error messages. */

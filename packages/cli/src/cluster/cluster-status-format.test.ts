@@ -27,10 +27,10 @@ describe('formatClusterStatus', () => {
     expect(report.text).toBe(
       [
         'Local cluster in ./data, started 2026-11-24T02:39:38.997Z (launcher pid 4000 running)',
-        'NODE  PID   PROCESS  CONTROLLER       RAFT      LOG END  DATA',
-        '1     4001  running  localhost:19092  follower  17       ./data/node-1',
-        '2     4002  running  localhost:19093  leader    17       ./data/node-2',
-        '3     4003  running  localhost:19094  follower  12       ./data/node-3',
+        'NODE  PID   PROCESS  BROKER          CONTROLLER       RAFT      LOG END  DATA',
+        '1     4001  running  localhost:9092  localhost:19092  follower  17       ./data/node-1',
+        '2     4002  running  localhost:9093  localhost:19093  leader    17       ./data/node-2',
+        '3     4003  running  localhost:9094  localhost:19094  follower  12       ./data/node-3',
         'Leader: node 2 in epoch 4, high watermark 17',
       ].join('\n'),
     )
@@ -39,14 +39,14 @@ describe('formatClusterStatus', () => {
 
   it('shows how a stopped node ended, and calls the cluster unhealthy', () => {
     const report = formatClusterStatus({ state, alive: new Set([1, 2]), launcherAlive: true, quorum: { kind: 'ok', quorum: q }, display })
-    expect(report.text).toContain('3     4003  exited (1)  localhost:19094  -         -        ./data/node-3')
+    expect(report.text).toContain('3     4003  exited (1)  localhost:9094  localhost:19094  -         -        ./data/node-3')
     expect(report).toMatchObject({ healthy: false, problem: 'not healthy: 2 of 3 nodes running' })
   })
 
   it('says why the leader is unknown', () => {
     const report = formatClusterStatus({ state, alive: new Set(), launcherAlive: false, quorum: { kind: 'unavailable', reason: 'no node is running' }, display })
     expect(report.text).toContain('(launcher pid 4000 gone)')
-    expect(report.text).toContain('1     4001  gone        localhost:19092')
+    expect(report.text).toContain('1     4001  gone        localhost:9092  localhost:19092')
     expect(report.text.split('\n').at(-1)).toBe('Leader: unknown (no node is running)')
     expect(report.problem).toBe('not healthy: 0 of 3 nodes running, no leader')
   })
@@ -55,9 +55,11 @@ describe('formatClusterStatus', () => {
 describe('formatReadyBanner', () => {
   it('names the bootstrap address and a first command', () => {
     const banner = formatReadyBanner({
-      nodeCount: 3, leaderId: 2, epoch: 1, bootstrapControllers: plan.bootstrapControllers, firstController: 'localhost:19092', dataDir: './data', statusCommand: 'npx trib cluster status',
+      nodeCount: 3, leaderId: 2, epoch: 1, bootstrapControllers: plan.bootstrapControllers, bootstrapServers: plan.bootstrapServers,
+      firstController: 'localhost:19092', dataDir: './data', statusCommand: 'npx trib cluster status',
     })
-    expect(banner).toContain(`${READY_HEADLINE}: 3 controllers, leader node 2 in epoch 1`)
+    expect(banner).toContain(`${READY_HEADLINE}: 3 nodes (broker + controller), controller leader node 2 in epoch 1`)
+    expect(banner).toContain('bootstrap server:     localhost:9092 (brokers: localhost:9092,localhost:9093,localhost:9094)')
     expect(banner).toContain('controller bootstrap: localhost:19092,localhost:19093,localhost:19094')
     expect(banner).toContain('npx trib metadata-quorum --bootstrap-controller localhost:19092 describe --status')
   })

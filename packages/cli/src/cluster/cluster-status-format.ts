@@ -1,6 +1,6 @@
 /**
  * The table `trib cluster status` prints: one row per node from the state file (is its
- * process alive, its controller address, its Raft role and log end offset as the leader
+ * process alive, its broker and controller addresses, its Raft role and log end offset as the leader
  * reports them), then one line about the leader. Pure: liveness and the DescribeQuorum answer
  * come in as values.
  */
@@ -43,13 +43,14 @@ function table(rows: readonly (readonly string[])[]): string {
 export function formatClusterStatus(input: StatusInput): StatusReport {
   const { state, alive, quorum: view } = input
   const q = view.kind === 'ok' ? view.quorum : null
-  const rows: string[][] = [['NODE', 'PID', 'PROCESS', 'CONTROLLER', 'RAFT', 'LOG END', 'DATA']]
+  const rows: string[][] = [['NODE', 'PID', 'PROCESS', 'BROKER', 'CONTROLLER', 'RAFT', 'LOG END', 'DATA']]
   for (const n of state.nodes) {
     const running = alive.has(n.id)
     const voter = q?.voters.find((v) => v.replicaId === n.id)
     const role = !running || q === null ? '-' : q.leaderId === n.id ? 'leader' : voter !== undefined ? 'follower' : '-'
     const logEnd = !running || voter === undefined || voter.logEndOffset < 0n ? '-' : String(voter.logEndOffset)
-    rows.push([String(n.id), String(n.pid), processColumn(n, running), `${n.host}:${n.ports.controller}`, role, logEnd, input.display(n.dataDir)])
+    const brokerAddress = n.ports.broker === undefined ? '-' : `${n.host}:${n.ports.broker}`
+    rows.push([String(n.id), String(n.pid), processColumn(n, running), brokerAddress, `${n.host}:${n.ports.controller}`, role, logEnd, input.display(n.dataDir)])
   }
   const launcher = `launcher pid ${state.launcherPid} ${input.launcherAlive ? 'running' : 'gone'}`
   const header = `Local cluster in ${input.display(state.dataDir)}, started ${state.startedAt} (${launcher})`

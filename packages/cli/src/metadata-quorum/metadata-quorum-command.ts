@@ -58,7 +58,7 @@ export async function fetchQuorum(addresses: readonly string[], via: 'controller
     }
   }
   if (via === 'server' && !reachedAny) {
-    throw new CliError(`no broker answered at ${addresses.join(',')} (the broker role is not implemented yet); use --bootstrap-controller host:port`)
+    throw new CliError(`no broker answered at ${addresses.join(',')} (brokers do not serve DescribeQuorum yet); use --bootstrap-controller host:port`)
   }
   throw new CliError(`could not describe the metadata quorum: ${problems.join('; ')}`)
 }

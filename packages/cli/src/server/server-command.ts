@@ -1,11 +1,13 @@
 /**
  * `trib server [server.properties] [--config FILE] [--override key=value ...]`: starts one
- * node, like kafka-server-start.sh. Only process.roles=controller runs for now.
+ * node, like kafka-server-start.sh, in any of its roles: process.roles=broker, controller, or
+ * broker,controller (combined mode). The node itself is the broker package's startNode.
  *
  * Output: JSON logs go to <first log dir>/server.log; stdout gets one short line per
  * important event ("[node 1] became leader in epoch 3"); any startup error is ONE line on
  * stderr and exit code 1. SIGTERM or SIGINT shuts down cleanly (a leader resigns first) and
- * exits 0; a second signal exits at once with 1. The handlers are installed before startup,
+ * exits 0 (a broker first moves its leaderships away: controlled shutdown); a second signal
+ * exits at once with 1. A storage failure or a stopped Raft loop exits 1 (a restart recovers). The handlers are installed before startup,
  * so a signal that arrives while the node starts is remembered and acted on as soon as the
  * start finishes (a launcher stopping a cluster mid-start must not kill nodes silently).
  */
@@ -13,9 +15,20 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import pino from 'pino'
-import { DirLockError, PortInUseError, routeGrpcLogs, startControllerNode, type ControllerNode } from '@tributary/metadata-quorum'
+import { MetaPropertiesError, startNode, type NodeConfig, type TributaryNode } from '@tributary/broker'
+import { DirLockError, PortInUseError, routeGrpcLogs } from '@tributary/metadata-quorum'
 import { CliError, oneLine } from '../cli-error.js'
-import { CONFIG_KEYS, controllerListener, parseServerConfig, raftTimingOf, type ConfigKey, type ServerConfig } from './server-config.js'
+import {
+  advertisedEndpoint,
+  brokerListener,
+  CONFIG_KEYS,
+  controllerListener,
+  parseServerConfig,
+  raftTimingOf,
+  type ConfigKey,
+  type ListenerConfig,
+  type ServerConfig,
+} from './server-config.js'
 
 export const SERVER_LOG_FILE = 'server.log'
 
@@ -72,13 +85,65 @@ async function loadConfig(file: string | undefined, overrides: readonly string[]
   return result.config
 }
 
+/** The node's settings from the server config (the mapping of Kafka's keys onto startNode). */
+export function nodeConfigOf(config: ServerConfig, logger: NodeConfig['logger']): Omit<NodeConfig, 'onEvent' | 'onFatal'> {
+  const isBroker = config.processRoles.includes('broker')
+  const isController = config.processRoles.includes('controller')
+  const controller = controllerListener(config)
+  const broker = brokerListener(config)
+  if (isController && controller === undefined) throw new CliError('listeners: no controller listener')
+  if (isBroker && broker === undefined) throw new CliError('listeners: no broker listener')
+  return {
+    nodeId: config.nodeId,
+    roles: config.processRoles,
+    voters: config.controllerQuorumVoters,
+    logDir: config.logDirs[0]!,
+    ...(config.clusterId === null ? {} : { clusterId: config.clusterId }),
+    ...(isController ? { controllerListener: { host: controller!.host, port: controller!.port } } : {}),
+    ...(isBroker
+      ? {
+          broker: {
+            listener: { name: broker!.name, host: broker!.host, port: broker!.port },
+            advertised: advertisedEndpoint(config, broker!),
+            heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+            replica: {
+              durability: config.logFlushPolicy,
+              replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+              replicaFetchWaitMaxMs: config.replicaFetchWaitMaxMs,
+              replicaFetchMaxBytes: config.replicaFetchMaxBytes,
+              replicaFetchResponseMaxBytes: config.replicaFetchResponseMaxBytes,
+              replicaFetchBackoffMs: config.replicaFetchBackoffMs,
+              minInsyncReplicas: config.minInsyncReplicas,
+              segmentBytes: config.logSegmentBytes,
+              rollMs: config.logRollMs,
+              retentionMs: config.logRetentionMs,
+              retentionBytes: config.logRetentionBytes,
+              maxMessageBytes: config.messageMaxBytes,
+              retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+              checkpointIntervalMs: config.logFlushOffsetCheckpointIntervalMs,
+            },
+          },
+        }
+      : {}),
+    raftTiming: raftTimingOf(config),
+    controller: {
+      defaultNumPartitions: config.numPartitions,
+      defaultReplicationFactor: config.defaultReplicationFactor,
+      brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
+      snapshotIntervalBytes: config.metadataLogMaxRecordBytesBetweenSnapshots,
+      snapshotIntervalMs: config.metadataLogMaxSnapshotIntervalMs,
+      leaderImbalanceCheckIntervalMs: config.autoLeaderRebalanceEnable ? config.leaderImbalanceCheckIntervalSeconds * 1000 : 0,
+    },
+    logger,
+  }
+}
+
+function listenerText(l: ListenerConfig, port: number): string {
+  return `${l.name}://${l.host === '' ? '0.0.0.0' : l.host}:${port}`
+}
+
 async function runServer(config: ServerConfig, io: ServerIo): Promise<void> {
   const roles = config.processRoles.join(',')
-  if (config.processRoles.includes('broker')) {
-    throw new CliError(`process.roles=${roles}: the broker role is not implemented yet; use process.roles=controller`)
-  }
-  const listener = controllerListener(config)
-  if (listener === undefined) throw new CliError('listeners: no controller listener')
   const logDir = config.logDirs[0]!
   try {
     await mkdir(logDir, { recursive: true })
@@ -117,9 +182,9 @@ async function runServer(config: ServerConfig, io: ServerIo): Promise<void> {
   })
 
   // Installed before startup: a stop requested while starting closes the node once it is up.
-  let node: ControllerNode | null = null
+  let node: TributaryNode | null = null
   let stopRequested: NodeJS.Signals | null = null
-  const closeNode = (started: ControllerNode): void => {
+  const closeNode = (started: TributaryNode): void => {
     started.close().then(
       () => {
         io.out(`${tag} stopped`)
@@ -144,22 +209,11 @@ async function runServer(config: ServerConfig, io: ServerIo): Promise<void> {
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
 
+  const nodeConfig = nodeConfigOf(config, root)
   try {
-    node = await startControllerNode({
-      nodeId: config.nodeId,
-      voters: config.controllerQuorumVoters,
-      listener,
-      logDir,
-      raftTiming: raftTimingOf(config),
-      controller: {
-        defaultNumPartitions: config.numPartitions,
-        defaultReplicationFactor: config.defaultReplicationFactor,
-        brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
-        snapshotIntervalBytes: config.metadataLogMaxRecordBytesBetweenSnapshots,
-        snapshotIntervalMs: config.metadataLogMaxSnapshotIntervalMs,
-      },
-      logger: root,
-      onStateChange: (change) => io.out(`${tag} ${change.sentence}`),
+    node = await startNode({
+      ...nodeConfig,
+      onEvent: (line) => io.out(`${tag} ${line}`),
       onFatal: (err) => {
         io.err(`trib server: ${tag} stopped: ${oneLine(err)}`)
         flushAndExit(1)
@@ -168,11 +222,20 @@ async function runServer(config: ServerConfig, io: ServerIo): Promise<void> {
   } catch (err) {
     logger.error({ err }, 'startup failed')
     flush()
-    if (err instanceof PortInUseError) throw new CliError(`listeners: ${err.message} (${listener.name}://${listener.host}:${listener.port})`)
+    if (err instanceof PortInUseError) {
+      const listener = config.listeners.find((l) => l.port === err.port)
+      throw new CliError(`listeners: ${err.message}${listener === undefined ? '' : ` (${listenerText(listener, listener.port)})`}`)
+    }
     if (err instanceof DirLockError) throw new CliError(`log.dirs: ${err.message}`)
+    if (err instanceof MetaPropertiesError) throw new CliError(`${err.key}: ${err.message}`)
     throw new CliError(`${tag} cannot start: ${oneLine(err)}`)
   }
-  logger.info({ roles, listener, logDir }, 'started')
-  io.out(`${tag} started as ${roles} on ${listener.name}://${listener.host === '' ? '0.0.0.0' : listener.host}:${node.port}, metadata log in ${logDir}`)
+  const parts: string[] = []
+  const b = brokerListener(config)
+  if (node.broker !== null && b !== undefined) parts.push(`broker on ${listenerText(b, node.broker.port)}`)
+  const c = controllerListener(config)
+  if (node.controller !== null && c !== undefined) parts.push(`controller on ${listenerText(c, node.controller.port)}`)
+  logger.info({ roles, logDir, clusterId: node.clusterId }, 'started')
+  io.out(`${tag} started as ${roles}: ${parts.join(', ')}, cluster ${node.clusterId}, data in ${logDir}`)
   if (stopRequested !== null) closeNode(node)
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { controllerListener, envNameOf, parseServerConfig, type ConfigResult, type ConfigSources } from './server-config.js'
+import { advertisedEndpoint, brokerListener, controllerListener, envNameOf, parseServerConfig, type ConfigResult, type ConfigSources } from './server-config.js'
 import { parseProperties } from './properties-file.js'
 
 const CONTROLLER_FILE = `
@@ -164,6 +164,97 @@ describe('parseServerConfig', () => {
         /must be below/,
       )
     })
+  })
+})
+
+const COMBINED_FILE = `
+node.id=2
+process.roles=broker,controller
+controller.quorum.voters=1@localhost:19092,2@localhost:19093,3@localhost:19094
+listeners=PLAINTEXT://:9093,CONTROLLER://localhost:19093
+log.dirs=/tmp/trib-2
+`
+
+describe('parseServerConfig: broker keys', () => {
+  it('reads a combined node: the broker listener is the first that is not a controller listener', () => {
+    const config = expectOk(parse({ file: { name: 'f', text: COMBINED_FILE } }))
+    expect(config.processRoles).toEqual(['broker', 'controller'])
+    const broker = brokerListener(config)!
+    expect(broker).toEqual({ name: 'PLAINTEXT', host: '', port: 9093 })
+    expect(advertisedEndpoint(config, broker)).toEqual({ host: 'localhost', port: 9093 })
+    expect(controllerListener(config)).toEqual({ name: 'CONTROLLER', host: 'localhost', port: 19093 })
+    const advertised = expectOk(parse({ file: { name: 'f', text: COMBINED_FILE }, overrides: ['advertised.listeners=PLAINTEXT://node2.example:19999'] }))
+    expect(advertisedEndpoint(advertised, brokerListener(advertised)!)).toEqual({ host: 'node2.example', port: 19999 })
+  })
+
+  it('fills Kafka\'s broker defaults, with fsync durability and unclean election off', () => {
+    const config = expectOk(parse({ file: { name: 'f', text: COMBINED_FILE } }))
+    expect(config).toMatchObject({
+      logFlushPolicy: 'fsync',
+      logRetentionMs: 168 * 3_600_000,
+      logRollMs: 168 * 3_600_000,
+      logRetentionBytes: -1,
+      logRetentionCheckIntervalMs: 300_000,
+      messageMaxBytes: 1048588,
+      replicaLagTimeMaxMs: 30_000,
+      replicaFetchWaitMaxMs: 500,
+      replicaFetchMaxBytes: 1048576,
+      replicaFetchResponseMaxBytes: 10485760,
+      brokerSessionTimeoutMs: 9000,
+      brokerHeartbeatIntervalMs: 500,
+      uncleanLeaderElectionEnable: false,
+      autoLeaderRebalanceEnable: true,
+      leaderImbalanceCheckIntervalSeconds: 2,
+      clusterId: null,
+      interBrokerListenerName: null,
+    })
+  })
+
+  it('reads every broker key, and retention and roll by their Kafka precedence (ms, minutes, hours)', () => {
+    const config = expectOk(parse({
+      file: { name: 'f', text: COMBINED_FILE },
+      overrides: [
+        'log.flush.policy=page-cache', 'log.retention.hours=1', 'log.roll.hours=2', 'log.retention.bytes=1000000', 'log.retention.check.interval.ms=1000',
+        'message.max.bytes=2000000', 'replica.lag.time.max.ms=5000', 'replica.fetch.wait.max.ms=100', 'replica.fetch.max.bytes=4194304',
+        'broker.session.timeout.ms=3000', 'broker.heartbeat.interval.ms=250', 'unclean.leader.election.enable=false', 'cluster.id=MkU3OEVBNTcwNTJENDM2Qk',
+        'auto.leader.rebalance.enable=false', 'leader.imbalance.check.interval.seconds=5', 'log.segment.bytes=1048576',
+      ],
+    }))
+    expect(config).toMatchObject({
+      logFlushPolicy: 'page-cache', logRetentionMs: 3_600_000, logRollMs: 7_200_000, logRetentionBytes: 1_000_000, logRetentionCheckIntervalMs: 1000,
+      messageMaxBytes: 2_000_000, replicaLagTimeMaxMs: 5000, replicaFetchWaitMaxMs: 100, replicaFetchMaxBytes: 4194304, brokerSessionTimeoutMs: 3000,
+      brokerHeartbeatIntervalMs: 250, clusterId: 'MkU3OEVBNTcwNTJENDM2Qk', autoLeaderRebalanceEnable: false, leaderImbalanceCheckIntervalSeconds: 5, logSegmentBytes: 1048576,
+    })
+    const minutes = expectOk(parse({ file: { name: 'f', text: COMBINED_FILE }, overrides: ['log.retention.hours=1', 'log.retention.minutes=5'] }))
+    expect(minutes.logRetentionMs).toBe(300_000)
+    const ms = expectOk(parse({ file: { name: 'f', text: COMBINED_FILE }, overrides: ['log.retention.minutes=5', 'log.retention.ms=-1', 'log.roll.ms=60000'] }))
+    expect(ms.logRetentionMs).toBe(-1)
+    expect(ms.logRollMs).toBe(60_000)
+  })
+
+  it('accepts a broker-only node that is not a voter', () => {
+    const text = COMBINED_FILE.replace('node.id=2', 'node.id=4').replace('process.roles=broker,controller', 'process.roles=broker').replace(',CONTROLLER://localhost:19093', '')
+    const config = expectOk(parse({ file: { name: 'f', text } }))
+    expect(config.processRoles).toEqual(['broker'])
+    expect(brokerListener(config)?.port).toBe(9093)
+  })
+
+  describe('refuses, naming the key', () => {
+    const cases: [string, string[], string, RegExp][] = [
+      ['unclean election', ['unclean.leader.election.enable=true'], 'unclean.leader.election.enable', /true is not supported/],
+      ['an unknown flush policy', ['log.flush.policy=sometimes'], 'log.flush.policy', /must be fsync .* or page-cache/],
+      ['a broker without a broker listener', ['listeners=CONTROLLER://localhost:19093'], 'listeners', /a broker needs a listener not named in controller\.listener\.names/],
+      ['a heartbeat not below the session timeout', ['broker.heartbeat.interval.ms=9000'], 'broker.heartbeat.interval.ms', /must be below broker\.session\.timeout\.ms/],
+      ['a voter with only the broker role', ['process.roles=broker'], 'node.id', /a voter must have the controller role/],
+      ['two log dirs', ['log.dirs=/a,/b'], 'log.dirs', /only one directory is supported/],
+      ['a bad cluster id', ['cluster.id=has space'], 'cluster.id', /like a Kafka cluster id/],
+      ['an unknown inter-broker listener', ['inter.broker.listener.name=INTERNAL'], 'inter.broker.listener.name', /not a broker listener/],
+      ['a negative fetch size', ['replica.fetch.max.bytes=-1'], 'replica.fetch.max.bytes', /must be an integer/],
+      ['a zero retention check interval', ['log.retention.check.interval.ms=0'], 'log.retention.check.interval.ms', /must be an integer between 1/],
+    ]
+    for (const [what, overrides, key, message] of cases) {
+      it(what, () => expectError(parse({ file: { name: 'f', text: COMBINED_FILE }, overrides }), key, message))
+    }
   })
 })
 

@@ -9,7 +9,9 @@
  * be a voter, it needs a controller listener, ...) run after all values are in.
  *
  * Defaults favour safety (DESIGN.md "The node process"): replication factor 3,
- * min.insync.replicas 2 when the replication factor is at least 3, unclean election off.
+ * min.insync.replicas 2 when the replication factor is at least 3, unclean election off
+ * (and only off: an unclean election can lose acknowledged records), fsync durability
+ * (log.flush.policy=fsync; page-cache is Kafka's mode).
  * Quorum timings default to DEFAULT_RAFT_TIMING (tighter than Kafka's, made for a LAN); the
  * metadata snapshot policy to DEFAULT_CONTROLLER_CONFIG, which uses Kafka's defaults.
  */
@@ -18,6 +20,9 @@ import { DEFAULT_CONTROLLER_CONFIG, DEFAULT_RAFT_TIMING } from '@tributary/metad
 import { parseProperties } from './properties-file.js'
 
 export type ProcessRole = 'broker' | 'controller'
+
+/** log.flush.policy: when a replica's appends count toward the high watermark. */
+export type LogFlushPolicy = 'fsync' | 'page-cache'
 
 export interface HostPort {
   /** Empty means "all interfaces" in a listener (Kafka's `PLAINTEXT://:9092`). */
@@ -46,11 +51,32 @@ export interface ServerConfig {
   readonly defaultReplicationFactor: number
   readonly minInsyncReplicas: number
   readonly logSegmentBytes: number
+  /** log.roll.ms, else log.roll.hours. */
+  readonly logRollMs: number
+  /** log.retention.ms, else log.retention.minutes, else log.retention.hours; -1: forever. */
   readonly logRetentionMs: number
   readonly logRetentionBytes: number
+  readonly logRetentionCheckIntervalMs: number
+  /** log.flush.offset.checkpoint.interval.ms: recovery-point and high-watermark checkpoints. */
+  readonly logFlushOffsetCheckpointIntervalMs: number
+  /** log.flush.policy: fsync (default) or page-cache. */
+  readonly logFlushPolicy: LogFlushPolicy
+  readonly messageMaxBytes: number
   readonly replicaLagTimeMaxMs: number
+  readonly replicaFetchWaitMaxMs: number
+  readonly replicaFetchMaxBytes: number
+  readonly replicaFetchResponseMaxBytes: number
+  readonly replicaFetchBackoffMs: number
   readonly brokerSessionTimeoutMs: number
+  readonly brokerHeartbeatIntervalMs: number
+  /** Only false is accepted (see the module header). */
   readonly uncleanLeaderElectionEnable: boolean
+  readonly autoLeaderRebalanceEnable: boolean
+  readonly leaderImbalanceCheckIntervalSeconds: number
+  /** cluster.id; null: the one in meta.properties, or derived from controller.quorum.voters on a first start. */
+  readonly clusterId: string | null
+  /** inter.broker.listener.name; null: the first listener that is not a controller listener. */
+  readonly interBrokerListenerName: string | null
   readonly quorumFetchTimeoutMs: number
   readonly quorumElectionTimeoutMs: number
   readonly quorumElectionBackoffMaxMs: number
@@ -176,10 +202,45 @@ function names(raw: string): Parsed<string[]> {
   return ok(items)
 }
 
+function flushPolicy(raw: string): Parsed<LogFlushPolicy> {
+  const s = raw.trim().toLowerCase()
+  if (s === 'fsync' || s === 'page-cache') return ok(s)
+  return bad('must be fsync (a replica counts toward the high watermark once its data is fsynced) or page-cache (Kafka\'s mode)')
+}
+
+/** unclean.leader.election.enable: parsed as Kafka's boolean, but true is refused. */
+function uncleanElection(raw: string): Parsed<boolean> {
+  const parsed = bool(raw)
+  if (!parsed.ok) return parsed
+  if (parsed.value) return bad('true is not supported: Tributary never elects an out-of-sync replica, which could lose acknowledged records; use false')
+  return parsed
+}
+
+/** A Kafka cluster id: 22 base64url characters (a uuid), or any other non-empty id without spaces. */
+function clusterId(raw: string): Parsed<string | null> {
+  const s = raw.trim()
+  if (s === '') return ok(null)
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(s)) return bad('must be letters, digits, _ or - (at most 64), like a Kafka cluster id')
+  return ok(s)
+}
+
+function optionalName(raw: string): Parsed<string | null> {
+  const s = raw.trim().toUpperCase()
+  if (s === '') return ok(null)
+  if (!LISTENER_NAME.test(s)) return bad(`'${raw}' is not a listener name`)
+  return ok(s)
+}
+
 function dirs(raw: string): Parsed<string[]> {
   const items = list(raw)
   if (items.length === 0) return bad('must name at least one directory')
   return ok(items)
+}
+
+/** An integer, or empty for "not set" (keys whose default comes from another key). */
+function optionalInt(min: number, max: number): (raw: string) => Parsed<number | null> {
+  const parse = int(min, max)
+  return (raw) => (raw.trim() === '' ? ok(null) : parse(raw))
 }
 
 function required<T>(parse: (raw: string) => Parsed<T>): KeyDef<T> {
@@ -204,11 +265,31 @@ const KEYS = {
   // Computed default: 2 when default.replication.factor >= 3, else 1.
   'min.insync.replicas': required(int(1, 32767)),
   'log.segment.bytes': withDefault('1073741824', int(14, INT32_MAX)),
-  'log.retention.ms': withDefault('604800000', int(-1, Number.MAX_SAFE_INTEGER)),
+  // Kafka's precedence: log.roll.ms over log.roll.hours.
+  'log.roll.ms': withDefault('', optionalInt(1, Number.MAX_SAFE_INTEGER)),
+  'log.roll.hours': withDefault('168', int(1, INT32_MAX)),
+  // Kafka's precedence: log.retention.ms over .minutes over .hours; -1 keeps data forever.
+  'log.retention.ms': withDefault('', optionalInt(-1, Number.MAX_SAFE_INTEGER)),
+  'log.retention.minutes': withDefault('', optionalInt(-1, INT32_MAX)),
+  'log.retention.hours': withDefault('168', int(-1, INT32_MAX)),
   'log.retention.bytes': withDefault('-1', int(-1, Number.MAX_SAFE_INTEGER)),
+  'log.retention.check.interval.ms': withDefault('300000', int(1, Number.MAX_SAFE_INTEGER)),
+  'log.flush.offset.checkpoint.interval.ms': withDefault('60000', int(0, INT32_MAX)),
+  'log.flush.policy': withDefault('fsync', flushPolicy),
+  'message.max.bytes': withDefault('1048588', int(0, INT32_MAX)),
   'replica.lag.time.max.ms': withDefault('30000', int(1, INT32_MAX)),
+  'replica.fetch.wait.max.ms': withDefault('500', int(0, INT32_MAX)),
+  'replica.fetch.max.bytes': withDefault('1048576', int(0, INT32_MAX)),
+  'replica.fetch.response.max.bytes': withDefault('10485760', int(0, INT32_MAX)),
+  'replica.fetch.backoff.ms': withDefault('1000', int(0, INT32_MAX)),
   'broker.session.timeout.ms': withDefault('9000', int(1, INT32_MAX)),
-  'unclean.leader.election.enable': withDefault('false', bool),
+  'broker.heartbeat.interval.ms': withDefault('500', int(1, INT32_MAX)),
+  'unclean.leader.election.enable': withDefault('false', uncleanElection),
+  'auto.leader.rebalance.enable': withDefault('true', bool),
+  // Kafka's default is 300 s; ours is short so a returning node gets its leaderships back soon.
+  'leader.imbalance.check.interval.seconds': withDefault('2', int(1, INT32_MAX)),
+  'cluster.id': withDefault('', clusterId),
+  'inter.broker.listener.name': withDefault('', optionalName),
   'controller.quorum.fetch.timeout.ms': withDefault(String(DEFAULT_RAFT_TIMING.fetchTimeoutMs), int(10, INT32_MAX)),
   'controller.quorum.election.timeout.ms': withDefault(String(DEFAULT_RAFT_TIMING.electionTimeoutMs), int(1, INT32_MAX)),
   'controller.quorum.election.backoff.max.ms': withDefault(String(DEFAULT_RAFT_TIMING.electionJitterMs), int(1, INT32_MAX)),
@@ -309,6 +390,7 @@ function resolve(raw: Map<ConfigKey, RawValue>): ServerConfig {
   const nodeId = toNodeId(get('node.id'))
   const processRoles = get('process.roles')
   const isController = processRoles.includes('controller')
+  const isBroker = processRoles.includes('broker')
   const controllerListenerNames = get('controller.listener.names')
   const listenerList = get('listeners')
   const advertised = get('advertised.listeners')
@@ -328,6 +410,23 @@ function resolve(raw: Map<ConfigKey, RawValue>): ServerConfig {
       throw new ConfigError('listeners', `listeners: a controller needs a listener named in controller.listener.names (${controllerListenerNames.join(',')}), e.g. CONTROLLER://localhost:19092`)
     }
   }
+  if (isBroker && !isController && controllerQuorumVoters.some((v) => v.id === nodeId)) {
+    throw new ConfigError('node.id', `node.id ${nodeId} is in controller.quorum.voters but process.roles=broker: a voter must have the controller role`)
+  }
+  const interBrokerListenerName = get('inter.broker.listener.name')
+  if (isBroker) {
+    const brokerListeners = listenerList.filter((l) => !controllerListenerNames.includes(l.name))
+    if (brokerListeners.length === 0) {
+      throw new ConfigError('listeners', `listeners: a broker needs a listener not named in controller.listener.names (${controllerListenerNames.join(',')}), e.g. PLAINTEXT://localhost:9092`)
+    }
+    if (interBrokerListenerName !== null && !brokerListeners.some((l) => l.name === interBrokerListenerName)) {
+      throw new ConfigError('inter.broker.listener.name', `inter.broker.listener.name: ${interBrokerListenerName} is not a broker listener in listeners`)
+    }
+  }
+  const logDirList = get('log.dirs', `./data/node-${nodeId}`)
+  if (logDirList.length > 1) {
+    throw new ConfigError('log.dirs', `log.dirs: only one directory is supported (got ${logDirList.length}: ${logDirList.join(',')})`)
+  }
   const ports = new Set<number>()
   for (const l of listenerList) {
     if (ports.has(l.port)) throw new ConfigError('listeners', `listeners: port ${l.port} is used by two listeners`)
@@ -337,6 +436,15 @@ function resolve(raw: Map<ConfigKey, RawValue>): ServerConfig {
     if (!listenerList.some((l) => l.name === a.name)) throw new ConfigError('advertised.listeners', `advertised.listeners: ${a.name} is not in listeners`)
     if (a.host === '' || a.host === '0.0.0.0' || a.host === '::') throw new ConfigError('advertised.listeners', `advertised.listeners: ${a.name} needs a host others can reach`)
   }
+
+  const sessionTimeoutMs = get('broker.session.timeout.ms')
+  const heartbeatIntervalMs = get('broker.heartbeat.interval.ms')
+  if (heartbeatIntervalMs >= sessionTimeoutMs) {
+    throw new ConfigError('broker.heartbeat.interval.ms', `broker.heartbeat.interval.ms (${heartbeatIntervalMs}) must be below broker.session.timeout.ms (${sessionTimeoutMs})`)
+  }
+  const retentionMinutes = get('log.retention.minutes')
+  const retentionMs = get('log.retention.ms') ?? (retentionMinutes !== null ? minutesToMs(retentionMinutes) : hoursToMs(get('log.retention.hours')))
+  const logRollMs = get('log.roll.ms') ?? get('log.roll.hours') * 3_600_000
 
   const fetchTimeoutMs = get('controller.quorum.fetch.timeout.ms')
   const electionTimeoutMs = get('controller.quorum.election.timeout.ms')
@@ -354,16 +462,30 @@ function resolve(raw: Map<ConfigKey, RawValue>): ServerConfig {
     controllerListenerNames,
     listeners: listenerList,
     advertisedListeners: advertised,
-    logDirs: get('log.dirs', `./data/node-${nodeId}`),
+    logDirs: logDirList,
     numPartitions: get('num.partitions'),
     defaultReplicationFactor,
     minInsyncReplicas: get('min.insync.replicas', defaultReplicationFactor >= 3 ? '2' : '1'),
     logSegmentBytes: get('log.segment.bytes'),
-    logRetentionMs: get('log.retention.ms'),
+    logRollMs,
+    logRetentionMs: retentionMs,
     logRetentionBytes: get('log.retention.bytes'),
+    logRetentionCheckIntervalMs: get('log.retention.check.interval.ms'),
+    logFlushOffsetCheckpointIntervalMs: get('log.flush.offset.checkpoint.interval.ms'),
+    logFlushPolicy: get('log.flush.policy'),
+    messageMaxBytes: get('message.max.bytes'),
     replicaLagTimeMaxMs: get('replica.lag.time.max.ms'),
-    brokerSessionTimeoutMs: get('broker.session.timeout.ms'),
+    replicaFetchWaitMaxMs: get('replica.fetch.wait.max.ms'),
+    replicaFetchMaxBytes: get('replica.fetch.max.bytes'),
+    replicaFetchResponseMaxBytes: get('replica.fetch.response.max.bytes'),
+    replicaFetchBackoffMs: get('replica.fetch.backoff.ms'),
+    brokerSessionTimeoutMs: sessionTimeoutMs,
+    brokerHeartbeatIntervalMs: heartbeatIntervalMs,
     uncleanLeaderElectionEnable: get('unclean.leader.election.enable'),
+    autoLeaderRebalanceEnable: get('auto.leader.rebalance.enable'),
+    leaderImbalanceCheckIntervalSeconds: get('leader.imbalance.check.interval.seconds'),
+    clusterId: get('cluster.id'),
+    interBrokerListenerName,
     quorumFetchTimeoutMs: fetchTimeoutMs,
     quorumElectionTimeoutMs: electionTimeoutMs,
     quorumElectionBackoffMaxMs: get('controller.quorum.election.backoff.max.ms'),
@@ -371,6 +493,29 @@ function resolve(raw: Map<ConfigKey, RawValue>): ServerConfig {
     metadataLogMaxRecordBytesBetweenSnapshots: get('metadata.log.max.record.bytes.between.snapshots'),
     metadataLogMaxSnapshotIntervalMs: get('metadata.log.max.snapshot.interval.ms'),
   }
+}
+
+function minutesToMs(minutes: number): number {
+  return minutes < 0 ? -1 : minutes * 60_000
+}
+
+function hoursToMs(hours: number): number {
+  return hours < 0 ? -1 : hours * 3_600_000
+}
+
+/** The listener the broker serves BrokerService on (inter.broker.listener.name, else the first non-controller listener). */
+export function brokerListener(config: ServerConfig): ListenerConfig | undefined {
+  const candidates = config.listeners.filter((l) => !config.controllerListenerNames.includes(l.name))
+  if (config.interBrokerListenerName !== null) return candidates.find((l) => l.name === config.interBrokerListenerName)
+  return candidates[0]
+}
+
+/** The advertised endpoint of a listener: advertised.listeners if it names it, else the listener (localhost for all interfaces). */
+export function advertisedEndpoint(config: ServerConfig, listener: ListenerConfig): HostPort {
+  const advertised = config.advertisedListeners.find((a) => a.name === listener.name)
+  if (advertised !== undefined) return { host: advertised.host, port: advertised.port }
+  const host = listener.host === '' || listener.host === '0.0.0.0' || listener.host === '::' ? 'localhost' : listener.host
+  return { host, port: listener.port }
 }
 
 /** The listener a controller serves RaftService and ControllerService on. */
