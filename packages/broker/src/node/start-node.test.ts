@@ -241,4 +241,33 @@ describe('startNode (combined nodes in one process, real gRPC)', () => {
     await expect(refused).rejects.toBeInstanceOf(MetaPropertiesError)
     await expect(refused).rejects.toThrow(/node.id 1 does not match node.id 7/)
   }, 60_000)
+
+  it('a broker-only node follows the metadata log as a Raft observer and serves through the controller-only node', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'trib-node-'))
+    const voters: VoterAddress[] = [{ id: 1 as NodeId, host: '127.0.0.1', port: await freePort() }]
+    const controllerOnly = await startNode({ ...nodeConfig(1, voters), roles: ['controller'] })
+    nodes.set(1, controllerOnly)
+    expect(controllerOnly.broker).toBeNull()
+    const brokerEvents: string[] = []
+    const brokerOnly = await startNode(nodeConfig(5, voters, brokerEvents))
+    nodes.set(5, brokerOnly)
+    expect(brokerOnly.controller).toBeNull()
+    expect(brokerOnly.roles).toEqual(['broker'])
+    await brokerOnly.broker!.whenUnfenced()
+    expect(brokerOnly.clusterId).toBe(controllerOnly.clusterId)
+
+    const c = client(brokerOnly.broker!.port)
+    await createTopic(c, 'observed', 1, 1)
+    const md = await ready(c, 'observed', 1)
+    expect(md.brokers.map((b) => b.nodeId)).toEqual([5])
+    expect(md.controllerId).toBe(1)
+    const produced = await call(c.produce, c, { acks: -1, timeoutMs: 5000, transactionalId: '', topics: [{ name: 'observed', partitions: [{ partitionIndex: 0, records: batchOf(['o']) }] }] })
+    expect(produced.topics[0]!.partitions[0]!.errorCode).toBe(0)
+    expect(brokerOnly.broker!.appliedOffset).toBeGreaterThanOrEqual(Number(brokerOnly.broker!.brokerEpoch))
+    expect(brokerOnly.broker!.sessionStreamsOpen).toBe(1)
+    // The broker stops first, while its controller can still let it go.
+    await brokerOnly.close()
+    nodes.delete(5)
+    expect(brokerEvents).toContain('controlled shutdown complete: leaderships moved away')
+  }, 60_000)
 })
