@@ -7,22 +7,27 @@
  *   - proposed: the response once the entry commits in the same epoch, or NOT_CONTROLLER
  *     when leadership was lost first. That NOT_CONTROLLER does not mean "not applied": the
  *     records may still commit under the next leader (raft-driver.ts, quorum-controller.ts).
- * A node that is paused or busy on a slow fsync takes the request once it runs again (the
- * real driver queues inputs); a node that crashes drops everything it had not answered.
+ * Requests are taken in arrival order (the driver's submission queue): a node that is
+ * paused or busy on a slow fsync takes its queue once it runs again, and skips requests
+ * whose caller's deadline has passed (gRPC deadline propagation). A node that crashes drops
+ * everything it had not answered.
  */
-import type { ControllerCommand, ControllerResponse, SimCompletion, SimNode, SimClock } from '@tributary/metadata-quorum'
+import type { ControllerResponse, SimCompletion, SimNode, SimClock } from '@tributary/metadata-quorum'
 import type { NodeId } from '@tributary/protocol'
 import type { RpcBody, RpcMessage } from './sim-messages.js'
 
-/** How often a request waiting for a paused or busy controller is offered again. */
+/** How often a controller that is paused or busy is offered its queue again. */
 const RESUBMIT_INTERVAL_MS = 2
-/** A request that has waited this long for a paused controller is dropped (its sender gave up long ago). */
-const RESUBMIT_MAX_MS = 5000
 
 interface Waiting {
   readonly message: RpcMessage
   readonly tag: number
   readonly response: ControllerResponse
+}
+
+interface Queued {
+  readonly message: RpcMessage
+  readonly tag: number
 }
 
 export interface ControllerRpcHost {
@@ -34,7 +39,9 @@ export interface ControllerRpcHost {
 export class ControllerRpcServer {
   /** `${node}/${incarnation}/${offset}` -> requests answered when that offset completes. */
   private readonly waiting = new Map<string, Waiting[]>()
-  private submitting: string | null = null
+  /** Per controller: requests not yet taken, in arrival order, and the incarnation they reached. */
+  private readonly queues = new Map<NodeId, { incarnation: number; items: Queued[]; retryScheduled: boolean }>()
+  private submitting = false
   private readonly early = new Map<string, SimCompletion>()
   notControllerAfterProposal = 0
 
@@ -42,9 +49,16 @@ export class ControllerRpcServer {
 
   /** A controller_request arrived at controller `message.to`. */
   receive(message: RpcMessage, tag: number): void {
-    const body = message.body
-    if (body.type !== 'controller_request') return
-    this.trySubmit(message, body.command, tag, this.host.clock.nowMs)
+    if (message.body.type !== 'controller_request') return
+    const node = this.host.node(message.to)
+    if (!node.up) return
+    let queue = this.queues.get(node.id)
+    if (queue === undefined || queue.incarnation !== node.incarnation) {
+      queue = { incarnation: node.incarnation, items: [], retryScheduled: false }
+      this.queues.set(node.id, queue)
+    }
+    queue.items.push({ message, tag })
+    if (queue.items.length === 1 && !queue.retryScheduled) this.drain(node)
   }
 
   /** The node's QuorumController completed submissions (SimNode's host.completed). */
@@ -53,7 +67,7 @@ export class ControllerRpcServer {
       const key = `${node.id}/${node.incarnation}/${c.offset}`
       const list = this.waiting.get(key)
       if (list === undefined) {
-        if (this.submitting !== null) this.early.set(key, c)
+        if (this.submitting) this.early.set(key, c)
         continue
       }
       this.waiting.delete(key)
@@ -65,50 +79,72 @@ export class ControllerRpcServer {
   nodeCrashed(id: NodeId): void {
     const prefix = `${id}/`
     for (const key of [...this.waiting.keys()]) if (key.startsWith(prefix)) this.waiting.delete(key)
+    this.queues.delete(id)
   }
 
-  private trySubmit(message: RpcMessage, command: ControllerCommand, tag: number, firstMs: number): void {
-    const host = this.host
-    const node = host.node(message.to)
-    if (!node.up) return
-    this.submitting = `${node.id}/${node.incarnation}`
+  /** Takes queued requests in order while the node can take them. */
+  private drain(node: SimNode): void {
+    const queue = this.queues.get(node.id)
+    if (queue === undefined) return
+    const clock = this.host.clock
+    while (queue.items.length > 0) {
+      if (!node.up || node.incarnation !== queue.incarnation) {
+        this.queues.delete(node.id)
+        return
+      }
+      const { message, tag } = queue.items[0]
+      const body = message.body
+      if (body.type !== 'controller_request' || clock.nowMs >= body.deadlineMs) {
+        queue.items.shift()
+        continue
+      }
+      if (!this.submit(node, message, tag)) {
+        // Paused, or busy on a slow fsync: the driver keeps the queue for later.
+        queue.retryScheduled = true
+        clock.scheduleAfter(RESUBMIT_INTERVAL_MS, () => {
+          queue.retryScheduled = false
+          this.drain(node)
+        })
+        return
+      }
+      queue.items.shift()
+    }
+  }
+
+  /** False if the node could not take the request now. */
+  private submit(node: SimNode, message: RpcMessage, tag: number): boolean {
+    const body = message.body
+    if (body.type !== 'controller_request') return true
+    this.submitting = true
     let outcome
     try {
-      outcome = node.submit({ kind: 'command', command })
+      outcome = node.submit({ kind: 'command', command: body.command })
     } finally {
-      this.submitting = null
+      this.submitting = false
     }
     const early = new Map(this.early)
     this.early.clear()
-    if (outcome === null) {
-      // Paused, or busy on a slow fsync: the driver would queue the request.
-      const incarnation = node.incarnation
-      if (host.clock.nowMs - firstMs >= RESUBMIT_MAX_MS) return
-      host.clock.scheduleAfter(RESUBMIT_INTERVAL_MS, () => {
-        if (node.incarnation === incarnation) this.trySubmit(message, command, tag, firstMs)
-      })
-      return
-    }
+    if (outcome === null) return false
     switch (outcome.kind) {
       case 'not_leader':
         this.reply(message, tag, { type: 'controller_response', response: null, leaderHint: outcome.leaderId })
-        return
+        return true
       case 'done':
         if (outcome.response !== undefined) this.reply(message, tag, { type: 'controller_response', response: outcome.response, leaderHint: null })
-        return
+        return true
       case 'pending': {
-        if (outcome.response === undefined) return
+        if (outcome.response === undefined) return true
         const key = `${node.id}/${node.incarnation}/${outcome.offset}`
         const w: Waiting = { message, tag, response: outcome.response }
         const done = early.get(key)
         if (done !== undefined) {
           this.answer(node, w, done.outcome === 'committed')
-          return
+          return true
         }
         const list = this.waiting.get(key)
         if (list === undefined) this.waiting.set(key, [w])
         else list.push(w)
-        return
+        return true
       }
     }
   }
@@ -119,7 +155,7 @@ export class ControllerRpcServer {
       return
     }
     this.notControllerAfterProposal++
-    this.reply(w.message, w.tag, { type: 'controller_response', response: null, leaderHint: node.status()?.leaderId ?? null })
+    this.reply(w.message, w.tag, { type: 'controller_response', response: null, leaderHint: node.status()?.leaderId ?? null, afterProposal: true })
   }
 
   private reply(request: RpcMessage, tag: number, body: RpcBody): void {

@@ -162,6 +162,7 @@ export class ProducerWorkload {
             validateOnly: false,
           },
         },
+        deadlineMs: host.clock.nowMs + CREATE_TOPIC_RETRY_MS,
       },
     }, 0)
   }

@@ -25,6 +25,8 @@ export interface ReplicationFaultWeights {
   readonly restartBroker: number
   /** A controller process dies (the active one half the time). */
   readonly crashController: number
+  /** The active controller resigns (Raft leadership moves; its pending proposals may still commit). */
+  readonly resignController: number
   /** The network splits the servers in two. */
   readonly split: number
   /** One broker (a partition leader half the time) is cut off from everyone. */
@@ -158,6 +160,7 @@ export function chooseReplicationScenario(random: Random, overrides: Replication
       crashLeader: between(random, 0, 4),
       restartBroker: between(random, 0, 3),
       crashController: between(random, 0, 2),
+      resignController: between(random, 0, 2),
       split: between(random, 0, 3),
       isolateBroker: between(random, 0, 3),
       oneWay: between(random, 0, 2),

@@ -9,8 +9,9 @@
  * Each broker follows the metadata log with its own Raft observer (a QuorumController that
  * never leads) and acts on committed images with localChanges; its replicas run the real
  * PartitionState, LeaderEpochCache and followerTruncation (SimBroker). Brokers reach the
- * controller and each other over a second SimNetwork (RPCs are never duplicated, as on
- * gRPC; Raft messages may be).
+ * controller and each other over a second SimNetwork whose links are FIFO and never
+ * duplicate, as a gRPC channel's TCP connection (Raft messages may be reordered and
+ * duplicated).
  *
  * A run has two phases:
  *   1. faults (scenario.faultPhaseMs): the client creates the topic and produces with
@@ -97,6 +98,11 @@ export interface ReplicationSimulationOptions {
   /** Receives one line per event when set (slower; for replaying one seed). */
   readonly trace?: TraceSink
   readonly bugs?: PlantedBugs
+  /**
+   * Tests only: false makes the checker look for presence, not durability, on ISR members,
+   * so durability bugs surface as losses after crashes (see ReplicationChecker).
+   */
+  readonly checkDurableAtAck?: boolean
 }
 
 export interface ReplicationStats extends BrokerStats {
@@ -109,6 +115,7 @@ export interface ReplicationStats extends BrokerStats {
   readonly crashesInsideReady: number
   readonly partitions: number
   readonly pauses: number
+  readonly controllerResigns: number
   readonly produced: number
   readonly acknowledged: number
   readonly clientAcks: number
@@ -169,6 +176,7 @@ class ReplicationSimulation implements BrokerHost {
   private crashesInsideReady = 0
   private partitionsStarted = 0
   private pauses = 0
+  private resigns = 0
 
   constructor(private readonly options: ReplicationSimulationOptions) {
     const root = new SeededRandom(options.seed)
@@ -193,7 +201,7 @@ class ReplicationSimulation implements BrokerHost {
     this.livenessTimeoutMs = options.livenessTimeoutMs ?? LIVENESS_TIMEOUT_MS
     this.crashAtSyncProbability = s.crashAtSyncProbability
     this.slowSyncProbability = s.slowSyncProbability
-    this.checker = new ReplicationChecker(this.durability, { log: (id, partition) => this.brokers.get(id)?.disk.get(partition) })
+    this.checker = new ReplicationChecker(this.durability, { log: (id, partition) => this.brokers.get(id)?.disk.get(partition) }, options.checkDurableAtAck ?? true)
     this.raftChecker = new RaftInvariantChecker(s.controllerIds, s.brokerIds)
     const servers = [...s.controllerIds, ...s.brokerIds]
     this.raftNet = new SimNetwork<RaftMessage>(this.clock, raftNetRandom, servers, {
@@ -208,7 +216,7 @@ class ReplicationSimulation implements BrokerHost {
       dropped: (m, reason) => {
         if (this.tracing) this.trace(m.from, `${reason}: ${describeRpc(m)}`)
       },
-    })
+    }, true)
     this.rpcNet.setFaults({ ...s.network, duplicateProbability: 0 })
 
     this.nodeHost = this.makeNodeHost()
@@ -551,6 +559,14 @@ class ReplicationSimulation implements BrokerHost {
         this.crashController(node, node === active ? 'crash of the active controller' : 'crash')
         return
       }
+      case 'resignController': {
+        const active = [...this.controllers.values()].find((n) => n.up && this.quorumControllers.get(n.id)?.isActive() === true)
+        if (active === undefined) return
+        this.resigns++
+        if (this.tracing) this.trace(active.id, 'fault: the active controller resigns')
+        active.resign()
+        return
+      }
       case 'split': {
         const order = shuffled(r, servers)
         const cut = between(r, 1, order.length - 1)
@@ -765,6 +781,7 @@ class ReplicationSimulation implements BrokerHost {
         crashesInsideReady: this.crashesInsideReady,
         partitions: this.partitionsStarted,
         pauses: this.pauses,
+        controllerResigns: this.resigns,
         produced: this.producer.sent,
         acknowledged: this.checker.acknowledgedCount,
         clientAcks: this.producer.acked,

@@ -76,6 +76,10 @@ export interface BrokerStats {
   appendRefusals: number
   alterPartitionSent: number
   alterPartitionUnknown: number
+  /** AlterPartition attempts resent after a NOT_CONTROLLER that answered an attempt already proposed (it may commit). */
+  alterPartitionHiddenRetries: number
+  /** Of those, the ones whose final answer was an error (that attempt's error proves nothing about the first). */
+  alterPartitionErrorAfterHiddenRetry: number
   isrShrinks: number
   isrExpands: number
   acks: number
@@ -85,7 +89,7 @@ export interface BrokerStats {
 }
 
 export function emptyBrokerStats(): BrokerStats {
-  return { truncations: 0, truncatedBatches: 0, askAgain: 0, appendRefusals: 0, alterPartitionSent: 0, alterPartitionUnknown: 0, isrShrinks: 0, isrExpands: 0, acks: 0, leaderships: 0, registrations: 0, controlledShutdowns: 0 }
+  return { truncations: 0, truncatedBatches: 0, askAgain: 0, appendRefusals: 0, alterPartitionSent: 0, alterPartitionUnknown: 0, alterPartitionHiddenRetries: 0, alterPartitionErrorAfterHiddenRetry: 0, isrShrinks: 0, isrExpands: 0, acks: 0, leaderships: 0, registrations: 0, controlledShutdowns: 0 }
 }
 
 interface PendingProduce {
@@ -133,12 +137,18 @@ interface Replica {
   alterBackoffUntilMs: number
 }
 
-type ControllerResult = { readonly kind: 'response'; readonly response: ControllerResponse } | { readonly kind: 'timeout' }
+type ControllerResult =
+  | { readonly kind: 'response'; readonly response: ControllerResponse; readonly notControllerHops: number; readonly proposedThenNotController: boolean }
+  | { readonly kind: 'timeout' }
 
 interface ControllerCall {
   readonly command: ControllerCommand
   readonly deadlineMs: number
   readonly done: (result: ControllerResult) => void
+  /** NOT_CONTROLLER answers followed so far (each may hide an attempt that was proposed). */
+  notControllerHops: number
+  /** Statistics only: one of them answered an attempt that had been proposed. */
+  proposedThenNotController: boolean
 }
 
 type Outstanding =
@@ -590,7 +600,10 @@ export class SimBroker {
     const body = message.body
     switch (pending.kind) {
       case 'controller':
-        if (body.type === 'controller_response') this.onControllerResponse(pending.call, body.response, body.leaderHint)
+        if (body.type === 'controller_response') {
+          if (body.response === null && body.afterProposal === true) pending.call.proposedThenNotController = true
+          this.onControllerResponse(pending.call, body.response, body.leaderHint)
+        }
         return
       case 'fetch': {
         const r = this.replicas.get(pending.replica)
@@ -675,6 +688,11 @@ export class SimBroker {
       if (current !== r) return
       const response = alterPartitionAnswer(result, r.partition)
       if (response.kind === 'outcome_unknown') this.stats.alterPartitionUnknown++
+      if (result.kind === 'response' && result.proposedThenNotController) {
+        this.stats.alterPartitionHiddenRetries++
+        if (response.kind === 'error') this.stats.alterPartitionErrorAfterHiddenRetry++
+        if (host.tracing) host.trace(this.id, `${short(r.key)}: AlterPartition was retried after a NOT_CONTROLLER that answered a proposed attempt`)
+      }
       r.alterInFlight = null
       const outcome = r.state.onAlterPartitionResponse(request, response)
       if (host.tracing) host.trace(this.id, `${short(r.key)}: AlterPartition answer ${describeAlterAnswer(response)} -> ${outcome.kind}`)
@@ -864,21 +882,22 @@ export class SimBroker {
    * the outcome is unknown.
    */
   private callController(command: ControllerCommand, done: (result: ControllerResult) => void): void {
-    const call: ControllerCall = { command, deadlineMs: this.host.clock.nowMs + this.host.scenario.controllerRequestTimeoutMs, done }
+    const call: ControllerCall = { command, deadlineMs: this.host.clock.nowMs + this.host.scenario.controllerRequestTimeoutMs, done, notControllerHops: 0, proposedThenNotController: false }
     this.sendControllerAttempt(call)
   }
 
   private sendControllerAttempt(call: ControllerCall): void {
     const requestId = this.nextRequestId++
     this.outstanding.set(requestId, { kind: 'controller', call })
-    this.send(this.controllerGuess, requestId, { type: 'controller_request', command: call.command })
+    this.send(this.controllerGuess, requestId, { type: 'controller_request', command: call.command, deadlineMs: call.deadlineMs })
   }
 
   private onControllerResponse(call: ControllerCall, response: ControllerResponse | null, hint: NodeId | null): void {
     if (response !== null) {
-      call.done({ kind: 'response', response })
+      call.done({ kind: 'response', response, notControllerHops: call.notControllerHops, proposedThenNotController: call.proposedThenNotController })
       return
     }
+    call.notControllerHops++
     const controllers = this.host.scenario.controllerIds
     this.controllerGuess = hint !== null && controllers.includes(hint) && hint !== this.controllerGuess
       ? hint

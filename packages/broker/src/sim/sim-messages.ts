@@ -53,9 +53,14 @@ export type RpcBody =
   | { readonly type: 'offsets_for_leader_epoch_response'; readonly errorCode: number; readonly epoch: number; readonly endOffset: bigint }
   | { readonly type: 'produce_request'; readonly partition: PartitionKey; readonly batch: Buffer; readonly timeoutMs: number }
   | { readonly type: 'produce_response'; readonly errorCode: number; readonly baseOffset: bigint }
-  | { readonly type: 'controller_request'; readonly command: ControllerCommand }
-  /** `response` null: NOT_CONTROLLER, with the controller's leader hint. */
-  | { readonly type: 'controller_response'; readonly response: ControllerResponse | null; readonly leaderHint: NodeId | null }
+  /** `deadlineMs`: gRPC deadline propagation; a server does not start work the caller gave up on. */
+  | { readonly type: 'controller_request'; readonly command: ControllerCommand; readonly deadlineMs: number }
+  /**
+   * `response` null: NOT_CONTROLLER, with the controller's leader hint. `afterProposal` is
+   * for the simulator's statistics only (a real broker cannot tell): the NOT_CONTROLLER
+   * answers a request that was proposed and may still commit.
+   */
+  | { readonly type: 'controller_response'; readonly response: ControllerResponse | null; readonly leaderHint: NodeId | null; readonly afterProposal?: boolean }
 
 export interface RpcMessage {
   readonly from: NodeId

@@ -78,14 +78,25 @@ export class SimNetwork<M extends Addressed = RaftMessage> {
   private sentCount = 0
   private deliveredCount = 0
 
+  /** fifo links only: the latest delivery time scheduled on each directed link. */
+  private readonly lastDeliveryMs: Float64Array | null
+
+  /**
+   * `fifoLinks`: messages on one directed link arrive in the order sent (a TCP connection,
+   * such as a gRPC channel's); each still gets its own delay, so a slow message holds back
+   * the ones behind it. Off by default: Raft tolerates reordering and the metadata
+   * simulator wants it.
+   */
   constructor(
     private readonly clock: SimClock,
     private readonly random: Random,
     readonly nodeIds: readonly NodeId[],
     private readonly listener: NetworkListener<M>,
+    fifoLinks = false,
   ) {
     nodeIds.forEach((id, i) => this.index.set(id, i))
     this.cutCount = new Int32Array(nodeIds.length * nodeIds.length)
+    this.lastDeliveryMs = fifoLinks ? new Float64Array(nodeIds.length * nodeIds.length) : null
   }
 
   get messagesSent(): number {
@@ -150,8 +161,15 @@ export class SimNetwork<M extends Addressed = RaftMessage> {
   }
 
   private schedule(message: M, tag: number): void {
-    const delayMs = this.delayMs()
-    this.clock.scheduleAfter(delayMs, () => {
+    let atMs = this.clock.nowMs + this.delayMs()
+    const last = this.lastDeliveryMs
+    if (last !== null) {
+      // Same-time events run in scheduling order, so equal times keep the order too.
+      const slot = this.slot(message.from, message.to)
+      if (atMs < last[slot]) atMs = last[slot]
+      last[slot] = atMs
+    }
+    this.clock.scheduleAt(atMs, () => {
       if (!this.canReach(message.from, message.to)) {
         this.listener.dropped(message, 'partitioned')
         return
