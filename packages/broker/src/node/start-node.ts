@@ -28,6 +28,7 @@ import { mkdir } from 'node:fs/promises'
 import * as grpc from '@grpc/grpc-js'
 import type { Logger as PinoLogger } from 'pino'
 import {
+  bindAddress,
   CallStatusError,
   DirLock,
   errorMessage,
@@ -333,7 +334,7 @@ async function bindBrokerShell(config: NodeConfig, logger: PinoLogger): Promise<
     }),
   )
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(hostPort(listener.host, listener.port), grpc.ServerCredentials.createInsecure(), (err, bound) => {
+    server.bindAsync(bindAddress(listener.host, listener.port), grpc.ServerCredentials.createInsecure(), (err, bound) => {
       if (err === null) resolve(bound)
       else if (/EADDRINUSE/.test(err.message)) reject(new PortInUseError(listener.host, listener.port, err))
       else reject(err)
@@ -342,11 +343,6 @@ async function bindBrokerShell(config: NodeConfig, logger: PinoLogger): Promise<
   logger.info({ listener: listener.name, host: listener.host, port }, 'broker listening')
   shell = { server, port, target: null }
   return shell
-}
-
-function hostPort(host: string, port: number): string {
-  if (host === '') return `0.0.0.0:${port}`
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
 }
 
 function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {

@@ -455,7 +455,12 @@ export class RaftDriver {
     if (image === this.publishedImage) return
     if (this.publishedImage === null && image.offset < 0) return
     this.publishedImage = image
-    this.onCommittedImage(image)
+    try {
+      this.onCommittedImage(image)
+    } catch (err) {
+      // A listener's bug must not stop the Raft loop.
+      this.logger.error({ err, offset: image.offset }, 'an onCommittedImage listener threw')
+    }
   }
 
   private settle(offset: number, outcome: Completion['outcome']): void {
