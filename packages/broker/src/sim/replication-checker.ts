@@ -40,10 +40,11 @@
  * The first violation is kept; the simulator stops there.
  *
  * Page-cache mode promises less: a replica counts toward the HW with data it has not
- * flushed, so a crash can take an acknowledged batch with it. There the durability checks
- * (acked_on_isr uses "in the log" instead of "durable"; crashes are not checked) are
- * relaxed, and once a crash lost a batch below the partition's committed end from some
- * replica, the data checks of that partition stop (the mode made no promise for it).
+ * flushed. A killed process keeps those writes (the OS page cache has them), so every
+ * property above still holds across process crashes, with "in the log" for "durable"; but a
+ * power loss can take an acknowledged batch with it. Once a power loss took any batch of a
+ * partition from some replica, the data checks of that partition stop (the mode made no
+ * promise for it); the simulator counts such partitions.
  */
 import type { MetadataImage, PartitionRegistration } from '@tributary/metadata-quorum'
 import { NO_NODE, type NodeId, type TopicId } from '@tributary/protocol'
@@ -190,7 +191,7 @@ export class ReplicationChecker {
     const image = this.latest
     if (image === null) return []
     const [topicId, partitionId] = splitKey(partition)
-    return image.partition(topicId, partitionId)?.isr ?? []
+    return image.topicsById.get(topicId)?.partitions.get(partitionId)?.isr ?? []
   }
 
   // ---- replicas ---------------------------------------------------------------------------
@@ -209,6 +210,10 @@ export class ReplicationChecker {
   observeReplica(brokerId: NodeId, incarnation: number, partition: string, highWatermark: bigint, log: SimPartitionLog, nowMs: number): void {
     const id = `${brokerId}/${partition}`
     let track = this.replicas.get(id)
+    if (this.unpromised.has(partition)) {
+      this.replicas.set(id, { incarnation, highWatermark })
+      return
+    }
     if (track === undefined || track.incarnation !== incarnation) {
       track = { incarnation, highWatermark: 0n }
       this.replicas.set(id, track)
@@ -229,6 +234,7 @@ export class ReplicationChecker {
 
   /** A replica truncated its log to `newEnd` (KIP-101/279). */
   truncated(brokerId: NodeId, partition: string, newEnd: bigint, highWatermark: bigint, nowMs: number): void {
+    if (this.unpromised.has(partition)) return
     if (newEnd < highWatermark) {
       this.fail('no_truncation_below_hw', `broker ${brokerId} truncated ${partition} to ${newEnd}, below its HW ${highWatermark}`, nowMs)
       return
@@ -244,9 +250,11 @@ export class ReplicationChecker {
   brokerCrashed(brokerId: NodeId, partitions: ReadonlyMap<string, { readonly endBefore: bigint }>, nowMs: number): void {
     for (const [partition, { endBefore }] of partitions) {
       if (this.durability === 'page-cache') {
+        // Any loss voids the promise: the leader may still count the data this replica
+        // acknowledged before it lost it (its follower progress is not reset until it fetches).
         const log = this.disks.log(brokerId, partition)
         const end = log === undefined ? 0n : log.logEndOffset
-        if (end < endBefore && end < this.committedEnd(partition)) this.unpromised.add(partition)
+        if (end < endBefore) this.unpromised.add(partition)
         continue
       }
       if (this.committedIsr(partition).includes(brokerId)) this.checkAckedOn(partition, brokerId, 'crashed while in the ISR', nowMs)
@@ -280,6 +288,10 @@ export class ReplicationChecker {
       return
     }
     this.ackerOfEpoch.set(key, brokerId)
+    if (this.unpromised.has(partition)) {
+      this.ackedCount++
+      return
+    }
     if (!sameRecords(batch.bytes, producerBytes)) {
       this.fail('acked_on_isr', `broker ${brokerId} acknowledged offset ${batch.baseOffset} of ${partition}, but the batch there is not the producer's`, nowMs)
       return
@@ -299,7 +311,6 @@ export class ReplicationChecker {
     const acked: AckedBatch = { partition, batch, brokerId }
     byOffset.set(batch.baseOffset, acked)
     this.ackedCount++
-    if (this.unpromised.has(partition)) return
     const isr = this.committedIsr(partition)
     const members = [...maximalIsr, ...isr.filter((id) => !maximalIsr.includes(id))]
     for (const id of members) {

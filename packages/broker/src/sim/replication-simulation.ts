@@ -85,6 +85,8 @@ export const LIVENESS_TIMEOUT_MS = 15_000
 const LIVENESS_CHECK_INTERVAL_MS = 50
 /** A bound on events per run: far above a normal run, hit only by a livelock of zero-delay events. */
 const EVENTS_PER_RUN_MAX = 5_000_000
+/** Page-cache mode: the share of broker crashes that are power losses (unflushed writes lost). */
+const PAGE_CACHE_POWER_LOSS_PROBABILITY = 0.2
 /** Consumers read this many batches per fetch in the final read-back. */
 const CONSUMER_FETCH_BATCHES = 1000
 
@@ -455,9 +457,13 @@ class ReplicationSimulation implements BrokerHost {
       observer.crash(kept)
       this.raftChecker.nodeCrashed(broker.id)
     }
-    const ends = broker.crash(this.scenario.unsyncedSurvivalProbability)
+    // fsync mode is held to machine crashes: every crash loses what was not fsynced. In
+    // page-cache mode a killed process leaves its writes in the OS page cache, which writes
+    // them back; only a power loss (some crashes) loses them, and the mode promises nothing then.
+    const powerLoss = this.durability === 'fsync' || chance(this.faultRandom, PAGE_CACHE_POWER_LOSS_PROBABILITY)
+    const ends = broker.crash(powerLoss ? this.scenario.unsyncedSurvivalProbability : 1)
     this.brokerCrashes++
-    if (this.tracing) this.trace(broker.id, `CRASH broker (${why})`)
+    if (this.tracing) this.trace(broker.id, `CRASH broker (${why}${powerLoss ? ', power loss' : ', process only'})`)
     this.checker.brokerCrashed(broker.id, ends, this.clock.nowMs)
     this.scheduleRestart(() => {
       if (!broker.up) this.startBroker(broker)

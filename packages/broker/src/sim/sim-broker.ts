@@ -129,7 +129,8 @@ interface Replica {
   readonly key: string
   readonly partition: PartitionKey
   readonly log: SimPartitionLog
-  readonly state: PartitionState
+  /** Replaced only when the HW must go back (lowerHighWatermark). */
+  state: PartitionState
   fetcher: Fetcher | null
   purgatory: PendingProduce[]
   parked: ParkedFetch[]
@@ -801,9 +802,28 @@ export class SimBroker {
       this.stats.truncatedBatches += batchesBefore - log.batchCount
       if (host.tracing) host.trace(this.id, `${short(r.key)}: truncated from ${before} to ${end} (leader's epoch ${body.epoch} ends at ${body.endOffset})`)
       host.checker.truncated(this.id, r.key, end, r.state.highWatermark, host.clock.nowMs)
+      if (end < r.state.highWatermark) this.lowerHighWatermark(r, end)
     }
     f.phase = 'fetching'
     this.sendFetcherRequest(r)
+  }
+
+  /**
+   * The leader lacks records this replica counted as committed (page-cache mode after a
+   * power loss; the checker reports it in fsync mode). PartitionState's HW never goes back,
+   * so the replica starts a new one at `end` and follows the same leader, as the real
+   * Partition.lowerFollowerHighWatermark does.
+   */
+  private lowerHighWatermark(r: Replica, end: bigint): void {
+    const view = r.state.view()
+    const state = new PartitionState({
+      config: { localReplicaId: this.id, replicaLagTimeMaxMs: this.host.scenario.replicaLagTimeMaxMs, durability: this.host.durability },
+      logger: this.host.logger(this.id),
+      highWatermark: end,
+    })
+    state.becomeFollower({ leaderEpoch: view.leaderEpoch, partitionEpoch: view.partitionEpoch, leader: view.leader, replicas: view.replicas, isr: view.isr, latestLocalEpoch: r.log.latestEpoch() })
+    r.state = state
+    if (this.host.tracing) this.host.trace(this.id, `${short(r.key)}: TRUNCATED BELOW THE HIGH WATERMARK ${view.highWatermark}: HW now ${end}`)
   }
 
   private onFetchResponse(r: Replica, f: Fetcher, body: Extract<RpcBody, { type: 'fetch_response' }>): void {
