@@ -40,6 +40,19 @@ async function offsetsIn(log: PartitionLog): Promise<bigint[]> {
 const range = (from: number, to: number): bigint[] => Array.from({ length: to - from }, (_, i) => BigInt(from + i))
 
 describe('PartitionLog: truncation (KIP-101/279)', () => {
+  it('truncating at the log end drops an epoch that starts there (a leader that never wrote), as Kafka does', async () => {
+    const log = await filledLog()
+    expect(await log.assignEpochStartOffset(5)).toEqual({ kind: 'assigned' })
+    expect(log.latestEpoch()).toBe(5)
+    expect(await log.truncateTo(40n)).toBe(40n)
+    expect(log.latestEpoch()).toBe(1)
+    expect(await offsetsIn(log)).toEqual(range(0, 40))
+    await log.close()
+    const reopened = await t.open(config)
+    expect(reopened.epochEntries().map((e) => e.epoch)).toEqual([0, 1])
+    await reopened.close()
+  })
+
   it('truncates inside the active segment and keeps appending from the new end', async () => {
     const log = await filledLog()
     const segments = log.segmentCount

@@ -743,7 +743,14 @@ export class PartitionLog {
     assert(targetOffset >= 0n, `truncation offset ${targetOffset} must be >= 0`)
     this.checkUsable()
     return this.locked('exclusive', async () => {
-      if (targetOffset >= this.logEndOffset) return this.logEndOffset
+      if (targetOffset >= this.logEndOffset) {
+        // No bytes to cut, but an epoch entry that starts at the log end must still go (Kafka's
+        // UnifiedLog.truncateTo does the same): a replica that became leader and wrote nothing
+        // before losing leadership has such an entry, and keeping it would make its next
+        // fetches claim an epoch the new leader never had (KIP-320 divergence, forever).
+        if (this.epochCache.truncateFromEnd(this.logEndOffset)) await this.writeEpochCheckpoint()
+        return this.logEndOffset
+      }
       if (targetOffset < this.logStartOffset) {
         await this.truncateFully(targetOffset)
         return targetOffset

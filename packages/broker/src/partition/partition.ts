@@ -609,10 +609,10 @@ export class Partition {
     return this.mutex.run(async () => {
       if (!this.followsIn(leaderEpoch)) return null
       const log = this.requireLog()
-      if (offset >= log.logEndOffset) return log.logEndOffset
+      const endBefore = log.logEndOffset
       const newEnd = await this.guard(() => log.truncateTo(offset))
       if (newEnd === null) return null
-      await this.afterTruncation(newEnd, reason)
+      if (newEnd < endBefore || newEnd < this.state.highWatermark) await this.afterTruncation(newEnd, reason)
       return newEnd
     })
   }

@@ -409,7 +409,13 @@ export class ReplicaFetcher {
     }
     if (answer.divergingEpoch !== undefined) {
       this.logger.info({ partition: p.name, divergingEpoch: answer.divergingEpoch.epoch, endOffset: String(answer.divergingEpoch.endOffset) }, 'leader reported a diverging epoch')
+      const before = { end: p.logEndOffset, epoch: p.latestEpoch }
       await this.applyTruncationAnswer(entry, answer.divergingEpoch, 'Fetch diverging epoch')
+      if (entry.phase === 'fetching' && p.logEndOffset === before.end && p.latestEpoch === before.epoch) {
+        // The same fetch would diverge again: never spin on it.
+        this.logger.error({ partition: p.name, fetchOffset: String(fetchOffset), lastFetchedEpoch: before.epoch }, 'a diverging epoch changed nothing locally; backing off')
+        this.backoff([entry])
+      }
       return 'other'
     }
     if (answer.records.length === 0) return 'nothing'

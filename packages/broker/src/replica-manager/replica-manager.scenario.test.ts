@@ -276,3 +276,27 @@ describe('failover with long replica polls', () => {
     expect(answer.errorCode).toBe(ErrorCode.NONE.code)
   })
 })
+
+describe('a leader that never wrote in its epoch', () => {
+  it('drops its empty epoch when it follows again, instead of diverging on every fetch', async () => {
+    const c = await start()
+    await c.createTopic('orders', 1, 3)
+    for (let i = 0; i < 3; i++) expect((await c.produce('orders', 0, [`e0-${i}`])).errorCode).toBe(0)
+    await followersCaughtUp(c, 'orders')
+    const first = c.leaderOf('orders')
+    await c.heartbeat(first, { wantFence: true }) // epoch 1: another broker leads, writes nothing
+    const second = c.leaderOf('orders')
+    await eventually(() => c.manager(second).partition('orders', 0)?.isLeader === true, 'second leader leads')
+    expect(c.manager(second).partition('orders', 0)!.latestEpoch).toBe(1)
+    await c.heartbeat(second, { wantFence: true }) // epoch 2: the third broker leads
+    const third = c.leaderOf('orders')
+    expect([first, second]).not.toContain(third)
+    await eventually(() => c.manager(third).partition('orders', 0)?.isLeader === true, 'third leader leads')
+    expect((await c.produce('orders', 0, ['e2-0'], { acks: 1 })).errorCode).toBe(0)
+    await c.heartbeat(first, {})
+    await c.heartbeat(second, {})
+    await eventually(() => c.partitionOf('orders', 0).isr.length === 3, 'both former leaders rejoin the ISR')
+    await sameLogsBelowHighWatermark(c, 'orders', 0, [1, 2, 3], 4n)
+    expect(c.manager(second).partition('orders', 0)!.latestEpoch).toBe(2)
+  })
+})
