@@ -5,8 +5,10 @@
  *     partition epoch it carried is current (INELIGIBLE_REPLICA, OPERATION_NOT_ATTEMPTED,
  *     STALE_BROKER_EPOCH for one replica): drop the pending change, propose again later.
  *   - `not_applied_await_metadata`: refused because the leader's view is stale (stale
- *     partition epoch, fenced leader epoch, unknown partition): drop the pending change and
- *     propose nothing until metadata brings the current state.
+ *     partition epoch, fenced leader epoch, unknown partition). That proves nothing about an
+ *     earlier delivery of the same change (a resend after NOT_CONTROLLER is refused because
+ *     the first one applied), so the maximal ISR stays as the pending change made it and
+ *     nothing is proposed until metadata brings the current state.
  *   - `unknown`: anything else, NEW_LEADER_ELECTED among them (Kafka: the change was applied
  *     but this replica is no longer leader). Whether the ISR changed is not known, so the
  *     maximal ISR must stay as large as the pending change made it.

@@ -271,7 +271,7 @@ describe('PartitionState: AlterPartition answers', () => {
 
   it('a stale partition epoch drops the pending change and proposes nothing until metadata arrives', () => {
     const { s, request } = shrinkPending()
-    expect(s.onAlterPartitionResponse(request, { kind: 'error', errorCode: ErrorCode.INVALID_UPDATE_VERSION.code })).toEqual({ kind: 'dropped', awaitingMetadata: true })
+    expect(s.onAlterPartitionResponse(request, { kind: 'error', errorCode: ErrorCode.INVALID_UPDATE_VERSION.code })).toEqual({ kind: 'awaiting_metadata' })
     expect(s.view()).toMatchObject({ isrState: 'awaiting_metadata', isr: [N1, N2, N3], maximalIsr: [N1, N2, N3] })
     expect(s.takeAlterPartitionRequest()).toBeNull()
     expect(s.tick(LAG_MS * 3).isrChange).toBeNull()
@@ -286,6 +286,19 @@ describe('PartitionState: AlterPartition answers', () => {
     // Metadata that is not newer is stale.
     expect(s.onMetadataUpdate({ leader: N1, leaderEpoch: 1, partitionEpoch: 1, replicas: ids(1, 2, 3), isr: ids(1, 3) }, 0)).toEqual({ kind: 'stale' })
     expect(s.onMetadataUpdate({ leader: N2, leaderEpoch: 2, partitionEpoch: 2, replicas: ids(1, 2, 3), isr: ids(2, 3) }, 0)).toEqual({ kind: 'role_change_required' })
+  })
+
+  it('a stale-view refusal of an expand keeps the expanded maximal ISR, even on a first attempt', () => {
+    // The channel may have resent the request to a new controller after the old one had
+    // committed it: the refusal can be caused by the change itself (simulator seed 9289).
+    const s = leader({ isr: [1, 2] })
+    produce(s, 10n)
+    fetch(s, N2, 10n, 1)
+    fetch(s, N3, 10n, 1)
+    const request = s.takeAlterPartitionRequest()!
+    expect(s.onAlterPartitionResponse(request, { kind: 'error', errorCode: ErrorCode.INVALID_UPDATE_VERSION.code })).toEqual({ kind: 'awaiting_metadata' })
+    expect(s.maximalIsr).toEqual([N1, N2, N3])
+    expect(s.takeAlterPartitionRequest()).toBeNull()
   })
 
   it('an explicit not-applied refusal of an expand shrinks the maximal ISR back at once', () => {

@@ -416,14 +416,19 @@ export class PartitionState {
       }
       case 'error': {
         const errorClass = classifyAlterPartitionError(response.errorCode)
-        // Only a first attempt's refusal proves nothing was applied: an earlier attempt
-        // whose answer was lost may have been, which would also make this one stale.
-        if (errorClass === 'not_applied_retry' || (errorClass === 'not_applied_await_metadata' && leader.requestAttempts === 1)) {
-          const awaitingMetadata = errorClass === 'not_applied_await_metadata'
-          if (awaitingMetadata) this.awaitMetadata(leader, state.isr, `AlterPartition error ${response.errorCode}`)
-          else this.resetToCommitted(leader, state.isr)
-          this.logger.info({ errorCode: response.errorCode, awaitingMetadata }, 'dropped pending ISR change')
-          return { kind: 'dropped', awaitingMetadata }
+        // Only INELIGIBLE_REPLICA / OPERATION_NOT_ATTEMPTED / STALE_BROKER_EPOCH prove that
+        // nothing was applied: the controller checked the partition epoch first and found it
+        // current. A stale-view refusal (INVALID_UPDATE_VERSION, FENCED_LEADER_EPOCH, ...)
+        // proves nothing, even on what this state counts as a first attempt: the channel may
+        // have resent the request to a new controller after the old one committed it and lost
+        // leadership (NOT_CONTROLLER), and then the resend is refused *because* the change
+        // applied. Dropping the pending expand there let the HW advance without a member of the
+        // committed ISR (replication simulator, seed 9289); as Kafka's handleAlterPartitionError,
+        // the maximal ISR stays as large as the pending change made it until metadata says.
+        if (errorClass === 'not_applied_retry') {
+          this.resetToCommitted(leader, state.isr)
+          this.logger.info({ errorCode: response.errorCode }, 'dropped pending ISR change')
+          return { kind: 'dropped', awaitingMetadata: false }
         }
         this.awaitMetadata(leader, maximalIsrOf(state), `AlterPartition error ${response.errorCode}, outcome unknown`)
         this.logger.info({ errorCode: response.errorCode }, 'awaiting metadata for ISR change')
