@@ -96,8 +96,8 @@ describe('trib (the bin)', () => {
     expectOneLineError(await trib([...controller(), '--override', 'node.id=7']), /node\.id 7 is not in controller\.quorum\.voters/)
   })
 
-  it('refuses the broker role, which is not implemented yet', async () => {
-    expectOneLineError(await trib([...controller(), '--override', 'process.roles=broker,controller']), /the broker role is not implemented yet/)
+  it('refuses the broker role without a broker listener, naming listeners', async () => {
+    expectOneLineError(await trib([...controller(), '--override', 'process.roles=broker,controller']), /^trib server: listeners: a broker needs a listener not named in controller\.listener\.names/)
   })
 
   it('refuses a controller listener port that is already in use', async () => {
