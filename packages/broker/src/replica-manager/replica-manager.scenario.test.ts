@@ -1,7 +1,7 @@
 // Scripted replication stories: three ReplicaManagers in one process, the real controller
 // state machine deciding topics, ISRs and leaders, in-memory channels between brokers.
 // Each story reads like what it checks (Kafka's replication behaviour, DESIGN.md).
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '@tributary/protocol'
@@ -298,5 +298,66 @@ describe('a leader that never wrote in its epoch', () => {
     await eventually(() => c.partitionOf('orders', 0).isr.length === 3, 'both former leaders rejoin the ISR')
     await sameLogsBelowHighWatermark(c, 'orders', 0, [1, 2, 3], 4n)
     expect(c.manager(second).partition('orders', 0)!.latestEpoch).toBe(2)
+  })
+})
+
+describe('retention', () => {
+  it('deletes old segments below the HW on every replica; a consumer behind the log start gets OFFSET_OUT_OF_RANGE; a replica that missed it starts at the leader\'s log start', async () => {
+    const c = await start({ config: { retentionCheckIntervalMs: 30, segmentBytes: 1024 } })
+    await c.createTopic('orders', 1, 3, { 'retention.bytes': '2048', 'segment.bytes': '1024' })
+    const stopped = followersOf(c, 'orders')[0]
+    await c.stopBroker(stopped)
+    c.nowMs += 1000
+    await eventually(() => c.partitionOf('orders', 0).isr.length === 2, 'ISR shrinks without the stopped broker')
+    for (let i = 0; i < 60; i++) expect((await c.produce('orders', 0, [`${i}`.padEnd(100, 'x')])).errorCode).toBe(0)
+    const leader = c.leaderOf('orders')
+    await eventually(() => c.manager(leader).partition('orders', 0)!.logStartOffset > 0n, 'retention deletes old segments on the leader')
+    const leaderLogStart = c.manager(leader).partition('orders', 0)!.logStartOffset
+
+    const answer = (
+      await c.manager(leader).fetch(
+        {
+          replicaId: -1, replicaEpoch: -1n, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, correlationId: 1n,
+          topics: [{ topic: 'orders', topicId: '', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+        },
+        new AbortController().signal,
+      )
+    ).topics[0].partitions[0]
+    expect(answer.errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE.code)
+    expect(answer.logStartOffset).toBeGreaterThanOrEqual(leaderLogStart)
+
+    // The stopped replica comes back with an empty log that starts before the leader's.
+    await c.startBroker(stopped)
+    await eventually(() => c.partitionOf('orders', 0).isr.length === 3, 'it catches up from the leader log start and rejoins')
+    const restarted = c.manager(stopped).partition('orders', 0)!
+    expect(restarted.logStartOffset).toBeGreaterThan(0n)
+    const end = c.manager(leader).partition('orders', 0)!.logEndOffset
+    await eventually(() => restarted.highWatermark === end, 'restarted replica learns the HW')
+    const mine = await c.values(stopped, 'orders', 0)
+    const theirs = await c.values(leader, 'orders', 0)
+    // Each replica applies retention on its own schedule: compare what both still hold.
+    const common = Math.min(mine.length, theirs.length)
+    expect(common).toBeGreaterThan(0)
+    expect(mine.slice(mine.length - common)).toEqual(theirs.slice(theirs.length - common))
+    expect(mine.at(-1)).toBe('59'.padEnd(100, 'x'))
+  })
+})
+
+describe('a partition that cannot be recovered', () => {
+  it('answers KAFKA_STORAGE_ERROR while the broker goes on serving its other partitions', async () => {
+    const c = await start()
+    await c.createTopic('orders', 1, 3)
+    await c.createTopic('other', 1, 3)
+    for (const topic of ['orders', 'other']) expect((await c.produce(topic, 0, ['v'])).errorCode).toBe(0)
+    const victim = followersOf(c, 'orders')[0]
+    await followersCaughtUp(c, 'orders')
+    await c.stopBroker(victim)
+    writeFileSync(join(c.configOf(victim).logDir, 'orders-0', 'recovery-point-checkpoint'), 'garbage\n')
+    const manager = await c.startBroker(victim)
+    expect(manager.partition('orders', 0)?.unavailable()).toBe(ErrorCode.KAFKA_STORAGE_ERROR)
+    expect(c.storageFailures).toEqual([]) // a damaged directory is not a run-time disk failure
+    // The other topic replicates on.
+    await eventually(() => c.partitionOf('other', 0).isr.length === 3, 'other topic keeps its ISR')
+    expect((await c.produce('other', 0, ['after'])).errorCode).toBe(0)
   })
 })
