@@ -50,7 +50,16 @@ export class AlterPartitionSender {
   offer(partition: Partition): void {
     if (this.closed) return
     this.ready.add(partition)
-    if (this.sending === null && this.backoffTimer === null) this.sending = this.sendAll().finally(() => (this.sending = null))
+    this.kick()
+  }
+
+  /** Starts a send round unless one runs or a back-off waits; a round that ends with work left starts another. */
+  private kick(): void {
+    if (this.closed || this.sending !== null || this.backoffTimer !== null) return
+    this.sending = this.sendAll().finally(() => {
+      this.sending = null
+      if (this.ready.size > 0) this.kick()
+    })
   }
 
   async close(): Promise<void> {
@@ -62,6 +71,9 @@ export class AlterPartitionSender {
   }
 
   private async sendAll(): Promise<void> {
+    // Let the proposals of this turn of the event loop (an ISR check over every partition,
+    // a burst of follower fetches) gather, so they travel in one request.
+    await new Promise<void>((resolve) => setImmediate(resolve))
     while (!this.closed) {
       const batch: Taken[] = []
       for (const partition of [...this.ready]) {
@@ -77,7 +89,7 @@ export class AlterPartitionSender {
         // Back off, then go again (offer() does not start a send while the timer is set).
         this.backoffTimer = setTimeout(() => {
           this.backoffTimer = null
-          if (!this.closed && this.sending === null) this.sending = this.sendAll().finally(() => (this.sending = null))
+          this.kick()
         }, ALTER_PARTITION_RETRY_BACKOFF_MS)
         return
       }
