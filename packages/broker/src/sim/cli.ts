@@ -87,7 +87,7 @@ function main(argv: readonly string[]): number {
     if (seed === 'bad' || seed === undefined) return 2
     const quiet = values.quiet === true
     const result = runOne(seed, options, quiet ? undefined : (line) => process.stdout.write(`${line}\n`))
-    printResult(result)
+    printResult(result, options)
     return result.ok ? 0 : 1
   }
   if (values.seeds !== undefined && values.seed === undefined) {
@@ -117,6 +117,9 @@ function runMany(first: number, last: number, o: RunOptions): number {
   let acked = 0
   let crashes = 0
   let truncations = 0
+  let askAgain = 0
+  let hiddenRetries = 0
+  let unpromised = 0
   const count = last - first + 1
   for (let seed = first; seed <= last; seed++) {
     const result = runOne(seed, o, undefined)
@@ -124,9 +127,12 @@ function runMany(first: number, last: number, o: RunOptions): number {
     acked += result.stats.acknowledged
     crashes += result.stats.brokerCrashes + result.stats.controllerCrashes
     truncations += result.stats.truncations
+    askAgain += result.stats.askAgain
+    hiddenRetries += result.stats.alterPartitionHiddenRetries
+    unpromised += result.stats.unpromisedPartitions
     if (!result.ok) {
       failures.push(result)
-      printResult(result)
+      printResult(result, o)
     }
     const done = seed - first + 1
     if (done % PROGRESS_EVERY_SEEDS === 0 && seed < last) {
@@ -135,13 +141,24 @@ function runMany(first: number, last: number, o: RunOptions): number {
     }
   }
   const s = ((performance.now() - startedMs) / 1000).toFixed(1)
-  process.stdout.write(`seeds ${first}..${last} (${o.durability}): ${events} events, ${acked} batches acknowledged, ${crashes} crashes, ${truncations} truncations, ${s} s\n`)
+  process.stdout.write(`seeds ${first}..${last} (${o.durability}): ${events} events, ${acked} batches acknowledged, ${crashes} crashes, ` +
+    `${truncations} truncations (${askAgain} KIP-279 second rounds), ${hiddenRetries} AlterPartition resends after a proposed attempt` +
+    `${o.durability === 'page-cache' ? `, ${unpromised} partitions past a power loss` : ''}, ${s} s\n`)
   process.stdout.write(`seeds: ${count}, violations: ${failures.length}\n`)
-  for (const r of failures) process.stdout.write(`  seed ${r.seed}: ${r.violation?.invariant} - replay: ${r.replayCommand}\n`)
+  for (const r of failures) process.stdout.write(`  seed ${r.seed}: ${r.violation?.invariant} - replay: ${replay(r, o)}\n`)
   return failures.length === 0 ? 0 : 1
 }
 
-function printResult(r: ReplicationResult): void {
+/** The replay command, with the options that change the run. */
+function replay(r: ReplicationResult, o: RunOptions): string {
+  const plant = o.bugs === undefined ? '' : ` --plant ${Object.keys(PLANTS).find((k) => PLANTS[k] === o.bugs) ?? '?'}`
+  const extra = (o.faultPhaseMs === undefined ? '' : ` --fault-ms ${o.faultPhaseMs}`) +
+    (o.brokerCount === undefined ? '' : ` --brokers ${o.brokerCount}`) +
+    (o.livenessTimeoutMs === undefined ? '' : ` --liveness-ms ${o.livenessTimeoutMs}`)
+  return `${replicationReplayCommand(r.seed, r.durability)}${extra}${plant}`
+}
+
+function printResult(r: ReplicationResult, o: RunOptions): void {
   const st = r.stats
   if (r.ok) {
     process.stdout.write(`seed ${r.seed}: ok (${r.durability}) - ${st.simulatedMs} ms simulated, ${st.events} events, ` +
@@ -153,7 +170,7 @@ function printResult(r: ReplicationResult): void {
   }
   const v = r.violation
   process.stdout.write(`VIOLATION seed ${r.seed} (${r.durability}): ${v?.invariant} at ${v?.atMs} ms: ${v?.message}\n`)
-  process.stdout.write(`  replay: ${replicationReplayCommand(r.seed, r.durability)}\n`)
+  process.stdout.write(`  replay: ${replay(r, o)}\n`)
 }
 
 function optionalInt(text: string | undefined, name: string, min: number): number | undefined | 'bad' {

@@ -56,7 +56,7 @@ const CASES: readonly Case[] = [
     bugs: { lyingFsyncProbability: 0.3 }, seed: 68, checkDurableAtAck: false, invariant: 'replicas_agree', message: /but the committed log has batch/,
   },
   {
-    name: 'truncation to the log end that keeps the epoch cache strands the follower (PartitionLog today, see requests.md)',
+    name: 'truncation to the log end that keeps the epoch cache strands the follower (PartitionLog before 2f471e2, see requests.md)',
     bugs: { keepEpochEntryAtLogEnd: true }, seed: 8, invariant: 'liveness', message: /has ISR \[.*\] of replicas/,
   },
 ]

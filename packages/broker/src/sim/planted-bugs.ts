@@ -15,8 +15,8 @@ export interface PlantedBugs {
   readonly lyingFsyncProbability?: number
   /**
    * A follower whose truncation point is its log end leaves its epoch cache alone, so an
-   * epoch it led without writing stays at the log end (PartitionLog.truncateTo and
-   * Partition.truncateAsFollower return early there today; see /work/notes/requests.md).
+   * epoch it led without writing stays at the log end (what PartitionLog.truncateTo and
+   * Partition.truncateAsFollower did before 2f471e2; the simulator found it, seed 8).
    */
   readonly keepEpochEntryAtLogEnd?: boolean
 }

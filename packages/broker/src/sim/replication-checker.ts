@@ -33,8 +33,8 @@
  *     acknowledged batch durably: checked on every ack, on every ISR change (for the members
  *     that joined), and on every crash and truncation (for the replica that lost data). As
  *     an ISR member keeps each acked batch on its disk, a crash of any minority (indeed of
- *     every replica) cannot lose it, and while any ISR member is up the batch is on a live
- *     ISR member;
+ *     every replica) cannot lose it; after every crash the checker also checks directly that
+ *     each acked batch is on some live ISR member (while any is up);
  *   - acked_readable (after healing): every acknowledged batch is on every replica and
  *     readable below the leader's HW.
  * The first violation is kept; the simulator stops there.
@@ -258,6 +258,24 @@ export class ReplicationChecker {
         continue
       }
       if (this.committedIsr(partition).includes(brokerId)) this.checkAckedOn(partition, brokerId, 'crashed while in the ISR', nowMs)
+    }
+  }
+
+  /**
+   * After a crash: every acknowledged batch is still on some live member of the committed
+   * ISR (unless every member is down; the durable copies are checked by brokerCrashed).
+   * Implied by acked_on_isr, and checked on its own because it is the property users see.
+   */
+  checkAckedOnLiveIsr(crashed: NodeId, isUp: (id: NodeId) => boolean, nowMs: number): void {
+    for (const [partition, byOffset] of this.acked) {
+      if (this.unpromised.has(partition)) continue
+      const live = this.committedIsr(partition).filter(isUp)
+      if (live.length === 0) continue
+      for (const acked of byOffset.values()) {
+        if (live.some((id) => this.holds(id, acked) === null)) continue
+        this.fail('acked_on_isr', `after broker ${crashed} crashed, no live ISR member [${live.join(',')}] of ${partition} holds ${describeBatch(acked.batch)} (acknowledged by broker ${acked.brokerId})`, nowMs)
+        return
+      }
     }
   }
 

@@ -465,6 +465,7 @@ class ReplicationSimulation implements BrokerHost {
     this.brokerCrashes++
     if (this.tracing) this.trace(broker.id, `CRASH broker (${why}${powerLoss ? ', power loss' : ', process only'})`)
     this.checker.brokerCrashed(broker.id, ends, this.clock.nowMs)
+    this.checker.checkAckedOnLiveIsr(broker.id, (id) => this.brokers.get(id)?.up === true, this.clock.nowMs)
     this.scheduleRestart(() => {
       if (!broker.up) this.startBroker(broker)
     })

@@ -40,7 +40,7 @@ import {
   type Random,
   type SimClock,
 } from '@tributary/metadata-quorum'
-import { ErrorCode, NO_NODE, type NodeId, type TopicId, type controller } from '@tributary/protocol'
+import { ErrorCode, type NodeId, type controller } from '@tributary/protocol'
 import { PartitionState, type AlterPartitionResponse, type Durability, type PartitionMetadata } from '../replica/partition-state.js'
 import type { AlterPartitionRequest } from '../replica/isr-state.js'
 import { followerTruncation } from '../replica/follower-truncation.js'
@@ -1095,5 +1095,3 @@ export function short(key: string): string {
   const i = key.lastIndexOf('-')
   return `${key.slice(0, 4)}..-${key.slice(i + 1)}`
 }
-
-export { NO_NODE, type TopicId }
