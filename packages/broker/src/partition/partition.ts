@@ -687,14 +687,18 @@ export class Partition {
    * when data reaches the disk; then the recovery point and the HW. Also expires idle producers.
    */
   async checkpoint(nowMs: number): Promise<void> {
+    if (this.phase !== 'open') return
+    if (this.options.durability === 'page-cache') {
+      // Outside the mutex: the fsync runs alongside appends (the log allows it), so a large
+      // page-cache flush never stalls produce.
+      const log = this.requireLog()
+      const durable = await this.guard(() => log.flush())
+      if (durable === null) return
+      this.onFlushed(durable)
+    }
     await this.mutex.run(async () => {
       if (this.phase !== 'open') return
       const log = this.requireLog()
-      if (this.options.durability === 'page-cache') {
-        const durable = await this.guard(() => log.flush())
-        if (durable === null) return
-        this.onFlushed(durable)
-      }
       if ((await this.guard(() => log.checkpointRecoveryPoint())) === null) return
       await this.writeHighWatermark()
       this.producers.expire(nowMs)

@@ -1,7 +1,7 @@
 // Scripted replication stories: three ReplicaManagers in one process, the real controller
 // state machine deciding topics, ISRs and leaders, in-memory channels between brokers.
 // Each story reads like what it checks (Kafka's replication behaviour, DESIGN.md).
-import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ErrorCode } from '@tributary/protocol'
@@ -359,5 +359,45 @@ describe('a partition that cannot be recovered', () => {
     // The other topic replicates on.
     await eventually(() => c.partitionOf('other', 0).isr.length === 3, 'other topic keeps its ISR')
     expect((await c.produce('other', 0, ['after'])).errorCode).toBe(0)
+  })
+})
+
+describe('crash and return of a leader', () => {
+  it('recovers from files left as a kill leaves them, rejoins, leads again after a preferred election, and still deduplicates its producers', async () => {
+    const c = await start()
+    await c.createTopic('orders', 1, 3, { 'min.insync.replicas': '2' })
+    const original = c.leaderOf('orders')
+    expect(c.partitionOf('orders', 0).replicas[0]).toBe(original) // the preferred leader
+    const producer = { id: 7000n, epoch: 0, sequence: 0 }
+    for (let i = 0; i < 4; i++) expect((await c.produce('orders', 0, [`s${i}`], { producer: { ...producer, sequence: i } })).errorCode).toBe(0)
+    await followersCaughtUp(c, 'orders')
+
+    // "SIGKILL": the files as they are now (page cache included), without a clean shutdown.
+    const dir = c.configOf(original).logDir
+    cpSync(dir, `${dir}.crash`, { recursive: true })
+    await c.stopBroker(original)
+    rmSync(dir, { recursive: true, force: true })
+    renameSync(`${dir}.crash`, dir)
+    expect(existsSync(join(dir, 'orders-0', 'clean-shutdown'))).toBe(false)
+
+    // Its session expires: another ISR member leads, writes go on.
+    await c.heartbeat(original, { wantFence: true })
+    const interim = c.leaderOf('orders')
+    expect(interim).not.toBe(original)
+    await eventually(() => c.manager(interim).partition('orders', 0)?.isLeader === true, 'interim leader leads')
+    expect((await c.produce('orders', 0, ['interim'])).errorCode).toBe(0)
+
+    await c.startBroker(original)
+    await eventually(() => c.partitionOf('orders', 0).isr.length === 3, 'the returned broker rejoins the ISR')
+    await c.electPreferred('orders', 0)
+    expect(c.leaderOf('orders')).toBe(original)
+    await eventually(() => c.manager(original).partition('orders', 0)?.isLeader === true, 'preferred leader leads again')
+
+    // A retry of the producer's last batch from before the crash is recognised.
+    const retry = await c.produce('orders', 0, ['s3'], { producer: { ...producer, sequence: 3 } })
+    expect(retry).toMatchObject({ errorCode: 0, baseOffset: 3n })
+    expect((await c.produce('orders', 0, ['s4'], { producer: { ...producer, sequence: 4 } })).baseOffset).toBe(5n)
+    await sameLogsBelowHighWatermark(c, 'orders', 0, [1, 2, 3], 6n)
+    expect(await c.values(original, 'orders', 0)).toEqual(['s0', 's1', 's2', 's3', 'interim', 's4'])
   })
 })
