@@ -1,6 +1,6 @@
 // The leader's request handling, error by error (Kafka's codes and hints), on a running
 // three-broker cluster: Produce, Fetch, ListOffsets, OffsetsForLeaderEpoch.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ErrorCode, encodeRecordBatch, type broker } from '@tributary/protocol'
 import { InProcessCluster, eventually, valuesIn } from './in-process-cluster.js'
 
@@ -79,6 +79,12 @@ describe('Produce', () => {
 })
 
 describe('Fetch', () => {
+  beforeEach(async () => {
+    // Earlier appends (acks=0, acks=1) commit asynchronously: start each check from rest.
+    const p = c.manager(leader).partition('orders', 0)!
+    await eventually(() => p.highWatermark === p.logEndOffset, 'earlier appends committed')
+  })
+
   it('serves a consumer up to the high watermark and echoes the correlation id', async () => {
     const hw = c.manager(leader).partition('orders', 0)!.highWatermark
     const answer = await fetchOne(leader, fetchRequest({}))
@@ -133,7 +139,9 @@ describe('Fetch', () => {
   })
 
   it('a parked fetch returns empty when max_wait_ms passes, and at once when the caller aborts', async () => {
-    const hw = c.manager(leader).partition('orders', 0)!.highWatermark
+    const p = c.manager(leader).partition('orders', 0)!
+    await eventually(() => p.highWatermark === p.logEndOffset, 'earlier appends committed')
+    const hw = p.highWatermark
     const timedOut = await fetchOne(leader, fetchRequest({ fetchOffset: hw }, { maxWaitMs: 30, minBytes: 1 }))
     expect(timedOut.errorCode).toBe(0)
     expect(timedOut.records.length).toBe(0)
