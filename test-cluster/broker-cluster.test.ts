@@ -39,7 +39,10 @@ describe('broker cluster (3 combined processes)', () => {
   })
 
   afterAll(async () => {
-    await cluster?.close()
+    // TRIB_TEST_KEEP_DIRS=1 keeps the nodes' directories (server.log, partition logs) for a post-mortem.
+    const keepDirs = process.env.TRIB_TEST_KEEP_DIRS === '1'
+    if (keepDirs && cluster !== undefined) console.error(`kept ${cluster.processes.baseDir}`)
+    await cluster?.close({ keepDirs })
   })
 
   it('writes a topic with RF 3 and reads it back through the gRPC API', async () => {
