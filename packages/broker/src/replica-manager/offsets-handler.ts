@@ -93,6 +93,8 @@ export class OffsetsHandler {
           const partition = this.context.partition(topic.topic, req.partition)
           const error = leaderOnlyError(partition, req.currentLeaderEpoch)
           if (error !== null || partition === undefined) return { ...none, errorCode: (error ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION).code }
+          // No epoch is negative: nothing the leader has can answer it.
+          if (req.leaderEpoch < 0) return { ...none, errorCode: ErrorCode.NONE.code }
           try {
             const end = partition.endOffsetForEpoch(req.leaderEpoch)
             return { partition: req.partition, errorCode: ErrorCode.NONE.code, leaderEpoch: end.epoch, endOffset: end.endOffset }
