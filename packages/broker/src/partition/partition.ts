@@ -85,8 +85,12 @@ export interface PartitionOptions {
 
 export type LeaderAppendOutcome =
   | { readonly kind: 'appended'; readonly firstOffset: bigint; readonly lastOffset: bigint; readonly leaderEpoch: number; readonly logStartOffset: bigint }
-  /** An idempotent retry of batches already in the log: answered with the original offsets. */
-  | { readonly kind: 'duplicate'; readonly firstOffset: bigint; readonly lastOffset: bigint; readonly logStartOffset: bigint }
+  /**
+   * An idempotent retry of batches already in the log: answered with the original offsets.
+   * With acks=all it still waits for the HW to pass lastOffset (Kafka's DelayedProduce does):
+   * the original may have timed out uncommitted, and only the leader may hold it.
+   */
+  | { readonly kind: 'duplicate'; readonly firstOffset: bigint; readonly lastOffset: bigint; readonly leaderEpoch: number; readonly logStartOffset: bigint }
   | { readonly kind: 'error'; readonly error: ErrorCodeInfo; readonly message: string }
   | { readonly kind: 'not_leader'; readonly leaderId: NodeId; readonly leaderEpoch: number }
 
@@ -447,7 +451,7 @@ export class Partition {
       if (headers === null) return { kind: 'error', error: ErrorCode.CORRUPT_MESSAGE, message: 'The records are not whole RecordBatch v2 batches.' }
       const check = this.checkProducers(headers)
       if (check !== null) {
-        if (check.kind === 'duplicate') return { ...check, logStartOffset: log.logStartOffset }
+        if (check.kind === 'duplicate') return { ...check, leaderEpoch: this.leaderEpochNow, logStartOffset: log.logStartOffset }
         return check
       }
       const leaderEpoch = this.leaderEpochNow
@@ -493,7 +497,7 @@ export class Partition {
       const check = this.producers.checkAppend(header)
       if (check.kind === 'duplicate') {
         this.logger.debug({ producerId: String(header.producerId), baseSequence: header.baseSequence }, 'answered a duplicate batch with its original offsets')
-        return { kind: 'duplicate', firstOffset: check.firstOffset, lastOffset: check.lastOffset, logStartOffset: 0n }
+        return { kind: 'duplicate', firstOffset: check.firstOffset, lastOffset: check.lastOffset, leaderEpoch: this.leaderEpochNow, logStartOffset: 0n }
       }
       if (check.kind === 'error') return { kind: 'error', error: ErrorCode[check.code], message: check.message }
     }

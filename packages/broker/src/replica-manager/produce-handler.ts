@@ -10,7 +10,9 @@
  * acks=1 answers after the append; acks=all waits until the HW passes the batch (the
  * "delayed produce" purgatory, at most DELAYED_PRODUCES_MAX waiting), or timeout_ms passes
  * (REQUEST_TIMED_OUT), or the replica stops leading in that epoch (NOT_LEADER_OR_FOLLOWER);
- * acks=0 resolves null once appended.
+ * acks=0 resolves null once appended. An idempotent retry (duplicate) is answered with the
+ * original offsets, and with acks=all only once the HW passes them too, as Kafka's
+ * DelayedProduce does: the original may have timed out before it committed.
  */
 import type { Logger } from '@tributary/metadata-quorum'
 import { ErrorCode, NO_NODE, type ErrorCodeInfo, type broker } from '@tributary/protocol'
@@ -92,7 +94,6 @@ export class ProduceHandler {
       case 'not_leader':
         return answer(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, '', { currentLeaderId: outcome.leaderId, currentLeaderEpoch: outcome.leaderEpoch })
       case 'duplicate':
-        return answer(index, ErrorCode.NONE, '', { baseOffset: outcome.firstOffset, logStartOffset: outcome.logStartOffset })
       case 'appended':
         break
     }

@@ -401,3 +401,32 @@ describe('crash and return of a leader', () => {
     expect(await c.values(original, 'orders', 0)).toEqual(['s0', 's1', 's2', 's3', 'interim', 's4'])
   })
 })
+
+describe('a retried acks=all batch', () => {
+  it('is not acknowledged as a duplicate before the HW passes it (Kafka waits for the original offsets too)', async () => {
+    const c = await start()
+    await c.createTopic('orders', 1, 3)
+    const leaderId = c.leaderOf('orders')
+    await eventually(() => c.manager(leaderId).partition('orders', 0)?.isLeader === true, 'leader elected')
+    // The followers cannot reach the leader: the batch is appended but not replicated.
+    for (const f of followersOf(c, 'orders')) c.cutLinks.add(`${f}->${leaderId}`)
+    const producer = { id: 9100n, epoch: 0, sequence: 0 }
+    const first = await c.produce('orders', 0, ['only-on-the-leader'], { producer, timeoutMs: 50 })
+    expect(first.errorCode).toBe(ErrorCode.REQUEST_TIMED_OUT.code)
+    const leader = c.manager(leaderId).partition('orders', 0)!
+    expect(leader.logEndOffset).toBe(1n)
+    expect(leader.highWatermark).toBe(0n)
+
+    // The producer retries the same batch: it is a duplicate, but still uncommitted, so
+    // acknowledging it now would let a new leader without it lose an acknowledged record.
+    const retry = await c.produce('orders', 0, ['only-on-the-leader'], { producer, timeoutMs: 50 })
+    expect(retry.errorCode).toBe(ErrorCode.REQUEST_TIMED_OUT.code)
+    expect(leader.logEndOffset).toBe(1n)
+
+    // Once the followers hold it, the retry is answered with the original offset.
+    c.cutLinks.clear()
+    const later = await c.produce('orders', 0, ['only-on-the-leader'], { producer, timeoutMs: 5000 })
+    expect(later).toMatchObject({ errorCode: 0, baseOffset: 0n })
+    expect(leader.highWatermark).toBeGreaterThanOrEqual(1n)
+  })
+})
