@@ -1,6 +1,6 @@
 // One partition replica on its own: its files, its HW checkpoint across restarts, group
 // commit before the HW moves, and what a storage failure does.
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -119,6 +119,34 @@ describe('Partition', () => {
     expect(p.highWatermark).toBe(0n)
     // A stale epoch's work is refused.
     expect(await p.appendAsFollower(7, replicated)).toEqual({ kind: 'stale' })
+    await p.close()
+  })
+})
+
+describe('Partition crash after a truncation below the HW', () => {
+  it('does not recover an HW above the truncation point from an older checkpoint', async () => {
+    const p = await Partition.open(options())
+    const leader = 2 as NodeId
+    await p.makeFollower({ leader, leaderEpoch: 0, partitionEpoch: 0, replicas: [leader, ME], isr: [leader, ME] })
+    const records = (epoch: number, base: bigint, n: number): Buffer =>
+      encodeRecordBatch({ baseOffset: base, partitionLeaderEpoch: epoch, records: Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.from(`e${epoch}-${i}`), timestamp: 1_000n })) })
+    expect((await p.appendAsFollower(0, records(0, 0n, 3))).kind).toBe('appended')
+    await p.flush()
+    p.updateFollowerHighWatermark(0, 3n)
+    await p.checkpoint(1_000)
+    expect(await readFile(join(root, 'orders-0', HIGH_WATERMARK_CHECKPOINT_FILE), 'utf8')).toBe('0\n1\n3\n')
+
+    // Page-cache mode lost the leader's copy: the follower cuts below its HW and fetches anew.
+    await p.makeFollower({ leader, leaderEpoch: 1, partitionEpoch: 1, replicas: [leader, ME], isr: [leader, ME] })
+    expect(await p.truncateAsFollower(1, 0n, 'test')).toBe(0n)
+    expect((await p.appendAsFollower(1, records(1, 0n, 2))).kind).toBe('appended')
+    await p.flush()
+
+    // Killed before the next checkpoint round: the copy of the directory is what a restart finds.
+    await cp(join(root, 'orders-0'), join(root, 'copy', 'orders-0'), { recursive: true })
+    const again = await Partition.open(options({ dir: join(root, 'copy', 'orders-0') }))
+    expect(again.highWatermark).toBe(0n)
+    await again.close()
     await p.close()
   })
 })

@@ -629,7 +629,10 @@ export class Partition {
       const done = await this.guard(() => log.truncateFullyAndStartAt(offset))
       if (done === null) return false
       this.producers.rebuild([])
-      if (this.state.highWatermark > offset) this.lowerFollowerHighWatermark(offset, 'the leader log starts after the local log')
+      if (this.state.highWatermark > offset) {
+        this.lowerFollowerHighWatermark(offset, 'the leader log starts after the local log')
+        await this.writeHighWatermark()
+      }
       this.logger.info({ logStartOffset: String(offset) }, 'truncated log fully to follow the leader')
       return true
     })
@@ -638,7 +641,12 @@ export class Partition {
   private async afterTruncation(newEnd: bigint, reason: string): Promise<void> {
     const producers = this.producers.truncateTo(newEnd)
     if (!producers.exact) await this.rebuildProducerStateLogged()
-    if (newEnd < this.state.highWatermark) this.lowerFollowerHighWatermark(newEnd, reason)
+    if (newEnd < this.state.highWatermark) {
+      this.lowerFollowerHighWatermark(newEnd, reason)
+      // Durably now, not at the next checkpoint round: the log refills from the leader, and a
+      // restart must not take the old, higher checkpoint as covering the new records.
+      await this.writeHighWatermark()
+    }
     this.logger.info({ logEndOffset: String(newEnd), reason }, 'truncated follower log')
   }
 
