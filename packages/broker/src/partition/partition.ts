@@ -39,7 +39,7 @@ import {
 } from '@tributary/protocol'
 import type { EpochEndOffset } from '../log/leader-epoch-cache.js'
 import { PartitionLog, type ListOffsetsQuery, type OffsetAndTimestamp, type ReadResult } from '../log/partition-log.js'
-import { DEFAULT_PRODUCER_STATE_CONFIG, ProducerStateManager, incrementSequence, type ProducerStateConfig } from '../producer/producer-state-manager.js'
+import { DEFAULT_PRODUCER_STATE_CONFIG, ProducerStateManager, type ProducerStateConfig } from '../producer/producer-state-manager.js'
 import type { LocalEpochView } from '../replica/follower-truncation.js'
 import type { AlterPartitionRequest } from '../replica/isr-state.js'
 import {
@@ -479,28 +479,24 @@ export class Partition {
 
   /**
    * Idempotence for the batches of one produce: a retried batch is answered with its original
-   * offsets; a later batch of the same producer in the same request must continue the first.
+   * offsets. An idempotent batch must be the only batch of its partition in the request (Kafka
+   * refuses more than one batch per partition since produce v3): with several, a duplicate
+   * answer would acknowledge the batches after it without writing them, and a partial write
+   * cannot be answered with one offset range.
    */
   private checkProducers(headers: readonly RecordBatchHeader[]): LeaderAppendOutcome | null {
-    const seen = new Map<bigint, RecordBatchHeader>()
-    for (const header of headers) {
-      if (header.producerId < 0n || header.isControl) continue
-      const previous = seen.get(header.producerId)
-      seen.set(header.producerId, header)
-      if (previous !== undefined) {
-        const expected = incrementSequence(previous.baseSequence, previous.lastOffsetDelta + 1)
-        if (header.producerEpoch !== previous.producerEpoch || header.baseSequence !== expected) {
-          return { kind: 'error', error: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: `producer ${header.producerId} sent sequence ${header.baseSequence} after ${previous.baseSequence} in one request` }
-        }
-        continue
-      }
-      const check = this.producers.checkAppend(header)
-      if (check.kind === 'duplicate') {
-        this.logger.debug({ producerId: String(header.producerId), baseSequence: header.baseSequence }, 'answered a duplicate batch with its original offsets')
-        return { kind: 'duplicate', firstOffset: check.firstOffset, lastOffset: check.lastOffset, leaderEpoch: this.leaderEpochNow, logStartOffset: 0n }
-      }
-      if (check.kind === 'error') return { kind: 'error', error: ErrorCode[check.code], message: check.message }
+    const idempotent = headers.filter((header) => header.producerId >= 0n && !header.isControl)
+    if (idempotent.length === 0) return null
+    if (headers.length > 1) {
+      return { kind: 'error', error: ErrorCode.INVALID_RECORD, message: `An idempotent batch must be the only batch for its partition in a produce request; this one has ${headers.length}.` }
     }
+    const header = idempotent[0]
+    const check = this.producers.checkAppend(header)
+    if (check.kind === 'duplicate') {
+      this.logger.debug({ producerId: String(header.producerId), baseSequence: header.baseSequence }, 'answered a duplicate batch with its original offsets')
+      return { kind: 'duplicate', firstOffset: check.firstOffset, lastOffset: check.lastOffset, leaderEpoch: this.leaderEpochNow, logStartOffset: 0n }
+    }
+    if (check.kind === 'error') return { kind: 'error', error: ErrorCode[check.code], message: check.message }
     return null
   }
 

@@ -71,6 +71,22 @@ describe('Produce', () => {
     expect(tooLarge?.topics[0].partitions[0].errorCode).toBe(ErrorCode.MESSAGE_TOO_LARGE.code)
   })
 
+  it('never acknowledges a batch it did not write: an idempotent batch must be the only batch of its partition (Kafka: one batch per partition)', async () => {
+    const p = c.manager(leader).partition('orders', 0)!
+    const idempotent = (sequence: number): Buffer =>
+      encodeRecordBatch({ producerId: 8100n, producerEpoch: 0, baseSequence: sequence, records: [{ key: null, value: Buffer.from(`s${sequence}`), timestamp: BigInt(c.nowMs) }] })
+    const send = (records: Buffer) => c.manager(leader).produce({ ...produceRequest({}), topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, records }] }] })
+    expect((await send(idempotent(0)))?.topics[0].partitions[0].errorCode).toBe(ErrorCode.NONE.code)
+    const before = p.logEndOffset
+    // A retry of sequence 0 with a new sequence 1 behind it: answering the duplicate would
+    // acknowledge sequence 1 without writing it.
+    const mixed = (await send(Buffer.concat([idempotent(0), idempotent(1)])))?.topics[0].partitions[0]
+    expect(mixed?.errorCode).toBe(ErrorCode.INVALID_RECORD.code)
+    expect(p.logEndOffset).toBe(before)
+    const next = (await send(idempotent(1)))?.topics[0].partitions[0]
+    expect(next).toMatchObject({ errorCode: ErrorCode.NONE.code, baseOffset: before })
+  })
+
   it('acks=0 resolves null and still appends', async () => {
     const before = c.manager(leader).partition('orders', 0)!.logEndOffset
     expect(await c.manager(leader).produce(produceRequest({ acks: 0 }))).toBeNull()
