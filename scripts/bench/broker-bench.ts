@@ -22,9 +22,21 @@ export function intFlag(values: Readonly<Record<string, unknown>>, name: string)
   return n
 }
 
-/** N combined nodes in a `trib-bench-` temp dir, each with `overrides`. */
-export function startBrokerBench(size: number, overrides: readonly string[], startTimeoutMs = 60_000): Promise<BrokerCluster> {
-  return BrokerCluster.start({ size, overrides, dirPrefix: 'trib-bench-', startTimeoutMs })
+/**
+ * N combined nodes in a `trib-bench-` temp dir, each with `overrides`. A Ctrl-C (SIGINT) or
+ * SIGTERM of the benchmark kills the nodes and removes the directory before exiting: the
+ * nodes keep running when their stdout reader goes away, so they would outlive us otherwise.
+ */
+export async function startBrokerBench(size: number, overrides: readonly string[], startTimeoutMs = 60_000): Promise<BrokerCluster> {
+  const cluster = await BrokerCluster.start({ size, overrides, dirPrefix: 'trib-bench-', startTimeoutMs })
+  const onSignal = (signal: NodeJS.Signals): void => {
+    console.error(`${signal}: stopping the cluster`)
+    void cluster.close().finally(() => process.exit(130))
+  }
+  // close() may then run twice (here and in the benchmark's finally): the second finds nothing to do.
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  return cluster
 }
 
 /**
