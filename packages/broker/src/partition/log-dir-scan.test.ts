@@ -44,8 +44,9 @@ describe('scanLogDir', () => {
     await mkdir(join(root, 'orders-2')) // no such partition, no metadata file: stray (unknown id)
     await mkdir(join(root, `orders-0.${OLD}-delete`)) // a delete that a crash interrupted
     await mkdir(join(root, 'not-a-partition')) // left alone
+    await mkdir(join(root, '__cluster_metadata-0')) // the node's own Raft metadata log: left alone
     await scanLogDir(root, image(), 1 as NodeId, nodeSyncOps, silentLogger)
-    expect((await readdir(root)).sort()).toEqual(['gone-0.BBBBBBBBBBBBBBBBBBBBBQ-stray', 'not-a-partition', 'orders-0', `orders-1.${ORDERS}-stray`, 'orders-2.unknown-stray'].sort())
+    expect((await readdir(root)).sort()).toEqual(['__cluster_metadata-0', 'gone-0.BBBBBBBBBBBBBBBBBBBBBQ-stray', 'not-a-partition', 'orders-0', `orders-1.${ORDERS}-stray`, 'orders-2.unknown-stray'].sort())
   })
 
   it('moves aside a directory of a deleted topic whose name was reused, and never overwrites a stray', async () => {

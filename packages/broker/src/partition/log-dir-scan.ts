@@ -7,11 +7,13 @@
  *   - any other partition directory (topic gone, replica moved away, or a different topic id,
  *     i.e. a deleted topic whose name was reused): renamed to `<dir>.<topicId|unknown>-stray`,
  *     never deleted: data is not thrown away on a guess; an operator removes strays;
+ *   - the metadata log (`__cluster_metadata-0`, the Raft log of a combined or broker-only
+ *     node, which shares the log dir as in KRaft) is never a data partition: left alone;
  *   - anything else (strays, files): left alone.
  */
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { FsSyncOps, Logger, MetadataImage } from '@tributary/metadata-quorum'
+import { METADATA_LOG_DIR_NAME, type FsSyncOps, type Logger, type MetadataImage } from '@tributary/metadata-quorum'
 import type { NodeId } from '@tributary/protocol'
 import { parsePartitionDirName } from '../log/partition-dir.js'
 import { readPartitionMetadata } from './partition-files.js'
@@ -65,7 +67,7 @@ export async function scanLogDir(logDir: string, image: MetadataImage, brokerId:
       continue
     }
     const parsed = parsePartitionDirName(name)
-    if (parsed === null) continue
+    if (parsed === null || name === METADATA_LOG_DIR_NAME || name.startsWith(`${METADATA_LOG_DIR_NAME}.`)) continue
     const topic = image.topicsByName.get(parsed.topic)
     const registration = topic?.partitions.get(parsed.partition)
     const recorded = await recordedTopicId(path, logger)
