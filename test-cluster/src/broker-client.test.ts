@@ -10,8 +10,9 @@ import { broker, encodeRecordBatch, ErrorCode, readBatchHeader, setBaseOffsetAnd
 import { BrokerClient, SendFailedError, textRecord } from './broker-client.ts'
 
 interface FakeState {
-  /** The leader every fake's Metadata names for t-0. */
+  /** The leader (and its epoch) every fake's Metadata names for t-0. */
   leader: number
+  epoch: number
   /** Produce answers of each broker, consumed in order; when empty: NONE at the next offset. */
   readonly scripted: Map<number, number[]>
   nextOffset: bigint
@@ -30,7 +31,7 @@ async function startFake(id: number, state: FakeState): Promise<grpc.Server> {
     cb(null, {
       brokers: [...state.ports].map(([nodeId, port]) => ({ nodeId, host: '127.0.0.1', port, rack: '' })),
       clusterId: 'fake', controllerId: 1, metadataOffset: 1n,
-      topics: [{ errorCode: 0, name: 't', topicId: '', isInternal: false, partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: state.leader, leaderEpoch: 1, replicaNodes: [1, 2], isrNodes: [1, 2], offlineReplicas: [] }] }],
+      topics: [{ errorCode: 0, name: 't', topicId: '', isInternal: false, partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: state.leader, leaderEpoch: state.epoch, replicaNodes: [1, 2], isrNodes: [1, 2], offlineReplicas: [] }] }],
     } satisfies broker.MetadataResponse)
   }
   impl.produce = (call, cb) => {
@@ -44,7 +45,7 @@ async function startFake(id: number, state: FakeState): Promise<grpc.Server> {
       state.stored.push(records)
       state.nextOffset += BigInt(readBatchHeader(records).recordCount)
     }
-    cb(null, { topics: [{ name: 't', partitions: [{ partitionIndex: 0, errorCode: code, errorMessage: '', baseOffset, logAppendTimeMs: -1n, logStartOffset: 0n, currentLeaderId: state.leader, currentLeaderEpoch: 1 }] }] } satisfies broker.ProduceResponse)
+    cb(null, { topics: [{ name: 't', partitions: [{ partitionIndex: 0, errorCode: code, errorMessage: '', baseOffset, logAppendTimeMs: -1n, logStartOffset: 0n, currentLeaderId: state.leader, currentLeaderEpoch: state.epoch }] }] } satisfies broker.ProduceResponse)
   }
   impl.fetch = (call, cb) => {
     const req = call.request as broker.FetchRequest
@@ -70,7 +71,7 @@ afterEach(() => {
 })
 
 async function setup(): Promise<{ state: FakeState; client: BrokerClient }> {
-  const state: FakeState = { leader: 1, scripted: new Map(), nextOffset: 0n, stored: [], ports: new Map() }
+  const state: FakeState = { leader: 1, epoch: 1, scripted: new Map(), nextOffset: 0n, stored: [], ports: new Map() }
   servers.push(await startFake(1, state), await startFake(2, state))
   const client = new BrokerClient({ bootstrap: [`127.0.0.1:${state.ports.get(1)}`], callTimeoutMs: 1000 })
   clients.push(client)
@@ -97,6 +98,17 @@ describe('BrokerClient', () => {
     expect(ack.errors.map((e) => [e.name, e.nodeId, e.outcome])).toEqual([['NOT_LEADER_OR_FOLLOWER', 1, 'error_code']])
     expect(client.count('NOT_LEADER_OR_FOLLOWER', 'produce')).toBe(1)
     expect(client.count('NONE', 'produce')).toBe(2)
+  })
+
+  it('follows the new leader a NOT_LEADER_OR_FOLLOWER answer names (KIP-951) without asking Metadata', async () => {
+    const { state, client } = await setup()
+    await client.produce('t', 0, [textRecord('warm')])
+    state.leader = 2
+    state.epoch = 2
+    const from = client.attempts.length
+    const ack = await client.produce('t', 0, [textRecord('hinted')])
+    expect(ack.leaderId).toBe(2)
+    expect(client.attemptsSince(from).map((a) => `${a.op}@${a.nodeId}:${a.name}`)).toEqual(['produce@1:NOT_LEADER_OR_FOLLOWER', 'produce@2:NONE'])
   })
 
   it('retries a transport failure (the leader is gone) and a retriable code, then succeeds on the new leader', async () => {

@@ -5,8 +5,8 @@
  * what went wrong:
  *   - bootstrap, Metadata, and a cache of brokers and partition leaders;
  *   - Produce of one RecordBatch to the partition leader, with a request timeout, retrying
- *     retriable Kafka errors (refreshing metadata first when the code says so, e.g.
- *     NOT_LEADER_OR_FOLLOWER) and transport failures (UNAVAILABLE, a deadline) with a short
+ *     retriable Kafka errors (going to the leader a NOT_LEADER_OR_FOLLOWER answer names, KIP-951,
+ *     else refreshing metadata first when the code says so) and transport failures (UNAVAILABLE, a deadline) with a short
  *     backoff, inside a delivery timeout, as Kafka's producer does (KIP-91);
  *   - Fetch from an offset as a consumer (replica_id -1), ListOffsets, and the admin requests
  *     a broker forwards to the active controller (CreateTopics, ElectLeaders).
@@ -270,7 +270,8 @@ export class BrokerClient {
           const code = p?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR.code
           const info = errorInfo(code)
           if (!info.retriable) throw new SendFailedError(`produce to ${topic}-${partition} failed with ${info.name}`, errors)
-          if (info.refreshMetadata) this.forget(topic, partition)
+          // KIP-951: a NOT_LEADER_OR_FOLLOWER answer names the new leader; go there without a Metadata round trip.
+          if (p !== undefined && !this.followHint(topic, partition, p.currentLeaderId, p.currentLeaderEpoch) && info.refreshMetadata) this.forget(topic, partition)
         } else {
           if (attempt !== null) errors.push(attempt)
           if (!RETRIABLE_GRPC.has(r.error.code)) throw new SendFailedError(`produce to ${topic}-${partition} failed with gRPC ${grpc.status[r.error.code]}`, errors)
@@ -481,6 +482,17 @@ export class BrokerClient {
     }
     const address = this.brokers.get(p.leaderId)
     return address === undefined ? null : { nodeId: p.leaderId, address }
+  }
+
+  /**
+   * Moves the cached leader to a response's hint when it is newer than what the cache holds
+   * and the broker's address is known; returns whether it did.
+   */
+  private followHint(topic: string, partition: number, leaderId: number, leaderEpoch: number): boolean {
+    const cached = this.cachedPartition(topic, partition)
+    if (cached === null || leaderId < 0 || !this.brokers.has(leaderId) || leaderEpoch <= cached.leaderEpoch) return false
+    this.partitions.set(partitionKey(topic, partition), { ...cached, leaderId, leaderEpoch })
+    return true
   }
 
   private forget(topic: string, partition: number): void {
