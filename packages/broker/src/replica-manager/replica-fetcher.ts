@@ -381,15 +381,23 @@ export class ReplicaFetcher {
     }
     const appended: { entry: FetchEntry; highWatermark: bigint }[] = []
     const learned: { entry: FetchEntry; highWatermark: bigint }[] = []
+    const unanswered = new Set(sent.keys())
     for (const topic of response.topics) {
       for (const answer of topic.partitions) {
-        const slot = sent.get(`${topic.topic}-${answer.partitionIndex}`)
-        if (slot === undefined || !this.live(slot.entry)) continue
+        const name = `${topic.topic}-${answer.partitionIndex}`
+        const slot = sent.get(name)
+        if (slot === undefined || !unanswered.delete(name) || !this.live(slot.entry)) continue
         const outcome = await this.applyFetchAnswer(slot.entry, slot.fetchOffset, answer)
         if (answer.errorCode === ErrorCode.NONE.code) slot.entry.notReadyBackoffMs = LEADER_NOT_READY_BACKOFF_MS
         if (outcome === 'appended') appended.push({ entry: slot.entry, highWatermark: answer.highWatermark })
         else if (outcome === 'nothing') learned.push({ entry: slot.entry, highWatermark: answer.highWatermark })
       }
+    }
+    // A partition the answer left out (or named twice) would be asked for again at once, and
+    // a leader that keeps doing that would have us spin: back it off instead.
+    if (unanswered.size > 0) {
+      this.logger.warn({ partitions: [...unanswered] }, 'the fetch answer left out partitions; backing them off')
+      this.backoff([...unanswered].map((name) => sent.get(name)!.entry))
     }
     // Group commit: one flush per appended partition, then the HW each may now hold.
     if (config.durability === 'fsync') await Promise.all(appended.map(({ entry }) => entry.partition.flush()))
