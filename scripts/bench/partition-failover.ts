@@ -50,6 +50,8 @@ interface Options {
 interface TrialResult {
   readonly trial: number
   readonly killed: number
+  /** Whether the killed node was also the active controller (combined mode: a quorum election too). */
+  readonly killedController: boolean
   readonly preferred: number
   readonly newLeader: number | null
   /** t0 -> first acknowledgment from a node other than the killed one. */
@@ -103,6 +105,7 @@ async function runTrial(cluster: BrokerCluster, producer: SequentialProducer, cl
   await producer.waitForAcks(STEADY_ACKS, 30_000)
   const killed = await cluster.leaderOf(TOPIC, 0)
   const preferred = full.replicaNodes[0] ?? -1
+  const killedController = (await cluster.processes.leaderQuorum())?.leaderId === killed
   const attemptsBefore = client.attempts.length
   const failuresBefore = producer.failures.length
 
@@ -146,6 +149,7 @@ async function runTrial(cluster: BrokerCluster, producer: SequentialProducer, cl
   return {
     trial,
     killed,
+    killedController,
     preferred,
     newLeader: ack?.leaderId ?? seen?.leader ?? null,
     unavailableMs: ack === null ? null : ack.ackedAtMs - t0,
@@ -159,7 +163,7 @@ async function runTrial(cluster: BrokerCluster, producer: SequentialProducer, cl
 }
 
 function trialLine(r: TrialResult, total: number): string {
-  const head = `trial ${String(r.trial).padStart(2)}/${total}: killed leader ${r.killed}`
+  const head = `trial ${String(r.trial).padStart(2)}/${total}: killed leader ${r.killed}${r.killedController ? ' (also the active controller)' : ''}`
   if (r.unavailableMs === null) return `${head}: FAILED: ${r.error ?? 'no acknowledgment from a new leader'}`
   const errors = Object.entries(r.errors).map(([n, c]) => `${n} x${c}`).join(', ') || 'none'
   return `${head} -> leader ${r.newLeader}: unavailable ${ms(r.unavailableMs)} (leader in Metadata ${ms(r.leaderVisibleMs)}), ` +
@@ -222,6 +226,8 @@ async function main(): Promise<void> {
   if (unavailable !== null && unavailable !== undefined) {
     console.log(`target (median <= 1000 ms, max <= 2000 ms): median ${unavailable.median <= 1000 ? 'met' : 'MISSED'}, max ${unavailable.max <= 2000 ? 'met' : 'MISSED'}`)
   }
+  const both = results.filter((r) => r.killedController && r.unavailableMs !== null)
+  if (both.length > 0) console.log(formatSummary('unavailable, leader was also controller', summarize(both.map((r) => r.unavailableMs ?? 0))))
   console.log(`preferred leader back within ${options.preferredWaitMs} ms of the restart: ${results.filter((r) => r.preferredBackMs !== null).length} of ${results.length} trials`)
   console.log(`sends: ${acked} acknowledged, ${failed} failed; retried errors over all trials: ${formatErrorNames(client.attempts.filter((a) => a.op === 'produce' && a.outcome !== 'ok'))}`)
   console.log(`acknowledged records lost or moved: ${lost === null ? 'not checked' : lost}`)

@@ -34,7 +34,9 @@ const TOPIC = 'recovery'
 const RESTART_TIMEOUT_MS = 300_000
 const PROBE_INTERVAL_MS = 10
 /** server.log messages worth printing after a restart (recovery, start-up phases). */
-const INTERESTING_LOG = /recover|truncat|loaded|listening|started|registered|unfenced|leader/i
+const INTERESTING_LOG = /recover|truncat|opened partition|loaded|listening|started|registered|unfenced|leader/i
+/** Fields of those lines worth printing. */
+const INTERESTING_FIELDS = ['partition', 'recoveredSegments', 'segments', 'cleanShutdown', 'logEndOffset', 'highWatermark', 'producers'] as const
 
 interface Options {
   readonly gib: number
@@ -164,8 +166,11 @@ async function restartAndTime(cluster: BrokerCluster, node: number, signal: 'SIG
   }
   const lines = (await serverLogSince(cluster.processes.logDir(node), logFrom))
     .filter((l) => l.time >= spawnedAtEpochMs && INTERESTING_LOG.test(l.msg))
-    .slice(0, 40)
-    .map((l) => `    +${l.time - spawnedAtEpochMs} ms ${l.component}: ${l.msg}${typeof l.fields.partition === 'string' || typeof l.fields.partition === 'number' ? ` (${String(l.fields.partition)})` : ''}`)
+    .slice(0, 60)
+    .map((l) => {
+      const fields = INTERESTING_FIELDS.filter((f) => ['string', 'number', 'boolean'].includes(typeof l.fields[f])).map((f) => `${f}=${String(l.fields[f])}`)
+      return `    +${l.time - spawnedAtEpochMs} ms ${l.component}: ${l.msg}${fields.length > 0 ? ` (${fields.join(' ')})` : ''}`
+    })
   const parts = [metadataMs, produceMs, fetchMs, isrMs]
   const servesMs = error === null ? Math.max(...parts.filter((v): v is number => v !== null)) : null
   return { signal, stopMs, metadataMs, produceMs, fetchMs, isrMs, servesMs, logLines: lines, error }

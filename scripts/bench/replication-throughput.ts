@@ -9,10 +9,12 @@
  * acknowledgment, send the next), round-robin over the partitions. After --warmup-s seconds,
  * acknowledged bytes are counted for --seconds seconds. Printed per mode: MB/s (10^6 bytes)
  * and MiB/s of acknowledged batches, batches/s, and acknowledgment latency. Both modes run
- * in one invocation so they compare on the same machine at the same time of day.
+ * in one invocation, alternating for --rounds rounds (fsync, page-cache, fsync, ...), so they
+ * compare on the same machine under the same background load; the summary gives each
+ * mode's median and best round.
  *
  *   node_modules/.bin/node scripts/bench/replication-throughput.ts [--seconds 15] [--warmup-s 3]
- *     [--partitions 3] [--producers 4] [--modes fsync,page-cache]
+ *     [--partitions 3] [--producers 4] [--modes fsync,page-cache] [--rounds 2]
  *     [--page-cache-override log.flush.policy=page-cache] [--override key=value ...] [--keep-dirs]
  */
 import { parseArgs } from 'node:util'
@@ -33,6 +35,7 @@ interface Options {
   readonly partitions: number
   readonly producers: number
   readonly modes: readonly Mode[]
+  readonly rounds: number
   readonly pageCacheOverride: string
   readonly overrides: readonly string[]
   readonly keepDirs: boolean
@@ -40,6 +43,7 @@ interface Options {
 
 interface ModeResult {
   readonly mode: Mode
+  readonly round: number
   readonly batchBytes: number
   readonly ackedBatches: number
   readonly ackedBytes: number
@@ -61,6 +65,7 @@ function parseOptions(): Options {
       partitions: { type: 'string', default: '3' },
       producers: { type: 'string', default: '4' },
       modes: { type: 'string', default: 'fsync,page-cache' },
+      rounds: { type: 'string', default: '2' },
       'page-cache-override': { type: 'string', default: PAGE_CACHE_OVERRIDE },
       override: { type: 'string', multiple: true, default: [] },
       'keep-dirs': { type: 'boolean', default: false },
@@ -75,13 +80,14 @@ function parseOptions(): Options {
     partitions: intFlag(values, 'partitions'),
     producers: intFlag(values, 'producers'),
     modes: modes as Mode[],
+    rounds: intFlag(values, 'rounds'),
     pageCacheOverride: values['page-cache-override'],
     overrides: values.override,
     keepDirs: values['keep-dirs'],
   }
 }
 
-async function runMode(mode: Mode, options: Options, batch: Buffer): Promise<ModeResult> {
+async function runMode(mode: Mode, round: number, options: Options, batch: Buffer): Promise<ModeResult> {
   const overrides = mode === 'page-cache' ? [...options.overrides, options.pageCacheOverride] : options.overrides
   const cluster = await startBrokerBench(3, overrides)
   let ackedBatches = 0
@@ -128,6 +134,7 @@ async function runMode(mode: Mode, options: Options, batch: Buffer): Promise<Mod
   const perS = measuredMs > 0 ? 1000 / measuredMs : 0
   return {
     mode,
+    round,
     batchBytes: batch.length,
     ackedBatches,
     ackedBytes,
@@ -143,8 +150,8 @@ async function runMode(mode: Mode, options: Options, batch: Buffer): Promise<Mod
 }
 
 function modeLine(r: ModeResult): string {
-  if (r.error !== null) return `${r.mode.padEnd(10)} FAILED: ${r.error}`
-  return `${r.mode.padEnd(10)} ${r.mbPerS.toFixed(1).padStart(7)} MB/s (${r.mibPerS.toFixed(1)} MiB/s), ${r.batchesPerS.toFixed(1)} batches/s, ` +
+  if (r.error !== null) return `${r.mode.padEnd(10)} round ${r.round}: FAILED: ${r.error}`
+  return `${r.mode.padEnd(10)} round ${r.round}: ${r.mbPerS.toFixed(1).padStart(7)} MB/s (${r.mibPerS.toFixed(1)} MiB/s), ${r.batchesPerS.toFixed(1)} batches/s, ` +
     `${r.ackedBatches} batches acknowledged in ${(r.measuredMs / 1000).toFixed(0)} s; failed sends ${r.failedSends}; retried errors: ${r.retriedErrors}`
 }
 
@@ -160,22 +167,31 @@ async function main(): Promise<void> {
   })
   const started = new Date().toISOString()
   const results: ModeResult[] = []
-  for (const mode of options.modes) {
-    console.log(`running ${mode} mode...`)
-    const r = await runMode(mode, options, batch)
-    results.push(r)
-    console.log(modeLine(r))
-    console.log(formatSummary(`  ${mode} acknowledgment latency`, r.latency))
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const mode of options.modes) {
+      console.log(`running ${mode} mode, round ${round}/${options.rounds}...`)
+      const r = await runMode(mode, round, options, batch)
+      results.push(r)
+      console.log(modeLine(r))
+      console.log(formatSummary(`  ${mode} acknowledgment latency`, r.latency))
+    }
   }
   console.log('')
   console.log('==== replication throughput: summary ====')
-  for (const r of results) {
-    console.log(modeLine(r))
-    console.log(formatSummary(`  ${r.mode} acknowledgment latency`, r.latency))
+  for (const r of results) console.log(modeLine(r))
+  const perMode = new Map<Mode, Summary | null>()
+  for (const mode of options.modes) {
+    const ok = results.filter((r) => r.mode === mode && r.error === null)
+    const s = summarize(ok.map((r) => r.mbPerS))
+    perMode.set(mode, s)
+    const latency = summarize(ok.flatMap((r) => (r.latency === null ? [] : [r.latency.median])))
+    console.log(s === null ? `${mode}: no successful round` : `${mode.padEnd(10)} median of ${s.count} rounds ${s.median.toFixed(1)} MB/s, best ${s.max.toFixed(1)} MB/s, worst ${s.min.toFixed(1)} MB/s; median ack latency ${latency === null ? '-' : `${latency.median.toFixed(1)} ms`}`)
   }
-  const fsync = results.find((r) => r.mode === 'fsync' && r.error === null)
-  const pageCache = results.find((r) => r.mode === 'page-cache' && r.error === null)
-  if (fsync !== undefined && pageCache !== undefined && fsync.mbPerS > 0) console.log(`page-cache / fsync: ${(pageCache.mbPerS / fsync.mbPerS).toFixed(2)}x`)
+  const fsync = perMode.get('fsync')
+  const pageCache = perMode.get('page-cache')
+  if (fsync !== null && fsync !== undefined && pageCache !== null && pageCache !== undefined && fsync.median > 0) {
+    console.log(`page-cache / fsync (medians): ${(pageCache.median / fsync.median).toFixed(2)}x`)
+  }
   if (results.some((r) => r.error !== null)) process.exitCode = 1
   const path = await writeResult('replication-throughput', { benchmark: 'replication-throughput', started, environment: environment(), options, results })
   console.log(`result: ${path}`)
