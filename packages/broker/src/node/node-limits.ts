@@ -38,6 +38,15 @@ export const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 10_000
  */
 export const CONTROLLED_SHUTDOWN_NO_CONTROLLER_MS = 2000
 
+/**
+ * After a controlled shutdown the broker keeps answering (NOT_LEADER_OR_FOLLOWER with the
+ * new leader's metadata) this long before it stops listening, so clients that still send to
+ * it learn the new leader from an answer instead of a refused connection. It first waits
+ * (at most CONTROLLED_SHUTDOWN_APPLY_WAIT_MS) until its own image shows it fenced.
+ */
+export const CONTROLLED_SHUTDOWN_LINGER_MS = 500
+export const CONTROLLED_SHUTDOWN_APPLY_WAIT_MS = 2000
+
 /** Between two want_shutdown heartbeats. */
 export const CONTROLLED_SHUTDOWN_POLL_MS = 50
 

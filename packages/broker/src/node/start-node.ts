@@ -16,7 +16,8 @@
  * registration (metadata-applier.ts).
  *
  * Stop order (close): controlled shutdown (the controller moves our leaderships away and
- * fences us first, so producers see no errors), stop heartbeats and session streams, stop
+ * fences us first, so producers see no errors; the broker then keeps answering a moment so
+ * clients learn the new leaders from answers), stop heartbeats and session streams, stop
  * the broker listener from taking calls, close the replica manager (it answers waiting calls
  * and flushes its logs), then the controller or observer, and release the lock last.
  *
@@ -59,6 +60,8 @@ import { ensureMetaProperties } from './meta-properties.js'
 import { MetadataApplier } from './metadata-applier.js'
 import {
   ADMIN_FORWARD_TIMEOUT_MS,
+  CONTROLLED_SHUTDOWN_APPLY_WAIT_MS,
+  CONTROLLED_SHUTDOWN_LINGER_MS,
   CONTROLLED_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_BROKER_HEARTBEAT_INTERVAL_MS,
   SERVER_SHUTDOWN_GRACE_MS,
@@ -284,6 +287,22 @@ export async function startNode(config: NodeConfig): Promise<TributaryNode> {
   }
 }
 
+/**
+ * Keeps serving for a moment after a controlled shutdown: first until the replica manager
+ * has applied the image in which this broker is fenced (it then answers NOT_LEADER_OR_FOLLOWER
+ * and Metadata names the new leaders), then CONTROLLED_SHUTDOWN_LINGER_MS more, so producers
+ * still sending here are redirected by an answer rather than a refused connection.
+ */
+async function lingerAfterControlledShutdown(applier: MetadataApplier, brokerId: NodeId): Promise<void> {
+  const deadline = Date.now() + CONTROLLED_SHUTDOWN_APPLY_WAIT_MS
+  while (Date.now() < deadline && applier.appliedImage?.brokers.get(brokerId)?.fenced !== true) await sleep(10)
+  await sleep(CONTROLLED_SHUTDOWN_LINGER_MS)
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
 // ---- The broker listener ---------------------------------------------------------------
 
 interface BrokerShell {
@@ -466,6 +485,7 @@ async function createBroker(
       if (lc.registered) {
         const moved = await lc.controlledShutdown(shutdownTimeoutMs)
         event(moved ? 'controlled shutdown complete: leaderships moved away' : 'controlled shutdown timed out; stopping anyway')
+        if (moved) await lingerAfterControlledShutdown(applier, brokerId)
       }
       lc.stop()
       sessions.close()
