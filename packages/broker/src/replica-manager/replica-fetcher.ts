@@ -162,16 +162,16 @@ export class ReplicaFetcher {
     const existing = this.entries.get(partition.name)
     if (existing !== undefined && existing.partition === partition && existing.leaderEpoch === leaderEpoch) {
       if (existing.phase === 'parked') {
-        existing.phase = 'truncating'
         existing.askEpoch = partition.latestEpoch ?? -1
         existing.truncationRounds = 0
-        if (existing.askEpoch < 0) existing.phase = 'fetching'
+        existing.phase = needsTruncation(partition, existing.askEpoch) ? 'truncating' : 'fetching'
         this.kick()
       }
       return
     }
     const askEpoch = truncation?.kind === 'offsets_for_leader_epoch' ? truncation.leaderEpoch : (partition.latestEpoch ?? -1)
-    const entry: FetchEntry = { partition, leaderEpoch, phase: askEpoch >= 0 ? 'truncating' : 'fetching', askEpoch, truncationRounds: 0, notBeforeMs: 0, notReadyBackoffMs: LEADER_NOT_READY_BACKOFF_MS }
+    const phase = needsTruncation(partition, askEpoch) ? 'truncating' : 'fetching'
+    const entry: FetchEntry = { partition, leaderEpoch, phase, askEpoch, truncationRounds: 0, notBeforeMs: 0, notReadyBackoffMs: LEADER_NOT_READY_BACKOFF_MS }
     this.entries.set(partition.name, entry)
     this.logger.info({ partition: partition.name, leaderEpoch, phase: entry.phase }, 'started fetching partition')
     this.kick()
@@ -487,6 +487,16 @@ export class ReplicaFetcher {
     this.logger.debug({ partition: entry.partition.name, errorCode, what }, 'partition error from the leader; backing off')
     this.backoff([entry])
   }
+}
+
+/**
+ * Whether a partition starting to follow must truncate before it fetches: it has an epoch to
+ * ask about, or it holds records without any epoch (a lost epoch checkpoint). The latter asks
+ * with epoch -1, which no leader knows, so it truncates to its HW (Kafka's fetcher does the
+ * same for partitions without epochs): records past the HW may have diverged.
+ */
+function needsTruncation(partition: Partition, askEpoch: number): boolean {
+  return askEpoch >= 0 || partition.logEndOffset > partition.logStartOffset
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
