@@ -3,6 +3,7 @@
  * (test-cluster/src/broker-cluster.ts) in a `trib-bench-` temp dir, pre-encoded large batches, and small formatting helpers. Reporting (percentiles,
  * JSON result files, the environment) is bench-report.ts's.
  */
+import { readFile } from 'node:fs/promises'
 import { encodeRecordBatch } from '@tributary/protocol'
 import { BrokerCluster } from '../../test-cluster/src/broker-cluster.ts'
 import type { Attempt } from '../../test-cluster/src/broker-client.ts'
@@ -86,4 +87,43 @@ export function seconds(ms: number | null): string {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux). */
+const USER_HZ = 100
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; null if unreadable. */
+export async function cpuSeconds(pid: number): Promise<number | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ
+  } catch {
+    return null
+  }
+}
+
+/** CPU seconds used by every running node of the cluster and by this process, keyed "node N" and "client". */
+export async function clusterCpu(cluster: BrokerCluster): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  for (const id of cluster.runningIds()) {
+    const s = await cpuSeconds(cluster.processes.pid(id))
+    if (s !== null) out[`node ${id}`] = s
+  }
+  const own = process.cpuUsage()
+  out.client = (own.user + own.system) / 1e6
+  return out
+}
+
+/** "node 1 0.92, node 2 0.55, client 0.20 (total 1.67 of 2 cores)": cores used between two clusterCpu samples. */
+export function formatCpu(before: Record<string, number>, after: Record<string, number>, elapsedMs: number): string {
+  const parts: string[] = []
+  let total = 0
+  for (const [k, v] of Object.entries(after)) {
+    const cores = (v - (before[k] ?? v)) / (elapsedMs / 1000)
+    total += cores
+    parts.push(`${k} ${cores.toFixed(2)}`)
+  }
+  return `${parts.join(', ')} (total ${total.toFixed(2)} cores)`
 }

@@ -20,7 +20,7 @@
 import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import type { BrokerClient } from '../../test-cluster/src/broker-client.ts'
-import { formatErrorNames, intFlag, largeBatch, MIB, printEnvironment, startBrokerBench } from './broker-bench.ts'
+import { clusterCpu, formatCpu, formatErrorNames, intFlag, largeBatch, MIB, printEnvironment, sleep, startBrokerBench } from './broker-bench.ts'
 import { bytes, environment, formatSummary, summarize, writeResult, type Summary } from './bench-report.ts'
 
 const TOPIC = 'throughput'
@@ -54,6 +54,8 @@ interface ModeResult {
   readonly latency: Summary | null
   readonly failedSends: number
   readonly retriedErrors: string
+  /** Cores used by each node and the client while measuring. */
+  readonly cpu: string
   readonly error: string | null
 }
 
@@ -96,6 +98,7 @@ async function runMode(mode: Mode, round: number, options: Options, batch: Buffe
   const latencies: number[] = []
   let measuredMs = 0
   let error: string | null = null
+  let cpu = ''
   const clients: BrokerClient[] = []
   try {
     await cluster.createTopic(TOPIC, { partitions: options.partitions, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } }, 30_000)
@@ -122,7 +125,13 @@ async function runMode(mode: Mode, round: number, options: Options, batch: Buffe
         }
       }
     }
-    await Promise.all(Array.from({ length: options.producers }, worker))
+    const sampleCpu = async (): Promise<void> => {
+      await sleep(Math.max(0, measureFrom - performance.now()))
+      const before = await clusterCpu(cluster)
+      await sleep(Math.max(0, measureUntil - performance.now()))
+      cpu = formatCpu(before, await clusterCpu(cluster), options.seconds * 1000)
+    }
+    await Promise.all([...Array.from({ length: options.producers }, worker), sampleCpu()])
     measuredMs = options.seconds * 1000
   } catch (err) {
     error = err instanceof Error ? err.message : String(err)
@@ -145,6 +154,7 @@ async function runMode(mode: Mode, round: number, options: Options, batch: Buffe
     latency: summarize(latencies),
     failedSends,
     retriedErrors: formatErrorNames(retried),
+    cpu,
     error,
   }
 }
@@ -152,7 +162,8 @@ async function runMode(mode: Mode, round: number, options: Options, batch: Buffe
 function modeLine(r: ModeResult): string {
   if (r.error !== null) return `${r.mode.padEnd(10)} round ${r.round}: FAILED: ${r.error}`
   return `${r.mode.padEnd(10)} round ${r.round}: ${r.mbPerS.toFixed(1).padStart(7)} MB/s (${r.mibPerS.toFixed(1)} MiB/s), ${r.batchesPerS.toFixed(1)} batches/s, ` +
-    `${r.ackedBatches} batches acknowledged in ${(r.measuredMs / 1000).toFixed(0)} s; failed sends ${r.failedSends}; retried errors: ${r.retriedErrors}`
+    `${r.ackedBatches} batches acknowledged in ${(r.measuredMs / 1000).toFixed(0)} s; failed sends ${r.failedSends}; retried errors: ${r.retriedErrors}; ` +
+    `cores used: ${r.cpu}`
 }
 
 async function main(): Promise<void> {
