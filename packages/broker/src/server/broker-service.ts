@@ -29,7 +29,7 @@ import {
   type MetadataImage,
   type RawHandlerLimits,
 } from '@tributary/metadata-quorum'
-import { broker, controller } from '@tributary/protocol'
+import { broker, controller, ErrorCode } from '@tributary/protocol'
 import type { ReplicaService } from '../replica-manager/types.js'
 import { metadataResponse } from './metadata-response.js'
 import { MAX_BROKER_CALLS_IN_FLIGHT, MAX_BROKER_MESSAGE_BYTES, MAX_QUEUED_REPLICA_FETCHES, MAX_REPLICA_FETCH_STREAMS } from './server-limits.js'
@@ -62,6 +62,23 @@ export interface BrokerServiceDeps {
 
 export const RAW_BROKER_SERVICE: grpc.ServiceDefinition = rawServiceDefinition(broker.BrokerServiceService)
 
+/**
+ * The unary Fetch is the consumers' RPC; only the ReplicaFetch stream may name a replica. A
+ * follower's fetch counts toward the high watermark (PartitionState.onFollowerFetch) and reads
+ * past it, so a client sending a follower's id could complete acks=all produces the follower
+ * never received. Kafka guards this with the CLUSTER_ACTION ACL; without authentication the
+ * RPC itself is the only line between a broker and a client.
+ */
+export function refuseReplicaOnClientFetch(request: broker.FetchRequest): broker.FetchResponse | null {
+  if (request.replicaId === -1) return null
+  return {
+    errorCode: ErrorCode.INVALID_REQUEST.code,
+    errorMessage: `a client Fetch must have replica_id -1 (got ${request.replicaId}); followers fetch over ReplicaFetch`,
+    topics: [],
+    correlationId: request.correlationId,
+  }
+}
+
 export function brokerServiceImpl(deps: BrokerServiceDeps): grpc.UntypedServiceImplementation {
   const { logger } = deps
   const limits: RawHandlerLimits = {
@@ -81,6 +98,8 @@ export function brokerServiceImpl(deps: BrokerServiceDeps): grpc.UntypedServiceI
       return response ?? { topics: [] }
     }, limits),
     fetch: rawUnaryHandler(b.FetchRequest, b.FetchResponse, logger, 'Fetch', (request, call) => {
+      const refused = refuseReplicaOnClientFetch(request)
+      if (refused !== null) return refused
       const cancelled = new AbortController()
       call.on('cancelled', () => cancelled.abort())
       return deps.replicas().fetch(request, cancelled.signal)
