@@ -6,6 +6,8 @@
  *     one record at a time: every acknowledged record stays readable at its offset, and the
  *     killed node restarts, catches up and rejoins the ISR;
  *   - SIGTERM of the leader (controlled shutdown) while producing: no send fails;
+ *   - SIGSTOP of the leader (a hung broker, its connections open): it is fenced, a new leader
+ *     takes the writes, and after SIGCONT it rejoins the ISR;
  *   - garbage bytes to every unary BrokerService method get INVALID_ARGUMENT, and a corrupt
  *     batch gets CORRUPT_MESSAGE, while the node keeps serving.
  * The tests run in order on one cluster (each leaves three live, in-sync nodes behind).
@@ -24,13 +26,15 @@ const ACKS_BEFORE_FAULT = 20
 const ACKS_AFTER_FAULT = 20
 /** A restarted node must be back in the ISR within this long. */
 const REJOIN_TIMEOUT_MS = 30_000
+/** broker.session.timeout.ms of the test cluster: shorter than the 9 s default, so the hung-broker case stays quick. */
+const SESSION_TIMEOUT_MS = 4000
 
 describe('broker cluster (3 combined processes)', () => {
   let cluster: BrokerCluster
   let client: BrokerClient
 
   beforeAll(async () => {
-    cluster = await BrokerCluster.start({ size: 3 })
+    cluster = await BrokerCluster.start({ size: 3, overrides: [`broker.session.timeout.ms=${SESSION_TIMEOUT_MS}`] })
     client = cluster.client()
   })
 
@@ -161,6 +165,31 @@ describe('broker cluster (3 combined processes)', () => {
       // should fail at the transport level.
       expect(produceErrors.filter((a) => a.outcome === 'transport')).toEqual([])
       const { mismatches } = await verifyAcknowledged(client, 'controlled', 0, producer.acked)
+      expect(mismatches).toEqual([])
+    } finally {
+      await producer.stop()
+    }
+  })
+
+  it('fences a hung (SIGSTOPped) leader: a new leader takes the writes, and after SIGCONT the node rejoins the ISR', async () => {
+    await cluster.createTopic('hung', { partitions: 1, replicationFactor: 3 })
+    await cluster.waitForIsr('hung', 0)
+    const producer = new SequentialProducer(client, 'hung', 0).start()
+    try {
+      await producer.waitForAcks(ACKS_BEFORE_FAULT)
+      const leader = await cluster.leaderOf('hung', 0)
+      cluster.pause(leader)
+      const pausedAt = performance.now()
+      // No connection closes: only the session timeout (or a keepalive that goes unanswered) fences it.
+      const next = await producer.waitForAckAfter(pausedAt, [leader], SESSION_TIMEOUT_MS + REJOIN_TIMEOUT_MS)
+      expect(next.leaderId).not.toBe(leader)
+      await producer.waitForAcks(ACKS_AFTER_FAULT)
+      cluster.resume(leader)
+      await cluster.waitForIsr('hung', 0, [1, 2, 3], REJOIN_TIMEOUT_MS)
+      await producer.waitForAcks(5)
+      await producer.stop()
+      expect(producer.failures).toEqual([])
+      const { mismatches } = await verifyAcknowledged(client, 'hung', 0, producer.acked)
       expect(mismatches).toEqual([])
     } finally {
       await producer.stop()
