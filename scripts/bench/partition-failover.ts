@@ -7,7 +7,8 @@
  * sends one record at a time with acks=all, each send waiting for its acknowledgment, and
  * retries retriable errors after a short backoff, refreshing metadata (BrokerClient). Each trial:
  *   1. waits until the ISR holds all three replicas and ten more sends are acknowledged;
- *   2. t0 = just before SIGKILL of the partition leader L;
+ *   2. t0 = just before SIGKILL of the partition leader L (or SIGSTOP with --signal SIGSTOP: a
+ *      hung leader whose connections stay open, SIGKILLed once a new leader has acknowledged);
  *   3. "unavailable" = t0 -> the first acknowledgment from a node other than L (the send in
  *      flight at the kill, retried, usually);
  *   4. from the killed node's survivors' Metadata (polled by a second client), when the new
@@ -20,7 +21,7 @@
  * Nothing here asserts on time: it prints figures and writes bench-results/partition-failover-<ts>.json.
  *
  *   node_modules/.bin/node scripts/bench/partition-failover.ts [--trials 20]
- *     [--retry-backoff-ms 10] [--retry-backoff-max-ms 50] [--preferred-wait-ms 5000]
+ *     [--retry-backoff-ms 10] [--retry-backoff-max-ms 50] [--preferred-wait-ms 5000] [--signal SIGKILL|SIGSTOP]
  *     [--override key=value ...] [--keep-dirs]
  */
 import { parseArgs } from 'node:util'
@@ -43,12 +44,15 @@ interface Options {
   readonly retryBackoffMs: number
   readonly retryBackoffMaxMs: number
   readonly preferredWaitMs: number
+  /** SIGKILL (the default) or SIGSTOP (a hung leader whose connections stay open; SIGKILLed once a new leader acknowledged). */
+  readonly signal: 'SIGKILL' | 'SIGSTOP'
   readonly overrides: readonly string[]
   readonly keepDirs: boolean
 }
 
 interface TrialResult {
   readonly trial: number
+  readonly signal: 'SIGKILL' | 'SIGSTOP'
   readonly killed: number
   /** Whether the killed node was also the active controller (combined mode: a quorum election too). */
   readonly killedController: boolean
@@ -75,12 +79,16 @@ function parseOptions(): Options {
       'retry-backoff-ms': { type: 'string', default: '10' },
       'retry-backoff-max-ms': { type: 'string', default: '50' },
       'preferred-wait-ms': { type: 'string', default: '5000' },
+      signal: { type: 'string', default: 'SIGKILL' },
       override: { type: 'string', multiple: true, default: [] },
       'keep-dirs': { type: 'boolean', default: false },
     },
     strict: true,
   })
+  const signal = values.signal
+  if (signal !== 'SIGKILL' && signal !== 'SIGSTOP') throw new Error(`--signal must be SIGKILL or SIGSTOP, not ${signal}`)
   return {
+    signal,
     trials: intFlag(values, 'trials'),
     retryBackoffMs: intFlag(values, 'retry-backoff-ms'),
     retryBackoffMaxMs: intFlag(values, 'retry-backoff-max-ms'),
@@ -110,7 +118,9 @@ async function runTrial(cluster: BrokerCluster, producer: SequentialProducer, cl
   const failuresBefore = producer.failures.length
 
   const t0 = performance.now()
-  const killing = cluster.kill(killed, 'SIGKILL')
+  // kill() sends the signal before its first await; pause() is synchronous.
+  const killing = options.signal === 'SIGKILL' ? cluster.kill(killed, 'SIGKILL') : null
+  if (killing === null) cluster.pause(killed)
   let ack: SentRecord | null = null
   let error: string | null = null
   const visible = watchLeader(cluster, killed, t0)
@@ -119,8 +129,9 @@ async function runTrial(cluster: BrokerCluster, producer: SequentialProducer, cl
   } catch (err) {
     error = err instanceof Error ? err.message : String(err)
   }
-  await killing
   const seen = await visible
+  // A paused leader is killed now (it would come back as a stale leader otherwise).
+  await (killing ?? cluster.kill(killed, 'SIGKILL'))
   const trialAttempts = client.attemptsSince(attemptsBefore).filter((a) => a.op === 'produce' && a.outcome !== 'ok')
 
   // Bring the node back; the next trial needs a full ISR.
@@ -148,6 +159,7 @@ async function runTrial(cluster: BrokerCluster, producer: SequentialProducer, cl
   }
   return {
     trial,
+    signal: options.signal,
     killed,
     killedController,
     preferred,
@@ -163,7 +175,7 @@ async function runTrial(cluster: BrokerCluster, producer: SequentialProducer, cl
 }
 
 function trialLine(r: TrialResult, total: number): string {
-  const head = `trial ${String(r.trial).padStart(2)}/${total}: killed leader ${r.killed}${r.killedController ? ' (also the active controller)' : ''}`
+  const head = `trial ${String(r.trial).padStart(2)}/${total}: ${r.signal === 'SIGSTOP' ? 'paused' : 'killed'} leader ${r.killed}${r.killedController ? ' (also the active controller)' : ''}`
   if (r.unavailableMs === null) return `${head}: FAILED: ${r.error ?? 'no acknowledgment from a new leader'}`
   const errors = Object.entries(r.errors).map(([n, c]) => `${n} x${c}`).join(', ') || 'none'
   return `${head} -> leader ${r.newLeader}: unavailable ${ms(r.unavailableMs)} (leader in Metadata ${ms(r.leaderVisibleMs)}), ` +
@@ -174,7 +186,7 @@ function trialLine(r: TrialResult, total: number): string {
 
 async function main(): Promise<void> {
   const options = parseOptions()
-  printEnvironment(`partition failover: 3 combined nodes, topic ${TOPIC} (1 partition, RF 3, min.insync.replicas 2), acks=all one record at a time, ${options.trials} trials of SIGKILL of the leader`, {
+  printEnvironment(`partition failover: 3 combined nodes, topic ${TOPIC} (1 partition, RF 3, min.insync.replicas 2), acks=all one record at a time, ${options.trials} trials of ${options.signal} of the leader`, {
     'client retry backoff ms': `${options.retryBackoffMs} doubling to ${options.retryBackoffMaxMs}`,
     overrides: options.overrides.join(' ') || 'none (server defaults)',
   })
@@ -212,7 +224,7 @@ async function main(): Promise<void> {
 
   const pick = (f: (r: TrialResult) => number | null): number[] => results.map(f).filter((v): v is number => v !== null)
   const summaries: Record<string, Summary | null> = {
-    'unavailable (kill -> next ack)': summarize(pick((r) => r.unavailableMs)),
+    'unavailable (signal -> next ack)': summarize(pick((r) => r.unavailableMs)),
     'new leader in Metadata': summarize(pick((r) => r.leaderVisibleMs)),
     'restart -> back in the ISR': summarize(pick((r) => r.rejoinMs)),
     'restart -> preferred leader leads': summarize(pick((r) => r.preferredBackMs)),
@@ -220,9 +232,9 @@ async function main(): Promise<void> {
   const failedTrials = results.filter((r) => r.unavailableMs === null).length
   console.log('')
   console.log('==== partition failover: summary ====')
-  console.log(`trials: ${results.length} (${failedTrials} failed); times from t0 = just before SIGKILL of the partition leader`)
+  console.log(`trials: ${results.length} (${failedTrials} failed); times from t0 = just before ${options.signal} of the partition leader`)
   for (const [label, s] of Object.entries(summaries)) console.log(formatSummary(label, s))
-  const unavailable = summaries['unavailable (kill -> next ack)']
+  const unavailable = summaries['unavailable (signal -> next ack)']
   if (unavailable !== null && unavailable !== undefined) {
     console.log(`target (median <= 1000 ms, max <= 2000 ms): median ${unavailable.median <= 1000 ? 'met' : 'MISSED'}, max ${unavailable.max <= 2000 ? 'met' : 'MISSED'}`)
   }
