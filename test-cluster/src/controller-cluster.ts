@@ -19,7 +19,7 @@
  * Invariant: a node is either running (process and exited set) or not (both null).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -52,7 +52,46 @@ export function nodeBinary(): string {
   throw new Error(`Node ${process.versions.node} is too old and ${pinned} does not exist: run npm ci`)
 }
 
+/**
+ * Lowest port the harness hands out. Ports come from below the kernel's ephemeral range
+ * (/proc/sys/net/ipv4/ip_local_port_range, 32768-60999 by default): a port picked there
+ * and released could be taken by any outgoing connection (a node's client channels) before
+ * the node binds it, and the node would then refuse to start ("already in use").
+ */
+export const HARNESS_PORT_MIN = 20_000
+/** Random picks tried before falling back to a kernel-chosen port. */
+const PORT_PICKS_MAX = 200
+/** Ports this process has handed out (never handed out twice). */
+const handedOut = new Set<number>()
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const server = createServer()
+    server.once('error', () => resolveFree(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)))
+  })
+}
+
+function ephemeralPortMin(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    return Number.isInteger(low) && low > 0 ? low : 32768
+  } catch {
+    return 32768
+  }
+}
+
+/** A free loopback port below the ephemeral range (see HARNESS_PORT_MIN), not handed out before. */
 export async function freePort(): Promise<number> {
+  const max = ephemeralPortMin() - 1
+  if (max - HARNESS_PORT_MIN >= 1000) {
+    for (let i = 0; i < PORT_PICKS_MAX; i++) {
+      const port = HARNESS_PORT_MIN + Math.floor(Math.random() * (max - HARNESS_PORT_MIN + 1))
+      if (handedOut.has(port) || !(await canListen(port))) continue
+      handedOut.add(port)
+      return port
+    }
+  }
   return new Promise((resolvePort, reject) => {
     const server = createServer()
     server.once('error', reject)
