@@ -225,6 +225,9 @@ describe('broker cluster (3 combined processes)', () => {
     await cluster.waitForBrokers()
     const ack = await client.produce('orders', 0, [textRecord('after-garbage')])
     expect(ack.baseOffset).toBe(20n)
-    expect(ack.errors).toEqual([])
+    // The earlier restarts may still be moving leadership back to preferred replicas
+    // (auto.leader.rebalance.enable), which costs a client with a cached leader one retried
+    // NOT_LEADER_OR_FOLLOWER; anything else (a transport failure above all) means a node broke.
+    expect(ack.errors.filter((e) => !(e.outcome === 'error_code' && e.name === 'NOT_LEADER_OR_FOLLOWER'))).toEqual([])
   })
 })
