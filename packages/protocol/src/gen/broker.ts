@@ -286,6 +286,26 @@ export interface OffsetsForLeaderEpochResponse {
   topics: OffsetForLeaderTopicResult[];
 }
 
+export interface InitProducerIdRequest {
+  /** unsupported; must be empty (INVALID_REQUEST otherwise) */
+  transactionalId: string;
+  /** ignored without transactions */
+  transactionTimeoutMs: number;
+  /** -1: a new producer (KIP-360 epoch bumps are not supported yet) */
+  producerId: bigint;
+  /** -1 with producer_id -1 */
+  producerEpoch: number;
+}
+
+export interface InitProducerIdResponse {
+  /** COORDINATOR_NOT_AVAILABLE while no block could be taken */
+  errorCode: number;
+  /** -1 on error */
+  producerId: bigint;
+  /** -1 on error */
+  producerEpoch: number;
+}
+
 function createBaseMetadataRequest(): MetadataRequest {
   return { topics: [], allTopics: false };
 }
@@ -3736,6 +3756,235 @@ export const OffsetsForLeaderEpochResponse: MessageFns<OffsetsForLeaderEpochResp
   },
 };
 
+function createBaseInitProducerIdRequest(): InitProducerIdRequest {
+  return { transactionalId: "", transactionTimeoutMs: 0, producerId: 0n, producerEpoch: 0 };
+}
+
+export const InitProducerIdRequest: MessageFns<InitProducerIdRequest> = {
+  encode(message: InitProducerIdRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transactionalId !== "") {
+      writer.uint32(10).string(message.transactionalId);
+    }
+    if (message.transactionTimeoutMs !== 0) {
+      writer.uint32(16).int32(message.transactionTimeoutMs);
+    }
+    if (message.producerId !== 0n) {
+      if (BigInt.asIntN(64, message.producerId) !== message.producerId) {
+        throw new globalThis.Error("value provided for field message.producerId of type int64 too large");
+      }
+      writer.uint32(24).int64(message.producerId);
+    }
+    if (message.producerEpoch !== 0) {
+      writer.uint32(32).int32(message.producerEpoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InitProducerIdRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInitProducerIdRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transactionalId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.transactionTimeoutMs = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.producerId = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.producerEpoch = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InitProducerIdRequest {
+    return {
+      transactionalId: isSet(object.transactionalId)
+        ? globalThis.String(object.transactionalId)
+        : isSet(object.transactional_id)
+        ? globalThis.String(object.transactional_id)
+        : "",
+      transactionTimeoutMs: isSet(object.transactionTimeoutMs)
+        ? globalThis.Number(object.transactionTimeoutMs)
+        : isSet(object.transaction_timeout_ms)
+        ? globalThis.Number(object.transaction_timeout_ms)
+        : 0,
+      producerId: isSet(object.producerId)
+        ? BigInt(object.producerId)
+        : isSet(object.producer_id)
+        ? BigInt(object.producer_id)
+        : 0n,
+      producerEpoch: isSet(object.producerEpoch)
+        ? globalThis.Number(object.producerEpoch)
+        : isSet(object.producer_epoch)
+        ? globalThis.Number(object.producer_epoch)
+        : 0,
+    };
+  },
+
+  toJSON(message: InitProducerIdRequest): unknown {
+    const obj: any = {};
+    if (message.transactionalId !== "") {
+      obj.transactionalId = message.transactionalId;
+    }
+    if (message.transactionTimeoutMs !== 0) {
+      obj.transactionTimeoutMs = Math.round(message.transactionTimeoutMs);
+    }
+    if (message.producerId !== 0n) {
+      obj.producerId = message.producerId.toString();
+    }
+    if (message.producerEpoch !== 0) {
+      obj.producerEpoch = Math.round(message.producerEpoch);
+    }
+    return obj;
+  },
+};
+
+function createBaseInitProducerIdResponse(): InitProducerIdResponse {
+  return { errorCode: 0, producerId: 0n, producerEpoch: 0 };
+}
+
+export const InitProducerIdResponse: MessageFns<InitProducerIdResponse> = {
+  encode(message: InitProducerIdResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.errorCode !== 0) {
+      writer.uint32(8).int32(message.errorCode);
+    }
+    if (message.producerId !== 0n) {
+      if (BigInt.asIntN(64, message.producerId) !== message.producerId) {
+        throw new globalThis.Error("value provided for field message.producerId of type int64 too large");
+      }
+      writer.uint32(16).int64(message.producerId);
+    }
+    if (message.producerEpoch !== 0) {
+      writer.uint32(24).int32(message.producerEpoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InitProducerIdResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInitProducerIdResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.producerId = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.producerEpoch = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InitProducerIdResponse {
+    return {
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      producerId: isSet(object.producerId)
+        ? BigInt(object.producerId)
+        : isSet(object.producer_id)
+        ? BigInt(object.producer_id)
+        : 0n,
+      producerEpoch: isSet(object.producerEpoch)
+        ? globalThis.Number(object.producerEpoch)
+        : isSet(object.producer_epoch)
+        ? globalThis.Number(object.producer_epoch)
+        : 0,
+    };
+  },
+
+  toJSON(message: InitProducerIdResponse): unknown {
+    const obj: any = {};
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.producerId !== 0n) {
+      obj.producerId = message.producerId.toString();
+    }
+    if (message.producerEpoch !== 0) {
+      obj.producerEpoch = Math.round(message.producerEpoch);
+    }
+    return obj;
+  },
+};
+
 export type BrokerServiceService = typeof BrokerServiceService;
 export const BrokerServiceService = {
   metadata: {
@@ -3842,6 +4091,18 @@ export const BrokerServiceService = {
       Buffer.from(ElectLeadersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ElectLeadersResponse => ElectLeadersResponse.decode(value),
   },
+  /** Idempotent producers: a producer id and epoch, from the blocks this broker took from the controller. */
+  initProducerId: {
+    path: "/tributary.broker.BrokerService/InitProducerId" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InitProducerIdRequest): Buffer =>
+      Buffer.from(InitProducerIdRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InitProducerIdRequest => InitProducerIdRequest.decode(value),
+    responseSerialize: (value: InitProducerIdResponse): Buffer =>
+      Buffer.from(InitProducerIdResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InitProducerIdResponse => InitProducerIdResponse.decode(value),
+  },
 } as const;
 
 export interface BrokerServiceServer extends UntypedServiceImplementation {
@@ -3862,6 +4123,8 @@ export interface BrokerServiceServer extends UntypedServiceImplementation {
   deleteTopics: handleUnaryCall<DeleteTopicsRequest, DeleteTopicsResponse>;
   createPartitions: handleUnaryCall<CreatePartitionsRequest, CreatePartitionsResponse>;
   electLeaders: handleUnaryCall<ElectLeadersRequest, ElectLeadersResponse>;
+  /** Idempotent producers: a producer id and epoch, from the blocks this broker took from the controller. */
+  initProducerId: handleUnaryCall<InitProducerIdRequest, InitProducerIdResponse>;
 }
 
 export interface BrokerServiceClient extends Client {
@@ -4009,6 +4272,22 @@ export interface BrokerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ElectLeadersResponse) => void,
+  ): ClientUnaryCall;
+  /** Idempotent producers: a producer id and epoch, from the blocks this broker took from the controller. */
+  initProducerId(
+    request: InitProducerIdRequest,
+    callback: (error: ServiceError | null, response: InitProducerIdResponse) => void,
+  ): ClientUnaryCall;
+  initProducerId(
+    request: InitProducerIdRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: InitProducerIdResponse) => void,
+  ): ClientUnaryCall;
+  initProducerId(
+    request: InitProducerIdRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InitProducerIdResponse) => void,
   ): ClientUnaryCall;
 }
 
