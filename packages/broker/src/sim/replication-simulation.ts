@@ -44,15 +44,18 @@ import {
   EMPTY_PERSISTENT_STATE,
   between,
   chance,
+  TraceLoggers,
   crashesBeforeSync,
   describeMessage,
+  drawCrashPoint,
   durableAtCrash,
   errorText,
   forkRandom,
   oneWayPartition,
   pick,
-  shuffled,
-  silentLogger,
+  pickWeighted,
+  randomCut,
+  scheduleFaults,
   splitPartition,
   traceLine,
   type ControllerConfig,
@@ -167,7 +170,7 @@ class ReplicationSimulation implements BrokerHost {
   private readonly bugRandom: Random
   private readonly livenessTimeoutMs: number
   private readonly nodeHost: NodeHost
-  private readonly loggers = new Map<NodeId, Logger>()
+  private readonly traceLoggers: TraceLoggers
   private crashAtSyncProbability: number
   private slowSyncProbability: number
   private healed = false
@@ -200,6 +203,7 @@ class ReplicationSimulation implements BrokerHost {
     this.durability = options.durability ?? 'fsync'
     this.bugs = options.bugs ?? NO_PLANTED_BUGS
     this.tracing = options.trace !== undefined
+    this.traceLoggers = new TraceLoggers(this.tracing ? (id, what) => this.trace(id, what) : null)
     this.livenessTimeoutMs = options.livenessTimeoutMs ?? LIVENESS_TIMEOUT_MS
     this.crashAtSyncProbability = s.crashAtSyncProbability
     this.slowSyncProbability = s.slowSyncProbability
@@ -273,7 +277,7 @@ class ReplicationSimulation implements BrokerHost {
     for (const node of this.controllers.values()) node.start(0)
     for (const broker of this.brokerList) this.startBroker(broker)
     this.scheduleClient()
-    this.scheduleFault()
+    scheduleFaults(this.clock, this.faultRandom, s, () => this.healed, () => this.injectFault())
     this.clock.scheduleAt(s.faultPhaseMs, () => this.heal())
     const endMs = s.faultPhaseMs + this.livenessTimeoutMs
     const checker = this.checker
@@ -334,20 +338,7 @@ class ReplicationSimulation implements BrokerHost {
   }
 
   logger(nodeId: NodeId): Logger {
-    if (!this.tracing) return silentLogger
-    let logger = this.loggers.get(nodeId)
-    if (logger === undefined) {
-      const log = (level: string) => (fields: object, msg: string): void => {
-        const extra = Object.entries(fields)
-          .filter(([k]) => k !== 'component' && k !== 'nodeId')
-          .map(([k, v]) => `${k}=${traceValue(v)}`)
-          .join(' ')
-        this.trace(nodeId, `${level === 'info' ? '' : `${level}: `}${msg}${extra === '' ? '' : ` ${extra}`}`)
-      }
-      logger = { debug: () => {}, info: log('info'), warn: log('warn'), error: log('error') }
-      this.loggers.set(nodeId, logger)
-    }
-    return logger
+    return this.traceLoggers.logger(nodeId)
   }
 
   // ---- the metadata quorum's host ------------------------------------------------------
@@ -362,19 +353,10 @@ class ReplicationSimulation implements BrokerHost {
       completed: (node, completions) => this.rpcServer.completed(node, completions),
       crashAt: (node, point) => this.crashInsideReady(node, point),
       durableLogShrank: () => this.raftChecker.checkDurability(this.durableLogs, this.clock.nowMs),
-      crashPoint: () => this.crashPoint(),
+      crashPoint: () => drawCrashPoint(this.diskRandom, this.crashAtSyncProbability),
       syncDelayMs: () => this.syncDelayMs(),
       logger: (id) => this.logger(id),
     }
-  }
-
-  private crashPoint(): CrashPoint {
-    if (!chance(this.diskRandom, this.crashAtSyncProbability)) return 'none'
-    const r = this.diskRandom.next()
-    if (r < 0.25) return 'before_sync'
-    if (r < 0.375) return 'after_hard_state'
-    if (r < 0.5) return 'log_without_hard_state'
-    return 'after_send'
   }
 
   private crashInsideReady(node: SimNode, point: CrashPoint): void {
@@ -519,32 +501,10 @@ class ReplicationSimulation implements BrokerHost {
 
   // ---- faults --------------------------------------------------------------------------
 
-  private scheduleFault(): void {
-    const s = this.scenario
-    const gapMs = between(this.faultRandom, s.faultGapMinMs, s.faultGapMaxMs)
-    if (this.clock.nowMs + gapMs >= s.faultPhaseMs) return
-    this.clock.scheduleAfter(gapMs, () => {
-      if (this.healed) return
-      this.injectFault()
-      this.scheduleFault()
-    })
-  }
-
   private injectFault(): void {
-    const w = this.scenario.faults
     const r = this.faultRandom
-    const kinds = Object.entries(w) as Array<[keyof typeof w, number]>
-    const total = kinds.reduce((sum, [, weight]) => sum + weight, 0)
-    if (total === 0) return
-    let x = r.next() * total
-    let kind: keyof typeof w = kinds[0][0]
-    for (const [k, weight] of kinds) {
-      if (x < weight) {
-        kind = k
-        break
-      }
-      x -= weight
-    }
+    const kind = pickWeighted(r, this.scenario.faults)
+    if (kind === null) return
     const servers = [...this.scenario.controllerIds, ...this.scenario.brokerIds]
     switch (kind) {
       case 'crashBroker':
@@ -575,9 +535,8 @@ class ReplicationSimulation implements BrokerHost {
         return
       }
       case 'split': {
-        const order = shuffled(r, servers)
-        const cut = between(r, 1, order.length - 1)
-        this.partition(splitPartition(order.slice(0, cut), order.slice(cut)))
+        const [a, b] = randomCut(r, servers)
+        this.partition(splitPartition(a, b))
         return
       }
       case 'isolateBroker': {
@@ -587,9 +546,8 @@ class ReplicationSimulation implements BrokerHost {
         return
       }
       case 'oneWay': {
-        const order = shuffled(r, servers)
-        const cut = between(r, 1, order.length - 1)
-        this.partition(oneWayPartition(order.slice(0, cut), order.slice(cut)))
+        const [a, b] = randomCut(r, servers)
+        this.partition(oneWayPartition(a, b))
         return
       }
       case 'pause': {
@@ -810,16 +768,6 @@ function sameLog(a: SimPartitionLog, b: SimPartitionLog): string | null {
     if (!x[i].bytes.equals(y[i].bytes)) return `batch ${i} at offset ${y[i].baseOffset} differs`
   }
   return null
-}
-
-/** A log field for the trace; never throws (bigints and bytes are not JSON). */
-function traceValue(v: unknown): string {
-  const text = JSON.stringify(v, (_key, x: unknown) => {
-    if (typeof x === 'bigint') return x.toString()
-    if (x instanceof Uint8Array) return `<${x.length} bytes>`
-    return x
-  })
-  return text === undefined ? String(v) : text
 }
 
 export { splitKey }

@@ -16,10 +16,11 @@ export {
   type NetworkListener,
   type Partition as NetworkPartition,
 } from './sim-network.js'
-export { SimNode, crashesBeforeSync, durableAtCrash, errorText, type CrashPoint, type NodeHost } from './sim-node.js'
+export { SimNode, crashesBeforeSync, drawCrashPoint, durableAtCrash, errorText, type CrashPoint, type NodeHost } from './sim-node.js'
 export { SimRaftStore, StoredLog, type DurableAtCrash } from './sim-raft-store.js'
 export { InvariantChecker as RaftInvariantChecker, type Violation as RaftViolation, type InvariantName as RaftInvariantName } from './invariant-checker.js'
 export { ControllerReplica, simControllerConfig } from './controller-replica.js'
 export type { ReplicaContext, ReplicaFactory, SimCompletion, SimReplica, SimRequest, SubmitOutcome } from './sim-replica.js'
-export { forkRandom, chance, between, pick, shuffled, subset } from './sim-random.js'
-export { traceLine, describeMessage, type TraceSink } from './sim-trace.js'
+export { forkRandom, chance, between, pick, pickWeighted, randomCut, shuffled, subset } from './sim-random.js'
+export { traceLine, describeMessage, TraceLoggers, type TraceSink } from './sim-trace.js'
+export { scheduleFaults, type FaultTiming } from './sim-fault-schedule.js'

@@ -26,7 +26,7 @@ import type { DurableAtCrash, SimRaftStore } from './sim-raft-store.js'
 import type { ReplicaFactory, SimCompletion, SimReplica, SimRequest, SubmitOutcome } from './sim-replica.js'
 import type { Logger } from '../util/logger.js'
 import type { Random } from '../util/random.js'
-import { forkRandom } from './sim-random.js'
+import { chance, forkRandom } from './sim-random.js'
 
 /** A single input can make the core hand out this many Readies at most (a bound on a loop). */
 const READIES_PER_INPUT_MAX = 10_000
@@ -74,6 +74,20 @@ export function durableAtCrash(point: CrashPoint): DurableAtCrash {
 /** The crash points that come before the Ready's fsync. */
 export function crashesBeforeSync(point: CrashPoint): boolean {
   return point === 'before_sync' || point === 'after_hard_state' || point === 'log_without_hard_state'
+}
+
+/**
+ * The crash point for one Ready that must be synced: none, unless `random` says a crash
+ * (with `probability`); then half before the fsync (split over its three shapes), half
+ * right after the sends.
+ */
+export function drawCrashPoint(random: Random, probability: number): CrashPoint {
+  if (!chance(random, probability)) return 'none'
+  const r = random.next()
+  if (r < 0.25) return 'before_sync'
+  if (r < 0.375) return 'after_hard_state'
+  if (r < 0.5) return 'log_without_hard_state'
+  return 'after_send'
 }
 
 type Input = (replica: SimReplica, nowMs: number) => void

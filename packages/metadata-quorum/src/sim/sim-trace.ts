@@ -4,6 +4,7 @@
  */
 import type { NodeId } from '@tributary/protocol'
 import type { RaftBody, RaftMessage } from '../raft/types.js'
+import { silentLogger, type Logger } from '../util/logger.js'
 
 export type TraceSink = (line: string) => void
 
@@ -11,6 +12,45 @@ export function traceLine(nowMs: number, nodeId: NodeId | null, what: string): s
   const t = `${nowMs}ms`.padStart(9)
   const n = (nodeId === null ? 'sim' : `n${nodeId}`).padEnd(4)
   return `${t} ${n} ${what}`
+}
+
+/**
+ * Loggers that write into the trace, one per node (cached), or silentLogger for every node
+ * when `trace` is null (not tracing). Per-message debug logs would drown the trace, so they
+ * are dropped: the simulators trace messages themselves.
+ */
+export class TraceLoggers {
+  private readonly loggers = new Map<NodeId, Logger>()
+
+  constructor(private readonly trace: ((nodeId: NodeId, what: string) => void) | null) {}
+
+  logger(nodeId: NodeId): Logger {
+    const trace = this.trace
+    if (trace === null) return silentLogger
+    let logger = this.loggers.get(nodeId)
+    if (logger === undefined) {
+      const log = (level: string) => (fields: object, msg: string): void => {
+        const extra = Object.entries(fields)
+          .filter(([k]) => k !== 'component' && k !== 'nodeId')
+          .map(([k, v]) => `${k}=${traceValue(v)}`)
+          .join(' ')
+        trace(nodeId, `${level === 'info' ? '' : `${level}: `}${msg}${extra === '' ? '' : ` ${extra}`}`)
+      }
+      logger = { debug: () => {}, info: log('info'), warn: log('warn'), error: log('error') }
+      this.loggers.set(nodeId, logger)
+    }
+    return logger
+  }
+}
+
+/** A log field for the trace; never throws (bigints and bytes are not JSON). */
+function traceValue(v: unknown): string {
+  const text = JSON.stringify(v, (_key, x: unknown) => {
+    if (typeof x === 'bigint') return x.toString()
+    if (x instanceof Uint8Array) return `<${x.length} bytes>`
+    return x
+  })
+  return text === undefined ? String(v) : text
 }
 
 export function describeMessage(m: RaftMessage): string {

@@ -20,17 +20,18 @@ import type { NodeId } from '@tributary/protocol'
 import type { RaftConfig, RaftMessage, RaftStatus } from '../raft/types.js'
 import { EMPTY_PERSISTENT_STATE, isRequest } from '../raft/types.js'
 import { assert } from '../util/assert.js'
-import { silentLogger, type Logger } from '../util/logger.js'
+import type { Logger } from '../util/logger.js'
 import { SeededRandom, type Random } from '../util/random.js'
 import { InvariantChecker, type Violation } from './invariant-checker.js'
 import { SimClock } from './sim-clock.js'
 import { CLEAN_NETWORK, SimNetwork, oneWayPartition, splitPartition, type DropReason, type Partition } from './sim-network.js'
-import { SimNode, crashesBeforeSync, durableAtCrash, type CrashPoint, type NodeHost } from './sim-node.js'
+import { SimNode, crashesBeforeSync, drawCrashPoint, durableAtCrash, type CrashPoint, type NodeHost } from './sim-node.js'
 import { SimRaftStore, type DurableAtCrash, type StoredLog } from './sim-raft-store.js'
-import { between, chance, forkRandom, pick, shuffled } from './sim-random.js'
+import { scheduleFaults } from './sim-fault-schedule.js'
+import { between, chance, forkRandom, pick, pickWeighted, randomCut } from './sim-random.js'
 import type { ReplicaFactory, SimCompletion } from './sim-replica.js'
 import { chooseScenario, describeScenario, type SimScenario } from './sim-scenario.js'
-import { describeMessage, traceLine, type TraceSink } from './sim-trace.js'
+import { TraceLoggers, describeMessage, traceLine, type TraceSink } from './sim-trace.js'
 import { SimWorkload, type Acknowledged, type WorkloadMode } from './sim-workload.js'
 
 /** After healing, the cluster has this much simulated time to show it is live. */
@@ -128,7 +129,7 @@ class Simulation implements NodeHost {
   private partitionsStarted = 0
   private resigns = 0
   private pauses = 0
-  private readonly loggers = new Map<NodeId, Logger>()
+  private readonly traceLoggers: TraceLoggers
 
   constructor(private readonly options: SimulationOptions) {
     const root = new SeededRandom(options.seed)
@@ -145,6 +146,7 @@ class Simulation implements NodeHost {
     })
     this.livenessTimeoutMs = options.livenessTimeoutMs ?? LIVENESS_TIMEOUT_MS
     this.tracing = options.trace !== undefined
+    this.traceLoggers = new TraceLoggers(this.tracing ? (id, what) => this.trace(id, what) : null)
     this.crashAtSyncProbability = this.scenario.crashAtSyncProbability
     const s = this.scenario
     this.checker = new InvariantChecker(s.voters, s.observers)
@@ -180,7 +182,7 @@ class Simulation implements NodeHost {
     }
     for (const node of this.nodeList) node.start(0)
     this.scheduleClient()
-    this.scheduleFault()
+    scheduleFaults(this.clock, this.faultRandom, s, () => this.healed, () => this.injectFault())
     this.clock.scheduleAt(s.faultPhaseMs, () => this.heal())
     const endMs = s.faultPhaseMs + this.livenessTimeoutMs
     const checker = this.checker
@@ -217,21 +219,7 @@ class Simulation implements NodeHost {
   }
 
   logger(nodeId: NodeId): Logger {
-    if (!this.tracing) return silentLogger
-    let logger = this.loggers.get(nodeId)
-    if (logger === undefined) {
-      const log = (level: string) => (fields: object, msg: string): void => {
-        const extra = Object.entries(fields)
-          .filter(([k]) => k !== 'component' && k !== 'nodeId')
-          .map(([k, v]) => `${k}=${traceValue(v)}`)
-          .join(' ')
-        this.trace(nodeId, `${level === 'info' ? '' : `${level}: `}${msg}${extra === '' ? '' : ` ${extra}`}`)
-      }
-      // Per-message debug logs would drown the trace; the simulator traces messages itself.
-      logger = { debug: () => {}, info: log('info'), warn: log('warn'), error: log('error') }
-      this.loggers.set(nodeId, logger)
-    }
-    return logger
+    return this.traceLoggers.logger(nodeId)
   }
 
   send(from: SimNode, message: RaftMessage, tag: number): void {
@@ -276,13 +264,7 @@ class Simulation implements NodeHost {
   }
 
   crashPoint(): CrashPoint {
-    if (!chance(this.diskRandom, this.crashAtSyncProbability)) return 'none'
-    // Half before the fsync (split over its three shapes), half right after the sends.
-    const r = this.diskRandom.next()
-    if (r < 0.25) return 'before_sync'
-    if (r < 0.375) return 'after_hard_state'
-    if (r < 0.5) return 'log_without_hard_state'
-    return 'after_send'
+    return drawCrashPoint(this.diskRandom, this.crashAtSyncProbability)
   }
 
   syncDelayMs(): number {
@@ -321,32 +303,10 @@ class Simulation implements NodeHost {
 
   // ---- faults --------------------------------------------------------------------------
 
-  private scheduleFault(): void {
-    const s = this.scenario
-    const gapMs = between(this.faultRandom, s.faultGapMinMs, s.faultGapMaxMs)
-    if (this.clock.nowMs + gapMs >= s.faultPhaseMs) return
-    this.clock.scheduleAfter(gapMs, () => {
-      if (this.healed) return
-      this.injectFault()
-      this.scheduleFault()
-    })
-  }
-
   private injectFault(): void {
-    const w = this.scenario.faults
     const r = this.faultRandom
-    const kinds: Array<[keyof typeof w, number]> = Object.entries(w) as Array<[keyof typeof w, number]>
-    const total = kinds.reduce((sum, [, weight]) => sum + weight, 0)
-    if (total === 0) return
-    let x = r.next() * total
-    let kind: keyof typeof w = kinds[0][0]
-    for (const [k, weight] of kinds) {
-      if (x < weight) {
-        kind = k
-        break
-      }
-      x -= weight
-    }
+    const kind = pickWeighted(r, this.scenario.faults)
+    if (kind === null) return
     const leader = this.currentLeader()
     const all = this.nodeList.map((n) => n.id)
     switch (kind) {
@@ -359,9 +319,8 @@ class Simulation implements NodeHost {
         if (leader !== null) this.crash(this.node(leader), 'crash of the leader', this.downtimeMs())
         return
       case 'split': {
-        const order = shuffled(r, all)
-        const cut = between(r, 1, order.length - 1)
-        this.partition(splitPartition(order.slice(0, cut), order.slice(cut)))
+        const [a, b] = randomCut(r, all)
+        this.partition(splitPartition(a, b))
         return
       }
       case 'isolateLeader': {
@@ -378,9 +337,8 @@ class Simulation implements NodeHost {
         } else if (leader !== null && choice < 0.66) {
           this.partition(oneWayPartition([leader], all.filter((id) => id !== leader)))
         } else {
-          const order = shuffled(r, all)
-          const cut = between(r, 1, order.length - 1)
-          this.partition(oneWayPartition(order.slice(0, cut), order.slice(cut)))
+          const [a, b] = randomCut(r, all)
+          this.partition(oneWayPartition(a, b))
         }
         return
       }
@@ -560,14 +518,4 @@ class Simulation implements NodeHost {
       },
     }
   }
-}
-
-/** A log field for the trace; never throws (bigints and bytes are not JSON). */
-function traceValue(v: unknown): string {
-  const text = JSON.stringify(v, (_key, x: unknown) => {
-    if (typeof x === 'bigint') return x.toString()
-    if (x instanceof Uint8Array) return `<${x.length} bytes>`
-    return x
-  })
-  return text === undefined ? String(v) : text
 }
