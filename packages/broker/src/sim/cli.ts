@@ -15,7 +15,7 @@
  *                         follower-acks-unsynced, lying-fsync, keep-epoch-entry-at-log-end)
  *                         to watch the checker catch it
  */
-import { parseArgs } from 'node:util'
+import { optionalInt, parseSimArgs, usageError } from '@tributary/metadata-quorum'
 import type { Durability } from '../replica/partition-state.js'
 import type { PlantedBugs } from './planted-bugs.js'
 import { LIVENESS_TIMEOUT_MS, replicationReplayCommand, runReplicationSimulation, type ReplicationResult } from './replication-simulation.js'
@@ -44,33 +44,19 @@ interface RunOptions {
 }
 
 function main(argv: readonly string[]): number {
-  let values
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        seed: { type: 'string' },
-        seeds: { type: 'string' },
-        durability: { type: 'string' },
-        'fault-ms': { type: 'string' },
-        brokers: { type: 'string' },
-        'liveness-ms': { type: 'string' },
-        plant: { type: 'string' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }).values
-  } catch (e) {
-    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n${USAGE}\n`)
-    return 2
-  }
-  if (values.help === true) {
-    process.stdout.write(`${USAGE}\n`)
-    return 0
-  }
+  const values = parseSimArgs(argv, {
+    seed: { type: 'string' },
+    seeds: { type: 'string' },
+    durability: { type: 'string' },
+    'fault-ms': { type: 'string' },
+    brokers: { type: 'string' },
+    'liveness-ms': { type: 'string' },
+    plant: { type: 'string' },
+    quiet: { type: 'boolean' },
+  }, USAGE)
+  if (typeof values === 'number') return values
   const durability = values.durability ?? 'fsync'
-  if (durability !== 'fsync' && durability !== 'page-cache') return usageError(`--durability must be fsync or page-cache, got '${durability}'`)
+  if (durability !== 'fsync' && durability !== 'page-cache') return usageError(USAGE, `--durability must be fsync or page-cache, got '${durability}'`)
   const faultPhaseMs = optionalInt(values['fault-ms'], '--fault-ms', 1)
   const brokerCount = optionalInt(values.brokers, '--brokers', 3)
   const livenessTimeoutMs = optionalInt(values['liveness-ms'], '--liveness-ms', 1)
@@ -78,7 +64,7 @@ function main(argv: readonly string[]): number {
   let bugs: PlantedBugs | undefined
   if (values.plant !== undefined) {
     bugs = PLANTS[values.plant]
-    if (bugs === undefined) return usageError(`--plant must be one of ${Object.keys(PLANTS).join(', ')}, got '${values.plant}'`)
+    if (bugs === undefined) return usageError(USAGE, `--plant must be one of ${Object.keys(PLANTS).join(', ')}, got '${values.plant}'`)
   }
   const options: RunOptions = { durability, faultPhaseMs, brokerCount, livenessTimeoutMs, bugs }
 
@@ -92,10 +78,10 @@ function main(argv: readonly string[]): number {
   }
   if (values.seeds !== undefined && values.seed === undefined) {
     const range = /^(\d+)\.\.(\d+)$/.exec(values.seeds)
-    if (range === null || Number(range[2]) < Number(range[1])) return usageError(`--seeds must be A..B with A <= B, got '${values.seeds}'`)
+    if (range === null || Number(range[2]) < Number(range[1])) return usageError(USAGE, `--seeds must be A..B with A <= B, got '${values.seeds}'`)
     return runMany(Number(range[1]), Number(range[2]), options)
   }
-  return usageError('give exactly one of --seed N or --seeds A..B')
+  return usageError(USAGE, 'give exactly one of --seed N or --seeds A..B')
 }
 
 function runOne(seed: number, o: RunOptions, trace: ((line: string) => void) | undefined): ReplicationResult {
@@ -171,21 +157,6 @@ function printResult(r: ReplicationResult, o: RunOptions): void {
   const v = r.violation
   process.stdout.write(`VIOLATION seed ${r.seed} (${r.durability}): ${v?.invariant} at ${v?.atMs} ms: ${v?.message}\n`)
   process.stdout.write(`  replay: ${replay(r, o)}\n`)
-}
-
-function optionalInt(text: string | undefined, name: string, min: number): number | undefined | 'bad' {
-  if (text === undefined) return undefined
-  const n = Number(text)
-  if (!Number.isSafeInteger(n) || n < min) {
-    process.stderr.write(`${name} must be an integer >= ${min}, got '${text}'\n`)
-    return 'bad'
-  }
-  return n
-}
-
-function usageError(message: string): number {
-  process.stderr.write(`${message}\n${USAGE}\n`)
-  return 2
 }
 
 process.exitCode = main(process.argv.slice(2))

@@ -10,7 +10,7 @@
  *   --liveness-ms MS      time allowed to recover after healing (default 10000)
  *   --quiet               with --seed: print only the result, not the trace
  */
-import { parseArgs } from 'node:util'
+import { optionalInt, parseSimArgs, usageError } from './sim-cli-args.js'
 import { replicaFactoryFor } from './replicas.js'
 import { LIVENESS_TIMEOUT_MS, replayCommand, runSimulation, type SimulationResult } from './simulation.js'
 import type { WorkloadMode } from './sim-workload.js'
@@ -22,32 +22,18 @@ const USAGE = `usage: npm run sim -- --seed N [--mode controller|raft] [--quiet]
 options: --fault-ms MS (fault phase length), --liveness-ms MS (recovery budget, default ${LIVENESS_TIMEOUT_MS})`
 
 function main(argv: readonly string[]): number {
-  let values
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        seed: { type: 'string' },
-        seeds: { type: 'string' },
-        start: { type: 'string' },
-        mode: { type: 'string' },
-        'fault-ms': { type: 'string' },
-        'liveness-ms': { type: 'string' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }).values
-  } catch (e) {
-    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n${USAGE}\n`)
-    return 2
-  }
-  if (values.help === true) {
-    process.stdout.write(`${USAGE}\n`)
-    return 0
-  }
+  const values = parseSimArgs(argv, {
+    seed: { type: 'string' },
+    seeds: { type: 'string' },
+    start: { type: 'string' },
+    mode: { type: 'string' },
+    'fault-ms': { type: 'string' },
+    'liveness-ms': { type: 'string' },
+    quiet: { type: 'boolean' },
+  }, USAGE)
+  if (typeof values === 'number') return values
   const mode = values.mode ?? 'controller'
-  if (mode !== 'controller' && mode !== 'raft') return usageError(`--mode must be controller or raft, got '${mode}'`)
+  if (mode !== 'controller' && mode !== 'raft') return usageError(USAGE, `--mode must be controller or raft, got '${mode}'`)
   const faultPhaseMs = optionalInt(values['fault-ms'], '--fault-ms', 1)
   const livenessTimeoutMs = optionalInt(values['liveness-ms'], '--liveness-ms', 1)
   if (faultPhaseMs === 'bad' || livenessTimeoutMs === 'bad') return 2
@@ -66,7 +52,7 @@ function main(argv: readonly string[]): number {
     if (count === 'bad' || count === undefined || start === 'bad' || start === undefined) return 2
     return runMany(start, count, mode, faultPhaseMs, livenessTimeoutMs)
   }
-  return usageError('give exactly one of --seed N or --seeds N')
+  return usageError(USAGE, 'give exactly one of --seed N or --seeds N')
 }
 
 function runOne(
@@ -135,21 +121,6 @@ function printResult(r: SimulationResult): void {
   const v = r.violation
   process.stdout.write(`VIOLATION seed ${r.seed} (${r.mode} mode): ${v?.invariant} at ${v?.atMs} ms: ${v?.message}\n`)
   process.stdout.write(`  replay: ${r.replayCommand}\n`)
-}
-
-function optionalInt(text: string | undefined, name: string, min: number): number | undefined | 'bad' {
-  if (text === undefined) return undefined
-  const n = Number(text)
-  if (!Number.isSafeInteger(n) || n < min) {
-    process.stderr.write(`${name} must be an integer >= ${min}, got '${text}'\n`)
-    return 'bad'
-  }
-  return n
-}
-
-function usageError(message: string): number {
-  process.stderr.write(`${message}\n${USAGE}\n`)
-  return 2
 }
 
 process.exitCode = main(process.argv.slice(2))

@@ -24,3 +24,4 @@ export type { ReplicaContext, ReplicaFactory, SimCompletion, SimReplica, SimRequ
 export { forkRandom, chance, between, pick, pickWeighted, randomCut, shuffled, subset } from './sim-random.js'
 export { traceLine, describeMessage, TraceLoggers, type TraceSink } from './sim-trace.js'
 export { scheduleFaults, type FaultTiming } from './sim-fault-schedule.js'
+export { parseSimArgs, optionalInt, usageError } from './sim-cli-args.js'
