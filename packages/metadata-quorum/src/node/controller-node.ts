@@ -21,13 +21,10 @@ import { mkdir } from 'node:fs/promises'
 import * as grpc from '@grpc/grpc-js'
 import type { Logger as PinoLogger } from 'pino'
 import { controller, ErrorCode, quorum, type NodeId } from '@tributary/protocol'
-import { QuorumController } from '../controller/quorum-controller.js'
-import { DEFAULT_CONTROLLER_CONFIG, type ControllerCommand, type ControllerConfig, type ControllerResponse } from '../controller/types.js'
-import { DEFAULT_RAFT_TIMING, type RaftConfig } from '../raft/types.js'
+import type { ControllerCommand, ControllerConfig, ControllerResponse } from '../controller/types.js'
+import type { RaftConfig } from '../raft/types.js'
 import { DirLock } from '../store/dir-lock.js'
-import { FsRaftStore, metadataLogDir } from '../store/fs-raft-store.js'
 import { ControllerClient } from '../transport/controller-client.js'
-import { GrpcTransport } from '../transport/grpc-transport.js'
 import {
   CallStatusError,
   errorMessage,
@@ -46,10 +43,10 @@ import {
   SERVER_OPTIONS,
 } from '../transport/transport-limits.js'
 import { assert } from '../util/assert.js'
-import { systemRandom } from '../util/random.js'
 import { errorResponse } from '../controller/controller-responses.js'
 import { describeMetadataFromImage, describeQuorumFromStatus } from './controller-views.js'
-import { RaftDriver, type StateChange } from './raft-driver.js'
+import { MetadataRaft } from './metadata-raft.js'
+import type { RaftDriver, StateChange } from './raft-driver.js'
 import type { MetadataImage } from '../image/metadata-image.js'
 import { BrokerSessionRegistry } from './broker-session-registry.js'
 
@@ -151,22 +148,8 @@ export async function startControllerNode(config: ControllerNodeConfig): Promise
   const { nodeId } = config
   assert(config.voters.some((v) => v.id === nodeId), `node ${nodeId} must be one of the voters`)
   const logger = config.logger.child({ component: 'controller-node', nodeId })
-  const raftConfig: RaftConfig = {
-    nodeId,
-    voters: config.voters.map((v) => v.id),
-    ...DEFAULT_RAFT_TIMING,
-    ...config.raftTiming,
-  }
-  const controllerConfig: ControllerConfig = { ...DEFAULT_CONTROLLER_CONFIG, ...config.controller }
-
-  const peers = new Map<NodeId, string>()
-  for (const v of config.voters) if (v.id !== nodeId) peers.set(v.id, bindAddress(v.host, v.port))
-  const transport = new GrpcTransport({
-    nodeId,
-    peers,
-    requestTimeoutMs: raftConfig.requestTimeoutMs,
-    logger: config.logger.child({ component: 'grpc-transport', nodeId }),
-  })
+  const member = new MetadataRaft(config)
+  const { raftConfig, transport } = member
 
   let driver: RaftDriver | null = null
   const running = (): RaftDriver => {
@@ -221,24 +204,7 @@ export async function startControllerNode(config: ControllerNodeConfig): Promise
   }
 
   try {
-    const store = new FsRaftStore({ dir: metadataLogDir(config.logDir), logger: config.logger.child({ component: 'fs-raft-store', nodeId }) })
-    const started = await RaftDriver.start({
-      store,
-      transport,
-      logger: config.logger,
-      createController: (persisted, nowMs) =>
-        new QuorumController({
-          raft: raftConfig,
-          controller: controllerConfig,
-          persisted,
-          random: systemRandom,
-          logger: config.logger.child({ component: 'quorum-controller', nodeId }),
-          nowMs,
-        }),
-      ...(config.onStateChange === undefined ? {} : { onStateChange: config.onStateChange }),
-      ...(config.onFatal === undefined ? {} : { onFatal: config.onFatal }),
-      ...(config.onCommittedImage === undefined ? {} : { onCommittedImage: config.onCommittedImage }),
-    })
+    const started = await member.startDriver('quorum-controller', config)
     driver = started
     let closing: Promise<void> | null = null
     return {

@@ -11,16 +11,12 @@
  */
 import type { Logger as PinoLogger } from 'pino'
 import type { NodeId } from '@tributary/protocol'
-import { QuorumController } from '../controller/quorum-controller.js'
-import { DEFAULT_CONTROLLER_CONFIG, type ControllerConfig } from '../controller/types.js'
+import type { ControllerConfig } from '../controller/types.js'
 import type { MetadataImage } from '../image/metadata-image.js'
-import { DEFAULT_RAFT_TIMING, type RaftConfig } from '../raft/types.js'
-import { FsRaftStore, metadataLogDir } from '../store/fs-raft-store.js'
-import { GrpcTransport } from '../transport/grpc-transport.js'
 import { assert } from '../util/assert.js'
-import { systemRandom } from '../util/random.js'
-import { bindAddress, type RaftTiming, type VoterAddress } from './controller-node.js'
-import { RaftDriver, type StateChange } from './raft-driver.js'
+import type { RaftTiming, VoterAddress } from './controller-node.js'
+import { MetadataRaft } from './metadata-raft.js'
+import type { RaftDriver, StateChange } from './raft-driver.js'
 
 export interface MetadataObserverConfig {
   /** This broker's node.id; must not be a voter. */
@@ -47,40 +43,9 @@ export interface MetadataObserver {
 export async function startMetadataObserver(config: MetadataObserverConfig): Promise<MetadataObserver> {
   const { nodeId } = config
   assert(!config.voters.some((v) => v.id === nodeId), `node ${nodeId} is a voter: it runs a controller, not an observer`)
-  const raftConfig: RaftConfig = {
-    nodeId,
-    voters: config.voters.map((v) => v.id),
-    ...DEFAULT_RAFT_TIMING,
-    ...config.raftTiming,
-  }
-  const controllerConfig: ControllerConfig = { ...DEFAULT_CONTROLLER_CONFIG, ...config.controller }
-  const peers = new Map<NodeId, string>()
-  for (const v of config.voters) peers.set(v.id, bindAddress(v.host, v.port))
-  const transport = new GrpcTransport({
-    nodeId,
-    peers,
-    requestTimeoutMs: raftConfig.requestTimeoutMs,
-    logger: config.logger.child({ component: 'grpc-transport', nodeId }),
-  })
+  const member = new MetadataRaft(config)
   try {
-    const store = new FsRaftStore({ dir: metadataLogDir(config.logDir), logger: config.logger.child({ component: 'fs-raft-store', nodeId }) })
-    const driver = await RaftDriver.start({
-      store,
-      transport,
-      logger: config.logger,
-      createController: (persisted, nowMs) =>
-        new QuorumController({
-          raft: raftConfig,
-          controller: controllerConfig,
-          persisted,
-          random: systemRandom,
-          logger: config.logger.child({ component: 'metadata-observer', nodeId }),
-          nowMs,
-        }),
-      onCommittedImage: config.onCommittedImage,
-      ...(config.onStateChange === undefined ? {} : { onStateChange: config.onStateChange }),
-      ...(config.onFatal === undefined ? {} : { onFatal: config.onFatal }),
-    })
+    const driver = await member.startDriver('metadata-observer', config)
     let closing: Promise<void> | null = null
     return {
       driver,
@@ -90,7 +55,7 @@ export async function startMetadataObserver(config: MetadataObserverConfig): Pro
       },
     }
   } catch (err) {
-    await transport.close()
+    await member.transport.close()
     throw err
   }
 }
