@@ -1,1 +1,17 @@
-export {}
+// @tributary/client: the SDK (DESIGN.md "Client"). Everything public is exported here.
+export { Client } from './client/client.js'
+export type { ClientOptions } from './client/options.js'
+export { CLIENT_DEFAULTS } from './client/options.js'
+export type { BrokerInfo, ClusterInfo, PartitionInfo, TopicInfo } from './client/types.js'
+export { Admin, topicNameError, TOPIC_NAME_LENGTH_MAX } from './admin/admin.js'
+export type { ClusterDescription, CreateTopicsOptions, ListedTopic, NewTopic, OffsetSpec, PartitionOffset, TopicDescription } from './admin/types.js'
+export { Producer } from './producer/producer.js'
+export type { Acks, ProducerOptions } from './producer/options.js'
+export { PRODUCER_DEFAULTS } from './producer/options.js'
+export type { ProducerRecord, RecordData, RecordMetadata } from './producer/types.js'
+export { compressionCodecs, gzipCodec, lz4Codec, snappyCodec, zstdCodec } from './compression/codecs.js'
+export { murmur2, partitionForKey, toPositive } from './partitioner/murmur2.js'
+export { StickyPartitioner } from './partitioner/sticky-partitioner.js'
+export { ClientClosedError, RetriesExhaustedError, TributaryError } from './errors.js'
+export { backoffMs, retry } from './retry.js'
+export type { BackoffOptions, Clock, RetryOptions } from './retry.js'

@@ -23,18 +23,14 @@ export function murmur2(data: Uint8Array): number {
     h = Math.imul(h, M)
     h ^= k
   }
-  // The last 1..3 bytes (Java's switch falls through).
+  // The last 1..3 bytes (Java's switch, whose cases fall through).
   const tail = length & ~3
-  switch (length % 4) {
-    case 3:
-      h ^= (data[tail + 2]! & 0xff) << 16
-    // falls through
-    case 2:
-      h ^= (data[tail + 1]! & 0xff) << 8
-    // falls through
-    case 1:
-      h ^= data[tail]! & 0xff
-      h = Math.imul(h, M)
+  const rest = length % 4
+  if (rest >= 3) h ^= (data[tail + 2]! & 0xff) << 16
+  if (rest >= 2) h ^= (data[tail + 1]! & 0xff) << 8
+  if (rest >= 1) {
+    h ^= data[tail]! & 0xff
+    h = Math.imul(h, M)
   }
   h ^= h >>> 13
   h = Math.imul(h, M)

@@ -1,0 +1,75 @@
+/**
+ * ProducerBatch: records bound for one partition that travel as one RecordBatch v2. It is
+ * open while records are appended, sealed when full or lingered, and from its first send
+ * on it is frozen: the same bytes (and, when idempotent, the same base sequence) go out on
+ * every retry, which is what lets the broker recognise a retry as a duplicate.
+ */
+import type { RecordInput } from '@tributary/protocol'
+import type { TributaryError } from '../errors.js'
+
+/** A record's share of a batch beyond its key, value and headers (Kafka's record overhead, rounded up). */
+export const RECORD_OVERHEAD_BYTES = 24
+/** RecordBatch v2's header (61 bytes). */
+export const BATCH_OVERHEAD_BYTES = 61
+
+export interface BatchDelivery {
+  readonly baseOffset: bigint
+}
+
+export class ProducerBatch {
+  readonly records: RecordInput[] = []
+  sizeBytes = BATCH_OVERHEAD_BYTES
+  sealed = false
+  /** Set at the first send; frozen afterwards. */
+  encoded: Buffer | null = null
+  baseSequence = -1
+  /** Errors of earlier attempts, oldest first. */
+  readonly errors: TributaryError[] = []
+  attempts = 0
+  /** Whether the last send went out while an earlier batch of the partition was still unanswered. */
+  sentBehind = false
+  readonly done: Promise<BatchDelivery>
+  private resolveDone!: (d: BatchDelivery) => void
+  private rejectDone!: (e: unknown) => void
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly createdAtMs: number,
+    readonly deadlineMs: number,
+  ) {
+    this.done = new Promise<BatchDelivery>((resolve, reject) => {
+      this.resolveDone = resolve
+      this.rejectDone = reject
+    })
+    // Callers observe done through per-record promises; an unobserved rejection is not a crash.
+    this.done.catch(() => undefined)
+  }
+
+  /** Appends a record; returns its index in the batch (its offsetDelta). */
+  append(record: RecordInput, sizeBytes: number): number {
+    this.records.push(record)
+    this.sizeBytes += sizeBytes
+    return this.records.length - 1
+  }
+
+  /** Whether a record of `sizeBytes` fits (an empty batch takes any one record). */
+  fits(sizeBytes: number, batchBytes: number): boolean {
+    return this.records.length === 0 || this.sizeBytes + sizeBytes <= batchBytes
+  }
+
+  succeed(baseOffset: bigint): void {
+    this.resolveDone({ baseOffset })
+  }
+
+  fail(error: unknown): void {
+    this.rejectDone(error)
+  }
+}
+
+/** The size a record adds to a batch, before compression. */
+export function recordSizeBytes(record: RecordInput): number {
+  let size = RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0)
+  for (const h of record.headers ?? []) size += Buffer.byteLength(h.key) + (h.value?.length ?? 0) + 2
+  return size
+}

@@ -1,0 +1,428 @@
+/**
+ * Producer: `send(topic, records)` resolves, in order, to each record's partition and offset.
+ *
+ * Records are appended to per-partition batches (lingerMs, batchBytes). A sender loop takes
+ * sealed batches, one per partition per request, groups them by partition leader and sends
+ * one ProduceRequest per leader, keeping at most maxInFlight requests per partition.
+ * Buffered records are bounded by bufferBytes: send() waits for space (maxBlockMs).
+ *
+ * Idempotence (KIP-98, on by default with acks 'all'): the producer takes a producer id from
+ * the cluster (InitProducerId) and numbers each partition's records; a batch keeps its bytes
+ * and base sequence across retries, so the broker answers a retry of an appended batch with
+ * the original offset instead of appending it twice.
+ *
+ * Retries: a retriable error (or a transport failure) puts the batch back at the head of
+ * its partition's queue after a backoff (KIP-580 with jitter), refreshing metadata or
+ * following the response's leader hint (KIP-951). While a partition has a batch to resend
+ * it sends one request at a time until that batch is acknowledged, so batches reach the
+ * leader in sequence order again; OUT_OF_ORDER_SEQUENCE_NUMBER on a batch that was sent
+ * behind an unanswered one is the consequence of an earlier batch's failure and is retried
+ * too (as the Java client). A batch not acknowledged within deliveryTimeoutMs of its
+ * creation fails with RetriesExhaustedError carrying every attempt's error.
+ *
+ * Not yet (issue 4 follow-ups): epoch bumps after a failed batch leaves a sequence gap
+ * (KIP-360; today later batches of that partition then fail OUT_OF_ORDER_SEQUENCE_NUMBER),
+ * UNKNOWN_PRODUCER_ID recovery, and the adaptive partitioner of KIP-794.
+ */
+import { encodeRecordBatch, ErrorCode, type broker, type RecordHeader, type RecordInput } from '@tributary/protocol'
+import type { Client } from '../client/client.js'
+import { CLIENT_LIMITS } from '../client/limits.js'
+import { compressionCodecs } from '../compression/codecs.js'
+import { asTributaryError, ClientClosedError, kafkaError, RetriesExhaustedError, TributaryError } from '../errors.js'
+import { partitionForKey } from '../partitioner/murmur2.js'
+import { StickyPartitioner } from '../partitioner/sticky-partitioner.js'
+import { backoffMs, retry } from '../retry.js'
+import { resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js'
+import { BATCH_OVERHEAD_BYTES, ProducerBatch, recordSizeBytes } from './producer-batch.js'
+import type { ProducerRecord, RecordData, RecordMetadata } from './types.js'
+
+interface PartitionQueue {
+  readonly topic: string
+  readonly partition: number
+  open: ProducerBatch | null
+  lingerTimer: NodeJS.Timeout | null
+  /** Sealed batches to send, in order (retried ones back at the head, in sequence order). */
+  readonly ready: ProducerBatch[]
+  /** Sent and unanswered, in send order. */
+  readonly inFlight: ProducerBatch[]
+  nextSequence: number
+  retryNotBeforeMs: number
+  /** A batch waits for a resend: one request at a time until it is acknowledged. */
+  recovering: boolean
+}
+
+const INT32_MAX = 0x7fffffff
+const NO_HINT = undefined
+
+export class Producer {
+  readonly options: ResolvedProducerOptions
+  private readonly partitioner = new StickyPartitioner()
+  private readonly queues = new Map<string, PartitionQueue>()
+  private readonly outstanding = new Set<ProducerBatch>()
+  /** Each batch's place in send order, so a retried batch goes back before later ones. */
+  private readonly order = new WeakMap<ProducerBatch, number>()
+  private nextOrder = 0
+  private bufferedBytes = 0
+  private spaceFreed: (() => void) | null = null
+  private appendTail: Promise<unknown> = Promise.resolve()
+  private producerId = -1n
+  private producerEpoch = -1
+  private initializing: Promise<void> | null = null
+  private drainScheduled = false
+  private retryTimer: NodeJS.Timeout | null = null
+  private retryAtMs = 0
+  private closed: Promise<void> | null = null
+
+  /** @internal Made by Client.producer(). */
+  constructor(
+    private readonly client: Client,
+    options: ProducerOptions,
+    private readonly onClosed: () => void,
+  ) {
+    this.options = resolveProducerOptions(options)
+  }
+
+  /** The producer id (idempotent producers, once known), for tests and tools. */
+  get idempotence(): { readonly producerId: bigint; readonly producerEpoch: number } | null {
+    return this.options.idempotent && this.producerId >= 0n ? { producerId: this.producerId, producerEpoch: this.producerEpoch } : null
+  }
+
+  /** Resolves once every record is acknowledged, in order: one entry per record. */
+  async send(topic: string, records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
+    if (this.closed !== null || this.client.isClosed) throw new ClientClosedError('the producer')
+    if (records.length === 0) return []
+    const startedAtMs = Date.now()
+    const appended = this.appendTail.then(() => this.appendAll(topic, records, startedAtMs))
+    this.appendTail = appended.catch(() => undefined)
+    return Promise.all(await appended)
+  }
+
+  /** Sends every buffered record now and resolves when all records sent before it are answered. */
+  async flush(): Promise<void> {
+    await this.appendTail
+    for (const q of this.queues.values()) this.seal(q)
+    this.scheduleDrain()
+    const waiting = [...this.outstanding].map((b) => b.done)
+    await Promise.allSettled(waiting)
+  }
+
+  /** Flushes, then refuses further sends. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      await this.flush()
+      if (this.retryTimer !== null) clearTimeout(this.retryTimer)
+      this.onClosed()
+    })()
+    return this.closed
+  }
+
+  // ---- appending ----------------------------------------------------------------------
+
+  private async appendAll(topic: string, records: readonly ProducerRecord[], startedAtMs: number): Promise<Promise<RecordMetadata>[]> {
+    const topicInfo = await this.client.topicMetadata(topic, startedAtMs + this.options.maxBlockMs)
+    const numPartitions = topicInfo.partitions.length
+    const out: Promise<RecordMetadata>[] = []
+    for (const record of records) {
+      const input = toRecordInput(record)
+      const partition = this.choosePartition(topic, record, input, numPartitions)
+      const size = recordSizeBytes(input)
+      await this.reserve(size, startedAtMs + this.options.maxBlockMs)
+      const queue = this.queueFor(topic, partition)
+      if (queue.open !== null && !queue.open.fits(size, this.options.batchBytes)) this.seal(queue)
+      const batch = queue.open ?? this.openBatch(queue, startedAtMs)
+      const index = batch.append(input, size)
+      if (batch.sizeBytes >= this.options.batchBytes) this.seal(queue)
+      const metadata = batch.done.then((d): RecordMetadata => ({ topic, partition, offset: d.baseOffset < 0n ? -1n : d.baseOffset + BigInt(index) }))
+      metadata.catch(() => undefined)
+      out.push(metadata)
+    }
+    return out
+  }
+
+  private choosePartition(topic: string, record: ProducerRecord, input: RecordInput, numPartitions: number): number {
+    if (record.partition !== undefined) {
+      if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= numPartitions) {
+        throw kafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code, `send to ${topic}`, `partition ${record.partition} of ${numPartitions}`)
+      }
+      return record.partition
+    }
+    if (input.key !== null) return partitionForKey(input.key, numPartitions)
+    return this.partitioner.partition(topic, numPartitions)
+  }
+
+  /** Waits until `size` bytes fit in the buffer (an empty buffer takes any record). */
+  private async reserve(size: number, deadlineMs: number): Promise<void> {
+    while (this.bufferedBytes > 0 && this.bufferedBytes + size > this.options.bufferBytes) {
+      // Full: whatever lingers goes out now, so space frees up.
+      for (const q of this.queues.values()) this.seal(q)
+      const waitMs = deadlineMs - Date.now()
+      if (waitMs <= 0) throw new TributaryError(ErrorCode.REQUEST_TIMED_OUT, `no buffer space for ${size} bytes within maxBlockMs (${this.bufferedBytes} of ${this.options.bufferBytes} bytes in use)`)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs)
+        this.spaceFreed = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      this.spaceFreed = null
+    }
+    this.bufferedBytes += size
+  }
+
+  private release(batch: ProducerBatch): void {
+    this.bufferedBytes -= batch.sizeBytes - BATCH_OVERHEAD_BYTES
+    this.outstanding.delete(batch)
+    this.spaceFreed?.()
+  }
+
+  private queueFor(topic: string, partition: number): PartitionQueue {
+    const key = `${topic}\u0000${partition}`
+    let q = this.queues.get(key)
+    if (q === undefined) {
+      q = { topic, partition, open: null, lingerTimer: null, ready: [], inFlight: [], nextSequence: 0, retryNotBeforeMs: 0, recovering: false }
+      this.queues.set(key, q)
+    }
+    return q
+  }
+
+  private openBatch(queue: PartitionQueue, startedAtMs: number): ProducerBatch {
+    const batch = new ProducerBatch(queue.topic, queue.partition, startedAtMs, startedAtMs + this.options.deliveryTimeoutMs)
+    queue.open = batch
+    this.outstanding.add(batch)
+    queue.lingerTimer = setTimeout(() => {
+      if (queue.open === batch) this.seal(queue)
+    }, this.options.lingerMs)
+    return batch
+  }
+
+  private seal(queue: PartitionQueue): void {
+    const batch = queue.open
+    if (batch === null) return
+    if (queue.lingerTimer !== null) clearTimeout(queue.lingerTimer)
+    queue.lingerTimer = null
+    queue.open = null
+    batch.sealed = true
+    this.order.set(batch, this.nextOrder++)
+    queue.ready.push(batch)
+    const partitions = this.client.cachedPartitions(queue.topic).length
+    if (partitions > 0) this.partitioner.onBatchSealed(queue.topic, queue.partition, partitions)
+    this.scheduleDrain()
+  }
+
+  // ---- sending ------------------------------------------------------------------------
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return
+    this.drainScheduled = true
+    setImmediate(() => {
+      this.drainScheduled = false
+      this.drain()
+    })
+  }
+
+  /** Drains again at `atMs` (the earliest of the pending wake-ups wins). */
+  private scheduleRetry(atMs: number): void {
+    if (this.retryTimer !== null && this.retryAtMs <= atMs) return
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer)
+    this.retryAtMs = atMs
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      this.scheduleDrain()
+    }, Math.max(0, atMs - Date.now()))
+  }
+
+  private drain(): void {
+    if (this.options.idempotent && this.producerId < 0n) {
+      if ([...this.queues.values()].some((q) => q.ready.length > 0)) this.ensureProducerId()
+      return
+    }
+    const now = Date.now()
+    const unknownLeaders = new Set<string>()
+    let nextRetryMs = Number.POSITIVE_INFINITY
+    for (const q of this.queues.values()) this.expire(q, now)
+    // Rounds: each takes at most one batch per partition (the broker refuses several
+    // idempotent batches in one partition's data), grouped into one request per leader.
+    for (;;) {
+      const round = new Map<string, ProducerBatch[]>()
+      for (const q of this.queues.values()) {
+        if (q.ready.length === 0) continue
+        if (now < q.retryNotBeforeMs) {
+          nextRetryMs = Math.min(nextRetryMs, q.retryNotBeforeMs)
+          continue
+        }
+        const limit = q.recovering ? 1 : this.options.maxInFlight
+        if (q.inFlight.length >= limit) continue
+        const leader = this.client.cache.leader(q.topic, q.partition)
+        if (leader === null) {
+          unknownLeaders.add(q.topic)
+          continue
+        }
+        const batch = q.ready.shift()!
+        try {
+          this.prepare(q, batch)
+        } catch (err) {
+          // The records cannot form a batch (MESSAGE_TOO_LARGE): the send fails, nothing went out.
+          this.failBatch(batch, asTributaryError(err))
+          continue
+        }
+        batch.sentBehind = q.inFlight.length > 0
+        batch.attempts++
+        q.inFlight.push(batch)
+        const group = round.get(leader.address)
+        if (group === undefined) round.set(leader.address, [batch])
+        else group.push(batch)
+      }
+      if (round.size === 0) break
+      for (const [address, batches] of round) this.sendRequest(address, batches)
+    }
+    if (unknownLeaders.size > 0) {
+      this.client.refreshMetadata([...unknownLeaders]).then(
+        () => this.scheduleRetry(Date.now() + this.options.lingerMs),
+        () => this.scheduleRetry(Date.now() + this.client.options.retryBackoffMs),
+      )
+    } else if (nextRetryMs !== Number.POSITIVE_INFINITY) {
+      this.scheduleRetry(nextRetryMs)
+    }
+  }
+
+  /** Freezes a batch at its first send: sequence numbers and bytes. */
+  private prepare(queue: PartitionQueue, batch: ProducerBatch): void {
+    if (batch.encoded !== null) return
+    if (this.options.idempotent) {
+      batch.baseSequence = queue.nextSequence
+      // Sequences wrap at int32 max (Kafka's DefaultRecordBatch.incrementSequence).
+      queue.nextSequence = (queue.nextSequence + batch.records.length) % (INT32_MAX + 1)
+    }
+    batch.encoded = encodeRecordBatch({
+      records: batch.records,
+      compression: this.options.compression,
+      ...(this.options.idempotent ? { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: batch.baseSequence } : {}),
+    }, { codecs: compressionCodecs })
+  }
+
+  /** Fails batches that waited past their delivery timeout without being sent again. */
+  private expire(queue: PartitionQueue, now: number): void {
+    while (queue.ready.length > 0 && queue.ready[0]!.deadlineMs <= now) {
+      const batch = queue.ready.shift()!
+      const timeout = kafkaError(ErrorCode.REQUEST_TIMED_OUT.code, `produce to ${batch.topic}-${batch.partition}`, `not acknowledged within deliveryTimeoutMs (${this.options.deliveryTimeoutMs} ms)`)
+      this.failBatch(batch, batch.errors.length === 0 ? timeout : new RetriesExhaustedError(`produce to ${batch.topic}-${batch.partition} timed out`, [...batch.errors, timeout]))
+    }
+  }
+
+  private sendRequest(address: string, batches: readonly ProducerBatch[]): void {
+    const byTopic = new Map<string, broker.ProducePartitionData[]>()
+    for (const b of batches) {
+      const list = byTopic.get(b.topic) ?? []
+      list.push({ partitionIndex: b.partition, records: b.encoded! })
+      byTopic.set(b.topic, list)
+    }
+    const request: broker.ProduceRequest = {
+      acks: this.options.acks,
+      timeoutMs: this.options.requestTimeoutMs,
+      topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+      transactionalId: '',
+    }
+    const timeoutMs = this.options.requestTimeoutMs + CLIENT_LIMITS.produceDeadlineSlackMs
+    this.client.call(address, (s) => s.produce.bind(s), request, 'Produce', timeoutMs).then(
+      (res) => {
+        for (const b of batches) {
+          const p = res.topics.find((t) => t.name === b.topic)?.partitions.find((x) => x.partitionIndex === b.partition)
+          if (p === undefined) {
+            if (this.options.acks === 0) this.completeBatch(b, -1n)
+            else this.batchError(b, kafkaError(ErrorCode.UNKNOWN_SERVER_ERROR.code, `produce to ${b.topic}-${b.partition}`, 'the answer left the partition out'), NO_HINT)
+          } else if (p.errorCode === ErrorCode.NONE.code) {
+            this.completeBatch(b, this.options.acks === 0 ? -1n : p.baseOffset)
+          } else {
+            this.batchError(b, kafkaError(p.errorCode, `produce to ${b.topic}-${b.partition} at node ${address}`, p.errorMessage), { leaderId: p.currentLeaderId, leaderEpoch: p.currentLeaderEpoch })
+          }
+        }
+        this.scheduleDrain()
+      },
+      (err: unknown) => {
+        for (const b of batches) this.batchError(b, asTributaryError(err), NO_HINT)
+        this.scheduleDrain()
+      },
+    )
+  }
+
+  private queueOf(batch: ProducerBatch): PartitionQueue {
+    return this.queueFor(batch.topic, batch.partition)
+  }
+
+  private completeBatch(batch: ProducerBatch, baseOffset: bigint): void {
+    const q = this.queueOf(batch)
+    removeFrom(q.inFlight, batch)
+    if (q.recovering && q.inFlight.length === 0 && !q.ready.some((b) => b.encoded !== null)) q.recovering = false
+    batch.succeed(baseOffset)
+    this.release(batch)
+  }
+
+  private batchError(batch: ProducerBatch, error: TributaryError, hint: { leaderId: number; leaderEpoch: number } | undefined): void {
+    const q = this.queueOf(batch)
+    removeFrom(q.inFlight, batch)
+    batch.errors.push(error)
+    const outOfOrderBehind = error.code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER.code && batch.sentBehind
+    const retriable = error.retriable || outOfOrderBehind
+    const now = Date.now()
+    const waitMs = backoffMs(batch.attempts - 1, this.client.backoff, Math.random)
+    if (retriable && now + waitMs < batch.deadlineMs) {
+      this.client.onPartitionError(batch.topic, batch.partition, error.code, hint !== undefined && hint.leaderId >= 0 ? hint : undefined)
+      // Transport failures say nothing about leadership, but the broker may be gone: refresh.
+      if (error.code === ErrorCode.NETWORK_EXCEPTION.code || error.code === ErrorCode.REQUEST_TIMED_OUT.code) this.client.cache.invalidate(batch.topic)
+      const order = this.order.get(batch)!
+      let at = q.ready.findIndex((b) => (this.order.get(b) ?? 0) > order)
+      if (at < 0) at = q.ready.length
+      q.ready.splice(at, 0, batch)
+      q.recovering = true
+      q.retryNotBeforeMs = Math.max(q.retryNotBeforeMs, now + waitMs)
+      return
+    }
+    this.failBatch(batch, batch.errors.length === 1 ? error : new RetriesExhaustedError(`produce to ${batch.topic}-${batch.partition}`, [...batch.errors]))
+  }
+
+  private failBatch(batch: ProducerBatch, error: TributaryError): void {
+    batch.fail(error)
+    this.release(batch)
+  }
+
+  private ensureProducerId(): void {
+    this.initializing ??= this.client.track(retry(async () => {
+      const res = await this.client.callAny((s) => s.initProducerId.bind(s), { transactionalId: '', transactionTimeoutMs: 0, producerId: -1n, producerEpoch: -1 }, 'InitProducerId')
+      if (res.errorCode !== ErrorCode.NONE.code) throw kafkaError(res.errorCode, 'InitProducerId')
+      return res
+    }, { deadlineMs: Date.now() + this.options.deliveryTimeoutMs, backoff: this.client.backoff, what: 'InitProducerId', signal: this.client.closeSignal })).then(
+      (res) => {
+        this.producerId = res.producerId
+        this.producerEpoch = res.producerEpoch
+        this.scheduleDrain()
+      },
+      (err: unknown) => {
+        // Without a producer id nothing can be sent idempotently: fail what waits, try again on the next send.
+        this.initializing = null
+        const error = asTributaryError(err)
+        for (const q of this.queues.values()) for (const b of q.ready.splice(0)) this.failBatch(b, error)
+      },
+    )
+  }
+}
+
+function removeFrom<T>(list: T[], item: T): void {
+  const i = list.indexOf(item)
+  if (i >= 0) list.splice(i, 1)
+}
+
+function toBytes(data: RecordData): Uint8Array {
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+}
+
+function toRecordInput(record: ProducerRecord): RecordInput {
+  const headers: RecordHeader[] = []
+  for (const [key, value] of Object.entries(record.headers ?? {})) headers.push({ key, value: value === null ? null : toBytes(value) })
+  const timestamp = record.timestamp === undefined ? BigInt(Date.now()) : BigInt(record.timestamp)
+  return {
+    key: record.key === undefined || record.key === null ? null : toBytes(record.key),
+    value: record.value === null ? null : toBytes(record.value),
+    headers,
+    timestamp,
+  }
+}
