@@ -10,7 +10,7 @@ export type { Transport, TransportHandler } from './transport/transport.js'
 export { ControllerClient, isServiceError, DEFAULT_ADMIN_CALL_TIMEOUT_MS, type ControllerClientOptions } from './transport/controller-client.js'
 export * as transportLimits from './transport/transport-limits.js'
 export { RaftDriver, monotonicEpochClock, describeState, type DrivenController, type RaftDriverOptions, type StateChange } from './node/raft-driver.js'
-export { startControllerNode, PortInUseError, type ControllerNode, type ControllerNodeConfig, type VoterAddress, type RaftTiming } from './node/controller-node.js'
+export { startControllerNode, type ControllerNode, type ControllerNodeConfig, type VoterAddress, type RaftTiming } from './node/controller-node.js'
 export { describeQuorumFromStatus, describeMetadataFromImage } from './node/controller-views.js'
 export * as nodeLimits from './node/node-limits.js'
 export { routeGrpcLogs } from './transport/grpc-logging.js'
@@ -24,7 +24,7 @@ export * from './controller/quorum-controller.js'
 export { DirLock, DirLockError, DIR_LOCK_FILE } from './store/dir-lock.js'
 export * from './image/local-changes.js'
 export { startMetadataObserver, type MetadataObserver, type MetadataObserverConfig } from './node/metadata-observer.js'
-export { bindAddress } from './node/controller-node.js'
+export { bindAddress, bindServer, shutdownServer, PortInUseError } from './node/grpc-server.js'
 export {
   CallStatusError,
   InflightLimit,

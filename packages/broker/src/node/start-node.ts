@@ -29,11 +29,11 @@ import { mkdir } from 'node:fs/promises'
 import * as grpc from '@grpc/grpc-js'
 import type { Logger as PinoLogger } from 'pino'
 import {
-  bindAddress,
+  bindServer,
   CallStatusError,
   DirLock,
   errorMessage,
-  PortInUseError,
+  shutdownServer,
   startControllerNode,
   startMetadataObserver,
   type ControllerClient,
@@ -352,29 +352,10 @@ async function bindBrokerShell(config: NodeConfig, logger: PinoLogger): Promise<
       },
     }),
   )
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(bindAddress(listener.host, listener.port), grpc.ServerCredentials.createInsecure(), (err, bound) => {
-      if (err === null) resolve(bound)
-      else if (/EADDRINUSE/.test(err.message)) reject(new PortInUseError(listener.host, listener.port, err))
-      else reject(err)
-    })
-  })
+  const port = await bindServer(server, listener.host, listener.port)
   logger.info({ listener: listener.name, host: listener.host, port }, 'broker listening')
   shell = { server, port, target: null }
   return shell
-}
-
-function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown()
-      resolve()
-    }, graceMs)
-    server.tryShutdown(() => {
-      clearTimeout(timer)
-      resolve()
-    })
-  })
 }
 
 // ---- The broker ------------------------------------------------------------------------

@@ -9,7 +9,8 @@ import { controller, ErrorCode, type NodeId } from '@tributary/protocol'
 import { DirLockError } from '../store/dir-lock.js'
 import { MAX_CONTROLLER_REQUEST_BYTES } from '../transport/transport-limits.js'
 import { ControllerClient } from '../transport/controller-client.js'
-import { CONTROLLER_REQUEST_LIMITS, PortInUseError, startControllerNode, type ControllerNode, type VoterAddress } from './controller-node.js'
+import { CONTROLLER_REQUEST_LIMITS, startControllerNode, type ControllerNode, type VoterAddress } from './controller-node.js'
+import { PortInUseError } from './grpc-server.js'
 
 const logger = pino({ level: process.env['TRIB_TEST_LOG'] ?? 'silent' })
 

@@ -45,6 +45,7 @@ import {
 import { assert } from '../util/assert.js'
 import { errorResponse } from '../controller/controller-responses.js'
 import { describeMetadataFromImage, describeQuorumFromStatus } from './controller-views.js'
+import { bindAddress, bindServer, shutdownServer } from './grpc-server.js'
 import { MetadataRaft } from './metadata-raft.js'
 import type { RaftDriver, StateChange } from './raft-driver.js'
 import type { MetadataImage } from '../image/metadata-image.js'
@@ -93,14 +94,6 @@ export interface ControllerNode {
   close(): Promise<void>
 }
 
-/** The controller listener could not be bound because the port is taken. */
-export class PortInUseError extends Error {
-  constructor(readonly host: string, readonly port: number, cause: unknown) {
-    super(`port ${port} on ${host === '' ? 'all interfaces' : host} is already in use`, { cause })
-    this.name = 'PortInUseError'
-  }
-}
-
 /** Bounds on free-text fields of ControllerService requests; beyond them: INVALID_REQUEST. */
 export const CONTROLLER_REQUEST_LIMITS = {
   /** rack, host, listener name, incarnation id. */
@@ -114,35 +107,6 @@ export const CONTROLLER_REQUEST_LIMITS = {
 const FORWARDED_KEY = 'x-trib-forwarded'
 
 const RAW_CONTROLLER_SERVICE = rawServiceDefinition(controller.ControllerServiceService)
-
-/** host:port for grpc-js; an empty host is every interface, IPv6 hosts are bracketed. */
-export function bindAddress(host: string, port: number): string {
-  if (host === '') return `0.0.0.0:${port}`
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}
-
-function bind(server: grpc.Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(bindAddress(host, port), grpc.ServerCredentials.createInsecure(), (err, bound) => {
-      if (err === null) resolve(bound)
-      else if (/EADDRINUSE/.test(err.message)) reject(new PortInUseError(host, port, err))
-      else reject(err)
-    })
-  })
-}
-
-function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown()
-      resolve()
-    }, graceMs)
-    server.tryShutdown(() => {
-      clearTimeout(timer)
-      resolve()
-    })
-  })
-}
 
 export async function startControllerNode(config: ControllerNodeConfig): Promise<ControllerNode> {
   const { nodeId } = config
@@ -187,7 +151,7 @@ export async function startControllerNode(config: ControllerNodeConfig): Promise
   transport.bindTo(server, describeQuorum)
   server.addService(RAW_CONTROLLER_SERVICE, controllerServiceImpl(logger, running, sessions))
 
-  const port = await bind(server, config.listener.host, config.listener.port)
+  const port = await bindServer(server, config.listener.host, config.listener.port)
   logger.info({ host: config.listener.host, port }, 'listening')
 
   const sharedLock = config.dirLock
@@ -218,7 +182,7 @@ export async function startControllerNode(config: ControllerNodeConfig): Promise
           for (const client of forwardClients.values()) client.close()
           // Session streams never end on their own: end them, or the server waits for them.
           sessions.endAll()
-          await shutdown(server, 1000)
+          await shutdownServer(server, 1000)
           await releaseLock()
           logger.info({}, 'controller node stopped')
         })()

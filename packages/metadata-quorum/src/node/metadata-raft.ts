@@ -19,7 +19,8 @@ import { DEFAULT_RAFT_TIMING, type RaftConfig } from '../raft/types.js'
 import { FsRaftStore, metadataLogDir } from '../store/fs-raft-store.js'
 import { GrpcTransport } from '../transport/grpc-transport.js'
 import { systemRandom } from '../util/random.js'
-import { bindAddress, type RaftTiming, type VoterAddress } from './controller-node.js'
+import type { RaftTiming, VoterAddress } from './controller-node.js'
+import { bindAddress } from './grpc-server.js'
 import { RaftDriver, type StateChange } from './raft-driver.js'
 
 export interface MetadataRaftConfig {
