@@ -50,6 +50,7 @@ import type { metadata, NodeId } from '@tributary/protocol'
 import { REPLICA_MANAGER_DEFAULTS, ReplicaManager } from '../replica-manager/replica-manager.js'
 import type { ControllerChannel, LeaderChannels, ReplicaManagerConfig, ReplicaService } from '../replica-manager/types.js'
 import { brokerServiceImpl, RAW_BROKER_SERVICE, type AdminForwarder } from '../server/broker-service.js'
+import { ProducerIdManager } from '../producer-ids/producer-id-manager.js'
 import { BROKER_SERVER_OPTIONS } from '../server/server-limits.js'
 import { BrokerLifecycle } from './broker-lifecycle.js'
 import { BrokerSessions } from './broker-sessions.js'
@@ -316,6 +317,7 @@ interface BrokerTarget {
   readonly replicas: ReplicaService
   readonly applier: MetadataApplier
   readonly admin: AdminForwarder
+  readonly producerIds: ProducerIdManager
   readonly driver: () => RaftDriver | null
   readonly clusterId: string
 }
@@ -350,6 +352,7 @@ async function bindBrokerShell(config: NodeConfig, logger: PinoLogger): Promise<
         createPartitions: (r) => target().admin.createPartitions(r),
         electLeaders: (r) => target().admin.electLeaders(r),
       },
+      producerIds: () => target().producerIds,
     }),
   )
   const port = await bindServer(server, listener.host, listener.port)
@@ -458,6 +461,11 @@ async function createBroker(
     createPartitions: (r) => forward('CreatePartitions', (c) => c.createPartitions(r)),
     electLeaders: (r) => forward('ElectLeaders', (c) => c.electLeaders(r)),
   }
+  // Idempotent producers' ids, in blocks from the active controller (KIP-730).
+  const producerIds = new ProducerIdManager(
+    () => router.call('AllocateProducerIds', (c) => c.allocateProducerIds({ brokerId, brokerEpoch: lc.brokerEpoch }), Date.now() + ADMIN_FORWARD_TIMEOUT_MS),
+    logger.child({ component: 'producer-ids' }),
+  )
 
   let closing: Promise<void> | null = null
   const close = (): Promise<void> => {
@@ -498,7 +506,7 @@ async function createBroker(
       whenUnfenced: () => whenUnfenced,
     },
     start: () => {
-      shell.target = { replicas, applier, admin, driver, clusterId }
+      shell.target = { replicas, applier, admin, producerIds, driver, clusterId }
       lc.start()
     },
     close,

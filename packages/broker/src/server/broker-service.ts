@@ -13,6 +13,8 @@
  *   each answered with its own correlation id.
  * - CreateTopics, DeleteTopics, CreatePartitions, ElectLeaders: forwarded to the active
  *   controller and its answer relayed (Kafka's forwarding, KIP-590).
+ * - InitProducerId: an idempotent producer's id, from the blocks the broker's
+ *   ProducerIdManager takes from the controller (KIP-730).
  *
  * Until the node has started its replica manager and metadata, calls are answered
  * UNAVAILABLE (the listener is bound first so a port in use fails fast).
@@ -42,6 +44,11 @@ export interface AdminForwarder {
   electLeaders(request: controller.ElectLeadersRequest): Promise<controller.ElectLeadersResponse>
 }
 
+/** Idempotent producers' ids (producer-ids/producer-id-manager.ts). */
+export interface ProducerIdSource {
+  initProducerId(request: broker.InitProducerIdRequest): Promise<broker.InitProducerIdResponse>
+}
+
 export interface MetadataView {
   /** The image Metadata answers from (the one the replica manager applied, else the newest), or null before any. */
   readonly image: MetadataImage | null
@@ -58,6 +65,7 @@ export interface BrokerServiceDeps {
   /** The listener name whose endpoints Metadata returns (the one this service listens on). */
   readonly listenerName: string
   readonly admin: AdminForwarder
+  readonly producerIds: () => ProducerIdSource
 }
 
 export const RAW_BROKER_SERVICE: grpc.ServiceDefinition = rawServiceDefinition(broker.BrokerServiceService)
@@ -119,5 +127,6 @@ export function brokerServiceImpl(deps: BrokerServiceDeps): grpc.UntypedServiceI
     deleteTopics: rawUnaryHandler(c.DeleteTopicsRequest, c.DeleteTopicsResponse, logger, 'DeleteTopics', (request) => deps.admin.deleteTopics(request), limits),
     createPartitions: rawUnaryHandler(c.CreatePartitionsRequest, c.CreatePartitionsResponse, logger, 'CreatePartitions', (request) => deps.admin.createPartitions(request), limits),
     electLeaders: rawUnaryHandler(c.ElectLeadersRequest, c.ElectLeadersResponse, logger, 'ElectLeaders', (request) => deps.admin.electLeaders(request), limits),
+    initProducerId: rawUnaryHandler(b.InitProducerIdRequest, b.InitProducerIdResponse, logger, 'InitProducerId', (request) => deps.producerIds().initProducerId(request), limits),
   }
 }
