@@ -105,10 +105,12 @@ export class Admin {
   /** Leader, replicas and ISR of every partition of the named topics (every topic when none is named). */
   async describeTopics(names: readonly string[] = []): Promise<TopicDescription[]> {
     const res = await this.metadata(names.length === 0 ? 'all' : names)
-    const errors = res.topics.filter((t) => t.errorCode !== ErrorCode.NONE.code).map((t) => kafkaError(t.errorCode, `describeTopics '${t.name}'`))
+    // The answer may name more topics than asked (the ones producers use): judge only those asked.
+    const asked = res.topics.filter((t) => names.length === 0 || names.includes(t.name))
+    const errors = asked.filter((t) => t.errorCode !== ErrorCode.NONE.code).map((t) => kafkaError(t.errorCode, `describeTopics '${t.name}'`))
     if (errors.length > 0) throw combine('describeTopics', errors)
     const out: TopicDescription[] = []
-    for (const t of res.topics) {
+    for (const t of asked) {
       const info = this.client.cache.topic(t.name)
       if (info !== undefined) out.push(info)
     }
@@ -161,7 +163,7 @@ export class Admin {
   }
 
   private metadata(topics: readonly string[] | 'all'): Promise<broker.MetadataResponse> {
-    return this.client.track(retry(() => this.client.refreshMetadata(topics), {
+    return this.client.track(retry(() => this.client.refreshMetadata(topics, false), {
       deadlineMs: Date.now() + this.client.options.adminTimeoutMs,
       backoff: this.client.backoff,
       what: 'Metadata',
@@ -172,7 +174,7 @@ export class Admin {
   /** Waits until Metadata shows every partition of `names` with a leader (kafkajs' waitForLeaders). */
   private async waitForLeaders(names: readonly string[], deadlineMs: number): Promise<void> {
     await retry(async () => {
-      await this.client.refreshMetadata(names)
+      await this.client.refreshMetadata(names, false)
       for (const n of names) {
         const info = this.client.cache.topic(n)
         if (info === undefined) throw kafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code, `waiting for '${n}'`)

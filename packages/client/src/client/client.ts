@@ -119,14 +119,15 @@ export class Client {
 
   /**
    * @internal Refreshes metadata for `topics` (plus the topics in use) or every topic.
-   * Concurrent refreshes covering the same topics share one call.
+   * Concurrent refreshes covering the same topics share one call. `inUse` adds the topics
+   * to those every later refresh asks for (producers' topics; not an admin's one-off reads).
    */
-  async refreshMetadata(topics: readonly string[] | 'all'): Promise<broker.MetadataResponse> {
-    for (const t of topics === 'all' ? [] : topics) this.interesting.add(t)
+  async refreshMetadata(topics: readonly string[] | 'all', inUse = true): Promise<broker.MetadataResponse> {
+    if (inUse) for (const t of topics === 'all' ? [] : topics) this.interesting.add(t)
     const pending = this.refresh
     if (pending !== null && (pending.topics === 'all' || (topics !== 'all' && topics.every((t) => (pending.topics as ReadonlySet<string>).has(t))))) return pending.done
     if (pending !== null) await pending.done.catch(() => undefined)
-    const asked: ReadonlySet<string> | 'all' = topics === 'all' ? 'all' : new Set([...this.interesting, ...topics])
+    const asked: ReadonlySet<string> | 'all' = topics === 'all' ? 'all' : new Set([...topics, ...this.interesting])
     const request: broker.MetadataRequest = asked === 'all' ? { topics: [], allTopics: true } : { topics: [...asked], allTopics: false }
     const done = this.callAny((s) => s.metadata.bind(s), request, 'Metadata').then((res) => {
       this.cache.update(res, Date.now())
