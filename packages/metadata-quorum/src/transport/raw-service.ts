@@ -6,6 +6,7 @@
  * input with INVALID_ARGUMENT (it is the caller's fault) and log it, and it keeps every
  * handler behind one try/catch so nothing a peer sends can throw out of a callback.
  */
+import type { EventEmitter } from 'node:events'
 import * as grpc from '@grpc/grpc-js'
 import type { BinaryWriter } from '@bufbuild/protobuf/wire'
 import type { Logger } from '../util/logger.js'
@@ -193,24 +194,14 @@ export function rawServerStreamHandler<Req, Res>(
       call.emit('error', statusError(grpc.status.RESOURCE_EXHAUSTED, `${method} request of ${call.request.length} bytes exceeds the limit of ${maxRequestBytes} bytes`))
       return
     }
-    if (inflight !== undefined && !inflight.tryEnter()) {
-      const verdict = inflight.refusals.next()
-      if (verdict.log) logger.warn({ method, limit: inflight.limit, alsoRefusedSinceLastWarning: verdict.suppressed }, 'refused a stream: too many open')
-      call.emit('error', statusError(grpc.status.RESOURCE_EXHAUSTED, `more than ${inflight.limit} ${method} streams open; retry later`))
-      return
-    }
+    if (!enterStream(inflight, call, logger, method)) return
     const ended = new AbortController()
     const finish = (): void => {
       if (ended.signal.aborted) return
       inflight?.leave()
       ended.abort()
     }
-    call.on('cancelled', finish)
-    call.on('close', finish)
-    call.on('error', (err) => {
-      logger.debug({ method, err: errorMessage(err) }, 'a stream failed')
-      finish()
-    })
+    onStreamEnd(call, logger, method, finish)
     const writer: RawStreamWriter<Res> = {
       signal: ended.signal,
       write: (message) => {
@@ -279,12 +270,7 @@ export function rawBidiStreamHandler<Req, Res>(
 ): grpc.handleBidiStreamingCall<Buffer, Buffer> {
   return (call) => {
     const { maxRequestBytes, inflight, maxQueuedRequests } = limits
-    if (inflight !== undefined && !inflight.tryEnter()) {
-      const verdict = inflight.refusals.next()
-      if (verdict.log) logger.warn({ method, limit: inflight.limit, alsoRefusedSinceLastWarning: verdict.suppressed }, 'refused a stream: too many open')
-      call.emit('error', statusError(grpc.status.RESOURCE_EXHAUSTED, `more than ${inflight.limit} ${method} streams open; retry later`))
-      return
-    }
+    if (!enterStream(inflight, call, logger, method)) return
     const ended = new AbortController()
     const queue: Buffer[] = []
     let busy = false
@@ -371,13 +357,30 @@ export function rawBidiStreamHandler<Req, Res>(
       inputDone = true
       pump()
     })
-    call.on('cancelled', finish)
-    call.on('close', finish)
-    call.on('error', (err) => {
-      logger.debug({ method, err: errorMessage(err) }, 'a stream failed')
-      finish()
-    })
+    onStreamEnd(call, logger, method, finish)
   }
+}
+
+/**
+ * Takes a slot of `inflight` (when bounded) for a new stream; false, after refusing the
+ * stream with RESOURCE_EXHAUSTED (and a throttled warning), when too many are open.
+ */
+function enterStream(inflight: InflightLimit | undefined, call: EventEmitter, logger: Logger, method: string): boolean {
+  if (inflight === undefined || inflight.tryEnter()) return true
+  const verdict = inflight.refusals.next()
+  if (verdict.log) logger.warn({ method, limit: inflight.limit, alsoRefusedSinceLastWarning: verdict.suppressed }, 'refused a stream: too many open')
+  call.emit('error', statusError(grpc.status.RESOURCE_EXHAUSTED, `more than ${inflight.limit} ${method} streams open; retry later`))
+  return false
+}
+
+/** Runs `finish` when the stream ends for any reason: cancelled by the caller, closed, or failed. */
+function onStreamEnd(call: EventEmitter, logger: Logger, method: string, finish: () => void): void {
+  call.on('cancelled', finish)
+  call.on('close', finish)
+  call.on('error', (err: unknown) => {
+    logger.debug({ method, err: errorMessage(err) }, 'a stream failed')
+    finish()
+  })
 }
 
 function statusError(code: grpc.status, details: string): grpc.ServiceError {
