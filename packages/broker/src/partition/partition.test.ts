@@ -4,13 +4,13 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { silentLogger } from '@tributary/metadata-quorum'
 import { ErrorCode, encodeRecordBatch, type NodeId } from '@tributary/protocol'
 import { CountingSyncOps } from '../log/test-support.js'
 import { Partition, type PartitionOptions } from './partition.js'
 import { HIGH_WATERMARK_CHECKPOINT_FILE, PARTITION_METADATA_FILE } from './partition-files.js'
+import { TEST_TOPIC_ID, testPartitionOptions } from './test-partition.js'
 
-const TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAQ'
+const TOPIC_ID = TEST_TOPIC_ID
 const ME = 1 as NodeId
 let root: string
 let syncOps: CountingSyncOps
@@ -27,22 +27,7 @@ afterEach(async () => {
 })
 
 function options(overrides: Partial<PartitionOptions> = {}): PartitionOptions {
-  return {
-    dir: join(root, 'orders-0'),
-    topicName: 'orders',
-    topicId: TOPIC_ID,
-    partitionId: 0,
-    brokerId: ME,
-    durability: 'fsync',
-    replicaLagTimeMaxMs: 1000,
-    settings: { segmentBytes: 1 << 20, rollMs: 1e9, retentionMs: -1, retentionBytes: -1, maxMessageBytes: 1 << 20, minInsyncReplicas: 1 },
-    logger: silentLogger,
-    clock: () => 1_000,
-    syncOps,
-    onStorageFailure: (_p, err) => failures.push(err),
-    onAlterPartitionReady: () => {},
-    ...overrides,
-  }
+  return testPartitionOptions(root, ME, { syncOps, onStorageFailure: (_p, err) => failures.push(err), ...overrides })
 }
 
 const batch = (value: string): Buffer => encodeRecordBatch({ records: [{ key: null, value: Buffer.from(value), timestamp: 1_000n }] })

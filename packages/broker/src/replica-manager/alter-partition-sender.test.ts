@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { nodeSyncOps, silentLogger } from '@tributary/metadata-quorum'
 import type { NodeId, controller } from '@tributary/protocol'
 import { Partition } from '../partition/partition.js'
+import { testPartitionOptions } from '../partition/test-partition.js'
 import { AlterPartitionSender } from './alter-partition-sender.js'
 
 const ME = 1 as NodeId
@@ -25,21 +26,14 @@ afterEach(async () => {
 })
 
 async function leaderOf(name: string, topicId: string): Promise<Partition> {
-  const p = await Partition.open({
+  const p = await Partition.open(testPartitionOptions(root, ME, {
     dir: join(root, `${name}-0`),
     topicName: name,
     topicId,
-    partitionId: 0,
-    brokerId: ME,
-    durability: 'fsync',
     replicaLagTimeMaxMs: 100,
-    settings: { segmentBytes: 1 << 20, rollMs: 1e9, retentionMs: -1, retentionBytes: -1, maxMessageBytes: 1 << 20, minInsyncReplicas: 1 },
-    logger: silentLogger,
     clock: () => nowMs,
     syncOps: nodeSyncOps,
-    onStorageFailure: () => {},
-    onAlterPartitionReady: () => {},
-  })
+  }))
   open.push(p)
   expect(await p.makeLeader({ leader: ME, leaderEpoch: 3, partitionEpoch: 7, replicas: [ME, 2 as NodeId], isr: [ME, 2 as NodeId] }, nowMs)).toBe(true)
   return p

@@ -5,8 +5,8 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MetadataImage, silentLogger } from '@tributary/metadata-quorum'
 import { ErrorCode, encodeRecordBatch, type NodeId, type broker } from '@tributary/protocol'
-import { CountingSyncOps } from '../log/test-support.js'
 import { Partition } from '../partition/partition.js'
+import { testPartitionOptions } from '../partition/test-partition.js'
 import { ReplicaFetcherManager } from './replica-fetcher.js'
 import type { LeaderChannel } from './types.js'
 
@@ -23,21 +23,7 @@ afterEach(async () => {
 })
 
 async function openPartition(): Promise<Partition> {
-  return Partition.open({
-    dir: join(root, 'orders-0'),
-    topicName: 'orders',
-    topicId: 'AAAAAAAAAAAAAAAAAAAAAQ',
-    partitionId: 0,
-    brokerId: ME,
-    durability: 'fsync',
-    replicaLagTimeMaxMs: 1000,
-    settings: { segmentBytes: 1 << 20, rollMs: 1e9, retentionMs: -1, retentionBytes: -1, maxMessageBytes: 1 << 20, minInsyncReplicas: 1 },
-    logger: silentLogger,
-    clock: () => 1_000,
-    syncOps: new CountingSyncOps(),
-    onStorageFailure: () => {},
-    onAlterPartitionReady: () => {},
-  })
+  return Partition.open(testPartitionOptions(root, ME))
 }
 
 async function followerPartition(leaderEpoch = 0): Promise<Partition> {
