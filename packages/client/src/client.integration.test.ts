@@ -161,4 +161,45 @@ describe('Client against three combined nodes', () => {
     expect(plain[0]!.offset).toBe(0n)
     await client.close()
   }, 30_000)
+  it('consumer: assign, async iteration in offset order, seek, fromBeginning and latest', async () => {
+    const client = new Client({ bootstrap: cluster.bootstrap, clientId: 'reader' })
+    await client.admin().createTopics([{ name: 'events', partitions: 2, replicationFactor: 3 }])
+    const producer = client.producer({ lingerMs: 1 })
+    const sent = await producer.send('events', Array.from({ length: 40 }, (_, i) => ({ key: `k${i % 7}`, value: `e${i}`, headers: { i: String(i) } })))
+
+    const consumer = client.consumer({ groupId: 'billing', fromBeginning: true, maxWaitMs: 50 })
+    await expect(consumer.subscribe(['events'])).rejects.toMatchObject({ code: ErrorCode.UNSUPPORTED_VERSION.code })
+    consumer.assign([{ topic: 'events', partition: 0 }, { topic: 'events', partition: 1 }])
+    const seen: { partition: number; offset: bigint; value: string; header: string | undefined }[] = []
+    for await (const r of consumer) {
+      seen.push({ partition: r.partition, offset: r.offset, value: r.value!.toString(), header: r.headers[0]?.value?.toString() })
+      expect(typeof r.timestamp).toBe('bigint')
+      if (seen.length === 40) break
+    }
+    for (const p of [0, 1]) {
+      const mine = seen.filter((r) => r.partition === p)
+      expect(mine.map((r) => r.offset)).toEqual(mine.map((_, i) => BigInt(i)))
+      expect(mine.map((r) => r.value)).toEqual(sent.map((a, i) => ({ a, i })).filter(({ a }) => a.partition === p).map(({ i }) => `e${i}`))
+      expect(mine.every((r) => r.header === r.value.slice(1))).toBe(true)
+    }
+    // Seek back: the same records again from offset 1 of partition 0.
+    consumer.seek('events', 0, 1n)
+    consumer.pause([{ topic: 'events', partition: 1 }])
+    const again = await consumer.next()
+    expect(again).toMatchObject({ partition: 0, offset: 1n })
+    expect(consumer.position('events', 0)).toBe(2n)
+    await consumer.close()
+
+    // latest: only records produced after the consumer found its position.
+    const tail = client.consumer({ maxWaitMs: 50 })
+    tail.assign([{ topic: 'events', partition: 0 }])
+    const firstNew = tail.next()
+    await expect.poll(() => tail.position('events', 0), { timeout: 5000 }).not.toBeNull()
+    const [late] = await producer.send('events', [{ value: 'late', partition: 0 }])
+    const got = await firstNew
+    expect(got).toMatchObject({ partition: 0, offset: late!.offset })
+    expect(got!.value!.toString()).toBe('late')
+    await client.close()
+    expect(await tail.next()).toBeNull()
+  }, 30_000)
 })

@@ -12,6 +12,8 @@
  */
 import { broker, ErrorCode, type controller } from '@tributary/protocol'
 import { Admin } from '../admin/admin.js'
+import { Consumer } from '../consumer/consumer.js'
+import type { ConsumerOptions } from '../consumer/options.js'
 import { ClientClosedError, kafkaError, TributaryError } from '../errors.js'
 import { Producer } from '../producer/producer.js'
 import type { ProducerOptions } from '../producer/options.js'
@@ -28,6 +30,7 @@ export class Client {
   /** @internal */
   readonly connections: BrokerConnections
   private readonly producers = new Set<Producer>()
+  private readonly consumers = new Set<Consumer>()
   private readonly inFlight = new Set<Promise<unknown>>()
   private readonly closing = new AbortController()
   private refresh: { readonly topics: ReadonlySet<string> | 'all'; readonly done: Promise<broker.MetadataResponse> } | null = null
@@ -53,10 +56,19 @@ export class Client {
     return p
   }
 
-  /** Flushes every producer, waits for calls in flight, then closes the connections. Idempotent. */
+  /** A consumer of assigned partitions (consumer groups and subscribe() are not implemented yet). */
+  consumer(options: ConsumerOptions = {}): Consumer {
+    this.assertOpen()
+    const c = new Consumer(this, options, () => this.consumers.delete(c))
+    this.consumers.add(c)
+    return c
+  }
+
+  /** Flushes every producer, stops the consumers, waits for calls in flight, then closes the connections. Idempotent. */
   close(): Promise<void> {
     this.closed ??= (async () => {
       await Promise.allSettled([...this.producers].map((p) => p.close()))
+      await Promise.allSettled([...this.consumers].map((c) => c.close()))
       this.closing.abort()
       while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
       this.connections.close()

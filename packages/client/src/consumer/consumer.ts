@@ -1,0 +1,289 @@
+/**
+ * Consumer (groundwork for issue 4: manual assignment, no groups yet). It reads the
+ * partitions given to assign() from their leaders with Fetch, as an async iterable of
+ * records in offset order per partition.
+ *
+ * - Positions: a partition without one starts at its log start (fromBeginning) or its end
+ *   (ListOffsets at the leader); seek() sets one. OFFSET_OUT_OF_RANGE resets it the same way
+ *   (Kafka's auto.offset.reset).
+ * - Fetching: one Fetch per leader for all of its assigned, unpaused partitions; the next
+ *   round is started as soon as a round's records are handed over (prefetch), so the
+ *   iterator rarely waits on the network. A seek or pause during a round discards that
+ *   round's records of the partition (a generation per partition tells them apart).
+ * - Errors: leader errors refresh metadata (or follow the leader hint) and retry after a
+ *   backoff; other errors end the iteration with the error.
+ *
+ * Not yet: subscribe() and consumer groups, commits, per-partition prefetch limits.
+ */
+import { decodeRecords, ErrorCode, iterateBatches, type broker } from '@tributary/protocol'
+import type { Client } from '../client/client.js'
+import { compressionCodecs } from '../compression/codecs.js'
+import { asTributaryError, ClientClosedError, kafkaError, TributaryError } from '../errors.js'
+import { backoffMs } from '../retry.js'
+import { resolveConsumerOptions, type ConsumerOptions, type ResolvedConsumerOptions } from './options.js'
+import type { ConsumerRecord, TopicPartition } from './types.js'
+
+interface Assigned {
+  readonly topic: string
+  readonly partition: number
+  /** The next offset to hand out, or null until reset. */
+  position: bigint | null
+  /** The next offset to fetch: past what is buffered (prefetched) but not yet handed out. */
+  fetchPosition: bigint | null
+  paused: boolean
+  /** Bumped by seek/pause: fetched records of an older generation are dropped. */
+  generation: number
+}
+
+/** Start the next fetch round once this few records remain buffered. */
+export const CONSUMER_PREFETCH_LOW_RECORDS = 100
+
+const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
+
+export class Consumer implements AsyncIterable<ConsumerRecord> {
+  readonly options: ResolvedConsumerOptions
+  private readonly assigned = new Map<string, Assigned>()
+  private buffer: ConsumerRecord[] = []
+  private round: Promise<void> | null = null
+  private failures = 0
+  private failure: TributaryError | null = null
+  private closed = false
+  private readonly stop = new AbortController()
+
+  /** @internal Made by Client.consumer(). */
+  constructor(
+    private readonly client: Client,
+    options: ConsumerOptions,
+    private readonly onClosed: () => void,
+  ) {
+    this.options = resolveConsumerOptions(options)
+  }
+
+  /** Replaces the assignment. Positions of partitions kept are kept. */
+  assign(partitions: readonly TopicPartition[]): void {
+    this.assertOpen()
+    const next = new Map<string, Assigned>()
+    for (const tp of partitions) {
+      if (!Number.isInteger(tp.partition) || tp.partition < 0) throw new RangeError(`partition must be a non-negative integer, got ${tp.partition}`)
+      const k = key(tp.topic, tp.partition)
+      next.set(k, this.assigned.get(k) ?? { topic: tp.topic, partition: tp.partition, position: null, fetchPosition: null, paused: false, generation: 0 })
+    }
+    this.assigned.clear()
+    for (const [k, a] of next) this.assigned.set(k, a)
+    this.buffer = this.buffer.filter((r) => this.assigned.has(key(r.topic, r.partition)))
+  }
+
+  /** Consumer groups are not implemented yet. */
+  subscribe(_topics: readonly string[]): Promise<void> {
+    return Promise.reject(new TributaryError(ErrorCode.UNSUPPORTED_VERSION, 'subscribe() needs consumer groups, which are not implemented yet; use assign()'))
+  }
+
+  assignment(): TopicPartition[] {
+    return [...this.assigned.values()].map((a) => ({ topic: a.topic, partition: a.partition }))
+  }
+
+  /** The next offset the consumer will hand out for the partition, or null before it is known. */
+  position(topic: string, partition: number): bigint | null {
+    return this.get(topic, partition).position
+  }
+
+  /** The next record of the partition handed out will be at `offset`. */
+  seek(topic: string, partition: number, offset: bigint): void {
+    if (offset < 0n) throw new RangeError(`offset must be >= 0, got ${offset}`)
+    const a = this.get(topic, partition)
+    a.position = offset
+    a.fetchPosition = offset
+    a.generation++
+    this.buffer = this.buffer.filter((r) => r.topic !== topic || r.partition !== partition)
+  }
+
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) {
+      const a = this.get(tp.topic, tp.partition)
+      if (a.paused) continue
+      a.paused = true
+      a.generation++
+      // Records buffered but not handed out are fetched again on resume.
+      a.fetchPosition = a.position
+      this.buffer = this.buffer.filter((r) => r.topic !== tp.topic || r.partition !== tp.partition)
+    }
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.get(tp.topic, tp.partition).paused = false
+  }
+
+  /** The next record, waiting for one; null once closed. Throws a fetch's non-retriable error. */
+  async next(): Promise<ConsumerRecord | null> {
+    for (;;) {
+      if (this.closed) return null
+      if (this.failure !== null) {
+        const error = this.failure
+        this.failure = null
+        throw error
+      }
+      const record = this.buffer.shift()
+      if (record !== undefined) {
+        const a = this.assigned.get(key(record.topic, record.partition))
+        if (a !== undefined) a.position = record.offset + 1n
+        // Prefetch: the next round runs while the buffered records are handed out.
+        if (this.buffer.length <= CONSUMER_PREFETCH_LOW_RECORDS) this.startRound()
+        return record
+      }
+      this.startRound()
+      await this.round
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ConsumerRecord> {
+    for (;;) {
+      const r = await this.next()
+      if (r === null) return
+      yield r
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.stop.abort()
+    await this.round?.catch(() => undefined)
+    this.onClosed()
+  }
+
+  // ---- fetching -----------------------------------------------------------------------
+
+  private get(topic: string, partition: number): Assigned {
+    const a = this.assigned.get(key(topic, partition))
+    if (a === undefined) throw new RangeError(`${topic}-${partition} is not assigned to this consumer`)
+    return a
+  }
+
+  private assertOpen(): void {
+    if (this.closed || this.client.isClosed) throw new ClientClosedError('the consumer')
+  }
+
+  /** One fetch round at a time; it never rejects: a non-retriable error waits in `failure` for next(). */
+  private startRound(): void {
+    if (this.round !== null || this.closed || this.failure !== null) return
+    this.round = this.client.track(this.fetchRound()).then(
+      () => {
+        this.failures = 0
+      },
+      async (err: unknown) => {
+        const error = asTributaryError(err)
+        if (!error.retriable) {
+          this.failure = error
+          return
+        }
+        await sleep(backoffMs(this.failures++, this.client.backoff, Math.random), this.stop.signal)
+      },
+    ).finally(() => {
+      this.round = null
+    })
+  }
+
+  private async fetchRound(): Promise<void> {
+    const active = [...this.assigned.values()].filter((a) => !a.paused)
+    if (active.length === 0) {
+      await sleep(this.options.maxWaitMs, this.stop.signal)
+      return
+    }
+    const deadlineMs = Date.now() + this.client.options.requestTimeoutMs
+    for (const topic of new Set(active.map((a) => a.topic))) await this.client.topicMetadata(topic, deadlineMs)
+    await Promise.all(active.filter((a) => a.fetchPosition === null).map((a) => this.reset(a)))
+    const byLeader = new Map<string, Assigned[]>()
+    for (const a of active) {
+      const leader = this.client.cache.leader(a.topic, a.partition)
+      if (leader === null) {
+        this.client.cache.invalidate(a.topic)
+        throw kafkaError(ErrorCode.LEADER_NOT_AVAILABLE.code, `fetch ${a.topic}-${a.partition}`)
+      }
+      byLeader.set(leader.address, [...(byLeader.get(leader.address) ?? []), a])
+    }
+    const results = await Promise.allSettled([...byLeader].map(([address, parts]) => this.fetchFrom(address, parts)))
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined && this.buffer.length === 0) throw failed.reason
+  }
+
+  private async fetchFrom(address: string, parts: readonly Assigned[]): Promise<void> {
+    const generations = new Map(parts.map((a) => [a, a.generation]))
+    const byTopic = new Map<string, broker.FetchPartition[]>()
+    for (const a of parts) {
+      const list = byTopic.get(a.topic) ?? []
+      list.push({ partition: a.partition, currentLeaderEpoch: -1, fetchOffset: a.fetchPosition!, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: this.options.partitionMaxBytes })
+      byTopic.set(a.topic, list)
+    }
+    const request: broker.FetchRequest = {
+      replicaId: -1,
+      replicaEpoch: -1n,
+      maxWaitMs: this.options.maxWaitMs,
+      minBytes: this.options.minBytes,
+      maxBytes: this.options.maxBytes,
+      isolationLevel: 0,
+      topics: [...byTopic].map(([topic, partitions]) => ({ topic, topicId: '', partitions })),
+      correlationId: 0n,
+    }
+    const res = await this.client.call(address, (s) => s.fetch.bind(s), request, 'Fetch', this.options.maxWaitMs + this.client.options.requestTimeoutMs)
+    if (res.errorCode !== ErrorCode.NONE.code) throw kafkaError(res.errorCode, `fetch at ${address}`, res.errorMessage)
+    let retriable: TributaryError | null = null
+    for (const t of res.topics) {
+      for (const p of t.partitions) {
+        const a = this.assigned.get(key(t.topic, p.partitionIndex))
+        if (a === undefined || a.paused || generations.get(a) !== a.generation) continue
+        if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE.code) {
+          // auto.offset.reset: start again at the log start or end.
+          a.position = null
+          a.fetchPosition = null
+          continue
+        }
+        if (p.errorCode !== ErrorCode.NONE.code) {
+          const error = kafkaError(p.errorCode, `fetch ${t.topic}-${p.partitionIndex}`)
+          const hint = p.currentLeader === undefined ? undefined : { leaderId: p.currentLeader.leaderId, leaderEpoch: p.currentLeader.leaderEpoch }
+          this.client.onPartitionError(t.topic, p.partitionIndex, p.errorCode, hint)
+          if (!error.retriable) throw error
+          retriable = error
+          continue
+        }
+        this.take(a, Buffer.from(p.records))
+      }
+    }
+    if (retriable !== null && this.buffer.length === 0) throw retriable
+  }
+
+  /** Buffers the records of whole batches at or after the position (a fetch may end with a partial batch). */
+  private take(a: Assigned, bytes: Buffer): void {
+    const from = a.fetchPosition!
+    for (const scan of iterateBatches(bytes)) {
+      if (scan.kind !== 'batch') break
+      for (const r of decodeRecords(bytes.subarray(scan.position, scan.position + scan.header.sizeBytes), { codecs: compressionCodecs })) {
+        if (r.offset < from) continue
+        this.buffer.push({ topic: a.topic, partition: a.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers })
+      }
+    }
+    const last = this.buffer.findLast((r) => r.topic === a.topic && r.partition === a.partition)
+    // The position moves when records are handed out; the next fetch starts after what is buffered.
+    if (last !== undefined && last.offset >= from) a.fetchPosition = last.offset + 1n
+  }
+
+  private async reset(a: Assigned): Promise<void> {
+    const [offset] = await this.client.admin().listOffsets(a.topic, this.options.fromBeginning ? 'earliest' : 'latest', [a.partition])
+    if (a.fetchPosition === null && offset !== undefined) {
+      a.position = offset.offset
+      a.fetchPosition = offset.offset
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const timer = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done)
+  })
+}
