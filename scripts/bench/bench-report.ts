@@ -40,6 +40,23 @@ export function summarize(sample: readonly number[]): Summary | null {
   }
 }
 
+/** The measured values of `results` (the nulls are trials where nothing was measured). */
+export function measured<T>(results: readonly T[], value: (r: T) => number | null): number[] {
+  return results.map(value).filter((v): v is number => v !== null)
+}
+
+/**
+ * A benchmark run that threw: says why and dumps the cluster's process output on stderr,
+ * and makes the exit code 1. Returns the message for the result file.
+ */
+export function reportAborted(err: unknown, cluster: { dump(): string }): string {
+  const message = err instanceof Error ? err.message : String(err)
+  console.error(`benchmark aborted: ${message}`)
+  console.error(cluster.dump())
+  process.exitCode = 1
+  return message
+}
+
 export function ms(value: number | null | undefined): string {
   return value === null || value === undefined ? '-' : `${value.toFixed(1)} ms`
 }

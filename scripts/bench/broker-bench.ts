@@ -10,6 +10,7 @@ import type { Attempt } from '../../test-cluster/src/broker-client.ts'
 import { environment } from './bench-report.ts'
 
 export { BrokerCluster }
+export { sleep } from './bench-cluster.ts'
 
 /** One MiB: the "1 MiB batch" of the throughput and recovery figures. */
 export const MIB = 1024 * 1024
@@ -83,10 +84,6 @@ export function printEnvironment(title: string, settings: Record<string, string 
 
 export function seconds(ms: number | null): string {
   return ms === null ? '-' : `${(ms / 1000).toFixed(2)} s`
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux). */

@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks'
 import { SequentialProducer, verifyAcknowledged } from '../../test-cluster/src/sequential-producer.ts'
 import type { Attempt } from '../../test-cluster/src/broker-client.ts'
 import { countByName, formatErrorNames, intFlag, printEnvironment, seconds, startBrokerBench, type BrokerCluster } from './broker-bench.ts'
-import { environment, formatSummary, ms, summarize, writeResult, type Summary } from './bench-report.ts'
+import { environment, formatSummary, measured, ms, reportAborted, summarize, writeResult, type Summary } from './bench-report.ts'
 
 const TOPIC = 'controlled'
 const STEADY_ACKS = 10
@@ -159,9 +159,7 @@ async function main(): Promise<void> {
     lost = 0
     for (const p of producers) lost += (await verifyAcknowledged(clients[p.partition]!, TOPIC, p.partition, p.acked)).mismatches.length
   } catch (err) {
-    console.error(`benchmark aborted: ${err instanceof Error ? err.message : String(err)}`)
-    console.error(cluster.dump())
-    process.exitCode = 1
+    reportAborted(err, cluster)
   } finally {
     await Promise.all(producers.map((p) => p.stop().catch(() => undefined)))
     await cluster.close({ keepDirs: options.keepDirs })
@@ -171,7 +169,7 @@ async function main(): Promise<void> {
   const sum = (f: (r: TrialResult) => Record<string, number>): number => results.reduce((a, r) => a + Object.values(f(r)).reduce((x, y) => x + y, 0), 0)
   const summaries: Record<string, Summary | null> = {
     'SIGTERM -> process exited': summarize(results.map((r) => r.shutdownMs)),
-    'restart -> back in every ISR': summarize(results.map((r) => r.rejoinMs).filter((v): v is number => v !== null)),
+    'restart -> back in every ISR': summarize(measured(results, (r) => r.rejoinMs)),
     'longest send per trial': summarize(results.map((r) => r.maxSendMs)),
   }
   const allErrors = producers.flatMap((p) => [...p.acked.flatMap((a) => a.errors), ...p.failures.flatMap((f) => f.attempts)])

@@ -29,7 +29,7 @@ import { DEFAULT_RAFT_TIMING, nodeLimits, transportLimits } from '@tributary/met
 import { ErrorCode } from '@tributary/protocol'
 import { POLL_CALL_TIMEOUT_MS, sleep, startBenchCluster, type ControllerCluster } from './bench-cluster.ts'
 import { serverLogSince, serverLogSize, type LogLine } from './server-log.ts'
-import { environment, formatSummary, ms, pollUntil, summarize, writeResult, type Summary } from './bench-report.ts'
+import { environment, formatSummary, measured, ms, pollUntil, reportAborted, summarize, writeResult, type Summary } from './bench-report.ts'
 
 /** The fake broker every benchmark write (re-)registers; it is never unfenced, so it leads nothing. */
 const FAKE_BROKER_ID = 9000
@@ -313,23 +313,20 @@ async function main(): Promise<void> {
       console.log(trialLine(r, options.trials))
     }
   } catch (err) {
-    console.error(`benchmark aborted: ${err instanceof Error ? err.message : String(err)}`)
-    console.error(cluster.dump())
-    process.exitCode = 1
+    reportAborted(err, cluster)
   } finally {
     await cluster.close({ keepDirs: options.keepDirs })
   }
 
-  const pick = (f: (r: TrialResult) => number | null): number[] => results.map(f).filter((v): v is number => v !== null)
   const summaries: Record<string, Summary | null> = {
-    'new leader elected (DescribeQuorum)': summarize(pick((r) => r.electedMs)),
-    'write committed under new leader': summarize(pick((r) => r.committedMs)),
-    'first pre-vote (server.log)': summarize(pick((r) => r.preVoteMs)),
-    'first candidacy (server.log)': summarize(pick((r) => r.candidateMs)),
-    'became leader (server.log)': summarize(pick((r) => r.leaderMs)),
-    'became active controller (server.log)': summarize(pick((r) => r.activeMs)),
-    'killed process exited': summarize(pick((r) => r.exitMs)),
-    'restarted node caught up (from spawn)': summarize(pick((r) => r.rejoinMs)),
+    'new leader elected (DescribeQuorum)': summarize(measured(results, (r) => r.electedMs)),
+    'write committed under new leader': summarize(measured(results, (r) => r.committedMs)),
+    'first pre-vote (server.log)': summarize(measured(results, (r) => r.preVoteMs)),
+    'first candidacy (server.log)': summarize(measured(results, (r) => r.candidateMs)),
+    'became leader (server.log)': summarize(measured(results, (r) => r.leaderMs)),
+    'became active controller (server.log)': summarize(measured(results, (r) => r.activeMs)),
+    'killed process exited': summarize(measured(results, (r) => r.exitMs)),
+    'restarted node caught up (from spawn)': summarize(measured(results, (r) => r.rejoinMs)),
   }
   const failed = results.filter((r) => r.committedMs === null).length
 

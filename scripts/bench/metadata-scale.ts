@@ -37,7 +37,7 @@ import { ErrorCode, errorInfo, type controller, type quorum } from '@tributary/p
 import { POLL_CALL_TIMEOUT_MS, sleep, startBenchCluster, type ControllerCluster } from './bench-cluster.ts'
 import { FakeBrokers, type FakeBrokerStats } from './fake-brokers.ts'
 import { serverLogSince, serverLogSize, type LogLine } from './server-log.ts'
-import { bytes, environment, formatSummary, ms, pollUntil, summarize, writeResult, type Summary } from './bench-report.ts'
+import { bytes, environment, formatSummary, ms, pollUntil, reportAborted, summarize, writeResult, type Summary } from './bench-report.ts'
 
 const BROKER_IDS = [101, 102, 103]
 /** The fake broker the padding writes re-register; it stays fenced and leads nothing. */
@@ -502,10 +502,7 @@ async function main(): Promise<void> {
     restart = await restartFollower(cluster, options)
     brokerStats = brokers.stats()
   } catch (err) {
-    failure = err instanceof Error ? err.message : String(err)
-    console.error(`benchmark aborted: ${failure}`)
-    console.error(cluster.dump())
-    process.exitCode = 1
+    failure = reportAborted(err, cluster)
   } finally {
     await brokers.stop()
     await cluster.close({ keepDirs: options.keepDirs })

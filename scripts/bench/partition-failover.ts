@@ -29,7 +29,7 @@ import { performance } from 'node:perf_hooks'
 import { SequentialProducer, verifyAcknowledged, type SentRecord } from '../../test-cluster/src/sequential-producer.ts'
 import type { BrokerClient } from '../../test-cluster/src/broker-client.ts'
 import { countByName, formatErrorNames, intFlag, printEnvironment, seconds, sleep, startBrokerBench, type BrokerCluster } from './broker-bench.ts'
-import { environment, formatSummary, ms, summarize, writeResult, type Summary } from './bench-report.ts'
+import { environment, formatSummary, measured, ms, reportAborted, summarize, writeResult, type Summary } from './bench-report.ts'
 
 const TOPIC = 'failover'
 /** A trial whose producer has not been acknowledged by a new leader by then is recorded as failed. */
@@ -214,20 +214,17 @@ async function main(): Promise<void> {
     lost = check.mismatches.length
     if (lost > 0) console.log(`LOST OR MOVED acknowledged records: ${check.mismatches.slice(0, 10).map((m) => `${m.offset}:${m.expected}->${m.found}`).join(', ')}`)
   } catch (err) {
-    console.error(`benchmark aborted: ${err instanceof Error ? err.message : String(err)}`)
-    console.error(cluster.dump())
-    process.exitCode = 1
+    reportAborted(err, cluster)
   } finally {
     await producer.stop().catch(() => undefined)
     await cluster.close({ keepDirs: options.keepDirs })
   }
 
-  const pick = (f: (r: TrialResult) => number | null): number[] => results.map(f).filter((v): v is number => v !== null)
   const summaries: Record<string, Summary | null> = {
-    'unavailable (signal -> next ack)': summarize(pick((r) => r.unavailableMs)),
-    'new leader in Metadata': summarize(pick((r) => r.leaderVisibleMs)),
-    'restart -> back in the ISR': summarize(pick((r) => r.rejoinMs)),
-    'restart -> preferred leader leads': summarize(pick((r) => r.preferredBackMs)),
+    'unavailable (signal -> next ack)': summarize(measured(results, (r) => r.unavailableMs)),
+    'new leader in Metadata': summarize(measured(results, (r) => r.leaderVisibleMs)),
+    'restart -> back in the ISR': summarize(measured(results, (r) => r.rejoinMs)),
+    'restart -> preferred leader leads': summarize(measured(results, (r) => r.preferredBackMs)),
   }
   const failedTrials = results.filter((r) => r.unavailableMs === null).length
   console.log('')

@@ -28,7 +28,7 @@ import type { BrokerClient } from '../../test-cluster/src/broker-client.ts'
 import { textRecord } from '../../test-cluster/src/broker-client.ts'
 import { intFlag, largeBatch, MIB, printEnvironment, seconds, startBrokerBench, type BrokerCluster } from './broker-bench.ts'
 import { serverLogSince, serverLogSize } from './server-log.ts'
-import { bytes, environment, ms, writeResult } from './bench-report.ts'
+import { bytes, environment, ms, reportAborted, writeResult } from './bench-report.ts'
 
 const TOPIC = 'recovery'
 const RESTART_TIMEOUT_MS = 300_000
@@ -213,9 +213,7 @@ async function main(): Promise<void> {
       for (const line of r.logLines) console.log(line)
     }
   } catch (err) {
-    console.error(`benchmark aborted: ${err instanceof Error ? err.message : String(err)}`)
-    console.error(cluster.dump())
-    process.exitCode = 1
+    reportAborted(err, cluster)
   } finally {
     await cluster.close({ keepDirs: options.keepDirs })
   }
