@@ -276,10 +276,10 @@ export class Producer {
       for (const [address, batches] of round) this.sendRequest(address, batches)
     }
     if (unknownLeaders.size > 0) {
-      this.client.refreshMetadata([...unknownLeaders]).then(
-        () => this.scheduleRetry(Date.now() + this.options.lingerMs),
-        () => this.scheduleRetry(Date.now() + this.client.options.retryBackoffMs),
-      )
+      // Leaderless (an election) or not yet known: refresh, then look again after a backoff,
+      // so an election does not turn into a loop of Metadata calls.
+      const again = (): void => this.scheduleRetry(Date.now() + this.client.options.retryBackoffMs)
+      this.client.refreshMetadata([...unknownLeaders]).then(again, again)
     } else if (nextRetryMs !== Number.POSITIVE_INFINITY) {
       this.scheduleRetry(nextRetryMs)
     }
