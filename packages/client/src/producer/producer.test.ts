@@ -167,9 +167,13 @@ describe('Producer (fake cluster)', () => {
   })
 
   it('refuses an unknown partition and an unknown topic after maxBlockMs', async () => {
-    const { client } = setup(2)
+    const { fake, client } = setup(2)
     const producer = client.producer({ maxBlockMs: 50 })
     await expect(producer.send('t', [{ value: 'x', partition: 2 }])).rejects.toMatchObject({ code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code })
+    // Nothing of a send with a bad record is written.
+    await expect(producer.send('t', [{ value: 'ok', partition: 0 }, { value: 'x', partition: 5 }])).rejects.toMatchObject({ code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code })
+    await producer.flush()
+    expect(fake.topics.get('t')![0]!.log).toHaveLength(0)
     await expect(producer.send('missing', [{ value: 'x' }])).rejects.toMatchObject({ code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code })
   })
 

@@ -121,10 +121,13 @@ export class Producer {
   private async appendAll(topic: string, records: readonly ProducerRecord[], startedAtMs: number): Promise<Promise<RecordMetadata>[]> {
     const topicInfo = await this.client.topicMetadata(topic, startedAtMs + this.options.maxBlockMs)
     const numPartitions = topicInfo.partitions.length
-    const out: Promise<RecordMetadata>[] = []
-    for (const record of records) {
+    // Every record is checked before any is appended: a bad one fails the whole send, not its tail.
+    const prepared = records.map((record) => {
       const input = toRecordInput(record)
-      const partition = this.choosePartition(topic, record, input, numPartitions)
+      return { input, partition: this.choosePartition(topic, record, input, numPartitions) }
+    })
+    const out: Promise<RecordMetadata>[] = []
+    for (const { input, partition } of prepared) {
       const size = recordSizeBytes(input)
       await this.reserve(size, startedAtMs + this.options.maxBlockMs)
       const queue = this.queueFor(topic, partition)
