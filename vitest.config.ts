@@ -10,6 +10,7 @@ export default defineConfig({
       '@tributary/protocol': src('protocol'),
       '@tributary/metadata-quorum': src('metadata-quorum'),
       '@tributary/broker': src('broker'),
+      '@tributary/client': src('client'),
     },
   },
   test: {
