@@ -306,6 +306,203 @@ export interface InitProducerIdResponse {
   producerEpoch: number;
 }
 
+export interface FindCoordinatorRequest {
+  /** the group id */
+  key: string;
+  /** 0: group (the only type; no transactions) */
+  keyType: number;
+}
+
+export interface FindCoordinatorResponse {
+  /** COORDINATOR_NOT_AVAILABLE while __consumer_offsets has no leader */
+  errorCode: number;
+  errorMessage: string;
+  /** -1 on error */
+  nodeId: number;
+  host: string;
+  port: number;
+}
+
+export interface ConsumerGroupTopicPartitions {
+  topicId: string;
+  /** informative in responses; requests match by topic_id */
+  topicName: string;
+  partitions: number[];
+}
+
+/**
+ * Every heartbeat carries the member's full state (subscription and owned partitions), so
+ * there is no "unchanged" encoding as in Kafka's nullable fields.
+ */
+export interface ConsumerGroupHeartbeatRequest {
+  groupId: string;
+  /** chosen by the client (a UUID) and kept for its lifetime */
+  memberId: string;
+  /** 0: join; -1: leave; -2: static member leaves for now; else the current epoch */
+  memberEpoch: number;
+  /** static membership (KIP-345) */
+  instanceId?: string | undefined;
+  rackId: string;
+  /** how long the member may take to revoke partitions */
+  rebalanceTimeoutMs: number;
+  subscribedTopicNames: string[];
+  /** empty: the default ("uniform") */
+  serverAssignor: string;
+  /** the partitions the member owns now */
+  topicPartitions: ConsumerGroupTopicPartitions[];
+}
+
+export interface ConsumerGroupHeartbeatResponse {
+  /** UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH (rejoin with epoch 0), NOT_COORDINATOR, ... */
+  errorCode: number;
+  errorMessage: string;
+  memberId: string;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  /** the member's whole current assignment */
+  assignment: ConsumerGroupTopicPartitions[];
+}
+
+export interface OffsetCommitRequestPartition {
+  partitionIndex: number;
+  committedOffset: bigint;
+  /** -1: unknown */
+  committedLeaderEpoch: number;
+  committedMetadata: string;
+}
+
+export interface OffsetCommitRequestTopic {
+  name: string;
+  partitions: OffsetCommitRequestPartition[];
+}
+
+export interface OffsetCommitRequest {
+  groupId: string;
+  /** -1 with an empty member_id: an admin commit (empty groups only) */
+  generationIdOrMemberEpoch: number;
+  memberId: string;
+  topics: OffsetCommitRequestTopic[];
+}
+
+export interface OffsetCommitResponsePartition {
+  partitionIndex: number;
+  errorCode: number;
+}
+
+export interface OffsetCommitResponseTopic {
+  name: string;
+  partitions: OffsetCommitResponsePartition[];
+}
+
+export interface OffsetCommitResponse {
+  /** whole-request errors (NOT_COORDINATOR, ...); partitions carry theirs too */
+  errorCode: number;
+  topics: OffsetCommitResponseTopic[];
+}
+
+export interface OffsetFetchRequestTopic {
+  name: string;
+  partitionIndexes: number[];
+}
+
+export interface OffsetFetchRequest {
+  groupId: string;
+  /** empty with all_topics: every committed partition */
+  topics: OffsetFetchRequestTopic[];
+  allTopics: boolean;
+  /** optional (KIP-848): when set, member_epoch is checked */
+  memberId: string;
+  /** -1: do not check */
+  memberEpoch: number;
+}
+
+export interface OffsetFetchResponsePartition {
+  partitionIndex: number;
+  /** -1: none committed */
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  metadata: string;
+  errorCode: number;
+}
+
+export interface OffsetFetchResponseTopic {
+  name: string;
+  partitions: OffsetFetchResponsePartition[];
+}
+
+export interface OffsetFetchResponse {
+  errorCode: number;
+  topics: OffsetFetchResponseTopic[];
+}
+
+export interface ListGroupsRequest {
+  /** empty: every state */
+  statesFilter: string[];
+}
+
+export interface ListedGroup {
+  groupId: string;
+  /** "consumer" */
+  protocolType: string;
+  /** Empty, Assigning, Reconciling, Stable */
+  groupState: string;
+  /** "consumer" (KIP-848 groups) */
+  groupType: string;
+}
+
+export interface ListGroupsResponse {
+  errorCode: number;
+  groups: ListedGroup[];
+}
+
+export interface DescribeGroupsRequest {
+  groupIds: string[];
+}
+
+export interface DescribedGroupMember {
+  memberId: string;
+  instanceId?: string | undefined;
+  rackId: string;
+  memberEpoch: number;
+  subscribedTopicNames: string[];
+  /** what the member owns now */
+  assignment: ConsumerGroupTopicPartitions[];
+  /** where the coordinator is moving it */
+  targetAssignment: ConsumerGroupTopicPartitions[];
+  /** stable, unrevoked-partitions, unreleased-partitions */
+  state: string;
+}
+
+export interface DescribedGroup {
+  /** GROUP_ID_NOT_FOUND, NOT_COORDINATOR, ... */
+  errorCode: number;
+  errorMessage: string;
+  groupId: string;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: DescribedGroupMember[];
+}
+
+export interface DescribeGroupsResponse {
+  groups: DescribedGroup[];
+}
+
+export interface DeleteGroupsRequest {
+  groupIds: string[];
+}
+
+export interface DeletableGroupResult {
+  groupId: string;
+  /** NON_EMPTY_GROUP while members remain, GROUP_ID_NOT_FOUND */
+  errorCode: number;
+}
+
+export interface DeleteGroupsResponse {
+  results: DeletableGroupResult[];
+}
+
 function createBaseMetadataRequest(): MetadataRequest {
   return { topics: [], allTopics: false };
 }
@@ -3985,6 +4182,2804 @@ export const InitProducerIdResponse: MessageFns<InitProducerIdResponse> = {
   },
 };
 
+function createBaseFindCoordinatorRequest(): FindCoordinatorRequest {
+  return { key: "", keyType: 0 };
+}
+
+export const FindCoordinatorRequest: MessageFns<FindCoordinatorRequest> = {
+  encode(message: FindCoordinatorRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.keyType !== 0) {
+      writer.uint32(16).int32(message.keyType);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindCoordinatorRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindCoordinatorRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.keyType = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindCoordinatorRequest {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      keyType: isSet(object.keyType)
+        ? globalThis.Number(object.keyType)
+        : isSet(object.key_type)
+        ? globalThis.Number(object.key_type)
+        : 0,
+    };
+  },
+
+  toJSON(message: FindCoordinatorRequest): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.keyType !== 0) {
+      obj.keyType = Math.round(message.keyType);
+    }
+    return obj;
+  },
+};
+
+function createBaseFindCoordinatorResponse(): FindCoordinatorResponse {
+  return { errorCode: 0, errorMessage: "", nodeId: 0, host: "", port: 0 };
+}
+
+export const FindCoordinatorResponse: MessageFns<FindCoordinatorResponse> = {
+  encode(message: FindCoordinatorResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.errorCode !== 0) {
+      writer.uint32(8).int32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(18).string(message.errorMessage);
+    }
+    if (message.nodeId !== 0) {
+      writer.uint32(24).int32(message.nodeId);
+    }
+    if (message.host !== "") {
+      writer.uint32(34).string(message.host);
+    }
+    if (message.port !== 0) {
+      writer.uint32(40).int32(message.port);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FindCoordinatorResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFindCoordinatorResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.nodeId = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.port = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FindCoordinatorResponse {
+    return {
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+      nodeId: isSet(object.nodeId)
+        ? globalThis.Number(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.Number(object.node_id)
+        : 0,
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+    };
+  },
+
+  toJSON(message: FindCoordinatorResponse): unknown {
+    const obj: any = {};
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    if (message.nodeId !== 0) {
+      obj.nodeId = Math.round(message.nodeId);
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    return obj;
+  },
+};
+
+function createBaseConsumerGroupTopicPartitions(): ConsumerGroupTopicPartitions {
+  return { topicId: "", topicName: "", partitions: [] };
+}
+
+export const ConsumerGroupTopicPartitions: MessageFns<ConsumerGroupTopicPartitions> = {
+  encode(message: ConsumerGroupTopicPartitions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topicId !== "") {
+      writer.uint32(10).string(message.topicId);
+    }
+    if (message.topicName !== "") {
+      writer.uint32(18).string(message.topicName);
+    }
+    if (message.partitions.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.partitions) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsumerGroupTopicPartitions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsumerGroupTopicPartitions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topicId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.topicName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.partitions.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.partitions.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsumerGroupTopicPartitions {
+    return {
+      topicId: isSet(object.topicId)
+        ? globalThis.String(object.topicId)
+        : isSet(object.topic_id)
+        ? globalThis.String(object.topic_id)
+        : "",
+      topicName: isSet(object.topicName)
+        ? globalThis.String(object.topicName)
+        : isSet(object.topic_name)
+        ? globalThis.String(object.topic_name)
+        : "",
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ConsumerGroupTopicPartitions): unknown {
+    const obj: any = {};
+    if (message.topicId !== "") {
+      obj.topicId = message.topicId;
+    }
+    if (message.topicName !== "") {
+      obj.topicName = message.topicName;
+    }
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseConsumerGroupHeartbeatRequest(): ConsumerGroupHeartbeatRequest {
+  return {
+    groupId: "",
+    memberId: "",
+    memberEpoch: 0,
+    instanceId: undefined,
+    rackId: "",
+    rebalanceTimeoutMs: 0,
+    subscribedTopicNames: [],
+    serverAssignor: "",
+    topicPartitions: [],
+  };
+}
+
+export const ConsumerGroupHeartbeatRequest: MessageFns<ConsumerGroupHeartbeatRequest> = {
+  encode(message: ConsumerGroupHeartbeatRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    if (message.memberId !== "") {
+      writer.uint32(18).string(message.memberId);
+    }
+    if (message.memberEpoch !== 0) {
+      writer.uint32(24).int32(message.memberEpoch);
+    }
+    if (message.instanceId !== undefined) {
+      writer.uint32(34).string(message.instanceId);
+    }
+    if (message.rackId !== "") {
+      writer.uint32(42).string(message.rackId);
+    }
+    if (message.rebalanceTimeoutMs !== 0) {
+      writer.uint32(48).int32(message.rebalanceTimeoutMs);
+    }
+    for (const v of message.subscribedTopicNames) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.serverAssignor !== "") {
+      writer.uint32(66).string(message.serverAssignor);
+    }
+    for (const v of message.topicPartitions) {
+      ConsumerGroupTopicPartitions.encode(v!, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsumerGroupHeartbeatRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsumerGroupHeartbeatRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.memberId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.memberEpoch = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.rackId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.rebalanceTimeoutMs = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.subscribedTopicNames.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.serverAssignor = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.topicPartitions.push(ConsumerGroupTopicPartitions.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsumerGroupHeartbeatRequest {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.String(object.member_id)
+        : "",
+      memberEpoch: isSet(object.memberEpoch)
+        ? globalThis.Number(object.memberEpoch)
+        : isSet(object.member_epoch)
+        ? globalThis.Number(object.member_epoch)
+        : 0,
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : undefined,
+      rackId: isSet(object.rackId)
+        ? globalThis.String(object.rackId)
+        : isSet(object.rack_id)
+        ? globalThis.String(object.rack_id)
+        : "",
+      rebalanceTimeoutMs: isSet(object.rebalanceTimeoutMs)
+        ? globalThis.Number(object.rebalanceTimeoutMs)
+        : isSet(object.rebalance_timeout_ms)
+        ? globalThis.Number(object.rebalance_timeout_ms)
+        : 0,
+      subscribedTopicNames: globalThis.Array.isArray(object?.subscribedTopicNames)
+        ? object.subscribedTopicNames.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.subscribed_topic_names)
+        ? object.subscribed_topic_names.map((e: any) => globalThis.String(e))
+        : [],
+      serverAssignor: isSet(object.serverAssignor)
+        ? globalThis.String(object.serverAssignor)
+        : isSet(object.server_assignor)
+        ? globalThis.String(object.server_assignor)
+        : "",
+      topicPartitions: globalThis.Array.isArray(object?.topicPartitions)
+        ? object.topicPartitions.map((e: any) => ConsumerGroupTopicPartitions.fromJSON(e))
+        : globalThis.Array.isArray(object?.topic_partitions)
+        ? object.topic_partitions.map((e: any) => ConsumerGroupTopicPartitions.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ConsumerGroupHeartbeatRequest): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.memberId !== "") {
+      obj.memberId = message.memberId;
+    }
+    if (message.memberEpoch !== 0) {
+      obj.memberEpoch = Math.round(message.memberEpoch);
+    }
+    if (message.instanceId !== undefined) {
+      obj.instanceId = message.instanceId;
+    }
+    if (message.rackId !== "") {
+      obj.rackId = message.rackId;
+    }
+    if (message.rebalanceTimeoutMs !== 0) {
+      obj.rebalanceTimeoutMs = Math.round(message.rebalanceTimeoutMs);
+    }
+    if (message.subscribedTopicNames?.length) {
+      obj.subscribedTopicNames = message.subscribedTopicNames;
+    }
+    if (message.serverAssignor !== "") {
+      obj.serverAssignor = message.serverAssignor;
+    }
+    if (message.topicPartitions?.length) {
+      obj.topicPartitions = message.topicPartitions.map((e) => ConsumerGroupTopicPartitions.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseConsumerGroupHeartbeatResponse(): ConsumerGroupHeartbeatResponse {
+  return { errorCode: 0, errorMessage: "", memberId: "", memberEpoch: 0, heartbeatIntervalMs: 0, assignment: [] };
+}
+
+export const ConsumerGroupHeartbeatResponse: MessageFns<ConsumerGroupHeartbeatResponse> = {
+  encode(message: ConsumerGroupHeartbeatResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.errorCode !== 0) {
+      writer.uint32(8).int32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(18).string(message.errorMessage);
+    }
+    if (message.memberId !== "") {
+      writer.uint32(26).string(message.memberId);
+    }
+    if (message.memberEpoch !== 0) {
+      writer.uint32(32).int32(message.memberEpoch);
+    }
+    if (message.heartbeatIntervalMs !== 0) {
+      writer.uint32(40).int32(message.heartbeatIntervalMs);
+    }
+    for (const v of message.assignment) {
+      ConsumerGroupTopicPartitions.encode(v!, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsumerGroupHeartbeatResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsumerGroupHeartbeatResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.memberId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.memberEpoch = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.heartbeatIntervalMs = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.assignment.push(ConsumerGroupTopicPartitions.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsumerGroupHeartbeatResponse {
+    return {
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.String(object.member_id)
+        : "",
+      memberEpoch: isSet(object.memberEpoch)
+        ? globalThis.Number(object.memberEpoch)
+        : isSet(object.member_epoch)
+        ? globalThis.Number(object.member_epoch)
+        : 0,
+      heartbeatIntervalMs: isSet(object.heartbeatIntervalMs)
+        ? globalThis.Number(object.heartbeatIntervalMs)
+        : isSet(object.heartbeat_interval_ms)
+        ? globalThis.Number(object.heartbeat_interval_ms)
+        : 0,
+      assignment: globalThis.Array.isArray(object?.assignment)
+        ? object.assignment.map((e: any) => ConsumerGroupTopicPartitions.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ConsumerGroupHeartbeatResponse): unknown {
+    const obj: any = {};
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    if (message.memberId !== "") {
+      obj.memberId = message.memberId;
+    }
+    if (message.memberEpoch !== 0) {
+      obj.memberEpoch = Math.round(message.memberEpoch);
+    }
+    if (message.heartbeatIntervalMs !== 0) {
+      obj.heartbeatIntervalMs = Math.round(message.heartbeatIntervalMs);
+    }
+    if (message.assignment?.length) {
+      obj.assignment = message.assignment.map((e) => ConsumerGroupTopicPartitions.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseOffsetCommitRequestPartition(): OffsetCommitRequestPartition {
+  return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: 0, committedMetadata: "" };
+}
+
+export const OffsetCommitRequestPartition: MessageFns<OffsetCommitRequestPartition> = {
+  encode(message: OffsetCommitRequestPartition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partitionIndex !== 0) {
+      writer.uint32(8).int32(message.partitionIndex);
+    }
+    if (message.committedOffset !== 0n) {
+      if (BigInt.asIntN(64, message.committedOffset) !== message.committedOffset) {
+        throw new globalThis.Error("value provided for field message.committedOffset of type int64 too large");
+      }
+      writer.uint32(16).int64(message.committedOffset);
+    }
+    if (message.committedLeaderEpoch !== 0) {
+      writer.uint32(24).int32(message.committedLeaderEpoch);
+    }
+    if (message.committedMetadata !== "") {
+      writer.uint32(34).string(message.committedMetadata);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OffsetCommitRequestPartition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOffsetCommitRequestPartition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partitionIndex = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.committedOffset = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.committedLeaderEpoch = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.committedMetadata = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OffsetCommitRequestPartition {
+    return {
+      partitionIndex: isSet(object.partitionIndex)
+        ? globalThis.Number(object.partitionIndex)
+        : isSet(object.partition_index)
+        ? globalThis.Number(object.partition_index)
+        : 0,
+      committedOffset: isSet(object.committedOffset)
+        ? BigInt(object.committedOffset)
+        : isSet(object.committed_offset)
+        ? BigInt(object.committed_offset)
+        : 0n,
+      committedLeaderEpoch: isSet(object.committedLeaderEpoch)
+        ? globalThis.Number(object.committedLeaderEpoch)
+        : isSet(object.committed_leader_epoch)
+        ? globalThis.Number(object.committed_leader_epoch)
+        : 0,
+      committedMetadata: isSet(object.committedMetadata)
+        ? globalThis.String(object.committedMetadata)
+        : isSet(object.committed_metadata)
+        ? globalThis.String(object.committed_metadata)
+        : "",
+    };
+  },
+
+  toJSON(message: OffsetCommitRequestPartition): unknown {
+    const obj: any = {};
+    if (message.partitionIndex !== 0) {
+      obj.partitionIndex = Math.round(message.partitionIndex);
+    }
+    if (message.committedOffset !== 0n) {
+      obj.committedOffset = message.committedOffset.toString();
+    }
+    if (message.committedLeaderEpoch !== 0) {
+      obj.committedLeaderEpoch = Math.round(message.committedLeaderEpoch);
+    }
+    if (message.committedMetadata !== "") {
+      obj.committedMetadata = message.committedMetadata;
+    }
+    return obj;
+  },
+};
+
+function createBaseOffsetCommitRequestTopic(): OffsetCommitRequestTopic {
+  return { name: "", partitions: [] };
+}
+
+export const OffsetCommitRequestTopic: MessageFns<OffsetCommitRequestTopic> = {
+  encode(message: OffsetCommitRequestTopic, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.partitions) {
+      OffsetCommitRequestPartition.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OffsetCommitRequestTopic {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOffsetCommitRequestTopic();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.partitions.push(OffsetCommitRequestPartition.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OffsetCommitRequestTopic {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => OffsetCommitRequestPartition.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: OffsetCommitRequestTopic): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => OffsetCommitRequestPartition.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseOffsetCommitRequest(): OffsetCommitRequest {
+  return { groupId: "", generationIdOrMemberEpoch: 0, memberId: "", topics: [] };
+}
+
+export const OffsetCommitRequest: MessageFns<OffsetCommitRequest> = {
+  encode(message: OffsetCommitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    if (message.generationIdOrMemberEpoch !== 0) {
+      writer.uint32(16).int32(message.generationIdOrMemberEpoch);
+    }
+    if (message.memberId !== "") {
+      writer.uint32(26).string(message.memberId);
+    }
+    for (const v of message.topics) {
+      OffsetCommitRequestTopic.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OffsetCommitRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOffsetCommitRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.generationIdOrMemberEpoch = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.memberId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.topics.push(OffsetCommitRequestTopic.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OffsetCommitRequest {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      generationIdOrMemberEpoch: isSet(object.generationIdOrMemberEpoch)
+        ? globalThis.Number(object.generationIdOrMemberEpoch)
+        : isSet(object.generation_id_or_member_epoch)
+        ? globalThis.Number(object.generation_id_or_member_epoch)
+        : 0,
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.String(object.member_id)
+        : "",
+      topics: globalThis.Array.isArray(object?.topics)
+        ? object.topics.map((e: any) => OffsetCommitRequestTopic.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: OffsetCommitRequest): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.generationIdOrMemberEpoch !== 0) {
+      obj.generationIdOrMemberEpoch = Math.round(message.generationIdOrMemberEpoch);
+    }
+    if (message.memberId !== "") {
+      obj.memberId = message.memberId;
+    }
+    if (message.topics?.length) {
+      obj.topics = message.topics.map((e) => OffsetCommitRequestTopic.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseOffsetCommitResponsePartition(): OffsetCommitResponsePartition {
+  return { partitionIndex: 0, errorCode: 0 };
+}
+
+export const OffsetCommitResponsePartition: MessageFns<OffsetCommitResponsePartition> = {
+  encode(message: OffsetCommitResponsePartition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partitionIndex !== 0) {
+      writer.uint32(8).int32(message.partitionIndex);
+    }
+    if (message.errorCode !== 0) {
+      writer.uint32(16).int32(message.errorCode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OffsetCommitResponsePartition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOffsetCommitResponsePartition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partitionIndex = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OffsetCommitResponsePartition {
+    return {
+      partitionIndex: isSet(object.partitionIndex)
+        ? globalThis.Number(object.partitionIndex)
+        : isSet(object.partition_index)
+        ? globalThis.Number(object.partition_index)
+        : 0,
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+    };
+  },
+
+  toJSON(message: OffsetCommitResponsePartition): unknown {
+    const obj: any = {};
+    if (message.partitionIndex !== 0) {
+      obj.partitionIndex = Math.round(message.partitionIndex);
+    }
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    return obj;
+  },
+};
+
+function createBaseOffsetCommitResponseTopic(): OffsetCommitResponseTopic {
+  return { name: "", partitions: [] };
+}
+
+export const OffsetCommitResponseTopic: MessageFns<OffsetCommitResponseTopic> = {
+  encode(message: OffsetCommitResponseTopic, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.partitions) {
+      OffsetCommitResponsePartition.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OffsetCommitResponseTopic {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOffsetCommitResponseTopic();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.partitions.push(OffsetCommitResponsePartition.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OffsetCommitResponseTopic {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => OffsetCommitResponsePartition.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: OffsetCommitResponseTopic): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => OffsetCommitResponsePartition.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseOffsetCommitResponse(): OffsetCommitResponse {
+  return { errorCode: 0, topics: [] };
+}
+
+export const OffsetCommitResponse: MessageFns<OffsetCommitResponse> = {
+  encode(message: OffsetCommitResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.errorCode !== 0) {
+      writer.uint32(8).int32(message.errorCode);
+    }
+    for (const v of message.topics) {
+      OffsetCommitResponseTopic.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OffsetCommitResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOffsetCommitResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.topics.push(OffsetCommitResponseTopic.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OffsetCommitResponse {
+    return {
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      topics: globalThis.Array.isArray(object?.topics)
+        ? object.topics.map((e: any) => OffsetCommitResponseTopic.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: OffsetCommitResponse): unknown {
+    const obj: any = {};
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.topics?.length) {
+      obj.topics = message.topics.map((e) => OffsetCommitResponseTopic.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseOffsetFetchRequestTopic(): OffsetFetchRequestTopic {
+  return { name: "", partitionIndexes: [] };
+}
+
+export const OffsetFetchRequestTopic: MessageFns<OffsetFetchRequestTopic> = {
+  encode(message: OffsetFetchRequestTopic, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.partitionIndexes.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.partitionIndexes) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OffsetFetchRequestTopic {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOffsetFetchRequestTopic();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.partitionIndexes.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.partitionIndexes.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OffsetFetchRequestTopic {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      partitionIndexes: globalThis.Array.isArray(object?.partitionIndexes)
+        ? object.partitionIndexes.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.partition_indexes)
+        ? object.partition_indexes.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: OffsetFetchRequestTopic): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.partitionIndexes?.length) {
+      obj.partitionIndexes = message.partitionIndexes.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseOffsetFetchRequest(): OffsetFetchRequest {
+  return { groupId: "", topics: [], allTopics: false, memberId: "", memberEpoch: 0 };
+}
+
+export const OffsetFetchRequest: MessageFns<OffsetFetchRequest> = {
+  encode(message: OffsetFetchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    for (const v of message.topics) {
+      OffsetFetchRequestTopic.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.allTopics !== false) {
+      writer.uint32(24).bool(message.allTopics);
+    }
+    if (message.memberId !== "") {
+      writer.uint32(34).string(message.memberId);
+    }
+    if (message.memberEpoch !== 0) {
+      writer.uint32(40).int32(message.memberEpoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OffsetFetchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOffsetFetchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.topics.push(OffsetFetchRequestTopic.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.allTopics = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.memberId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.memberEpoch = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OffsetFetchRequest {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      topics: globalThis.Array.isArray(object?.topics)
+        ? object.topics.map((e: any) => OffsetFetchRequestTopic.fromJSON(e))
+        : [],
+      allTopics: isSet(object.allTopics)
+        ? globalThis.Boolean(object.allTopics)
+        : isSet(object.all_topics)
+        ? globalThis.Boolean(object.all_topics)
+        : false,
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.String(object.member_id)
+        : "",
+      memberEpoch: isSet(object.memberEpoch)
+        ? globalThis.Number(object.memberEpoch)
+        : isSet(object.member_epoch)
+        ? globalThis.Number(object.member_epoch)
+        : 0,
+    };
+  },
+
+  toJSON(message: OffsetFetchRequest): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.topics?.length) {
+      obj.topics = message.topics.map((e) => OffsetFetchRequestTopic.toJSON(e));
+    }
+    if (message.allTopics !== false) {
+      obj.allTopics = message.allTopics;
+    }
+    if (message.memberId !== "") {
+      obj.memberId = message.memberId;
+    }
+    if (message.memberEpoch !== 0) {
+      obj.memberEpoch = Math.round(message.memberEpoch);
+    }
+    return obj;
+  },
+};
+
+function createBaseOffsetFetchResponsePartition(): OffsetFetchResponsePartition {
+  return { partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: 0, metadata: "", errorCode: 0 };
+}
+
+export const OffsetFetchResponsePartition: MessageFns<OffsetFetchResponsePartition> = {
+  encode(message: OffsetFetchResponsePartition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partitionIndex !== 0) {
+      writer.uint32(8).int32(message.partitionIndex);
+    }
+    if (message.committedOffset !== 0n) {
+      if (BigInt.asIntN(64, message.committedOffset) !== message.committedOffset) {
+        throw new globalThis.Error("value provided for field message.committedOffset of type int64 too large");
+      }
+      writer.uint32(16).int64(message.committedOffset);
+    }
+    if (message.committedLeaderEpoch !== 0) {
+      writer.uint32(24).int32(message.committedLeaderEpoch);
+    }
+    if (message.metadata !== "") {
+      writer.uint32(34).string(message.metadata);
+    }
+    if (message.errorCode !== 0) {
+      writer.uint32(40).int32(message.errorCode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OffsetFetchResponsePartition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOffsetFetchResponsePartition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partitionIndex = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.committedOffset = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.committedLeaderEpoch = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.metadata = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OffsetFetchResponsePartition {
+    return {
+      partitionIndex: isSet(object.partitionIndex)
+        ? globalThis.Number(object.partitionIndex)
+        : isSet(object.partition_index)
+        ? globalThis.Number(object.partition_index)
+        : 0,
+      committedOffset: isSet(object.committedOffset)
+        ? BigInt(object.committedOffset)
+        : isSet(object.committed_offset)
+        ? BigInt(object.committed_offset)
+        : 0n,
+      committedLeaderEpoch: isSet(object.committedLeaderEpoch)
+        ? globalThis.Number(object.committedLeaderEpoch)
+        : isSet(object.committed_leader_epoch)
+        ? globalThis.Number(object.committed_leader_epoch)
+        : 0,
+      metadata: isSet(object.metadata) ? globalThis.String(object.metadata) : "",
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+    };
+  },
+
+  toJSON(message: OffsetFetchResponsePartition): unknown {
+    const obj: any = {};
+    if (message.partitionIndex !== 0) {
+      obj.partitionIndex = Math.round(message.partitionIndex);
+    }
+    if (message.committedOffset !== 0n) {
+      obj.committedOffset = message.committedOffset.toString();
+    }
+    if (message.committedLeaderEpoch !== 0) {
+      obj.committedLeaderEpoch = Math.round(message.committedLeaderEpoch);
+    }
+    if (message.metadata !== "") {
+      obj.metadata = message.metadata;
+    }
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    return obj;
+  },
+};
+
+function createBaseOffsetFetchResponseTopic(): OffsetFetchResponseTopic {
+  return { name: "", partitions: [] };
+}
+
+export const OffsetFetchResponseTopic: MessageFns<OffsetFetchResponseTopic> = {
+  encode(message: OffsetFetchResponseTopic, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.partitions) {
+      OffsetFetchResponsePartition.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OffsetFetchResponseTopic {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOffsetFetchResponseTopic();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.partitions.push(OffsetFetchResponsePartition.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OffsetFetchResponseTopic {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => OffsetFetchResponsePartition.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: OffsetFetchResponseTopic): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => OffsetFetchResponsePartition.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseOffsetFetchResponse(): OffsetFetchResponse {
+  return { errorCode: 0, topics: [] };
+}
+
+export const OffsetFetchResponse: MessageFns<OffsetFetchResponse> = {
+  encode(message: OffsetFetchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.errorCode !== 0) {
+      writer.uint32(8).int32(message.errorCode);
+    }
+    for (const v of message.topics) {
+      OffsetFetchResponseTopic.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OffsetFetchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOffsetFetchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.topics.push(OffsetFetchResponseTopic.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OffsetFetchResponse {
+    return {
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      topics: globalThis.Array.isArray(object?.topics)
+        ? object.topics.map((e: any) => OffsetFetchResponseTopic.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: OffsetFetchResponse): unknown {
+    const obj: any = {};
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.topics?.length) {
+      obj.topics = message.topics.map((e) => OffsetFetchResponseTopic.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseListGroupsRequest(): ListGroupsRequest {
+  return { statesFilter: [] };
+}
+
+export const ListGroupsRequest: MessageFns<ListGroupsRequest> = {
+  encode(message: ListGroupsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.statesFilter) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListGroupsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListGroupsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.statesFilter.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListGroupsRequest {
+    return {
+      statesFilter: globalThis.Array.isArray(object?.statesFilter)
+        ? object.statesFilter.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.states_filter)
+        ? object.states_filter.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListGroupsRequest): unknown {
+    const obj: any = {};
+    if (message.statesFilter?.length) {
+      obj.statesFilter = message.statesFilter;
+    }
+    return obj;
+  },
+};
+
+function createBaseListedGroup(): ListedGroup {
+  return { groupId: "", protocolType: "", groupState: "", groupType: "" };
+}
+
+export const ListedGroup: MessageFns<ListedGroup> = {
+  encode(message: ListedGroup, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    if (message.protocolType !== "") {
+      writer.uint32(18).string(message.protocolType);
+    }
+    if (message.groupState !== "") {
+      writer.uint32(26).string(message.groupState);
+    }
+    if (message.groupType !== "") {
+      writer.uint32(34).string(message.groupType);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListedGroup {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListedGroup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.protocolType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.groupState = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.groupType = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListedGroup {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      protocolType: isSet(object.protocolType)
+        ? globalThis.String(object.protocolType)
+        : isSet(object.protocol_type)
+        ? globalThis.String(object.protocol_type)
+        : "",
+      groupState: isSet(object.groupState)
+        ? globalThis.String(object.groupState)
+        : isSet(object.group_state)
+        ? globalThis.String(object.group_state)
+        : "",
+      groupType: isSet(object.groupType)
+        ? globalThis.String(object.groupType)
+        : isSet(object.group_type)
+        ? globalThis.String(object.group_type)
+        : "",
+    };
+  },
+
+  toJSON(message: ListedGroup): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.protocolType !== "") {
+      obj.protocolType = message.protocolType;
+    }
+    if (message.groupState !== "") {
+      obj.groupState = message.groupState;
+    }
+    if (message.groupType !== "") {
+      obj.groupType = message.groupType;
+    }
+    return obj;
+  },
+};
+
+function createBaseListGroupsResponse(): ListGroupsResponse {
+  return { errorCode: 0, groups: [] };
+}
+
+export const ListGroupsResponse: MessageFns<ListGroupsResponse> = {
+  encode(message: ListGroupsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.errorCode !== 0) {
+      writer.uint32(8).int32(message.errorCode);
+    }
+    for (const v of message.groups) {
+      ListedGroup.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListGroupsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListGroupsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.groups.push(ListedGroup.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListGroupsResponse {
+    return {
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => ListedGroup.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListGroupsResponse): unknown {
+    const obj: any = {};
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.groups?.length) {
+      obj.groups = message.groups.map((e) => ListedGroup.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseDescribeGroupsRequest(): DescribeGroupsRequest {
+  return { groupIds: [] };
+}
+
+export const DescribeGroupsRequest: MessageFns<DescribeGroupsRequest> = {
+  encode(message: DescribeGroupsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.groupIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribeGroupsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribeGroupsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribeGroupsRequest {
+    return {
+      groupIds: globalThis.Array.isArray(object?.groupIds)
+        ? object.groupIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.group_ids)
+        ? object.group_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DescribeGroupsRequest): unknown {
+    const obj: any = {};
+    if (message.groupIds?.length) {
+      obj.groupIds = message.groupIds;
+    }
+    return obj;
+  },
+};
+
+function createBaseDescribedGroupMember(): DescribedGroupMember {
+  return {
+    memberId: "",
+    instanceId: undefined,
+    rackId: "",
+    memberEpoch: 0,
+    subscribedTopicNames: [],
+    assignment: [],
+    targetAssignment: [],
+    state: "",
+  };
+}
+
+export const DescribedGroupMember: MessageFns<DescribedGroupMember> = {
+  encode(message: DescribedGroupMember, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.memberId !== "") {
+      writer.uint32(10).string(message.memberId);
+    }
+    if (message.instanceId !== undefined) {
+      writer.uint32(18).string(message.instanceId);
+    }
+    if (message.rackId !== "") {
+      writer.uint32(26).string(message.rackId);
+    }
+    if (message.memberEpoch !== 0) {
+      writer.uint32(32).int32(message.memberEpoch);
+    }
+    for (const v of message.subscribedTopicNames) {
+      writer.uint32(42).string(v!);
+    }
+    for (const v of message.assignment) {
+      ConsumerGroupTopicPartitions.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.targetAssignment) {
+      ConsumerGroupTopicPartitions.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.state !== "") {
+      writer.uint32(66).string(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribedGroupMember {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribedGroupMember();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.memberId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.rackId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.memberEpoch = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.subscribedTopicNames.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.assignment.push(ConsumerGroupTopicPartitions.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.targetAssignment.push(ConsumerGroupTopicPartitions.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribedGroupMember {
+    return {
+      memberId: isSet(object.memberId)
+        ? globalThis.String(object.memberId)
+        : isSet(object.member_id)
+        ? globalThis.String(object.member_id)
+        : "",
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : undefined,
+      rackId: isSet(object.rackId)
+        ? globalThis.String(object.rackId)
+        : isSet(object.rack_id)
+        ? globalThis.String(object.rack_id)
+        : "",
+      memberEpoch: isSet(object.memberEpoch)
+        ? globalThis.Number(object.memberEpoch)
+        : isSet(object.member_epoch)
+        ? globalThis.Number(object.member_epoch)
+        : 0,
+      subscribedTopicNames: globalThis.Array.isArray(object?.subscribedTopicNames)
+        ? object.subscribedTopicNames.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.subscribed_topic_names)
+        ? object.subscribed_topic_names.map((e: any) => globalThis.String(e))
+        : [],
+      assignment: globalThis.Array.isArray(object?.assignment)
+        ? object.assignment.map((e: any) => ConsumerGroupTopicPartitions.fromJSON(e))
+        : [],
+      targetAssignment: globalThis.Array.isArray(object?.targetAssignment)
+        ? object.targetAssignment.map((e: any) => ConsumerGroupTopicPartitions.fromJSON(e))
+        : globalThis.Array.isArray(object?.target_assignment)
+        ? object.target_assignment.map((e: any) => ConsumerGroupTopicPartitions.fromJSON(e))
+        : [],
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+    };
+  },
+
+  toJSON(message: DescribedGroupMember): unknown {
+    const obj: any = {};
+    if (message.memberId !== "") {
+      obj.memberId = message.memberId;
+    }
+    if (message.instanceId !== undefined) {
+      obj.instanceId = message.instanceId;
+    }
+    if (message.rackId !== "") {
+      obj.rackId = message.rackId;
+    }
+    if (message.memberEpoch !== 0) {
+      obj.memberEpoch = Math.round(message.memberEpoch);
+    }
+    if (message.subscribedTopicNames?.length) {
+      obj.subscribedTopicNames = message.subscribedTopicNames;
+    }
+    if (message.assignment?.length) {
+      obj.assignment = message.assignment.map((e) => ConsumerGroupTopicPartitions.toJSON(e));
+    }
+    if (message.targetAssignment?.length) {
+      obj.targetAssignment = message.targetAssignment.map((e) => ConsumerGroupTopicPartitions.toJSON(e));
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    return obj;
+  },
+};
+
+function createBaseDescribedGroup(): DescribedGroup {
+  return {
+    errorCode: 0,
+    errorMessage: "",
+    groupId: "",
+    groupState: "",
+    groupEpoch: 0,
+    assignmentEpoch: 0,
+    assignorName: "",
+    members: [],
+  };
+}
+
+export const DescribedGroup: MessageFns<DescribedGroup> = {
+  encode(message: DescribedGroup, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.errorCode !== 0) {
+      writer.uint32(8).int32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(18).string(message.errorMessage);
+    }
+    if (message.groupId !== "") {
+      writer.uint32(26).string(message.groupId);
+    }
+    if (message.groupState !== "") {
+      writer.uint32(34).string(message.groupState);
+    }
+    if (message.groupEpoch !== 0) {
+      writer.uint32(40).int32(message.groupEpoch);
+    }
+    if (message.assignmentEpoch !== 0) {
+      writer.uint32(48).int32(message.assignmentEpoch);
+    }
+    if (message.assignorName !== "") {
+      writer.uint32(58).string(message.assignorName);
+    }
+    for (const v of message.members) {
+      DescribedGroupMember.encode(v!, writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribedGroup {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribedGroup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.groupState = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.groupEpoch = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.assignmentEpoch = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.assignorName = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.members.push(DescribedGroupMember.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribedGroup {
+    return {
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      groupState: isSet(object.groupState)
+        ? globalThis.String(object.groupState)
+        : isSet(object.group_state)
+        ? globalThis.String(object.group_state)
+        : "",
+      groupEpoch: isSet(object.groupEpoch)
+        ? globalThis.Number(object.groupEpoch)
+        : isSet(object.group_epoch)
+        ? globalThis.Number(object.group_epoch)
+        : 0,
+      assignmentEpoch: isSet(object.assignmentEpoch)
+        ? globalThis.Number(object.assignmentEpoch)
+        : isSet(object.assignment_epoch)
+        ? globalThis.Number(object.assignment_epoch)
+        : 0,
+      assignorName: isSet(object.assignorName)
+        ? globalThis.String(object.assignorName)
+        : isSet(object.assignor_name)
+        ? globalThis.String(object.assignor_name)
+        : "",
+      members: globalThis.Array.isArray(object?.members)
+        ? object.members.map((e: any) => DescribedGroupMember.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DescribedGroup): unknown {
+    const obj: any = {};
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.groupState !== "") {
+      obj.groupState = message.groupState;
+    }
+    if (message.groupEpoch !== 0) {
+      obj.groupEpoch = Math.round(message.groupEpoch);
+    }
+    if (message.assignmentEpoch !== 0) {
+      obj.assignmentEpoch = Math.round(message.assignmentEpoch);
+    }
+    if (message.assignorName !== "") {
+      obj.assignorName = message.assignorName;
+    }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => DescribedGroupMember.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseDescribeGroupsResponse(): DescribeGroupsResponse {
+  return { groups: [] };
+}
+
+export const DescribeGroupsResponse: MessageFns<DescribeGroupsResponse> = {
+  encode(message: DescribeGroupsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.groups) {
+      DescribedGroup.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribeGroupsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribeGroupsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groups.push(DescribedGroup.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribeGroupsResponse {
+    return {
+      groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => DescribedGroup.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: DescribeGroupsResponse): unknown {
+    const obj: any = {};
+    if (message.groups?.length) {
+      obj.groups = message.groups.map((e) => DescribedGroup.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseDeleteGroupsRequest(): DeleteGroupsRequest {
+  return { groupIds: [] };
+}
+
+export const DeleteGroupsRequest: MessageFns<DeleteGroupsRequest> = {
+  encode(message: DeleteGroupsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.groupIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteGroupsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteGroupsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteGroupsRequest {
+    return {
+      groupIds: globalThis.Array.isArray(object?.groupIds)
+        ? object.groupIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.group_ids)
+        ? object.group_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DeleteGroupsRequest): unknown {
+    const obj: any = {};
+    if (message.groupIds?.length) {
+      obj.groupIds = message.groupIds;
+    }
+    return obj;
+  },
+};
+
+function createBaseDeletableGroupResult(): DeletableGroupResult {
+  return { groupId: "", errorCode: 0 };
+}
+
+export const DeletableGroupResult: MessageFns<DeletableGroupResult> = {
+  encode(message: DeletableGroupResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    if (message.errorCode !== 0) {
+      writer.uint32(16).int32(message.errorCode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeletableGroupResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeletableGroupResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeletableGroupResult {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+    };
+  },
+
+  toJSON(message: DeletableGroupResult): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    return obj;
+  },
+};
+
+function createBaseDeleteGroupsResponse(): DeleteGroupsResponse {
+  return { results: [] };
+}
+
+export const DeleteGroupsResponse: MessageFns<DeleteGroupsResponse> = {
+  encode(message: DeleteGroupsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      DeletableGroupResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteGroupsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteGroupsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(DeletableGroupResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteGroupsResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => DeletableGroupResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DeleteGroupsResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => DeletableGroupResult.toJSON(e));
+    }
+    return obj;
+  },
+};
+
 export type BrokerServiceService = typeof BrokerServiceService;
 export const BrokerServiceService = {
   metadata: {
@@ -4103,6 +7098,79 @@ export const BrokerServiceService = {
       Buffer.from(InitProducerIdResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): InitProducerIdResponse => InitProducerIdResponse.decode(value),
   },
+  /** Consumer groups (KIP-848): FindCoordinator on any broker; the rest on the group's coordinator. */
+  findCoordinator: {
+    path: "/tributary.broker.BrokerService/FindCoordinator" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FindCoordinatorRequest): Buffer =>
+      Buffer.from(FindCoordinatorRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FindCoordinatorRequest => FindCoordinatorRequest.decode(value),
+    responseSerialize: (value: FindCoordinatorResponse): Buffer =>
+      Buffer.from(FindCoordinatorResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FindCoordinatorResponse => FindCoordinatorResponse.decode(value),
+  },
+  consumerGroupHeartbeat: {
+    path: "/tributary.broker.BrokerService/ConsumerGroupHeartbeat" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ConsumerGroupHeartbeatRequest): Buffer =>
+      Buffer.from(ConsumerGroupHeartbeatRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConsumerGroupHeartbeatRequest => ConsumerGroupHeartbeatRequest.decode(value),
+    responseSerialize: (value: ConsumerGroupHeartbeatResponse): Buffer =>
+      Buffer.from(ConsumerGroupHeartbeatResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConsumerGroupHeartbeatResponse =>
+      ConsumerGroupHeartbeatResponse.decode(value),
+  },
+  offsetCommit: {
+    path: "/tributary.broker.BrokerService/OffsetCommit" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: OffsetCommitRequest): Buffer => Buffer.from(OffsetCommitRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): OffsetCommitRequest => OffsetCommitRequest.decode(value),
+    responseSerialize: (value: OffsetCommitResponse): Buffer =>
+      Buffer.from(OffsetCommitResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): OffsetCommitResponse => OffsetCommitResponse.decode(value),
+  },
+  offsetFetch: {
+    path: "/tributary.broker.BrokerService/OffsetFetch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: OffsetFetchRequest): Buffer => Buffer.from(OffsetFetchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): OffsetFetchRequest => OffsetFetchRequest.decode(value),
+    responseSerialize: (value: OffsetFetchResponse): Buffer => Buffer.from(OffsetFetchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): OffsetFetchResponse => OffsetFetchResponse.decode(value),
+  },
+  listGroups: {
+    path: "/tributary.broker.BrokerService/ListGroups" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListGroupsRequest): Buffer => Buffer.from(ListGroupsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListGroupsRequest => ListGroupsRequest.decode(value),
+    responseSerialize: (value: ListGroupsResponse): Buffer => Buffer.from(ListGroupsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListGroupsResponse => ListGroupsResponse.decode(value),
+  },
+  describeGroups: {
+    path: "/tributary.broker.BrokerService/DescribeGroups" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DescribeGroupsRequest): Buffer =>
+      Buffer.from(DescribeGroupsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DescribeGroupsRequest => DescribeGroupsRequest.decode(value),
+    responseSerialize: (value: DescribeGroupsResponse): Buffer =>
+      Buffer.from(DescribeGroupsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DescribeGroupsResponse => DescribeGroupsResponse.decode(value),
+  },
+  deleteGroups: {
+    path: "/tributary.broker.BrokerService/DeleteGroups" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteGroupsRequest): Buffer => Buffer.from(DeleteGroupsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteGroupsRequest => DeleteGroupsRequest.decode(value),
+    responseSerialize: (value: DeleteGroupsResponse): Buffer =>
+      Buffer.from(DeleteGroupsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteGroupsResponse => DeleteGroupsResponse.decode(value),
+  },
 } as const;
 
 export interface BrokerServiceServer extends UntypedServiceImplementation {
@@ -4125,6 +7193,14 @@ export interface BrokerServiceServer extends UntypedServiceImplementation {
   electLeaders: handleUnaryCall<ElectLeadersRequest, ElectLeadersResponse>;
   /** Idempotent producers: a producer id and epoch, from the blocks this broker took from the controller. */
   initProducerId: handleUnaryCall<InitProducerIdRequest, InitProducerIdResponse>;
+  /** Consumer groups (KIP-848): FindCoordinator on any broker; the rest on the group's coordinator. */
+  findCoordinator: handleUnaryCall<FindCoordinatorRequest, FindCoordinatorResponse>;
+  consumerGroupHeartbeat: handleUnaryCall<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>;
+  offsetCommit: handleUnaryCall<OffsetCommitRequest, OffsetCommitResponse>;
+  offsetFetch: handleUnaryCall<OffsetFetchRequest, OffsetFetchResponse>;
+  listGroups: handleUnaryCall<ListGroupsRequest, ListGroupsResponse>;
+  describeGroups: handleUnaryCall<DescribeGroupsRequest, DescribeGroupsResponse>;
+  deleteGroups: handleUnaryCall<DeleteGroupsRequest, DeleteGroupsResponse>;
 }
 
 export interface BrokerServiceClient extends Client {
@@ -4288,6 +7364,112 @@ export interface BrokerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: InitProducerIdResponse) => void,
+  ): ClientUnaryCall;
+  /** Consumer groups (KIP-848): FindCoordinator on any broker; the rest on the group's coordinator. */
+  findCoordinator(
+    request: FindCoordinatorRequest,
+    callback: (error: ServiceError | null, response: FindCoordinatorResponse) => void,
+  ): ClientUnaryCall;
+  findCoordinator(
+    request: FindCoordinatorRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FindCoordinatorResponse) => void,
+  ): ClientUnaryCall;
+  findCoordinator(
+    request: FindCoordinatorRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FindCoordinatorResponse) => void,
+  ): ClientUnaryCall;
+  consumerGroupHeartbeat(
+    request: ConsumerGroupHeartbeatRequest,
+    callback: (error: ServiceError | null, response: ConsumerGroupHeartbeatResponse) => void,
+  ): ClientUnaryCall;
+  consumerGroupHeartbeat(
+    request: ConsumerGroupHeartbeatRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConsumerGroupHeartbeatResponse) => void,
+  ): ClientUnaryCall;
+  consumerGroupHeartbeat(
+    request: ConsumerGroupHeartbeatRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConsumerGroupHeartbeatResponse) => void,
+  ): ClientUnaryCall;
+  offsetCommit(
+    request: OffsetCommitRequest,
+    callback: (error: ServiceError | null, response: OffsetCommitResponse) => void,
+  ): ClientUnaryCall;
+  offsetCommit(
+    request: OffsetCommitRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: OffsetCommitResponse) => void,
+  ): ClientUnaryCall;
+  offsetCommit(
+    request: OffsetCommitRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: OffsetCommitResponse) => void,
+  ): ClientUnaryCall;
+  offsetFetch(
+    request: OffsetFetchRequest,
+    callback: (error: ServiceError | null, response: OffsetFetchResponse) => void,
+  ): ClientUnaryCall;
+  offsetFetch(
+    request: OffsetFetchRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: OffsetFetchResponse) => void,
+  ): ClientUnaryCall;
+  offsetFetch(
+    request: OffsetFetchRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: OffsetFetchResponse) => void,
+  ): ClientUnaryCall;
+  listGroups(
+    request: ListGroupsRequest,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
+  listGroups(
+    request: ListGroupsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
+  listGroups(
+    request: ListGroupsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
+  describeGroups(
+    request: DescribeGroupsRequest,
+    callback: (error: ServiceError | null, response: DescribeGroupsResponse) => void,
+  ): ClientUnaryCall;
+  describeGroups(
+    request: DescribeGroupsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DescribeGroupsResponse) => void,
+  ): ClientUnaryCall;
+  describeGroups(
+    request: DescribeGroupsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DescribeGroupsResponse) => void,
+  ): ClientUnaryCall;
+  deleteGroups(
+    request: DeleteGroupsRequest,
+    callback: (error: ServiceError | null, response: DeleteGroupsResponse) => void,
+  ): ClientUnaryCall;
+  deleteGroups(
+    request: DeleteGroupsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteGroupsResponse) => void,
+  ): ClientUnaryCall;
+  deleteGroups(
+    request: DeleteGroupsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteGroupsResponse) => void,
   ): ClientUnaryCall;
 }
 
