@@ -4,10 +4,9 @@
  * twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { decodeRecords, ErrorCode, iterateBatches, TributaryError, type broker, type DecodedRecord } from '@tributary/protocol'
+import { compressionCodecs, decodeRecords, ErrorCode, iterateBatches, TributaryError, type broker, type DecodedRecord } from '@tributary/protocol'
 import { Client } from './client/client.js'
 import type { MethodPicker } from './client/broker-connections.js'
-import { compressionCodecs } from './compression/codecs.js'
 import { partitionForKey } from './partitioner/murmur2.js'
 import { startInProcessCluster, type InProcessCluster } from './test-in-process-cluster.js'
 
@@ -147,20 +146,35 @@ describe('Client against three combined nodes', () => {
     await client.close()
   }, 30_000)
 
-  it('compressed batches: the producer encodes them; the broker has no codecs yet and refuses them, a non-retriable error', async () => {
-    // The broker validates batches without codecs today (UNSUPPORTED_COMPRESSION_TYPE); once the
-    // codecs reach it (see the client README), this test should read the records back instead.
+  it('compressed batches: each codec is produced, stored as sent, and read back by raw fetches and by the consumer', async () => {
     const client = new Client({ bootstrap: cluster.bootstrap, clientId: 'codecs' })
     await client.admin().createTopics([{ name: 'packed', partitions: 1, replicationFactor: 3 }])
+    const expected: string[] = []
     for (const compression of ['gzip', 'snappy', 'lz4', 'zstd'] as const) {
-      const producer = client.producer({ compression })
-      await expect(producer.send('packed', [{ value: `${compression} record `.repeat(10) }])).rejects.toMatchObject({ code: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE.code, retriable: false })
+      const producer = client.producer({ compression, lingerMs: 1 })
+      const values = Array.from({ length: 10 }, (_, i) => `${compression} record ${i} `.repeat(10))
+      const acks = await producer.send('packed', values.map((value) => ({ value })))
+      expect(acks.map((a) => a.offset)).toEqual(values.map((_, i) => BigInt(expected.length + i)))
+      expected.push(...values)
       await producer.close()
     }
     const plain = await client.producer().send('packed', [{ value: 'plain' }])
-    expect(plain[0]!.offset).toBe(0n)
+    expect(plain[0]!.offset).toBe(BigInt(expected.length))
+    expected.push('plain')
+    expect((await readAll(client, 'packed', 0)).map((r) => r.value?.toString())).toEqual(expected)
+    const consumer = client.consumer({ fromBeginning: true, maxWaitMs: 50 })
+    consumer.assign([{ topic: 'packed', partition: 0 }])
+    const seen: string[] = []
+    for await (const r of consumer) {
+      expect(r.offset).toBe(BigInt(seen.length))
+      seen.push(r.value!.toString())
+      if (seen.length === expected.length) break
+    }
+    expect(seen).toEqual(expected)
+    await consumer.close()
     await client.close()
   }, 30_000)
+
   it('consumer: assign, async iteration in offset order, seek, fromBeginning and latest', async () => {
     const client = new Client({ bootstrap: cluster.bootstrap, clientId: 'reader' })
     await client.admin().createTopics([{ name: 'events', partitions: 2, replicationFactor: 3 }])

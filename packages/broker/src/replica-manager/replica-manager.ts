@@ -33,7 +33,7 @@ import {
   type Logger,
   type PartitionRegistration,
 } from '@tributary/metadata-quorum'
-import { NO_NODE, type CompressionCodecs, type NodeId, type broker } from '@tributary/protocol'
+import { compressionCodecs, NO_NODE, type CompressionCodecs, type NodeId, type broker } from '@tributary/protocol'
 import { partitionDir } from '../log/partition-dir.js'
 import { moveAsideAsStray, recordedTopicId, scanLogDir } from '../partition/log-dir-scan.js'
 import { Partition } from '../partition/partition.js'
@@ -63,6 +63,13 @@ export interface ReplicaManagerOptions {
   readonly clock?: () => number
   /** Injectable fsyncs (tests count or fail them). */
   readonly syncOps?: FsSyncOps
+  /**
+   * Codecs for validating (leader and follower appends) and recovering compressed batches; all
+   * four (gzip, snappy, lz4, zstd) by default. The log keeps the producer's compressed bytes as
+   * they are (Kafka re-compresses only when the topic's compression.type differs, which this
+   * broker does not support). An empty object makes leaders refuse compressed batches
+   * (UNSUPPORTED_COMPRESSION_TYPE).
+   */
   readonly codecs?: CompressionCodecs
   readonly producerStateConfig?: ProducerStateConfig
 }
@@ -346,7 +353,7 @@ export class ReplicaManager implements ReplicaService {
       logger: this.logger,
       clock: this.clock,
       syncOps: this.syncOps,
-      codecs: this.options.codecs,
+      codecs: this.options.codecs ?? compressionCodecs,
       producerStateConfig: this.options.producerStateConfig,
       onStorageFailure: (p, err) => this.onStorageFailure(p, err),
       onAlterPartitionReady: (p) => this.alterPartitions.offer(p),

@@ -15,9 +15,8 @@
  *
  * Not yet: subscribe() and consumer groups, commits, per-partition prefetch limits.
  */
-import { decodeRecords, ErrorCode, iterateBatches, type broker } from '@tributary/protocol'
+import { compressionCodecs, decodeRecords, ErrorCode, iterateBatches, type broker } from '@tributary/protocol'
 import type { Client } from '../client/client.js'
-import { compressionCodecs } from '../compression/codecs.js'
 import { asTributaryError, ClientClosedError, kafkaError, TributaryError } from '../errors.js'
 import { backoffMs } from '../retry.js'
 import { resolveConsumerOptions, type ConsumerOptions, type ResolvedConsumerOptions } from './options.js'

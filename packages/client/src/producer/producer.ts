@@ -24,10 +24,9 @@
  * (KIP-360; today later batches of that partition then fail OUT_OF_ORDER_SEQUENCE_NUMBER),
  * UNKNOWN_PRODUCER_ID recovery, and the adaptive partitioner of KIP-794.
  */
-import { encodeRecordBatch, ErrorCode, type broker, type RecordHeader, type RecordInput } from '@tributary/protocol'
+import { compressionCodecs, encodeRecordBatch, ErrorCode, type broker, type RecordHeader, type RecordInput } from '@tributary/protocol'
 import type { Client } from '../client/client.js'
 import { CLIENT_LIMITS } from '../client/limits.js'
-import { compressionCodecs } from '../compression/codecs.js'
 import { asTributaryError, ClientClosedError, kafkaError, RetriesExhaustedError, TributaryError } from '../errors.js'
 import { partitionForKey } from '../partitioner/murmur2.js'
 import { StickyPartitioner } from '../partitioner/sticky-partitioner.js'

@@ -1,7 +1,8 @@
 /**
  * Compression codecs of attributes bits 0..2, with Kafka's ids. This module only names them
- * and defines the hook: the codecs themselves (gzip, snappy, lz4, zstd) arrive with the client
- * issue and are passed in by callers, so the protocol package stays free of them.
+ * and defines the hook; the codecs themselves (gzip, snappy, lz4, zstd) are in
+ * compression-codecs.ts and are passed in by callers (EncodeOptions/DecodeOptions.codecs), so
+ * the batch codec stays usable without them (a broker without codecs refuses compressed batches).
  *
  * With compression, the records region (everything after recordCount) holds the codec's
  * output for the concatenated records; recordCount and the other header fields stay plain.

@@ -1,6 +1,8 @@
 /**
- * The four Kafka compression codecs as @tributary/protocol CompressionCodecs, so the
- * producer can encode compressed batches and a broker or consumer can decode them:
+ * The four Kafka compression codecs as CompressionCodecs, so the producer can encode
+ * compressed batches and the broker (validation, recovery) and consumers can decode them.
+ * They live here rather than in the client so the broker, which cannot import the client,
+ * validates the same bytes the client writes:
  *
  * - gzip: node:zlib (RFC 1952, what Kafka's GZIPOutputStream writes).
  * - zstd: node:zlib's zstd (Node >= 22.15; the repository pins Node 24), a zstd frame.
@@ -19,7 +21,7 @@
 import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync, constants as zlibConstants } from 'node:zlib'
 import lz4 from 'lz4-napi'
 import snappy from 'snappy'
-import type { CompressionCodec, CompressionCodecs } from '@tributary/protocol'
+import type { CompressionCodec, CompressionCodecs } from './compression.js'
 
 function tooLarge(codec: string, bytes: number | string, max: number): RangeError {
   return new RangeError(`${codec} data inflates to ${bytes} bytes, above the limit of ${max}`)
