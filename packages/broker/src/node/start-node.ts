@@ -50,6 +50,7 @@ import type { metadata, NodeId } from '@tributary/protocol'
 import { REPLICA_MANAGER_DEFAULTS, ReplicaManager } from '../replica-manager/replica-manager.js'
 import type { ControllerChannel, LeaderChannels, ReplicaManagerConfig, ReplicaService } from '../replica-manager/types.js'
 import { brokerServiceImpl, RAW_BROKER_SERVICE, type AdminForwarder } from '../server/broker-service.js'
+import type { TopicDefaults } from '../partition/topic-config.js'
 import { ProducerIdManager } from '../producer-ids/producer-id-manager.js'
 import { BROKER_SERVER_OPTIONS } from '../server/server-limits.js'
 import { BrokerLifecycle } from './broker-lifecycle.js'
@@ -320,6 +321,8 @@ interface BrokerTarget {
   readonly producerIds: ProducerIdManager
   readonly driver: () => RaftDriver | null
   readonly clusterId: string
+  /** The replica manager's topic defaults, for DescribeConfigs. */
+  readonly topicDefaults: TopicDefaults
 }
 
 function notReady(): CallStatusError {
@@ -344,13 +347,14 @@ async function bindBrokerShell(config: NodeConfig, logger: PinoLogger): Promise<
       metadata: () => {
         const t = target()
         const image = t.applier.appliedImage ?? t.applier.latestImage
-        return { image, controllerId: t.driver()?.status().leaderId ?? -1, clusterId: t.clusterId }
+        return { image, controllerId: t.driver()?.status().leaderId ?? -1, clusterId: t.clusterId, topicDefaults: t.topicDefaults }
       },
       admin: {
         createTopics: (r) => target().admin.createTopics(r),
         deleteTopics: (r) => target().admin.deleteTopics(r),
         createPartitions: (r) => target().admin.createPartitions(r),
         electLeaders: (r) => target().admin.electLeaders(r),
+        alterConfigs: (r) => target().admin.alterConfigs(r),
       },
       producerIds: () => target().producerIds,
     }),
@@ -460,6 +464,7 @@ async function createBroker(
     deleteTopics: (r) => forward('DeleteTopics', (c) => c.deleteTopics(r)),
     createPartitions: (r) => forward('CreatePartitions', (c) => c.createPartitions(r)),
     electLeaders: (r) => forward('ElectLeaders', (c) => c.electLeaders(r)),
+    alterConfigs: (r) => forward('AlterConfigs', (c) => c.alterConfigs(r)),
   }
   // Idempotent producers' ids, in blocks from the active controller (KIP-730).
   const producerIds = new ProducerIdManager(
@@ -506,7 +511,7 @@ async function createBroker(
       whenUnfenced: () => whenUnfenced,
     },
     start: () => {
-      shell.target = { replicas, applier, admin, producerIds, driver, clusterId }
+      shell.target = { replicas, applier, admin, producerIds, driver, clusterId, topicDefaults: replicaConfig }
       lc.start()
     },
     close,

@@ -11,8 +11,9 @@
  *   acks=0 is answered with an empty response once appended (gRPC needs an answer).
  * - ReplicaFetch: the follower's bidi stream; requests are handled one at a time, in order,
  *   each answered with its own correlation id.
- * - CreateTopics, DeleteTopics, CreatePartitions, ElectLeaders: forwarded to the active
- *   controller and its answer relayed (Kafka's forwarding, KIP-590).
+ * - CreateTopics, DeleteTopics, CreatePartitions, ElectLeaders, AlterConfigs: forwarded to
+ *   the active controller and its answer relayed (Kafka's forwarding, KIP-590).
+ * - DescribeConfigs: topic configs from the broker's metadata image (describe-configs.ts).
  * - InitProducerId: an idempotent producer's id, from the blocks the broker's
  *   ProducerIdManager takes from the controller (KIP-730).
  *
@@ -33,6 +34,8 @@ import {
 } from '@tributary/metadata-quorum'
 import { broker, controller, ErrorCode } from '@tributary/protocol'
 import type { ReplicaService } from '../replica-manager/types.js'
+import type { TopicDefaults } from '../partition/topic-config.js'
+import { describeConfigsResponse } from './describe-configs.js'
 import { metadataResponse } from './metadata-response.js'
 import { MAX_BROKER_CALLS_IN_FLIGHT, MAX_BROKER_MESSAGE_BYTES, MAX_QUEUED_REPLICA_FETCHES, MAX_REPLICA_FETCH_STREAMS } from './server-limits.js'
 
@@ -42,6 +45,7 @@ export interface AdminForwarder {
   deleteTopics(request: controller.DeleteTopicsRequest): Promise<controller.DeleteTopicsResponse>
   createPartitions(request: controller.CreatePartitionsRequest): Promise<controller.CreatePartitionsResponse>
   electLeaders(request: controller.ElectLeadersRequest): Promise<controller.ElectLeadersResponse>
+  alterConfigs(request: controller.AlterConfigsRequest): Promise<controller.AlterConfigsResponse>
 }
 
 /** Idempotent producers' ids (producer-ids/producer-id-manager.ts). */
@@ -55,6 +59,8 @@ export interface MetadataView {
   /** The active controller as the local Raft knows it, -1 if unknown. */
   readonly controllerId: number
   readonly clusterId: string
+  /** The broker's topic defaults (DescribeConfigs reports them for keys a topic does not set). */
+  readonly topicDefaults: TopicDefaults
 }
 
 export interface BrokerServiceDeps {
@@ -127,6 +133,12 @@ export function brokerServiceImpl(deps: BrokerServiceDeps): grpc.UntypedServiceI
     deleteTopics: rawUnaryHandler(c.DeleteTopicsRequest, c.DeleteTopicsResponse, logger, 'DeleteTopics', (request) => deps.admin.deleteTopics(request), limits),
     createPartitions: rawUnaryHandler(c.CreatePartitionsRequest, c.CreatePartitionsResponse, logger, 'CreatePartitions', (request) => deps.admin.createPartitions(request), limits),
     electLeaders: rawUnaryHandler(c.ElectLeadersRequest, c.ElectLeadersResponse, logger, 'ElectLeaders', (request) => deps.admin.electLeaders(request), limits),
+    alterConfigs: rawUnaryHandler(c.AlterConfigsRequest, c.AlterConfigsResponse, logger, 'AlterConfigs', (request) => deps.admin.alterConfigs(request), limits),
+    describeConfigs: rawUnaryHandler(b.DescribeConfigsRequest, b.DescribeConfigsResponse, logger, 'DescribeConfigs', (request) => {
+      const view = deps.metadata()
+      if (view.image === null) throw new CallStatusError(grpc.status.UNAVAILABLE, 'the broker has no metadata yet')
+      return describeConfigsResponse(view.image, request, view.topicDefaults)
+    }, limits),
     initProducerId: rawUnaryHandler(b.InitProducerIdRequest, b.InitProducerIdResponse, logger, 'InitProducerId', (request) => deps.producerIds().initProducerId(request), limits),
   }
 }

@@ -64,5 +64,10 @@ export function errorResponse(command: ControllerCommand, errorCode: number, err
       }
     case 'allocate_producer_ids':
       return { type: 'allocate_producer_ids', response: { errorCode, errorMessage: message, producerIdStart: -1n, producerIdLen: 0, controllerId } }
+    case 'alter_configs':
+      return {
+        type: 'alter_configs',
+        response: { errorCode, errorMessage: message, controllerId, results: command.request.resources.map((r) => ({ topic: r.topic, errorCode, errorMessage: message })) },
+      }
   }
 }

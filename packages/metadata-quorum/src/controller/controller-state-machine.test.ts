@@ -1111,3 +1111,121 @@ describe('automatic preferred leader election (auto.leader.rebalance.enable)', (
     expect(p.leader).toBe(second)
   })
 })
+
+const SET = 0
+const DELETE = 1
+
+function alterConfigs(h: Harness, resources: { topic: string; ops: { name: string; op: number; value?: string }[] }[], validateOnly = false): { result: ControllerResult; results: controller.AlterConfigsResult[] } {
+  const result = h.run({ type: 'alter_configs', request: { resources: resources.map((r) => ({ topic: r.topic, ops: r.ops.map((o) => ({ value: '', ...o })) })), validateOnly } })
+  assert(result.response.type === 'alter_configs')
+  expect(result.response.response.controllerId).toBe(SELF)
+  return { result, results: result.response.response.results }
+}
+
+describe('alter_configs (KIP-339 incremental, topics)', () => {
+  it('sets and deletes keys: a delete is a ConfigRecord without a value, and the image drops the key', () => {
+    const h = new Harness()
+    h.cluster(1, 2, 3)
+    h.createTopics([{ name: 'orders', configs: { 'retention.ms': '1000', 'segment.ms': '60000' } }])
+    h.commit()
+    const { result, results } = alterConfigs(h, [{ topic: 'orders', ops: [
+      { name: 'retention.ms', op: SET, value: '5000' },
+      { name: 'min.insync.replicas', op: SET, value: '2' },
+      { name: 'segment.ms', op: DELETE },
+    ] }])
+    expect(results).toEqual([{ topic: 'orders', errorCode: 0, errorMessage: '' }])
+    expect(result.records.map((r) => r.record)).toEqual([
+      { $case: 'config', value: { resourceType: 2, resourceName: 'orders', name: 'retention.ms', value: '5000' } },
+      { $case: 'config', value: { resourceType: 2, resourceName: 'orders', name: 'min.insync.replicas', value: '2' } },
+      { $case: 'config', value: { resourceType: 2, resourceName: 'orders', name: 'segment.ms' } },
+    ])
+    h.commit()
+    expect(h.image.topicConfigs.get('orders')).toEqual(new Map([['retention.ms', '5000'], ['min.insync.replicas', '2']]))
+  })
+
+  it('writes nothing for changes that change nothing (same value, delete of an unset key)', () => {
+    const h = new Harness()
+    h.cluster(1, 2, 3)
+    h.createTopics([{ name: 'orders', configs: { 'retention.ms': '1000' } }])
+    h.commit()
+    const { result, results } = alterConfigs(h, [{ topic: 'orders', ops: [{ name: 'retention.ms', op: SET, value: '1000' }, { name: 'segment.bytes', op: DELETE }] }])
+    expect(results[0].errorCode).toBe(0)
+    expect(result.records).toEqual([])
+  })
+
+  it.each([
+    ['an unknown key', { name: 'cleanup.policy', op: SET, value: 'compact' }, ErrorCode.INVALID_CONFIG.code, 'Unknown topic config name: cleanup.policy'],
+    ['a non-integer value', { name: 'retention.ms', op: SET, value: 'soon' }, ErrorCode.INVALID_CONFIG.code, "Invalid value 'soon' for configuration 'retention.ms': must be an integer >= -1 (-1: no limit)."],
+    ['an out-of-range value', { name: 'min.insync.replicas', op: SET, value: '0' }, ErrorCode.INVALID_CONFIG.code, expect.stringContaining("Invalid value '0' for configuration 'min.insync.replicas'")],
+    ['an empty value', { name: 'segment.ms', op: SET, value: '' }, ErrorCode.INVALID_CONFIG.code, expect.stringContaining('must not be empty')],
+    ['an unknown key to delete', { name: 'no.such.key', op: DELETE }, ErrorCode.INVALID_CONFIG.code, 'Unknown topic config name: no.such.key'],
+    ['an unknown operation', { name: 'retention.ms', op: 7, value: '1' }, ErrorCode.INVALID_REQUEST.code, expect.stringContaining('Unsupported operation')],
+  ])('refuses %s, and changes nothing else of that topic', (_what, bad, errorCode, errorMessage) => {
+    const h = new Harness()
+    h.cluster(1, 2, 3)
+    h.createTopics([{ name: 'orders' }, { name: 'audit' }])
+    h.commit()
+    const { result, results } = alterConfigs(h, [
+      { topic: 'orders', ops: [{ name: 'retention.bytes', op: SET, value: '5' }, bad] },
+      { topic: 'audit', ops: [{ name: 'retention.ms', op: SET, value: '6' }] },
+    ])
+    expect(results).toEqual([{ topic: 'orders', errorCode, errorMessage }, { topic: 'audit', errorCode: 0, errorMessage: '' }])
+    expect(result.records).toHaveLength(1)
+    h.commit()
+    expect(h.image.topicConfigs.get('orders')).toBeUndefined()
+    expect(h.image.topicConfigs.get('audit')).toEqual(new Map([['retention.ms', '6']]))
+  })
+
+  it('answers UNKNOWN_TOPIC_OR_PARTITION, duplicate topics and duplicate keys with INVALID_REQUEST', () => {
+    const h = new Harness()
+    h.cluster(1, 2, 3)
+    h.createTopics([{ name: 'orders' }])
+    h.commit()
+    const { result, results } = alterConfigs(h, [
+      { topic: 'nope', ops: [{ name: 'retention.ms', op: SET, value: '5' }] },
+      { topic: 'dup', ops: [] },
+      { topic: 'dup', ops: [] },
+      { topic: 'orders', ops: [{ name: 'retention.ms', op: SET, value: '5' }, { name: 'retention.ms', op: DELETE }] },
+    ])
+    expect(results.map((r) => [r.topic, r.errorCode])).toEqual([
+      ['nope', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code],
+      ['dup', ErrorCode.INVALID_REQUEST.code],
+      ['orders', ErrorCode.INVALID_REQUEST.code],
+    ])
+    expect(result.records).toEqual([])
+  })
+
+  it('validate_only checks everything and writes nothing', () => {
+    const h = new Harness()
+    h.cluster(1, 2, 3)
+    h.createTopics([{ name: 'orders' }])
+    h.commit()
+    const ok = alterConfigs(h, [{ topic: 'orders', ops: [{ name: 'retention.ms', op: SET, value: '5' }] }], true)
+    expect(ok.results[0].errorCode).toBe(0)
+    expect(ok.result.records).toEqual([])
+    const bad = alterConfigs(h, [{ topic: 'orders', ops: [{ name: 'retention.ms', op: SET, value: '-2' }] }], true)
+    expect(bad.results[0].errorCode).toBe(ErrorCode.INVALID_CONFIG.code)
+    expect(h.sm.pendingWriteCount).toBe(0)
+  })
+
+  it('sees an uncommitted CreateTopics (the speculative image) and deleting the topic drops its configs', () => {
+    const h = new Harness()
+    h.cluster(1, 2, 3)
+    h.createTopics([{ name: 'orders' }])
+    const { results } = alterConfigs(h, [{ topic: 'orders', ops: [{ name: 'segment.bytes', op: SET, value: '1048576' }] }])
+    expect(results[0].errorCode).toBe(0)
+    h.commit()
+    expect(h.image.topicConfigs.get('orders')).toEqual(new Map([['segment.bytes', '1048576']]))
+    h.run({ type: 'delete_topics', request: { names: ['orders'] } })
+    h.commit()
+    expect(h.image.topicConfigs.has('orders')).toBe(false)
+  })
+
+  it('CreateTopics refuses a bad value for a known key (unknown keys are still stored)', () => {
+    const h = new Harness()
+    h.cluster(1, 2, 3)
+    const { topics } = h.createTopics([{ name: 'a', configs: { 'max.message.bytes': '-1' } }, { name: 'b', configs: { 'cleanup.policy': 'compact' } }])
+    expect(topics.map((t) => t.errorCode)).toEqual([ErrorCode.INVALID_CONFIG.code, 0])
+    expect(topics[0].errorMessage).toContain("Invalid value '-1' for configuration 'max.message.bytes'")
+  })
+})

@@ -48,6 +48,7 @@ import { type Random, randomInt } from '../util/random.js'
 import { CONTROLLER_LIMITS } from './controller-limits.js'
 import { buildPartitionChange } from './partition-change-builder.js'
 import { assignReplicas, randomPlacementStart } from './replica-placement.js'
+import { topicConfigValueError, isKnownTopicConfig } from './topic-config-validation.js'
 import { topicCollisionKey, topicNameError } from './topic-name.js'
 import type {
   ControllerCommand,
@@ -225,6 +226,8 @@ export class ControllerStateMachine {
         return this.electLeaders(active, command.request)
       case 'allocate_producer_ids':
         return this.allocateProducerIds(active, command.request)
+      case 'alter_configs':
+        return this.alterConfigs(active, command.request)
     }
   }
 
@@ -477,10 +480,8 @@ export class ControllerStateMachine {
         fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0, or -1 to use the default value.'); continue
       }
       const configs = Object.entries(topic.configs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      const badConfig = configs.find(([key, value]) => key.length === 0 || value.length === 0)
-      if (badConfig !== undefined) {
-        fail(ErrorCode.INVALID_CONFIG, `Invalid value '${badConfig[1]}' for configuration '${badConfig[0]}': keys and values must not be empty.`); continue
-      }
+      const configError = configs.map(([key, value]) => topicConfigValueError(key, value)).find((e) => e !== null)
+      if (configError !== undefined && configError !== null) { fail(ErrorCode.INVALID_CONFIG, configError); continue }
       const numPartitions = topic.numPartitions === -1 ? this.config.defaultNumPartitions : topic.numPartitions
       const replicationFactor = topic.replicationFactor === -1 ? this.config.defaultReplicationFactor : topic.replicationFactor
       const placementError = replicationError(replicationFactor, unfenced.length)
@@ -509,6 +510,61 @@ export class ControllerStateMachine {
     }
     this.write(active, records)
     return { records, response: { type: 'create_topics', response: { errorCode: 0, errorMessage: '', topics: results, controllerId: this.nodeId } } }
+  }
+
+  /**
+   * Kafka's IncrementalAlterConfigs (KIP-339) for topics: per topic, SET or DELETE keys. A
+   * topic's changes are all-or-nothing; topics are independent. A DELETE is a ConfigRecord
+   * without a value (the image drops the key, so the broker default applies again). Changes
+   * that would change nothing write no record.
+   */
+  private alterConfigs(active: ActiveState, req: controller.AlterConfigsRequest): ControllerResult {
+    const image = active.speculative
+    const results: controller.AlterConfigsResult[] = []
+    const records: Records = []
+    const duplicates = duplicateNames(req.resources.map((r) => r.topic))
+    const reported = new Set<string>()
+    for (const resource of req.resources) {
+      const topic = resource.topic
+      const fail = (error: ErrorCodeInfo, message: string): void => { results.push({ topic, errorCode: error.code, errorMessage: message }) }
+      if (duplicates.has(topic)) {
+        if (!reported.has(topic)) fail(ErrorCode.INVALID_REQUEST, 'Duplicate topic name.')
+        reported.add(topic)
+        continue
+      }
+      if (!image.topicsByName.has(topic)) { fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.message); continue }
+      const duplicateKeys = duplicateNames(resource.ops.map((o) => o.name))
+      if (duplicateKeys.size > 0) { fail(ErrorCode.INVALID_REQUEST, `Error due to duplicate config keys: ${[...duplicateKeys].sort().join(', ')}`); continue }
+      const current = image.topicConfigs.get(topic)
+      const topicRecords: Records = []
+      let error: string | null = null
+      let errorCode: ErrorCodeInfo = ErrorCode.INVALID_CONFIG
+      for (const op of resource.ops) {
+        if (op.op !== controller.AlterConfigsOp_OpType.SET && op.op !== controller.AlterConfigsOp_OpType.DELETE) {
+          error = `Unsupported operation ${op.op} for configuration '${op.name}'.`; errorCode = ErrorCode.INVALID_REQUEST; break
+        }
+        if (!isKnownTopicConfig(op.name)) { error = `Unknown topic config name: ${op.name}`; break }
+        const isSet = op.op === controller.AlterConfigsOp_OpType.SET
+        if (isSet) {
+          error = topicConfigValueError(op.name, op.value)
+          if (error !== null) break
+          if (current?.get(op.name) === op.value) continue
+        } else if (current?.has(op.name) !== true) {
+          continue
+        }
+        const value = isSet ? { value: op.value } : {}
+        topicRecords.push({ record: { $case: 'config', value: { resourceType: metadata.ConfigRecord_ResourceType.TOPIC, resourceName: topic, name: op.name, ...value } } })
+      }
+      if (error !== null) { fail(errorCode, error); continue }
+      if (records.length + topicRecords.length > CONTROLLER_LIMITS.maxRecordsPerCommand) {
+        fail(ErrorCode.POLICY_VIOLATION, 'Excessively large number of config changes per request.'); continue
+      }
+      if (!req.validateOnly) records.push(...topicRecords)
+      results.push({ topic, errorCode: 0, errorMessage: '' })
+      if (!req.validateOnly) this.logger.debug({ topic, changes: topicRecords.length }, 'altered topic configs')
+    }
+    this.write(active, records)
+    return { records, response: { type: 'alter_configs', response: { errorCode: 0, errorMessage: '', results, controllerId: this.nodeId } } }
   }
 
   private deleteTopics(active: ActiveState, req: controller.DeleteTopicsRequest): ControllerResult {

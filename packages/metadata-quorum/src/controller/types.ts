@@ -14,6 +14,7 @@ export type ControllerCommand =
   | { readonly type: 'alter_partition'; readonly request: controller.AlterPartitionRequest }
   | { readonly type: 'elect_leaders'; readonly request: controller.ElectLeadersRequest }
   | { readonly type: 'allocate_producer_ids'; readonly request: controller.AllocateProducerIdsRequest }
+  | { readonly type: 'alter_configs'; readonly request: controller.AlterConfigsRequest }
 
 export type ControllerResponse =
   | { readonly type: 'register_broker'; readonly response: controller.RegisterBrokerResponse }
@@ -24,6 +25,7 @@ export type ControllerResponse =
   | { readonly type: 'alter_partition'; readonly response: controller.AlterPartitionResponse }
   | { readonly type: 'elect_leaders'; readonly response: controller.ElectLeadersResponse }
   | { readonly type: 'allocate_producer_ids'; readonly response: controller.AllocateProducerIdsResponse }
+  | { readonly type: 'alter_configs'; readonly response: controller.AlterConfigsResponse }
 
 /**
  * Kafka's ControllerResult: the records a command produces plus its response. The response

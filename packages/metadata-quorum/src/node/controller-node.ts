@@ -220,6 +220,14 @@ export function oversizedField(command: ControllerCommand): string | null {
         }
       }
       return null
+    case 'alter_configs':
+      for (const r of command.request.resources) {
+        for (const op of r.ops) {
+          const problem = text('a config key', op.name, maxConfigChars) ?? text(`config ${op.name.slice(0, 64)}`, op.value, maxConfigChars)
+          if (problem !== null) return problem
+        }
+      }
+      return null
     default:
       return null
   }
@@ -276,6 +284,11 @@ function controllerServiceImpl(logger: PinoLogger, running: () => RaftDriver, se
     allocateProducerIds: rawUnaryHandler(c.AllocateProducerIdsRequest, c.AllocateProducerIdsResponse, logger, 'AllocateProducerIds', async (request) => {
       const r = await submit({ type: 'allocate_producer_ids', request })
       assert(r.type === 'allocate_producer_ids', mismatch('allocate_producer_ids', r))
+      return r.response
+    }, limits),
+    alterConfigs: rawUnaryHandler(c.AlterConfigsRequest, c.AlterConfigsResponse, logger, 'AlterConfigs', async (request) => {
+      const r = await submit({ type: 'alter_configs', request })
+      assert(r.type === 'alter_configs', mismatch('alter_configs', r))
       return r.response
     }, limits),
     describeMetadata: rawUnaryHandler(c.DescribeMetadataRequest, c.DescribeMetadataResponse, logger, 'DescribeMetadata', (request) => {

@@ -394,5 +394,7 @@ function describeRequest(request: SimRequest): string {
       return `ElectLeaders(${c.request.topicPartitions.length === 0 ? 'all' : c.request.topicPartitions.map((t) => `${t.topic}-${t.partitions.join('/')}`).join(',')})`
     case 'allocate_producer_ids':
       return `AllocateProducerIds(${c.request.brokerId}, epoch ${c.request.brokerEpoch})`
+    case 'alter_configs':
+      return `AlterConfigs(${c.request.resources.map((r) => r.topic).join(',')})`
   }
 }

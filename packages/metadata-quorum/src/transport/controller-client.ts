@@ -73,6 +73,10 @@ export class ControllerClient {
     return this.call(this.controller.electLeaders.bind(this.controller), request)
   }
 
+  alterConfigs(request: controller.AlterConfigsRequest): Promise<controller.AlterConfigsResponse> {
+    return this.call(this.controller.alterConfigs.bind(this.controller), request)
+  }
+
   allocateProducerIds(request: controller.AllocateProducerIdsRequest): Promise<controller.AllocateProducerIdsResponse> {
     return this.call(this.controller.allocateProducerIds.bind(this.controller), request)
   }

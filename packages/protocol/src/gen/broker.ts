@@ -21,6 +21,8 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import {
+  AlterConfigsRequest,
+  AlterConfigsResponse,
   CreatePartitionsRequest,
   CreatePartitionsResponse,
   CreateTopicsRequest,
@@ -501,6 +503,30 @@ export interface DeletableGroupResult {
 
 export interface DeleteGroupsResponse {
   results: DeletableGroupResult[];
+}
+
+/** Topic configs as this broker's metadata image holds them, for the keys the broker honours. */
+export interface DescribeConfigsRequest {
+  topics: string[];
+}
+
+export interface DescribedConfigEntry {
+  name: string;
+  value: string;
+  /** true: the broker's default (the topic does not set it) */
+  isDefault: boolean;
+}
+
+export interface DescribedTopicConfigs {
+  topic: string;
+  /** UNKNOWN_TOPIC_OR_PARTITION */
+  errorCode: number;
+  errorMessage: string;
+  entries: DescribedConfigEntry[];
+}
+
+export interface DescribeConfigsResponse {
+  results: DescribedTopicConfigs[];
 }
 
 function createBaseMetadataRequest(): MetadataRequest {
@@ -6980,6 +7006,337 @@ export const DeleteGroupsResponse: MessageFns<DeleteGroupsResponse> = {
   },
 };
 
+function createBaseDescribeConfigsRequest(): DescribeConfigsRequest {
+  return { topics: [] };
+}
+
+export const DescribeConfigsRequest: MessageFns<DescribeConfigsRequest> = {
+  encode(message: DescribeConfigsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.topics) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribeConfigsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribeConfigsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topics.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribeConfigsRequest {
+    return {
+      topics: globalThis.Array.isArray(object?.topics) ? object.topics.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: DescribeConfigsRequest): unknown {
+    const obj: any = {};
+    if (message.topics?.length) {
+      obj.topics = message.topics;
+    }
+    return obj;
+  },
+};
+
+function createBaseDescribedConfigEntry(): DescribedConfigEntry {
+  return { name: "", value: "", isDefault: false };
+}
+
+export const DescribedConfigEntry: MessageFns<DescribedConfigEntry> = {
+  encode(message: DescribedConfigEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    if (message.isDefault !== false) {
+      writer.uint32(24).bool(message.isDefault);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribedConfigEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribedConfigEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.isDefault = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribedConfigEntry {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+      isDefault: isSet(object.isDefault)
+        ? globalThis.Boolean(object.isDefault)
+        : isSet(object.is_default)
+        ? globalThis.Boolean(object.is_default)
+        : false,
+    };
+  },
+
+  toJSON(message: DescribedConfigEntry): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    if (message.isDefault !== false) {
+      obj.isDefault = message.isDefault;
+    }
+    return obj;
+  },
+};
+
+function createBaseDescribedTopicConfigs(): DescribedTopicConfigs {
+  return { topic: "", errorCode: 0, errorMessage: "", entries: [] };
+}
+
+export const DescribedTopicConfigs: MessageFns<DescribedTopicConfigs> = {
+  encode(message: DescribedTopicConfigs, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topic !== "") {
+      writer.uint32(10).string(message.topic);
+    }
+    if (message.errorCode !== 0) {
+      writer.uint32(16).int32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(26).string(message.errorMessage);
+    }
+    for (const v of message.entries) {
+      DescribedConfigEntry.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribedTopicConfigs {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribedTopicConfigs();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.entries.push(DescribedConfigEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribedTopicConfigs {
+    return {
+      topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => DescribedConfigEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DescribedTopicConfigs): unknown {
+    const obj: any = {};
+    if (message.topic !== "") {
+      obj.topic = message.topic;
+    }
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => DescribedConfigEntry.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseDescribeConfigsResponse(): DescribeConfigsResponse {
+  return { results: [] };
+}
+
+export const DescribeConfigsResponse: MessageFns<DescribeConfigsResponse> = {
+  encode(message: DescribeConfigsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      DescribedTopicConfigs.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribeConfigsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribeConfigsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(DescribedTopicConfigs.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribeConfigsResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => DescribedTopicConfigs.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DescribeConfigsResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => DescribedTopicConfigs.toJSON(e));
+    }
+    return obj;
+  },
+};
+
 export type BrokerServiceService = typeof BrokerServiceService;
 export const BrokerServiceService = {
   metadata: {
@@ -7086,6 +7443,28 @@ export const BrokerServiceService = {
       Buffer.from(ElectLeadersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ElectLeadersResponse => ElectLeadersResponse.decode(value),
   },
+  alterConfigs: {
+    path: "/tributary.broker.BrokerService/AlterConfigs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AlterConfigsRequest): Buffer => Buffer.from(AlterConfigsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AlterConfigsRequest => AlterConfigsRequest.decode(value),
+    responseSerialize: (value: AlterConfigsResponse): Buffer =>
+      Buffer.from(AlterConfigsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AlterConfigsResponse => AlterConfigsResponse.decode(value),
+  },
+  /** Answered from this broker's metadata image (not forwarded). */
+  describeConfigs: {
+    path: "/tributary.broker.BrokerService/DescribeConfigs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DescribeConfigsRequest): Buffer =>
+      Buffer.from(DescribeConfigsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DescribeConfigsRequest => DescribeConfigsRequest.decode(value),
+    responseSerialize: (value: DescribeConfigsResponse): Buffer =>
+      Buffer.from(DescribeConfigsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DescribeConfigsResponse => DescribeConfigsResponse.decode(value),
+  },
   /** Idempotent producers: a producer id and epoch, from the blocks this broker took from the controller. */
   initProducerId: {
     path: "/tributary.broker.BrokerService/InitProducerId" as const,
@@ -7191,6 +7570,9 @@ export interface BrokerServiceServer extends UntypedServiceImplementation {
   deleteTopics: handleUnaryCall<DeleteTopicsRequest, DeleteTopicsResponse>;
   createPartitions: handleUnaryCall<CreatePartitionsRequest, CreatePartitionsResponse>;
   electLeaders: handleUnaryCall<ElectLeadersRequest, ElectLeadersResponse>;
+  alterConfigs: handleUnaryCall<AlterConfigsRequest, AlterConfigsResponse>;
+  /** Answered from this broker's metadata image (not forwarded). */
+  describeConfigs: handleUnaryCall<DescribeConfigsRequest, DescribeConfigsResponse>;
   /** Idempotent producers: a producer id and epoch, from the blocks this broker took from the controller. */
   initProducerId: handleUnaryCall<InitProducerIdRequest, InitProducerIdResponse>;
   /** Consumer groups (KIP-848): FindCoordinator on any broker; the rest on the group's coordinator. */
@@ -7348,6 +7730,37 @@ export interface BrokerServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ElectLeadersResponse) => void,
+  ): ClientUnaryCall;
+  alterConfigs(
+    request: AlterConfigsRequest,
+    callback: (error: ServiceError | null, response: AlterConfigsResponse) => void,
+  ): ClientUnaryCall;
+  alterConfigs(
+    request: AlterConfigsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AlterConfigsResponse) => void,
+  ): ClientUnaryCall;
+  alterConfigs(
+    request: AlterConfigsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AlterConfigsResponse) => void,
+  ): ClientUnaryCall;
+  /** Answered from this broker's metadata image (not forwarded). */
+  describeConfigs(
+    request: DescribeConfigsRequest,
+    callback: (error: ServiceError | null, response: DescribeConfigsResponse) => void,
+  ): ClientUnaryCall;
+  describeConfigs(
+    request: DescribeConfigsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DescribeConfigsResponse) => void,
+  ): ClientUnaryCall;
+  describeConfigs(
+    request: DescribeConfigsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DescribeConfigsResponse) => void,
   ): ClientUnaryCall;
   /** Idempotent producers: a producer id and epoch, from the blocks this broker took from the controller. */
   initProducerId(

@@ -174,6 +174,75 @@ export interface CreatePartitionsResponse {
   controllerId: number;
 }
 
+/**
+ * Kafka's IncrementalAlterConfigs (KIP-339) for topic resources: per topic, per key, SET a
+ * value or DELETE it (back to the broker default). All of a topic's changes apply atomically;
+ * a topic with one bad entry changes nothing.
+ */
+export interface AlterConfigsOp {
+  name: string;
+  op: AlterConfigsOp_OpType;
+  /** SET only */
+  value: string;
+}
+
+export enum AlterConfigsOp_OpType {
+  SET = 0,
+  DELETE = 1,
+  UNRECOGNIZED = -1,
+}
+
+export function alterConfigsOp_OpTypeFromJSON(object: any): AlterConfigsOp_OpType {
+  switch (object) {
+    case 0:
+    case "SET":
+      return AlterConfigsOp_OpType.SET;
+    case 1:
+    case "DELETE":
+      return AlterConfigsOp_OpType.DELETE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AlterConfigsOp_OpType.UNRECOGNIZED;
+  }
+}
+
+export function alterConfigsOp_OpTypeToJSON(object: AlterConfigsOp_OpType): string {
+  switch (object) {
+    case AlterConfigsOp_OpType.SET:
+      return "SET";
+    case AlterConfigsOp_OpType.DELETE:
+      return "DELETE";
+    case AlterConfigsOp_OpType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export interface AlterConfigsResource {
+  topic: string;
+  ops: AlterConfigsOp[];
+}
+
+export interface AlterConfigsRequest {
+  resources: AlterConfigsResource[];
+  validateOnly: boolean;
+}
+
+export interface AlterConfigsResult {
+  topic: string;
+  /** UNKNOWN_TOPIC_OR_PARTITION, INVALID_CONFIG, INVALID_REQUEST */
+  errorCode: number;
+  errorMessage: string;
+}
+
+export interface AlterConfigsResponse {
+  errorCode: number;
+  errorMessage: string;
+  results: AlterConfigsResult[];
+  controllerId: number;
+}
+
 /** Reads the controller's committed image: brokers, topics and partitions. */
 export interface DescribeMetadataRequest {
   /** empty: all */
@@ -2078,6 +2147,469 @@ export const CreatePartitionsResponse: MessageFns<CreatePartitionsResponse> = {
     }
     if (message.topics?.length) {
       obj.topics = message.topics.map((e) => CreatePartitionsResult.toJSON(e));
+    }
+    if (message.controllerId !== 0) {
+      obj.controllerId = Math.round(message.controllerId);
+    }
+    return obj;
+  },
+};
+
+function createBaseAlterConfigsOp(): AlterConfigsOp {
+  return { name: "", op: 0, value: "" };
+}
+
+export const AlterConfigsOp: MessageFns<AlterConfigsOp> = {
+  encode(message: AlterConfigsOp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.op !== 0) {
+      writer.uint32(16).int32(message.op);
+    }
+    if (message.value !== "") {
+      writer.uint32(26).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlterConfigsOp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlterConfigsOp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.op = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlterConfigsOp {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      op: isSet(object.op) ? alterConfigsOp_OpTypeFromJSON(object.op) : 0,
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: AlterConfigsOp): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.op !== 0) {
+      obj.op = alterConfigsOp_OpTypeToJSON(message.op);
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+};
+
+function createBaseAlterConfigsResource(): AlterConfigsResource {
+  return { topic: "", ops: [] };
+}
+
+export const AlterConfigsResource: MessageFns<AlterConfigsResource> = {
+  encode(message: AlterConfigsResource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topic !== "") {
+      writer.uint32(10).string(message.topic);
+    }
+    for (const v of message.ops) {
+      AlterConfigsOp.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlterConfigsResource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlterConfigsResource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ops.push(AlterConfigsOp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlterConfigsResource {
+    return {
+      topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
+      ops: globalThis.Array.isArray(object?.ops) ? object.ops.map((e: any) => AlterConfigsOp.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: AlterConfigsResource): unknown {
+    const obj: any = {};
+    if (message.topic !== "") {
+      obj.topic = message.topic;
+    }
+    if (message.ops?.length) {
+      obj.ops = message.ops.map((e) => AlterConfigsOp.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseAlterConfigsRequest(): AlterConfigsRequest {
+  return { resources: [], validateOnly: false };
+}
+
+export const AlterConfigsRequest: MessageFns<AlterConfigsRequest> = {
+  encode(message: AlterConfigsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.resources) {
+      AlterConfigsResource.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.validateOnly !== false) {
+      writer.uint32(16).bool(message.validateOnly);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlterConfigsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlterConfigsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resources.push(AlterConfigsResource.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.validateOnly = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlterConfigsRequest {
+    return {
+      resources: globalThis.Array.isArray(object?.resources)
+        ? object.resources.map((e: any) => AlterConfigsResource.fromJSON(e))
+        : [],
+      validateOnly: isSet(object.validateOnly)
+        ? globalThis.Boolean(object.validateOnly)
+        : isSet(object.validate_only)
+        ? globalThis.Boolean(object.validate_only)
+        : false,
+    };
+  },
+
+  toJSON(message: AlterConfigsRequest): unknown {
+    const obj: any = {};
+    if (message.resources?.length) {
+      obj.resources = message.resources.map((e) => AlterConfigsResource.toJSON(e));
+    }
+    if (message.validateOnly !== false) {
+      obj.validateOnly = message.validateOnly;
+    }
+    return obj;
+  },
+};
+
+function createBaseAlterConfigsResult(): AlterConfigsResult {
+  return { topic: "", errorCode: 0, errorMessage: "" };
+}
+
+export const AlterConfigsResult: MessageFns<AlterConfigsResult> = {
+  encode(message: AlterConfigsResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topic !== "") {
+      writer.uint32(10).string(message.topic);
+    }
+    if (message.errorCode !== 0) {
+      writer.uint32(16).int32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(26).string(message.errorMessage);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlterConfigsResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlterConfigsResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlterConfigsResult {
+    return {
+      topic: isSet(object.topic) ? globalThis.String(object.topic) : "",
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+    };
+  },
+
+  toJSON(message: AlterConfigsResult): unknown {
+    const obj: any = {};
+    if (message.topic !== "") {
+      obj.topic = message.topic;
+    }
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    return obj;
+  },
+};
+
+function createBaseAlterConfigsResponse(): AlterConfigsResponse {
+  return { errorCode: 0, errorMessage: "", results: [], controllerId: 0 };
+}
+
+export const AlterConfigsResponse: MessageFns<AlterConfigsResponse> = {
+  encode(message: AlterConfigsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.errorCode !== 0) {
+      writer.uint32(8).int32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(18).string(message.errorMessage);
+    }
+    for (const v of message.results) {
+      AlterConfigsResult.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.controllerId !== 0) {
+      writer.uint32(32).int32(message.controllerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlterConfigsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlterConfigsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.results.push(AlterConfigsResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.controllerId = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlterConfigsResponse {
+    return {
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+      errorMessage: isSet(object.errorMessage)
+        ? globalThis.String(object.errorMessage)
+        : isSet(object.error_message)
+        ? globalThis.String(object.error_message)
+        : "",
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => AlterConfigsResult.fromJSON(e))
+        : [],
+      controllerId: isSet(object.controllerId)
+        ? globalThis.Number(object.controllerId)
+        : isSet(object.controller_id)
+        ? globalThis.Number(object.controller_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: AlterConfigsResponse): unknown {
+    const obj: any = {};
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => AlterConfigsResult.toJSON(e));
     }
     if (message.controllerId !== 0) {
       obj.controllerId = Math.round(message.controllerId);
@@ -4468,6 +5000,16 @@ export const ControllerServiceService = {
     responseSerialize: (value: BrokerSessionEvent): Buffer => Buffer.from(BrokerSessionEvent.encode(value).finish()),
     responseDeserialize: (value: Buffer): BrokerSessionEvent => BrokerSessionEvent.decode(value),
   },
+  alterConfigs: {
+    path: "/tributary.controller.ControllerService/AlterConfigs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AlterConfigsRequest): Buffer => Buffer.from(AlterConfigsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AlterConfigsRequest => AlterConfigsRequest.decode(value),
+    responseSerialize: (value: AlterConfigsResponse): Buffer =>
+      Buffer.from(AlterConfigsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AlterConfigsResponse => AlterConfigsResponse.decode(value),
+  },
 } as const;
 
 export interface ControllerServiceServer extends UntypedServiceImplementation {
@@ -4481,6 +5023,7 @@ export interface ControllerServiceServer extends UntypedServiceImplementation {
   electLeaders: handleUnaryCall<ElectLeadersRequest, ElectLeadersResponse>;
   allocateProducerIds: handleUnaryCall<AllocateProducerIdsRequest, AllocateProducerIdsResponse>;
   brokerSession: handleServerStreamingCall<BrokerSessionRequest, BrokerSessionEvent>;
+  alterConfigs: handleUnaryCall<AlterConfigsRequest, AlterConfigsResponse>;
 }
 
 export interface ControllerServiceClient extends Client {
@@ -4628,6 +5171,21 @@ export interface ControllerServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<BrokerSessionEvent>;
+  alterConfigs(
+    request: AlterConfigsRequest,
+    callback: (error: ServiceError | null, response: AlterConfigsResponse) => void,
+  ): ClientUnaryCall;
+  alterConfigs(
+    request: AlterConfigsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AlterConfigsResponse) => void,
+  ): ClientUnaryCall;
+  alterConfigs(
+    request: AlterConfigsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AlterConfigsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ControllerServiceClient = makeGenericClientConstructor(

@@ -1,0 +1,47 @@
+/**
+ * The topic-level config keys Tributary honours (Kafka's names; the broker reads them in
+ * packages/broker/src/partition/topic-config.ts) and the values each accepts. The controller
+ * checks them on CreateTopics and AlterConfigs (Kafka's ConfigurationControlManager validates
+ * against LogConfig the same way), so a bad value is refused with INVALID_CONFIG instead of
+ * being stored and ignored by every broker.
+ */
+
+/** Kafka's LogConfig.SegmentBytesProp minimum (LegacyRecord.RECORD_OVERHEAD_V0 + 50 bytes, rounded); kept equal to the broker's SEGMENT_BYTES_MIN. */
+const SEGMENT_BYTES_MIN = 64
+const INT32_MAX = 0x7fffffff
+const INTEGER = /^-?[0-9]{1,19}$/
+
+interface KeyRule {
+  /** What the value must be, for the error message. */
+  readonly expected: string
+  readonly valid: (n: number) => boolean
+}
+
+const RULES: ReadonlyMap<string, KeyRule> = new Map<string, KeyRule>([
+  ['segment.bytes', { expected: `an integer in [${SEGMENT_BYTES_MIN}, ${INT32_MAX}]`, valid: (n) => Number.isInteger(n) && n >= SEGMENT_BYTES_MIN && n <= INT32_MAX }],
+  ['segment.ms', { expected: 'an integer >= 1', valid: (n) => Number.isSafeInteger(n) && n >= 1 }],
+  ['retention.ms', { expected: 'an integer >= -1 (-1: no limit)', valid: (n) => Number.isSafeInteger(n) && n >= -1 }],
+  ['retention.bytes', { expected: 'an integer >= -1 (-1: no limit)', valid: (n) => Number.isSafeInteger(n) && n >= -1 }],
+  ['max.message.bytes', { expected: `an integer in [0, ${INT32_MAX}]`, valid: (n) => Number.isInteger(n) && n >= 0 && n <= INT32_MAX }],
+  ['min.insync.replicas', { expected: `an integer in [1, ${INT32_MAX}]`, valid: (n) => Number.isInteger(n) && n >= 1 && n <= INT32_MAX }],
+])
+
+/** The keys AlterConfigs accepts and DescribeConfigs reports, sorted. */
+export const TOPIC_CONFIG_KEYS: readonly string[] = [...RULES.keys()].sort()
+
+export function isKnownTopicConfig(key: string): boolean {
+  return RULES.has(key)
+}
+
+/**
+ * Why `value` is not acceptable for `key`, or null. Unknown keys are not judged here (see
+ * isKnownTopicConfig): CreateTopics keeps accepting them, as it did before AlterConfigs.
+ */
+export function topicConfigValueError(key: string, value: string): string | null {
+  if (key.length === 0 || value.length === 0) return `Invalid value '${value}' for configuration '${key}': keys and values must not be empty.`
+  const rule = RULES.get(key)
+  if (rule === undefined) return null
+  const text = value.trim()
+  const n = INTEGER.test(text) ? Number(text) : Number.NaN
+  return rule.valid(n) ? null : `Invalid value '${value}' for configuration '${key}': must be ${rule.expected}.`
+}
