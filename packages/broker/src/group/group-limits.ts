@@ -1,0 +1,23 @@
+/**
+ * The consumer-group coordinator's limits and defaults in one place (KIP-848 names in
+ * comments: group.consumer.*).
+ */
+
+/** group.consumer.session.timeout.ms: a member silent this long is removed from its group. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 45_000
+/** group.consumer.heartbeat.interval.ms: returned to members in every heartbeat response. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5_000
+/** group.consumer.max.size: members beyond this are refused (GROUP_MAX_SIZE_REACHED). */
+export const MAX_MEMBERS_PER_GROUP = 1_000
+/** Bytes of a group id (UTF-16 code units, as the validator counts them). */
+export const MAX_GROUP_ID_LENGTH = 255
+/** Bytes of a member id or instance id. */
+export const MAX_MEMBER_ID_LENGTH = 255
+/** Topics one member may subscribe to. */
+export const MAX_SUBSCRIBED_TOPICS = 10_000
+/** offset.metadata.max.bytes: the free-form metadata string of a committed offset. */
+export const MAX_OFFSET_METADATA_LENGTH = 4_096
+/** The upper bound of a member's rebalance timeout (how long it may take to revoke). */
+export const MAX_REBALANCE_TIMEOUT_MS = 30 * 60_000
+/** The only server-side assignor; an empty server_assignor means this one. */
+export const UNIFORM_ASSIGNOR = 'uniform'
