@@ -84,3 +84,25 @@ export { clusterEvents, localLeadershipEvent } from './node/image-events.js'
 export * as brokerNodeLimits from './node/node-limits.js'
 export * as brokerServerLimits from './server/server-limits.js'
 export { metadataResponse, type MetadataContext } from './server/metadata-response.js'
+// Consumer groups (KIP-848): the pure coordinator state machine and the __consumer_offsets records.
+export {
+  GroupCoordinatorShard,
+  coordinatorPartition,
+  GROUP_STATE_NAMES,
+  type ShardResult,
+} from './group/group-coordinator-shard.js'
+export {
+  ConsumerGroup,
+  DEFAULT_CONSUMER_GROUP_CONFIG,
+  type ConsumerGroupConfig,
+  type GroupState,
+  type TopicInfo,
+  type TopicsView,
+  type HeartbeatRequest,
+  type HeartbeatOutcome,
+  type MemberView,
+} from './group/consumer-group.js'
+export { OffsetStore } from './group/offset-store.js'
+export { recordKey, compactRecords, type GroupRecord, type GroupRecordType, type MemberState } from './group/group-records.js'
+export { GroupErrorCode } from './group/group-error-codes.js'
+export * as groupLimits from './group/group-limits.js'
