@@ -5,11 +5,22 @@
  * errors (NOT_CONTROLLER during an election, transport failures, stale leaders) within
  * the client's adminTimeoutMs.
  */
-import { ErrorCode, type broker, type controller } from '@tributary/protocol'
+import { ErrorCode, controller, type broker } from '@tributary/protocol'
 import type { Client } from '../client/client.js'
 import { kafkaError, RetriesExhaustedError, TributaryError } from '../errors.js'
 import { retry } from '../retry.js'
-import type { ClusterDescription, CreateTopicsOptions, ListedTopic, NewTopic, OffsetSpec, PartitionOffset, TopicDescription } from './types.js'
+import type {
+  AlterConfigsOptions,
+  ClusterDescription,
+  CreateTopicsOptions,
+  ListedTopic,
+  NewTopic,
+  OffsetSpec,
+  PartitionOffset,
+  TopicConfigAlteration,
+  TopicConfigs,
+  TopicDescription,
+} from './types.js'
 
 /** Kafka's Topic.MAX_NAME_LENGTH and legal characters. */
 export const TOPIC_NAME_LENGTH_MAX = 249
@@ -160,6 +171,57 @@ export class Admin {
       }
       return out.sort((a, b) => a.partition - b.partition)
     }, { deadlineMs, backoff: this.client.backoff, what: `listOffsets ${topic}`, signal: this.client.closeSignal }))
+  }
+
+  /**
+   * Topic configs as a broker's metadata image holds them: every key the broker honours, with
+   * the topic's value or the broker default (isDefault). Any broker answers from its own view,
+   * so right after alterConfigs a broker may still show the old value for a moment (as in
+   * Kafka). An unknown topic fails at once with UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  async describeConfigs(resources: readonly { readonly topic: string }[]): Promise<TopicConfigs[]> {
+    if (resources.length === 0) return []
+    const topics = [...new Set(resources.map((r) => r.topic))]
+    const res = await this.client.track(retry(() => this.client.callAny((s) => s.describeConfigs.bind(s), { topics }, 'DescribeConfigs'), {
+      deadlineMs: Date.now() + this.client.options.adminTimeoutMs,
+      backoff: this.client.backoff,
+      what: 'DescribeConfigs',
+      signal: this.client.closeSignal,
+    }))
+    const errors = res.results.filter((r) => r.errorCode !== ErrorCode.NONE.code).map((r) => kafkaError(r.errorCode, `describeConfigs '${r.topic}'`, r.errorMessage))
+    if (errors.length > 0) throw combine('describeConfigs', errors)
+    return res.results.map((r) => ({ topic: r.topic, entries: r.entries.map((e) => ({ name: e.name, value: e.value, isDefault: e.isDefault })) }))
+  }
+
+  /**
+   * Sets and deletes topic config keys (Kafka's incrementalAlterConfigs, KIP-339). Each
+   * topic's changes apply together or not at all; an unknown key or a bad value is
+   * INVALID_CONFIG, an unknown topic UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  async alterConfigs(alterations: readonly TopicConfigAlteration[], options: AlterConfigsOptions = {}): Promise<void> {
+    const topics = new Set<string>()
+    for (const a of alterations) {
+      if (topics.has(a.topic)) throw invalid('alterConfigs', `topic '${a.topic}' is named twice`)
+      topics.add(a.topic)
+      const both = (a.delete ?? []).filter((k) => Object.hasOwn(a.set ?? {}, k))
+      if (both.length > 0) throw invalid('alterConfigs', `'${a.topic}' both sets and deletes ${both.join(', ')}`)
+    }
+    if (alterations.length === 0) return
+    const { SET, DELETE } = controller.AlterConfigsOp_OpType
+    const request: controller.AlterConfigsRequest = {
+      resources: alterations.map((a) => ({
+        topic: a.topic,
+        ops: [
+          ...Object.entries(a.set ?? {}).map(([name, value]) => ({ name, op: SET, value })),
+          ...(a.delete ?? []).map((name) => ({ name, op: DELETE, value: '' })),
+        ],
+      })),
+      validateOnly: options.validateOnly === true,
+    }
+    const deadlineMs = Date.now() + this.client.options.adminTimeoutMs
+    const res = await this.client.forward((s) => s.alterConfigs.bind(s), request, 'AlterConfigs', deadlineMs)
+    const errors = res.results.filter((r) => r.errorCode !== ErrorCode.NONE.code).map((r) => kafkaError(r.errorCode, `alterConfigs '${r.topic}'`, r.errorMessage))
+    if (errors.length > 0) throw combine('alterConfigs', errors)
   }
 
   private metadata(topics: readonly string[] | 'all'): Promise<broker.MetadataResponse> {

@@ -18,6 +18,33 @@ export interface CreateTopicsOptions {
   readonly waitForLeaders?: boolean
 }
 
+/** One topic's config changes (Kafka's IncrementalAlterConfigs, KIP-339). */
+export interface TopicConfigAlteration {
+  readonly topic: string
+  /** Keys to set to these values. */
+  readonly set?: Readonly<Record<string, string>>
+  /** Keys to remove from the topic, so the broker default applies again. */
+  readonly delete?: readonly string[]
+}
+
+export interface AlterConfigsOptions {
+  /** Only check the request (the controller validates and changes nothing). */
+  readonly validateOnly?: boolean
+}
+
+export interface ConfigEntry {
+  readonly name: string
+  readonly value: string
+  /** True when the topic does not set the key and the broker's default applies. */
+  readonly isDefault: boolean
+}
+
+export interface TopicConfigs {
+  readonly topic: string
+  /** Every topic config key the broker honours, sorted by name. */
+  readonly entries: readonly ConfigEntry[]
+}
+
 export interface ListedTopic {
   readonly name: string
   readonly topicId: string
