@@ -104,5 +104,6 @@ export {
 } from './group/consumer-group.js'
 export { OffsetStore } from './group/offset-store.js'
 export { recordKey, compactRecords, type GroupRecord, type GroupRecordType, type MemberState } from './group/group-records.js'
+export { encodeGroupRecord, decodeGroupRecord, GROUP_RECORD_VERSION, type EncodedGroupRecord, type DecodedGroupRecord } from './group/group-record-codec.js'
 export { GroupErrorCode } from './group/group-error-codes.js'
 export * as groupLimits from './group/group-limits.js'
