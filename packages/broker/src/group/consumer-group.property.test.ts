@@ -92,8 +92,8 @@ function run(ordersPartitions: number, commands: readonly Command[]): void {
 describe('consumer group properties (KIP-848)', () => {
   it('random membership churn never double-assigns and always settles balanced', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.array(command, { minLength: 1, maxLength: 60 }), (partitions, commands) => run(partitions, commands)),
-      { numRuns: 200 },
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.array(command, { minLength: 1, maxLength: 80, size: 'max' }), (partitions, commands) => run(partitions, commands)),
+      { numRuns: 300 },
     )
   })
 })

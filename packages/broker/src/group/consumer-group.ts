@@ -15,7 +15,9 @@
  *   beyond its assignment (its last response was lost).
  *
  * Group states: empty (no members), assigning (group epoch > assignment epoch), reconciling
- * (some member is not yet at the assignment epoch or not stable), stable.
+ * (some member is not yet at the assignment epoch or not stable), stable. The target is
+ * computed synchronously in the command that bumps the epoch, so `assigning` is only seen
+ * between records during a replay (Kafka's may last while a client-side assignor runs).
  *
  * Invariants (asserted on replay): a partition is held (assigned or pending revocation) by at
  * most one member; epochs never decrease.
@@ -437,8 +439,10 @@ export class ConsumerGroup {
 
   private updateTargetAssignment(topics: TopicsView, emit: (r: GroupRecord) => void): void {
     if (this.groupEpochValue <= this.assignmentEpochValue) return
-    // The subscription metadata must reflect the current members before assigning.
-    this.refreshSubscriptionIfStale(topics, emit)
+    // The subscription metadata must reflect the current members before assigning (a removal
+    // changes the subscribed names; a change bumps the epoch once more, which the assignment
+    // epoch then follows).
+    this.refreshSubscription(topics, emit, false)
     const byName = new Map(this.subscription.map((t) => [t.topicName, t]))
     const members = this.memberIds().map((memberId) => {
       const m = this.members.get(memberId)
@@ -459,12 +463,6 @@ export class ConsumerGroup {
       }
     }
     emit({ type: 'target-assignment-metadata', groupId: this.groupId, value: { assignmentEpoch: this.groupEpochValue } })
-  }
-
-  private refreshSubscriptionIfStale(topics: TopicsView, emit: (r: GroupRecord) => void): void {
-    // A removal changes the subscribed names; a changed subscription bumps the epoch again,
-    // which the assignment epoch then follows.
-    this.refreshSubscription(topics, emit, false)
   }
 
   private reconcileMember(memberId: string, owned: Assignment, nowMs: number, emit: (r: GroupRecord) => void): void {
