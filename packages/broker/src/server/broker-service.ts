@@ -76,6 +76,14 @@ export interface BrokerServiceDeps {
 
 export const RAW_BROKER_SERVICE: grpc.ServiceDefinition = rawServiceDefinition(broker.BrokerServiceService)
 
+const GROUPS_UNSUPPORTED = ErrorCode.UNSUPPORTED_VERSION.code
+const GROUPS_NOT_SERVED = 'consumer groups are not served by this broker yet'
+
+/** A message with every field at its default (what decoding zero bytes gives). */
+function emptyOf<T>(codec: { decode(input: Uint8Array): T }): T {
+  return codec.decode(new Uint8Array(0))
+}
+
 /**
  * The unary Fetch is the consumers' RPC; only the ReplicaFetch stream may name a replica. A
  * follower's fetch counts toward the high watermark (PartitionState.onFollowerFetch) and reads
@@ -140,5 +148,24 @@ export function brokerServiceImpl(deps: BrokerServiceDeps): grpc.UntypedServiceI
       return describeConfigsResponse(view.image, request, view.topicDefaults)
     }, limits),
     initProducerId: rawUnaryHandler(b.InitProducerIdRequest, b.InitProducerIdResponse, logger, 'InitProducerId', (request) => deps.producerIds().initProducerId(request), limits),
+    // Consumer groups (KIP-848): the coordinator's state machine exists (src/group) but is not
+    // wired to __consumer_offsets yet. Until it is, each call is decoded like any other (garbage
+    // gets INVALID_ARGUMENT) and answered UNSUPPORTED_VERSION, not retriable, in its own body.
+    findCoordinator: rawUnaryHandler(b.FindCoordinatorRequest, b.FindCoordinatorResponse, logger, 'FindCoordinator', () =>
+      ({ ...emptyOf(b.FindCoordinatorResponse), errorCode: GROUPS_UNSUPPORTED, errorMessage: GROUPS_NOT_SERVED, nodeId: -1 }), limits),
+    consumerGroupHeartbeat: rawUnaryHandler(b.ConsumerGroupHeartbeatRequest, b.ConsumerGroupHeartbeatResponse, logger, 'ConsumerGroupHeartbeat', () =>
+      ({ ...emptyOf(b.ConsumerGroupHeartbeatResponse), errorCode: GROUPS_UNSUPPORTED, errorMessage: GROUPS_NOT_SERVED }), limits),
+    offsetCommit: rawUnaryHandler(b.OffsetCommitRequest, b.OffsetCommitResponse, logger, 'OffsetCommit', () =>
+      ({ ...emptyOf(b.OffsetCommitResponse), errorCode: GROUPS_UNSUPPORTED }), limits),
+    offsetFetch: rawUnaryHandler(b.OffsetFetchRequest, b.OffsetFetchResponse, logger, 'OffsetFetch', () =>
+      ({ ...emptyOf(b.OffsetFetchResponse), errorCode: GROUPS_UNSUPPORTED }), limits),
+    listGroups: rawUnaryHandler(b.ListGroupsRequest, b.ListGroupsResponse, logger, 'ListGroups', () =>
+      ({ ...emptyOf(b.ListGroupsResponse), errorCode: GROUPS_UNSUPPORTED }), limits),
+    describeGroups: rawUnaryHandler(b.DescribeGroupsRequest, b.DescribeGroupsResponse, logger, 'DescribeGroups', (request) => ({
+      groups: request.groupIds.map((groupId) => ({ ...emptyOf(b.DescribedGroup), groupId, errorCode: GROUPS_UNSUPPORTED, errorMessage: GROUPS_NOT_SERVED })),
+    }), limits),
+    deleteGroups: rawUnaryHandler(b.DeleteGroupsRequest, b.DeleteGroupsResponse, logger, 'DeleteGroups', (request) => ({
+      results: request.groupIds.map((groupId) => ({ groupId, errorCode: GROUPS_UNSUPPORTED })),
+    }), limits),
   }
 }
