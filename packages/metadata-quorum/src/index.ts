@@ -40,3 +40,4 @@ export {
 } from './transport/raw-service.js'
 export type { BrokerSessionHint } from './controller/controller-state-machine.js'
 export * from './sim/sim-kit.js'
+export { TOPIC_CONFIG_KEYS, isKnownTopicConfig, topicConfigValueError } from './controller/topic-config-validation.js'

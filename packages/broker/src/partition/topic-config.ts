@@ -4,8 +4,7 @@
  * that does not parse or is out of range is ignored with a warning and the default used:
  * a bad config record must never take a broker down.
  */
-import type { Logger } from '@tributary/metadata-quorum'
-import { SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN } from '../log/log-limits.js'
+import { topicConfigValueError, type Logger } from '@tributary/metadata-quorum'
 
 export interface TopicDefaults {
   readonly segmentBytes: number
@@ -18,37 +17,27 @@ export interface TopicDefaults {
 
 export interface TopicSettings extends TopicDefaults {}
 
-const INT32_MAX = 0x7fffffff
-
-interface Rule {
-  readonly key: string
-  readonly field: keyof TopicSettings
-  readonly valid: (n: number) => boolean
-}
-
-const RULES: readonly Rule[] = [
-  { key: 'segment.bytes', field: 'segmentBytes', valid: (n) => Number.isInteger(n) && n >= SEGMENT_BYTES_MIN && n <= SEGMENT_BYTES_MAX },
-  { key: 'segment.ms', field: 'rollMs', valid: (n) => Number.isSafeInteger(n) && n >= 1 },
-  { key: 'retention.ms', field: 'retentionMs', valid: (n) => Number.isSafeInteger(n) && n >= -1 },
-  { key: 'retention.bytes', field: 'retentionBytes', valid: (n) => Number.isSafeInteger(n) && n >= -1 },
-  { key: 'max.message.bytes', field: 'maxMessageBytes', valid: (n) => Number.isInteger(n) && n >= 0 && n <= INT32_MAX },
-  { key: 'min.insync.replicas', field: 'minInsyncReplicas', valid: (n) => Number.isInteger(n) && n >= 1 && n <= INT32_MAX },
+/** Which setting each topic-level key sets. The values are judged by the controller's own rule (topicConfigValueError), so broker and controller agree on what is valid. */
+const FIELDS: readonly (readonly [string, keyof TopicSettings])[] = [
+  ['segment.bytes', 'segmentBytes'],
+  ['segment.ms', 'rollMs'],
+  ['retention.ms', 'retentionMs'],
+  ['retention.bytes', 'retentionBytes'],
+  ['max.message.bytes', 'maxMessageBytes'],
+  ['min.insync.replicas', 'minInsyncReplicas'],
 ]
-
-const INTEGER = /^-?[0-9]{1,19}$/
 
 export function topicSettings(configs: ReadonlyMap<string, string> | undefined, defaults: TopicDefaults, topic: string, logger: Logger): TopicSettings {
   const settings: { -readonly [K in keyof TopicSettings]: number } = { ...defaults }
   if (configs === undefined) return settings
-  for (const rule of RULES) {
-    const text = configs.get(rule.key)
+  for (const [key, field] of FIELDS) {
+    const text = configs.get(key)
     if (text === undefined) continue
-    const value = INTEGER.test(text.trim()) ? Number(text.trim()) : Number.NaN
-    if (!rule.valid(value)) {
-      logger.warn({ topic, key: rule.key, value: text }, 'ignored an invalid topic config value; using the broker default')
+    if (topicConfigValueError(key, text) !== null) {
+      logger.warn({ topic, key, value: text }, 'ignored an invalid topic config value; using the broker default')
       continue
     }
-    settings[rule.field] = value
+    settings[field] = Number(text.trim())
   }
   return settings
 }

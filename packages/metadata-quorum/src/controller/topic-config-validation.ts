@@ -6,7 +6,7 @@
  * being stored and ignored by every broker.
  */
 
-/** Kafka's LogConfig.SegmentBytesProp minimum (LegacyRecord.RECORD_OVERHEAD_V0 + 50 bytes, rounded); kept equal to the broker's SEGMENT_BYTES_MIN. */
+/** Kafka's LogConfig.SegmentBytesProp minimum, rounded; the broker judges topic configs with this same rule (topic-config.ts), and its log accepts [64, INT32_MAX]. */
 const SEGMENT_BYTES_MIN = 64
 const INT32_MAX = 0x7fffffff
 const INTEGER = /^-?[0-9]{1,19}$/
