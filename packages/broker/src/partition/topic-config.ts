@@ -17,20 +17,24 @@ export interface TopicDefaults {
 
 export interface TopicSettings extends TopicDefaults {}
 
-/** Which setting each topic-level key sets. The values are judged by the controller's own rule (topicConfigValueError), so broker and controller agree on what is valid. */
-const FIELDS: readonly (readonly [string, keyof TopicSettings])[] = [
-  ['segment.bytes', 'segmentBytes'],
-  ['segment.ms', 'rollMs'],
-  ['retention.ms', 'retentionMs'],
-  ['retention.bytes', 'retentionBytes'],
+/**
+ * Which setting each topic-level key sets, sorted by key (DescribeConfigs reports them in this
+ * order). The values are judged by the controller's own rule (topicConfigValueError), so broker
+ * and controller agree on what is valid.
+ */
+export const TOPIC_CONFIG_FIELDS: readonly (readonly [string, keyof TopicSettings])[] = [
   ['max.message.bytes', 'maxMessageBytes'],
   ['min.insync.replicas', 'minInsyncReplicas'],
+  ['retention.bytes', 'retentionBytes'],
+  ['retention.ms', 'retentionMs'],
+  ['segment.bytes', 'segmentBytes'],
+  ['segment.ms', 'rollMs'],
 ]
 
 export function topicSettings(configs: ReadonlyMap<string, string> | undefined, defaults: TopicDefaults, topic: string, logger: Logger): TopicSettings {
   const settings: { -readonly [K in keyof TopicSettings]: number } = { ...defaults }
   if (configs === undefined) return settings
-  for (const [key, field] of FIELDS) {
+  for (const [key, field] of TOPIC_CONFIG_FIELDS) {
     const text = configs.get(key)
     if (text === undefined) continue
     if (topicConfigValueError(key, text) !== null) {

@@ -7,17 +7,7 @@
  */
 import type { MetadataImage } from '@tributary/metadata-quorum'
 import { broker, ErrorCode } from '@tributary/protocol'
-import type { TopicDefaults } from '../partition/topic-config.js'
-
-/** Kafka key -> the broker default's field, sorted by key. */
-const DEFAULTS: readonly (readonly [string, keyof TopicDefaults])[] = [
-  ['max.message.bytes', 'maxMessageBytes'],
-  ['min.insync.replicas', 'minInsyncReplicas'],
-  ['retention.bytes', 'retentionBytes'],
-  ['retention.ms', 'retentionMs'],
-  ['segment.bytes', 'segmentBytes'],
-  ['segment.ms', 'rollMs'],
-]
+import { TOPIC_CONFIG_FIELDS, type TopicDefaults } from '../partition/topic-config.js'
 
 export function describeConfigsResponse(image: MetadataImage, request: broker.DescribeConfigsRequest, defaults: TopicDefaults): broker.DescribeConfigsResponse {
   // One answer per name, as Metadata does.
@@ -27,7 +17,7 @@ export function describeConfigsResponse(image: MetadataImage, request: broker.De
       return { topic, errorCode: e.code, errorMessage: e.message, entries: [] }
     }
     const own = image.topicConfigs.get(topic)
-    const entries = DEFAULTS.map(([name, field]): broker.DescribedConfigEntry => {
+    const entries = TOPIC_CONFIG_FIELDS.map(([name, field]): broker.DescribedConfigEntry => {
       const value = own?.get(name)
       return value === undefined ? { name, value: String(defaults[field]), isDefault: true } : { name, value, isDefault: false }
     })
