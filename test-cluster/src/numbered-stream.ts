@@ -33,13 +33,14 @@ export class NumberedStream {
   private loop: Promise<void> | null = null
   private readonly recordsPerSend: number
   private readonly window: number
+  private readonly producer: Producer
+  readonly topic: string
+  readonly partition: number
 
-  constructor(
-    private readonly producer: Producer,
-    readonly topic: string,
-    readonly partition: number,
-    options: NumberedStreamOptions = {},
-  ) {
+  constructor(producer: Producer, topic: string, partition: number, options: NumberedStreamOptions = {}) {
+    this.producer = producer
+    this.topic = topic
+    this.partition = partition
     this.recordsPerSend = options.recordsPerSend ?? 5
     this.window = options.window ?? 20
   }

@@ -7,8 +7,8 @@
  * - the retry policy (retry.ts) and the routing of requests to partition leaders, with
  *   refreshes on NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, FENCED_LEADER_EPOCH,
  *   UNKNOWN_LEADER_EPOCH and the other codes whose `refreshMetadata` is set;
- * - close(): producers flush what they hold, every call in flight is awaited, then the
- *   connections close.
+ * - close({ timeoutMs }): producers flush what they hold, every call in flight is awaited,
+ *   then the connections close; after timeoutMs, what is left fails instead of waiting.
  */
 import { broker, ErrorCode, type controller } from '@tributary/protocol'
 import { Admin } from '../admin/admin.js'
@@ -16,7 +16,7 @@ import { Consumer } from '../consumer/consumer.js'
 import type { ConsumerOptions } from '../consumer/options.js'
 import { ClientClosedError, kafkaError, TributaryError } from '../errors.js'
 import { Producer } from '../producer/producer.js'
-import type { ProducerOptions } from '../producer/options.js'
+import { PRODUCER_DEFAULTS, type ProducerOptions } from '../producer/options.js'
 import { retry, type BackoffOptions } from '../retry.js'
 import { BrokerConnections, type MethodPicker } from './broker-connections.js'
 import { MetadataCache } from './metadata-cache.js'
@@ -64,13 +64,26 @@ export class Client {
     return c
   }
 
-  /** Flushes every producer, stops the consumers, waits for calls in flight, then closes the connections. Idempotent. */
-  close(): Promise<void> {
+  /**
+   * Flushes every producer, stops the consumers, waits for calls in flight, then closes the
+   * connections. Idempotent. Bounded by `timeoutMs` (default PRODUCER_DEFAULTS.closeTimeoutMs):
+   * records still unacknowledged then reject with ClientClosedError (Producer.close), and calls
+   * still in flight are left to the closing connections.
+   */
+  close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? PRODUCER_DEFAULTS.closeTimeoutMs
     this.closed ??= (async () => {
-      await Promise.allSettled([...this.producers].map((p) => p.close()))
+      const deadlineMs = Date.now() + timeoutMs
+      await Promise.allSettled([...this.producers].map((p) => p.close({ timeoutMs })))
       await Promise.allSettled([...this.consumers].map((c) => c.close()))
       this.closing.abort()
-      while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+      while (this.inFlight.size > 0) {
+        const leftMs = deadlineMs - Date.now()
+        if (leftMs <= 0) break
+        let timer: NodeJS.Timeout | null = null
+        await Promise.race([Promise.allSettled([...this.inFlight]), new Promise<void>((resolve) => (timer = setTimeout(resolve, leftMs)))])
+        if (timer !== null) clearTimeout(timer)
+      }
       this.connections.close()
     })()
     return this.closed

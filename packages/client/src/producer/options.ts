@@ -43,6 +43,8 @@ export const PRODUCER_DEFAULTS = {
   compression: 'none',
   deliveryTimeoutMs: 120_000,
   requestTimeoutMs: 30_000,
+  /** How long close() waits for unacknowledged records before failing them. */
+  closeTimeoutMs: 30_000,
 } as const
 
 /** Kafka refuses idempotence with more than 5 requests in flight per partition (the broker keeps 5 batches' metadata). */

@@ -23,11 +23,16 @@ export class ProducerBatch {
   /** Set at the first send; frozen afterwards. */
   encoded: Buffer | null = null
   baseSequence = -1
+  /** The producer id and epoch the batch was encoded with (-1 until then, or when not idempotent). */
+  producerId = -1n
+  producerEpoch = -1
   /** Errors of earlier attempts, oldest first. */
   readonly errors: TributaryError[] = []
   attempts = 0
   /** Whether the last send went out while an earlier batch of the partition was still unanswered. */
   sentBehind = false
+  /** Succeeded or failed: later answers for it are ignored. */
+  settled = false
   readonly done: Promise<BatchDelivery>
   private resolveDone!: (d: BatchDelivery) => void
   private rejectDone!: (e: unknown) => void
@@ -59,11 +64,21 @@ export class ProducerBatch {
   }
 
   succeed(baseOffset: bigint): void {
+    this.settled = true
     this.resolveDone({ baseOffset })
   }
 
   fail(error: unknown): void {
+    this.settled = true
     this.rejectDone(error)
+  }
+
+  /** Forgets the frozen bytes and sequence, so the next send encodes the batch again (a new producer id or epoch). */
+  unfreeze(): void {
+    this.encoded = null
+    this.baseSequence = -1
+    this.producerId = -1n
+    this.producerEpoch = -1
   }
 }
 

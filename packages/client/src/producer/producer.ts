@@ -20,9 +20,27 @@
  * too (as the Java client). A batch not acknowledged within deliveryTimeoutMs of its
  * creation fails with RetriesExhaustedError carrying every attempt's error.
  *
- * Not yet (issue 4 follow-ups): epoch bumps after a failed batch leaves a sequence gap
- * (KIP-360; today later batches of that partition then fail OUT_OF_ORDER_SEQUENCE_NUMBER),
- * UNKNOWN_PRODUCER_ID recovery, and the adaptive partitioner of KIP-794.
+ * Recovery (KIP-360): a batch that fails for good after it was sent (delivery timeout, a
+ * non-retriable error, OUT_OF_ORDER_SEQUENCE_NUMBER on the first batch in flight) leaves a
+ * hole in its partition's sequence numbers that the broker would never fill, so every later
+ * batch of the partition would fail OUT_OF_ORDER_SEQUENCE_NUMBER. The producer then asks for
+ * a new identity: InitProducerId with its current id and epoch (an epoch bump), or, when the
+ * broker refuses that with INVALID_REQUEST (Tributary's broker does today, see
+ * ProducerIdManager), a fresh producer id. UNKNOWN_PRODUCER_ID does the same and retries the
+ * batch. Each partition moves to the new identity on its own once it has nothing in flight:
+ * its sequences restart at 0 (a higher epoch must start at 0; an unknown producer may start
+ * anywhere). A partition whose batch failed re-encodes its retried batches under the new
+ * identity; the others first finish their retries under the old one (it has no hole there),
+ * so only the failing partition risks a duplicate, and only for a batch whose earlier
+ * attempt ended without an answer (as in the Java client). While the InitProducerId runs,
+ * nothing is sent.
+ *
+ * close({ timeoutMs }) flushes for at most timeoutMs (default 30 s); what is not acknowledged
+ * then rejects with ClientClosedError instead of waiting for deliveryTimeoutMs.
+ *
+ * Not yet (issue 4 follow-ups): the adaptive partitioner of KIP-794, and adjusting later
+ * sequences instead of a new identity when the broker certainly did not write the failed
+ * batch (the Java client's adjustSequencesDueToFailedBatch).
  */
 import { compressionCodecs, encodeRecordBatch, ErrorCode, type broker, type RecordHeader, type RecordInput } from '@tributary/protocol'
 import type { Client } from '../client/client.js'
@@ -31,7 +49,7 @@ import { asTributaryError, ClientClosedError, kafkaError, RetriesExhaustedError,
 import { partitionForKey } from '../partitioner/murmur2.js'
 import { StickyPartitioner } from '../partitioner/sticky-partitioner.js'
 import { backoffMs, retry } from '../retry.js'
-import { resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js'
+import { PRODUCER_DEFAULTS, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './options.js'
 import { BATCH_OVERHEAD_BYTES, ProducerBatch, recordSizeBytes } from './producer-batch.js'
 import type { ProducerRecord, RecordData, RecordMetadata } from './types.js'
 
@@ -45,12 +63,29 @@ interface PartitionQueue {
   /** Sent and unanswered, in send order. */
   readonly inFlight: ProducerBatch[]
   nextSequence: number
+  /** The producer id and epoch `nextSequence` counts for (-1 before the first batch). */
+  producerId: bigint
+  producerEpoch: number
+  /** A batch of this partition failed for good after it was sent: its retried batches are re-encoded under the next identity. */
+  mustReset: boolean
   retryNotBeforeMs: number
   /** A batch waits for a resend: one request at a time until it is acknowledged. */
   recovering: boolean
 }
 
 const INT32_MAX = 0x7fffffff
+/** Producer epochs are int16: past this one, an epoch bump is impossible and a new id is needed. */
+const PRODUCER_EPOCH_MAX = 0x7fff
+
+/** What the producer did beyond sending, for tests and tools. */
+export interface ProducerStats {
+  /** Batches sent again after a retriable error. */
+  retries: number
+  /** New producer identities asked for after a batch failed for good or UNKNOWN_PRODUCER_ID (KIP-360). */
+  producerIdResets: number
+  /** Batches encoded again with a new producer id or epoch and restarted sequences. */
+  resequencedBatches: number
+}
 const NO_HINT = undefined
 
 export class Producer {
@@ -66,7 +101,13 @@ export class Producer {
   private appendTail: Promise<unknown> = Promise.resolve()
   private producerId = -1n
   private producerEpoch = -1
+  /** An InitProducerId is running (the first, or a reset): nothing is sent meanwhile. */
   private initializing: Promise<void> | null = null
+  /** The broker refused an epoch bump (INVALID_REQUEST): resets ask for a fresh producer id. */
+  private epochBumpUnsupported = false
+  /** close() gave up waiting: everything left was failed, nothing more is sent. */
+  private abandoned = false
+  readonly stats: ProducerStats = { retries: 0, producerIdResets: 0, resequencedBatches: 0 }
   private drainScheduled = false
   private retryTimer: NodeJS.Timeout | null = null
   private retryAtMs = 0
@@ -105,14 +146,37 @@ export class Producer {
     await Promise.allSettled(waiting)
   }
 
-  /** Flushes, then refuses further sends. Idempotent. */
-  close(): Promise<void> {
+  /**
+   * Flushes, then refuses further sends. Idempotent. Records not acknowledged within
+   * `timeoutMs` (default PRODUCER_DEFAULTS.closeTimeoutMs) reject with ClientClosedError;
+   * their batches may or may not have been written.
+   */
+  close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? PRODUCER_DEFAULTS.closeTimeoutMs
     this.closed ??= (async () => {
-      await this.flush()
+      let timer: NodeJS.Timeout | null = null
+      const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), timeoutMs)))
+      const outcome = await Promise.race([this.flush().then(() => 'flushed' as const), expired])
+      if (timer !== null) clearTimeout(timer)
+      if (outcome === 'expired') this.abandon(timeoutMs)
       if (this.retryTimer !== null) clearTimeout(this.retryTimer)
       this.onClosed()
     })()
     return this.closed
+  }
+
+  /** Fails every batch not yet acknowledged (close() timed out); late answers are ignored. */
+  private abandon(timeoutMs: number): void {
+    this.abandoned = true
+    const error = new ClientClosedError(`the producer (close() gave up after ${timeoutMs} ms; the record was not acknowledged and may or may not be written)`)
+    for (const q of this.queues.values()) {
+      if (q.lingerTimer !== null) clearTimeout(q.lingerTimer)
+      q.lingerTimer = null
+      q.open = null
+      q.ready.length = 0
+      q.inFlight.length = 0
+    }
+    for (const b of [...this.outstanding]) this.failBatch(b, error)
   }
 
   // ---- appending ----------------------------------------------------------------------
@@ -172,8 +236,8 @@ export class Producer {
   }
 
   private release(batch: ProducerBatch): void {
+    if (!this.outstanding.delete(batch)) return
     this.bufferedBytes -= batch.sizeBytes - BATCH_OVERHEAD_BYTES
-    this.outstanding.delete(batch)
     this.spaceFreed?.()
   }
 
@@ -181,7 +245,7 @@ export class Producer {
     const key = `${topic}\u0000${partition}`
     let q = this.queues.get(key)
     if (q === undefined) {
-      q = { topic, partition, open: null, lingerTimer: null, ready: [], inFlight: [], nextSequence: 0, retryNotBeforeMs: 0, recovering: false }
+      q = { topic, partition, open: null, lingerTimer: null, ready: [], inFlight: [], nextSequence: 0, producerId: -1n, producerEpoch: -1, mustReset: false, retryNotBeforeMs: 0, recovering: false }
       this.queues.set(key, q)
     }
     return q
@@ -234,14 +298,15 @@ export class Producer {
   }
 
   private drain(): void {
-    if (this.options.idempotent && this.producerId < 0n) {
-      if ([...this.queues.values()].some((q) => q.ready.length > 0)) this.ensureProducerId()
+    if (this.abandoned) return
+    const now = Date.now()
+    for (const q of this.queues.values()) this.expire(q, now)
+    if (this.options.idempotent && (this.producerId < 0n || this.initializing !== null)) {
+      if (this.producerId < 0n && [...this.queues.values()].some((q) => q.ready.length > 0)) this.initProducerId(null)
       return
     }
-    const now = Date.now()
     const unknownLeaders = new Set<string>()
     let nextRetryMs = Number.POSITIVE_INFINITY
-    for (const q of this.queues.values()) this.expire(q, now)
     // Rounds: each takes at most one batch per partition (the broker refuses several
     // idempotent batches in one partition's data), grouped into one request per leader.
     for (;;) {
@@ -254,6 +319,7 @@ export class Producer {
         }
         const limit = q.recovering ? 1 : this.options.maxInFlight
         if (q.inFlight.length >= limit) continue
+        if (this.options.idempotent && !this.onCurrentIdentity(q)) continue
         const leader = this.client.cache.leader(q.topic, q.partition)
         if (leader === null) {
           unknownLeaders.add(q.topic)
@@ -268,6 +334,7 @@ export class Producer {
           continue
         }
         batch.sentBehind = q.inFlight.length > 0
+        if (batch.attempts > 0) this.stats.retries++
         batch.attempts++
         q.inFlight.push(batch)
         const group = round.get(leader.address)
@@ -287,19 +354,46 @@ export class Producer {
     }
   }
 
+  /**
+   * Whether the partition's head batch may go out now under the producer's identity, moving
+   * the partition to a new identity when it can (KIP-360): once nothing of it is in flight,
+   * and, unless a batch of it failed for good, once its retries under the old identity are
+   * done. Moving restarts its sequences at 0 and re-encodes the batches sent before.
+   */
+  private onCurrentIdentity(q: PartitionQueue): boolean {
+    if (q.producerId === this.producerId && q.producerEpoch === this.producerEpoch) return true
+    // The old identity has no hole in this partition: its retries finish under it.
+    if (!q.mustReset && q.ready[0]!.encoded !== null) return true
+    if (q.inFlight.length > 0) return false
+    q.producerId = this.producerId
+    q.producerEpoch = this.producerEpoch
+    q.nextSequence = 0
+    q.mustReset = false
+    for (const b of q.ready) {
+      if (b.encoded === null) continue
+      b.unfreeze()
+      this.stats.resequencedBatches++
+    }
+    return true
+  }
+
   /** Freezes a batch at its first send: sequence numbers and bytes. */
   private prepare(queue: PartitionQueue, batch: ProducerBatch): void {
     if (batch.encoded !== null) return
-    if (this.options.idempotent) {
-      batch.baseSequence = queue.nextSequence
-      // Sequences wrap at int32 max (Kafka's DefaultRecordBatch.incrementSequence).
-      queue.nextSequence = (queue.nextSequence + batch.records.length) % (INT32_MAX + 1)
-    }
+    const baseSequence = this.options.idempotent ? queue.nextSequence : -1
     batch.encoded = encodeRecordBatch({
       records: batch.records,
       compression: this.options.compression,
-      ...(this.options.idempotent ? { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: batch.baseSequence } : {}),
+      ...(this.options.idempotent ? { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence } : {}),
     }, { codecs: compressionCodecs })
+    if (this.options.idempotent) {
+      // The sequence is taken only once the batch encodes: a batch that cannot leaves no hole.
+      batch.baseSequence = baseSequence
+      batch.producerId = this.producerId
+      batch.producerEpoch = this.producerEpoch
+      // Sequences wrap at int32 max (Kafka's DefaultRecordBatch.incrementSequence).
+      queue.nextSequence = (baseSequence + batch.records.length) % (INT32_MAX + 1)
+    }
   }
 
   /** Fails batches that waited past their delivery timeout without being sent again. */
@@ -352,6 +446,7 @@ export class Producer {
   }
 
   private completeBatch(batch: ProducerBatch, baseOffset: bigint): void {
+    if (batch.settled) return
     const q = this.queueOf(batch)
     removeFrom(q.inFlight, batch)
     if (q.recovering && q.inFlight.length === 0 && !q.ready.some((b) => b.encoded !== null)) q.recovering = false
@@ -360,11 +455,23 @@ export class Producer {
   }
 
   private batchError(batch: ProducerBatch, error: TributaryError, hint: { leaderId: number; leaderEpoch: number } | undefined): void {
+    if (batch.settled) return
     const q = this.queueOf(batch)
     removeFrom(q.inFlight, batch)
     batch.errors.push(error)
-    const outOfOrderBehind = error.code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER.code && batch.sentBehind
-    const retriable = error.retriable || outOfOrderBehind
+    let retriable = error.retriable
+    if (error.code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER.code) {
+      // Behind an unanswered batch: the consequence of that one's failure, retried (as the
+      // Java client). Under an identity being replaced: the hole is left behind by the reset.
+      const replaced = this.initializing !== null || !this.isCurrent(batch)
+      if (replaced) q.mustReset = true
+      retriable = batch.sentBehind || replaced
+    } else if (error.code === ErrorCode.UNKNOWN_PRODUCER_ID.code && this.options.idempotent) {
+      // The broker lost this producer's state for the partition (KIP-360): a new identity, then the batch again.
+      q.mustReset = true
+      if (this.isCurrent(batch)) this.resetProducerId()
+      retriable = true
+    }
     const now = Date.now()
     const waitMs = backoffMs(batch.attempts - 1, this.client.backoff, Math.random)
     if (retriable && now + waitMs < batch.deadlineMs) {
@@ -382,24 +489,61 @@ export class Producer {
     this.failBatch(batch, batch.errors.length === 1 ? error : new RetriesExhaustedError(`produce to ${batch.topic}-${batch.partition}`, [...batch.errors]))
   }
 
-  private failBatch(batch: ProducerBatch, error: TributaryError): void {
+  private failBatch(batch: ProducerBatch, error: Error): void {
+    if (batch.settled) return
     batch.fail(error)
     this.release(batch)
+    if (this.options.idempotent && batch.encoded !== null && !this.abandoned) {
+      // Sent and failed for good: its sequence numbers may be a hole the broker never fills (KIP-360).
+      this.queueOf(batch).mustReset = true
+      if (this.isCurrent(batch)) this.resetProducerId()
+    }
   }
 
-  private ensureProducerId(): void {
-    this.initializing ??= this.client.track(retry(async () => {
-      const res = await this.client.callAny((s) => s.initProducerId.bind(s), { transactionalId: '', transactionTimeoutMs: 0, producerId: -1n, producerEpoch: -1 }, 'InitProducerId')
+  private isCurrent(batch: ProducerBatch): boolean {
+    return batch.producerId === this.producerId && batch.producerEpoch === this.producerEpoch
+  }
+
+  /** A new identity after a batch failed for good or UNKNOWN_PRODUCER_ID (once per identity). */
+  private resetProducerId(): void {
+    if (this.initializing !== null || this.producerId < 0n || this.abandoned) return
+    this.stats.producerIdResets++
+    this.initProducerId({ producerId: this.producerId, producerEpoch: this.producerEpoch })
+  }
+
+  /**
+   * InitProducerId: a new producer id (previous null), or an epoch bump of `previous`
+   * (KIP-360), falling back to a new id when the broker refuses bumps or the epoch is at its
+   * maximum. Partitions move to the new identity on their own (onCurrentIdentity).
+   */
+  private initProducerId(previous: { readonly producerId: bigint; readonly producerEpoch: number } | null): void {
+    if (this.initializing !== null) return
+    const ask = (producerId: bigint, producerEpoch: number): Promise<broker.InitProducerIdResponse> =>
+      this.client.callAny((s) => s.initProducerId.bind(s), { transactionalId: '', transactionTimeoutMs: 0, producerId, producerEpoch }, 'InitProducerId')
+    this.initializing = this.client.track(retry(async () => {
+      let res: broker.InitProducerIdResponse | null = null
+      if (previous !== null && !this.epochBumpUnsupported && previous.producerEpoch < PRODUCER_EPOCH_MAX) {
+        res = await ask(previous.producerId, previous.producerEpoch)
+        if (res.errorCode === ErrorCode.INVALID_REQUEST.code) {
+          // This broker cannot bump epochs (Tributary's answers so to a named producer id): a fresh id does.
+          this.epochBumpUnsupported = true
+          res = null
+        }
+      }
+      res ??= await ask(-1n, -1)
       if (res.errorCode !== ErrorCode.NONE.code) throw kafkaError(res.errorCode, 'InitProducerId')
       return res
     }, { deadlineMs: Date.now() + this.options.deliveryTimeoutMs, backoff: this.client.backoff, what: 'InitProducerId', signal: this.client.closeSignal })).then(
       (res) => {
         this.producerId = res.producerId
         this.producerEpoch = res.producerEpoch
+        this.initializing = null
         this.scheduleDrain()
       },
       (err: unknown) => {
-        // Without a producer id nothing can be sent idempotently: fail what waits, try again on the next send.
+        // Without a producer id nothing can be sent idempotently: fail what waits, start again on the next send.
+        this.producerId = -1n
+        this.producerEpoch = -1
         this.initializing = null
         const error = asTributaryError(err)
         for (const q of this.queues.values()) for (const b of q.ready.splice(0)) this.failBatch(b, error)
