@@ -71,8 +71,12 @@ describe('idempotent producer under leader failover (3 combined processes)', () 
       const check = checkNumberedLog(stream, records.map((r) => ({ offset: r.offset, value: r.value?.toString() ?? null })))
       console.log(`idempotent failover: leader ${killed} SIGKILLed with ${inFlightAtKill} records unacknowledged, new leader ${newLeader}, next acknowledgment after ${Math.round(firstAckAfterKillMs)} ms; ` +
         `${stream.sent} records sent, ${check.acknowledged} acknowledged, ${stream.failed.length} sends failed, ${check.read} read; ` +
-        `missing ${check.missing.length}, duplicates ${check.duplicates.length}, misplaced ${check.misplaced.length}, out of order ${check.outOfOrder}, gaps ${check.gaps.length}`)
+        `missing ${check.missing.length}, duplicates ${check.duplicates.length}, misplaced ${check.misplaced.length}, out of order ${check.outOfOrder}, gaps ${check.gaps.length}; ` +
+        `batches resent ${producer.stats.retries}, producer id resets ${producer.stats.producerIdResets}`)
       expect(stream.failed).toEqual([])
+      // The kill did hit batches in flight (they were resent), and none failed for good.
+      expect(producer.stats.retries).toBeGreaterThan(0)
+      expect(producer.stats.producerIdResets).toBe(0)
       expect(check.acknowledged).toBe(stream.sent)
       expect(check.missing).toEqual([])
       expect(check.duplicates).toEqual([])

@@ -76,7 +76,7 @@ try {
   await producer.flush()
   const recordsPerS = acked / seconds
   const latency = summarize(latencies.sort((a, b) => a - b))
-  console.log(`acknowledged ${acked} records in ${seconds} s: ${Math.round(recordsPerS)} records/s (${((recordsPerS * recordBytes) / 1e6).toFixed(1)} MB/s of values), failed sends ${failed}`)
+  console.log(`acknowledged ${acked} records in ${seconds} s: ${Math.round(recordsPerS)} records/s (${((recordsPerS * recordBytes) / 1e6).toFixed(1)} MB/s of values), failed sends ${failed}, batches resent ${producer.stats.retries}, producer id resets ${producer.stats.producerIdResets}`)
   console.log(formatSummary(`send() latency (${recordsPerSend} records)`, latency))
   if (cpuBefore !== null) console.log(`cpu: ${formatCpu(cpuBefore, cpuAfter, seconds * 1000)}`)
   const file = await writeResult('producer-throughput', { environment: environment(), seconds, partitions, concurrency, recordsPerSend, recordBytes, lingerMs, batchBytes, acked, recordsPerS, failed, latency })
