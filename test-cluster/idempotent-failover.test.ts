@@ -7,10 +7,15 @@
  * every acknowledged record exactly once, at the offset send() resolved to, in send order,
  * with no gap among the acknowledged numbers and no duplicate at all: the retried batches
  * were deduplicated by the new leader, whose producer state came from the replicated log.
+ * A second case checks recovery after a batch fails for good (KIP-360) against the real
+ * broker: with min.insync.replicas 3 and a follower down, a batch is refused until its
+ * delivery timeout; once the follower is back, later batches are written (the producer took a
+ * fresh producer id) instead of being refused OUT_OF_ORDER_SEQUENCE_NUMBER.
  * Assumes `tsc -b` has built packages/cli/dist (npm test does it first).
  */
 import { performance } from 'node:perf_hooks'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { ErrorCode } from '@tributary/protocol'
 import { Client } from '@tributary/client'
 import { BrokerCluster } from './src/broker-cluster.ts'
 import { checkNumberedLog, NumberedStream } from './src/numbered-stream.ts'
@@ -23,6 +28,9 @@ const ACKED_AFTER_RESTART = 500
 /** broker.session.timeout.ms: a SIGKILLed leader is fenced (and replaced) this long after its last heartbeat. */
 const SESSION_TIMEOUT_MS = 3000
 const FAILOVER_TIMEOUT_MS = 15_000
+const STRICT_TOPIC = 'idempotent-recovery'
+/** The recovery case's delivery timeout: the refused batch fails for good after this long. */
+const DOOMED_DELIVERY_TIMEOUT_MS = 1500
 
 describe('idempotent producer under leader failover (3 combined processes)', () => {
   let cluster: BrokerCluster
@@ -88,5 +96,30 @@ describe('idempotent producer under leader failover (3 combined processes)', () 
     } finally {
       await stream.stop()
     }
+  })
+
+  it('recovers (KIP-360, a fresh producer id) after a batch fails for good: later batches are written, not refused OUT_OF_ORDER_SEQUENCE_NUMBER', async () => {
+    // min.insync.replicas 3: with one replica down, acks=all is refused (NOT_ENOUGH_REPLICAS, nothing written).
+    await cluster.createTopic(STRICT_TOPIC, { partitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '3' } })
+    await cluster.waitForIsr(STRICT_TOPIC, 0)
+    const producer = client.producer({ acks: 'all', lingerMs: 0, deliveryTimeoutMs: DOOMED_DELIVERY_TIMEOUT_MS })
+    expect((await producer.send(STRICT_TOPIC, [{ value: 'before', partition: 0 }]))[0]!.offset).toBe(0n)
+    const firstId = producer.idempotence!.producerId
+    const leader = await cluster.leaderOf(STRICT_TOPIC, 0)
+    const follower = cluster.ids.find((id) => id !== leader)!
+    await cluster.kill(follower, 'SIGKILL')
+    await cluster.waitForIsr(STRICT_TOPIC, 0, cluster.ids.filter((id) => id !== follower))
+    // Sequence 1 is refused until its delivery timeout: a hole the broker will never see filled.
+    await expect(producer.send(STRICT_TOPIC, [{ value: 'doomed', partition: 0 }])).rejects.toMatchObject({ code: ErrorCode.NOT_ENOUGH_REPLICAS.code })
+    await cluster.restart(follower)
+    await cluster.waitForIsr(STRICT_TOPIC, 0)
+    const after = await producer.send(STRICT_TOPIC, [{ value: 'after-1', partition: 0 }, { value: 'after-2', partition: 0 }])
+    expect(after.map((m) => m.offset)).toEqual([1n, 2n])
+    const records = await cluster.client().readRange(STRICT_TOPIC, 0, 0n)
+    expect(records.map((r) => r.value?.toString())).toEqual(['before', 'after-1', 'after-2'])
+    // Tributary's broker refuses epoch bumps (INVALID_REQUEST): the producer took a new id.
+    expect(producer.stats.producerIdResets).toBe(1)
+    expect(producer.idempotence!.producerId).not.toBe(firstId)
+    console.log(`KIP-360 recovery: producer id ${firstId} -> ${producer.idempotence!.producerId} after a batch failed for good; ${records.length} records read`)
   })
 })
