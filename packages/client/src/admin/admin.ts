@@ -9,6 +9,8 @@ import { ErrorCode, controller, type broker } from '@tributary/protocol'
 import type { Client } from '../client/client.js'
 import { kafkaError, RetriesExhaustedError, TributaryError } from '../errors.js'
 import { retry } from '../retry.js'
+import { deleteGroup, describeGroup, listGroups } from './admin-groups.js'
+import type { GroupDescription, ListedGroup } from './group-types.js'
 import type {
   AlterConfigsOptions,
   ClusterDescription,
@@ -222,6 +224,21 @@ export class Admin {
     const res = await this.client.forward((s) => s.alterConfigs.bind(s), request, 'AlterConfigs', deadlineMs)
     const errors = res.results.filter((r) => r.errorCode !== ErrorCode.NONE.code).map((r) => kafkaError(r.errorCode, `alterConfigs '${r.topic}'`, r.errorMessage))
     if (errors.length > 0) throw combine('alterConfigs', errors)
+  }
+
+  /** Every consumer group of the cluster with its state (each broker lists the groups it coordinates). */
+  listGroups(): Promise<ListedGroup[]> {
+    return listGroups(this.client)
+  }
+
+  /** A group's members, their assignments, its state, and the lag per partition (latest - committed). */
+  describeGroup(groupId: string): Promise<GroupDescription> {
+    return describeGroup(this.client, groupId)
+  }
+
+  /** Deletes a group without members and its committed offsets. */
+  deleteGroup(groupId: string): Promise<void> {
+    return deleteGroup(this.client, groupId)
   }
 
   private metadata(topics: readonly string[] | 'all'): Promise<broker.MetadataResponse> {

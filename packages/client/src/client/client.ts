@@ -56,7 +56,7 @@ export class Client {
     return p
   }
 
-  /** A consumer of assigned partitions (consumer groups and subscribe() are not implemented yet). */
+  /** A consumer: assign() partitions, or with a groupId subscribe() to topics as a group member. */
   consumer(options: ConsumerOptions = {}): Consumer {
     this.assertOpen()
     const c = new Consumer(this, options, () => this.consumers.delete(c))

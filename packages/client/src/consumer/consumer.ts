@@ -13,12 +13,19 @@
  * - Errors: leader errors refresh metadata (or follow the leader hint) and retry after a
  *   backoff; other errors end the iteration with the error.
  *
- * Not yet: subscribe() and consumer groups, commits, per-partition prefetch limits.
+ * - Groups: with a groupId, subscribe() joins the group (group-member.ts, KIP-848): the
+ *   coordinator's assignment replaces assign(); partitions added start at the committed
+ *   offset; revoked ones stop fetching and (autoCommit) have their positions committed before
+ *   they are released. commit() commits with the member epoch; autoCommit commits every
+ *   autoCommitIntervalMs and on close(), which then leaves the group.
+ *
+ * Not yet: per-partition prefetch limits.
  */
 import { compressionCodecs, decodeRecords, ErrorCode, iterateBatches, type broker } from '@tributary/protocol'
 import type { Client } from '../client/client.js'
 import { asTributaryError, ClientClosedError, kafkaError, TributaryError } from '../errors.js'
 import { backoffMs } from '../retry.js'
+import { GroupMember, type CommitOffset } from './group-member.js'
 import { resolveConsumerOptions, type ConsumerOptions, type ResolvedConsumerOptions } from './options.js'
 import type { ConsumerRecord, TopicPartition } from './types.js'
 
@@ -48,6 +55,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private failure: TributaryError | null = null
   private closed = false
   private readonly stop = new AbortController()
+  private member: GroupMember | null = null
+  private autoCommitTimer: NodeJS.Timeout | null = null
 
   /** @internal Made by Client.consumer(). */
   constructor(
@@ -61,6 +70,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   /** Replaces the assignment. Positions of partitions kept are kept. */
   assign(partitions: readonly TopicPartition[]): void {
     this.assertOpen()
+    if (this.member !== null) throw new TributaryError(ErrorCode.INVALID_REQUEST, 'assign() on a consumer that subscribed: the group assigns its partitions')
     const next = new Map<string, Assigned>()
     for (const tp of partitions) {
       if (!Number.isInteger(tp.partition) || tp.partition < 0) throw new RangeError(`partition must be a non-negative integer, got ${tp.partition}`)
@@ -72,9 +82,52 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.buffer = this.buffer.filter((r) => this.assigned.has(key(r.topic, r.partition)))
   }
 
-  /** Consumer groups are not implemented yet. */
-  subscribe(_topics: readonly string[]): Promise<void> {
-    return Promise.reject(new TributaryError(ErrorCode.UNSUPPORTED_VERSION, 'subscribe() needs consumer groups, which are not implemented yet; use assign()'))
+  /**
+   * Joins the consumer group `groupId` (or changes the subscription) and starts heartbeating;
+   * the coordinator's assignment then decides what the consumer reads. Resolves once the
+   * topics' metadata is known (the assignment follows with the heartbeats).
+   */
+  async subscribe(topics: readonly string[]): Promise<void> {
+    this.assertOpen()
+    const groupId = this.options.groupId
+    if (groupId === null) throw new TributaryError(ErrorCode.INVALID_REQUEST, 'subscribe() needs a groupId; use assign() without one')
+    if (topics.length === 0) throw new RangeError('subscribe() needs at least one topic')
+    if (this.member === null && this.assigned.size > 0) throw new TributaryError(ErrorCode.INVALID_REQUEST, 'subscribe() on a consumer with assigned partitions')
+    const deadlineMs = Date.now() + this.client.options.requestTimeoutMs
+    for (const t of topics) await this.client.topicMetadata(t, deadlineMs)
+    if (this.member === null) {
+      this.member = new GroupMember(this.client, groupId, this.options, {
+        onAssigned: (parts, committed) => this.onAssigned(parts, committed),
+        onRevoked: (parts, commit) => this.onRevoked(parts, commit),
+        onFatal: (error) => {
+          this.failure = error
+        },
+      })
+      if (this.options.autoCommit) {
+        this.autoCommitTimer = setInterval(() => void this.commit().catch(() => undefined), this.options.autoCommitIntervalMs)
+        this.autoCommitTimer.unref()
+      }
+    }
+    this.member.subscribe(topics)
+  }
+
+  /**
+   * Commits to the group: `record`'s offset + 1 for its partition, or without one the
+   * position of every partition the consumer owns. Only partitions the member still owns are
+   * committed (a revoked partition's offset belongs to its new owner).
+   */
+  async commit(record?: { readonly topic: string; readonly partition: number; readonly offset: bigint }): Promise<void> {
+    const member = this.member
+    if (member === null) throw new TributaryError(ErrorCode.INVALID_REQUEST, 'commit() needs a consumer that subscribed with a groupId')
+    const offsets: CommitOffset[] = record !== undefined
+      ? [{ topic: record.topic, partition: record.partition, offset: record.offset + 1n }]
+      : [...this.assigned.values()].flatMap((a) => (a.position === null ? [] : [{ topic: a.topic, partition: a.partition, offset: a.position }]))
+    if (offsets.length > 0) await member.commit(offsets)
+  }
+
+  /** @internal The group membership (tests). */
+  get group(): GroupMember | null {
+    return this.member
   }
 
   assignment(): TopicPartition[] {
@@ -142,12 +195,43 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     }
   }
 
+  /** Stops fetching; a group member commits its positions (autoCommit) and leaves the group. */
   async close(): Promise<void> {
     if (this.closed) return
+    if (this.autoCommitTimer !== null) clearInterval(this.autoCommitTimer)
+    this.autoCommitTimer = null
+    if (this.member !== null) {
+      if (this.options.autoCommit) await this.commit().catch(() => undefined)
+      await this.member.leave()
+    }
     this.closed = true
     this.stop.abort()
     await this.round?.catch(() => undefined)
     this.onClosed()
+  }
+
+  // ---- the group's assignment -----------------------------------------------------------
+
+  private onAssigned(partitions: readonly TopicPartition[], committed: ReadonlyMap<string, bigint>): void {
+    for (const tp of partitions) {
+      const k = key(tp.topic, tp.partition)
+      const offset = committed.get(k) ?? null
+      this.assigned.set(k, { topic: tp.topic, partition: tp.partition, position: offset, fetchPosition: offset, paused: false, generation: 0 })
+    }
+  }
+
+  private async onRevoked(partitions: readonly TopicPartition[], commit: boolean): Promise<void> {
+    const offsets: CommitOffset[] = []
+    for (const tp of partitions) {
+      const k = key(tp.topic, tp.partition)
+      const a = this.assigned.get(k)
+      if (a?.position !== null && a?.position !== undefined) offsets.push({ topic: tp.topic, partition: tp.partition, offset: a.position })
+      // Stop fetching: records of a round in flight for it are dropped (fetchFrom finds no entry).
+      this.assigned.delete(k)
+    }
+    const gone = new Set(partitions.map((tp) => key(tp.topic, tp.partition)))
+    this.buffer = this.buffer.filter((r) => !gone.has(key(r.topic, r.partition)))
+    if (commit && offsets.length > 0) await this.member?.commit(offsets).catch(() => undefined)
   }
 
   // ---- fetching -----------------------------------------------------------------------

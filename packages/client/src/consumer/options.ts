@@ -1,8 +1,8 @@
 /** Consumer options, named after the Java consumer's settings (fetch.max.wait.ms, fetch.min.bytes, ...). */
 export interface ConsumerOptions {
-  /** Consumer groups are not implemented yet: a consumer reads the partitions it is assigned. */
+  /** With a group id, subscribe() joins the group (KIP-848); without one, only assign() works. */
   readonly groupId?: string
-  /** Where a partition without a position starts: its log start (true) or its end (false, default); auto.offset.reset. */
+  /** Where a partition without a position (or committed offset) starts: its log start (true) or its end (false, default); auto.offset.reset. */
   readonly fromBeginning?: boolean
   /** How long the leader may hold a fetch waiting for minBytes (fetch.max.wait.ms). */
   readonly maxWaitMs?: number
@@ -10,6 +10,15 @@ export interface ConsumerOptions {
   /** Per fetch request (fetch.max.bytes) and per partition (max.partition.fetch.bytes). */
   readonly maxBytes?: number
   readonly partitionMaxBytes?: number
+  /** With no successful heartbeat for this long the consumer drops its partitions locally (session.timeout.ms). */
+  readonly sessionTimeoutMs?: number
+  /** Until the coordinator says otherwise (its heartbeat_interval_ms wins). */
+  readonly heartbeatIntervalMs?: number
+  /** How long the member may take to revoke partitions (rebalance timeout, max.poll.interval.ms). */
+  readonly rebalanceTimeoutMs?: number
+  /** Commit the positions every autoCommitIntervalMs, on revocation and on close (enable.auto.commit). */
+  readonly autoCommit?: boolean
+  readonly autoCommitIntervalMs?: number
 }
 
 export const CONSUMER_DEFAULTS = {
@@ -18,6 +27,11 @@ export const CONSUMER_DEFAULTS = {
   minBytes: 1,
   maxBytes: 50 * 1024 * 1024,
   partitionMaxBytes: 1024 * 1024,
+  sessionTimeoutMs: 45_000,
+  heartbeatIntervalMs: 5_000,
+  rebalanceTimeoutMs: 300_000,
+  autoCommit: true,
+  autoCommitIntervalMs: 5_000,
 } as const
 
 export type ResolvedConsumerOptions = Required<Omit<ConsumerOptions, 'groupId'>> & { readonly groupId: string | null }
@@ -30,9 +44,18 @@ export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsum
     minBytes: options.minBytes ?? CONSUMER_DEFAULTS.minBytes,
     maxBytes: options.maxBytes ?? CONSUMER_DEFAULTS.maxBytes,
     partitionMaxBytes: options.partitionMaxBytes ?? CONSUMER_DEFAULTS.partitionMaxBytes,
+    sessionTimeoutMs: options.sessionTimeoutMs ?? CONSUMER_DEFAULTS.sessionTimeoutMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? CONSUMER_DEFAULTS.heartbeatIntervalMs,
+    rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? CONSUMER_DEFAULTS.rebalanceTimeoutMs,
+    autoCommit: options.autoCommit ?? CONSUMER_DEFAULTS.autoCommit,
+    autoCommitIntervalMs: options.autoCommitIntervalMs ?? CONSUMER_DEFAULTS.autoCommitIntervalMs,
   }
+  if (r.groupId === '') throw new RangeError('groupId must not be empty')
   for (const key of ['maxWaitMs', 'minBytes', 'maxBytes', 'partitionMaxBytes'] as const) {
     if (!Number.isInteger(r[key]) || r[key] < 0) throw new RangeError(`${key} must be a non-negative integer, got ${r[key]}`)
+  }
+  for (const key of ['sessionTimeoutMs', 'heartbeatIntervalMs', 'rebalanceTimeoutMs', 'autoCommitIntervalMs'] as const) {
+    if (!Number.isInteger(r[key]) || r[key] < 1) throw new RangeError(`${key} must be a positive integer, got ${r[key]}`)
   }
   return r
 }
