@@ -21,3 +21,16 @@ export const MAX_OFFSET_METADATA_LENGTH = 4_096
 export const MAX_REBALANCE_TIMEOUT_MS = 30 * 60_000
 /** The only server-side assignor; an empty server_assignor means this one. */
 export const UNIFORM_ASSIGNOR = 'uniform'
+
+// ---- The coordinator shell (group-coordinator.ts) ----
+
+/** How often loaded shards check session and rebalance timeouts. */
+export const COORDINATOR_TICK_INTERVAL_MS = 500
+/** acks=all wait for an append of group records (Kafka's offsets.commit.timeout.ms is 5 s). */
+export const COORDINATOR_APPEND_TIMEOUT_MS = 5_000
+/** Pause between failed load attempts, and the long-poll wait of a load's reads. */
+export const COORDINATOR_LOAD_RETRY_MS = 200
+/** Bytes per read while loading a shard (offsets.load.buffer.size, Kafka's default 5 MiB). */
+export const COORDINATOR_LOAD_FETCH_BYTES = 5 * 1024 * 1024
+/** offsets.topic.replication.factor: __consumer_offsets gets min(this, unfenced brokers) replicas. */
+export const OFFSETS_TOPIC_MAX_REPLICATION_FACTOR = 3

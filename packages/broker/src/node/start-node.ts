@@ -50,6 +50,7 @@ import type { metadata, NodeId } from '@tributary/protocol'
 import { REPLICA_MANAGER_DEFAULTS, ReplicaManager } from '../replica-manager/replica-manager.js'
 import type { ControllerChannel, LeaderChannels, ReplicaManagerConfig, ReplicaService } from '../replica-manager/types.js'
 import { brokerServiceImpl, RAW_BROKER_SERVICE, type AdminForwarder } from '../server/broker-service.js'
+import { DEFAULT_OFFSETS_TOPIC_PARTITIONS, GroupCoordinator } from '../group/group-coordinator.js'
 import type { TopicDefaults } from '../partition/topic-config.js'
 import { ProducerIdManager } from '../producer-ids/producer-id-manager.js'
 import { BROKER_SERVER_OPTIONS } from '../server/server-limits.js'
@@ -108,6 +109,8 @@ export interface BrokerSettings {
   readonly heartbeatIntervalMs?: number
   readonly controlledShutdownTimeoutMs?: number
   readonly rack?: string
+  /** offsets.topic.num.partitions: partitions of __consumer_offsets when the broker creates it (DEFAULT_OFFSETS_TOPIC_PARTITIONS). */
+  readonly offsetsTopicPartitions?: number
   /** Builds the replica manager (the node passes its channels); the ReplicaManager by default. Tests pass stubs. */
   readonly createReplicaManager?: ReplicaManagerFactory
 }
@@ -319,6 +322,7 @@ interface BrokerTarget {
   readonly applier: MetadataApplier
   readonly admin: AdminForwarder
   readonly producerIds: ProducerIdManager
+  readonly groups: GroupCoordinator
   readonly driver: () => RaftDriver | null
   readonly clusterId: string
   /** The replica manager's topic defaults, for DescribeConfigs. */
@@ -357,6 +361,7 @@ async function bindBrokerShell(config: NodeConfig, logger: PinoLogger): Promise<
         alterConfigs: (r) => target().admin.alterConfigs(r),
       },
       producerIds: () => target().producerIds,
+      groups: () => target().groups,
     }),
   )
   const port = await bindServer(server, listener.host, listener.port)
@@ -408,6 +413,7 @@ async function createBroker(
   }
 
   let lifecycle: BrokerLifecycle | null = null
+  let groups: GroupCoordinator | null = null
   const applier = new MetadataApplier(
     (image) => replicas.applyMetadata(image),
     logger,
@@ -416,6 +422,7 @@ async function createBroker(
       if (previous === null) event(`applied metadata at offset ${image.offset}`)
       const line = previous === null ? null : localLeadershipEvent(previous, image, brokerId)
       if (line !== null) event(line)
+      groups?.onImage(image)
       const epoch = lifecycle?.brokerEpoch ?? -1n
       // Caught up with our own registration: heartbeat now, the controller may unfence us.
       if (epoch >= 0n && previous !== null && BigInt(previous.offset) < epoch && BigInt(image.offset) >= epoch) lifecycle?.heartbeatSoon()
@@ -472,6 +479,17 @@ async function createBroker(
     logger.child({ component: 'producer-ids' }),
   )
 
+  // The group coordinator (KIP-848): shards of the __consumer_offsets partitions this broker leads.
+  const coordinator = new GroupCoordinator({
+    brokerId,
+    listenerName: settings.listener.name,
+    replicas,
+    createTopics: admin.createTopics,
+    offsetsTopicPartitions: settings.offsetsTopicPartitions ?? DEFAULT_OFFSETS_TOPIC_PARTITIONS,
+    logger: logger.child({ component: 'group-coordinator' }),
+  })
+  groups = coordinator
+
   let closing: Promise<void> | null = null
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -485,6 +503,7 @@ async function createBroker(
       sessions.close()
       const serverDown = shutdownServer(shell.server, SERVER_SHUTDOWN_GRACE_MS)
       await applier.close()
+      await coordinator.close()
       try {
         await replicas.close()
       } catch (err) {
@@ -511,7 +530,7 @@ async function createBroker(
       whenUnfenced: () => whenUnfenced,
     },
     start: () => {
-      shell.target = { replicas, applier, admin, producerIds, driver, clusterId, topicDefaults: replicaConfig }
+      shell.target = { replicas, applier, admin, producerIds, groups: coordinator, driver, clusterId, topicDefaults: replicaConfig }
       lc.start()
     },
     close,

@@ -17,6 +17,10 @@
  * - InitProducerId: an idempotent producer's id, from the blocks the broker's
  *   ProducerIdManager takes from the controller (KIP-730).
  *
+ * - FindCoordinator, ConsumerGroupHeartbeat, OffsetCommit, OffsetFetch, ListGroups,
+ *   DescribeGroups, DeleteGroups: the group coordinator (group/group-coordinator.ts, KIP-848).
+ *   Without one (deps.groups absent) each is answered UNSUPPORTED_VERSION in its body.
+ *
  * Until the node has started its replica manager and metadata, calls are answered
  * UNAVAILABLE (the listener is bound first so a port in use fails fast).
  */
@@ -33,6 +37,7 @@ import {
   type RawHandlerLimits,
 } from '@tributary/metadata-quorum'
 import { broker, controller, ErrorCode } from '@tributary/protocol'
+import type { GroupRequests } from '../group/group-coordinator.js'
 import type { ReplicaService } from '../replica-manager/types.js'
 import type { TopicDefaults } from '../partition/topic-config.js'
 import { describeConfigsResponse } from './describe-configs.js'
@@ -72,6 +77,8 @@ export interface BrokerServiceDeps {
   readonly listenerName: string
   readonly admin: AdminForwarder
   readonly producerIds: () => ProducerIdSource
+  /** The group coordinator; absent: group calls answer UNSUPPORTED_VERSION. Throws CallStatusError(UNAVAILABLE) until the node has started. */
+  readonly groups?: () => GroupRequests
 }
 
 export const RAW_BROKER_SERVICE: grpc.ServiceDefinition = rawServiceDefinition(broker.BrokerServiceService)
@@ -109,6 +116,7 @@ export function brokerServiceImpl(deps: BrokerServiceDeps): grpc.UntypedServiceI
   }
   const b = broker
   const c = controller
+  const groups = deps.groups
   return {
     metadata: rawUnaryHandler(b.MetadataRequest, b.MetadataResponse, logger, 'Metadata', (request) => {
       const view = deps.metadata()
@@ -148,24 +156,30 @@ export function brokerServiceImpl(deps: BrokerServiceDeps): grpc.UntypedServiceI
       return describeConfigsResponse(view.image, request, view.topicDefaults)
     }, limits),
     initProducerId: rawUnaryHandler(b.InitProducerIdRequest, b.InitProducerIdResponse, logger, 'InitProducerId', (request) => deps.producerIds().initProducerId(request), limits),
-    // Consumer groups (KIP-848): the coordinator's state machine exists (src/group) but is not
-    // wired to __consumer_offsets yet. Until it is, each call is decoded like any other (garbage
-    // gets INVALID_ARGUMENT) and answered UNSUPPORTED_VERSION, not retriable, in its own body.
-    findCoordinator: rawUnaryHandler(b.FindCoordinatorRequest, b.FindCoordinatorResponse, logger, 'FindCoordinator', () =>
-      ({ ...emptyOf(b.FindCoordinatorResponse), errorCode: GROUPS_UNSUPPORTED, errorMessage: GROUPS_NOT_SERVED, nodeId: -1 }), limits),
-    consumerGroupHeartbeat: rawUnaryHandler(b.ConsumerGroupHeartbeatRequest, b.ConsumerGroupHeartbeatResponse, logger, 'ConsumerGroupHeartbeat', () =>
-      ({ ...emptyOf(b.ConsumerGroupHeartbeatResponse), errorCode: GROUPS_UNSUPPORTED, errorMessage: GROUPS_NOT_SERVED }), limits),
-    offsetCommit: rawUnaryHandler(b.OffsetCommitRequest, b.OffsetCommitResponse, logger, 'OffsetCommit', () =>
-      ({ ...emptyOf(b.OffsetCommitResponse), errorCode: GROUPS_UNSUPPORTED }), limits),
-    offsetFetch: rawUnaryHandler(b.OffsetFetchRequest, b.OffsetFetchResponse, logger, 'OffsetFetch', () =>
-      ({ ...emptyOf(b.OffsetFetchResponse), errorCode: GROUPS_UNSUPPORTED }), limits),
-    listGroups: rawUnaryHandler(b.ListGroupsRequest, b.ListGroupsResponse, logger, 'ListGroups', () =>
-      ({ ...emptyOf(b.ListGroupsResponse), errorCode: GROUPS_UNSUPPORTED }), limits),
-    describeGroups: rawUnaryHandler(b.DescribeGroupsRequest, b.DescribeGroupsResponse, logger, 'DescribeGroups', (request) => ({
-      groups: request.groupIds.map((groupId) => ({ ...emptyOf(b.DescribedGroup), groupId, errorCode: GROUPS_UNSUPPORTED, errorMessage: GROUPS_NOT_SERVED })),
-    }), limits),
-    deleteGroups: rawUnaryHandler(b.DeleteGroupsRequest, b.DeleteGroupsResponse, logger, 'DeleteGroups', (request) => ({
-      results: request.groupIds.map((groupId) => ({ groupId, errorCode: GROUPS_UNSUPPORTED })),
-    }), limits),
+    // Consumer groups (KIP-848): each call is decoded like any other (garbage gets
+    // INVALID_ARGUMENT); without a coordinator it is answered UNSUPPORTED_VERSION, not
+    // retriable, in its own body.
+    findCoordinator: rawUnaryHandler(b.FindCoordinatorRequest, b.FindCoordinatorResponse, logger, 'FindCoordinator', (request) =>
+      groups === undefined
+        ? ({ ...emptyOf(b.FindCoordinatorResponse), errorCode: GROUPS_UNSUPPORTED, errorMessage: GROUPS_NOT_SERVED, nodeId: -1 })
+        : groups().findCoordinator(request), limits),
+    consumerGroupHeartbeat: rawUnaryHandler(b.ConsumerGroupHeartbeatRequest, b.ConsumerGroupHeartbeatResponse, logger, 'ConsumerGroupHeartbeat', (request) =>
+      groups === undefined
+        ? ({ ...emptyOf(b.ConsumerGroupHeartbeatResponse), errorCode: GROUPS_UNSUPPORTED, errorMessage: GROUPS_NOT_SERVED })
+        : groups().heartbeat(request), limits),
+    offsetCommit: rawUnaryHandler(b.OffsetCommitRequest, b.OffsetCommitResponse, logger, 'OffsetCommit', (request) =>
+      groups === undefined ? ({ ...emptyOf(b.OffsetCommitResponse), errorCode: GROUPS_UNSUPPORTED }) : groups().commitOffsets(request), limits),
+    offsetFetch: rawUnaryHandler(b.OffsetFetchRequest, b.OffsetFetchResponse, logger, 'OffsetFetch', (request) =>
+      groups === undefined ? ({ ...emptyOf(b.OffsetFetchResponse), errorCode: GROUPS_UNSUPPORTED }) : groups().fetchOffsets(request), limits),
+    listGroups: rawUnaryHandler(b.ListGroupsRequest, b.ListGroupsResponse, logger, 'ListGroups', (request) =>
+      groups === undefined ? ({ ...emptyOf(b.ListGroupsResponse), errorCode: GROUPS_UNSUPPORTED }) : groups().listGroups(request), limits),
+    describeGroups: rawUnaryHandler(b.DescribeGroupsRequest, b.DescribeGroupsResponse, logger, 'DescribeGroups', (request) =>
+      groups === undefined
+        ? { groups: request.groupIds.map((groupId) => ({ ...emptyOf(b.DescribedGroup), groupId, errorCode: GROUPS_UNSUPPORTED, errorMessage: GROUPS_NOT_SERVED })) }
+        : groups().describeGroups(request), limits),
+    deleteGroups: rawUnaryHandler(b.DeleteGroupsRequest, b.DeleteGroupsResponse, logger, 'DeleteGroups', (request) =>
+      groups === undefined
+        ? { results: request.groupIds.map((groupId) => ({ groupId, errorCode: GROUPS_UNSUPPORTED })) }
+        : groups().deleteGroups(request), limits),
   }
 }

@@ -106,6 +106,7 @@ export function nodeConfigOf(config: ServerConfig, logger: NodeConfig['logger'])
             listener: { name: broker!.name, host: broker!.host, port: broker!.port },
             advertised: advertisedEndpoint(config, broker!),
             heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+            offsetsTopicPartitions: config.offsetsTopicNumPartitions,
             replica: {
               durability: config.logFlushPolicy,
               replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,

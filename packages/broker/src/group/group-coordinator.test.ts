@@ -1,0 +1,194 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import * as grpc from '@grpc/grpc-js'
+import type { VoterAddress } from '@tributary/metadata-quorum'
+import { broker, ErrorCode, type NodeId } from '@tributary/protocol'
+import { startNode, type NodeConfig, type TributaryNode } from '../node/start-node.js'
+import { BROKER_CHANNEL_OPTIONS } from '../server/server-limits.js'
+import { OFFSETS_TOPIC } from './group-coordinator.js'
+
+const logger = pino({ level: process.env['TRIB_TEST_LOG'] ?? 'silent' })
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+async function until<T>(probe: () => Promise<T | null>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown = null
+  for (;;) {
+    try {
+      const value = await probe()
+      if (value !== null) return value
+    } catch (err) {
+      last = err
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? ` (${last.message})` : ''}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+type Unary<Req, Res> = (request: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall
+
+function call<Req, Res>(method: Unary<Req, Res>, client: broker.BrokerServiceClient, request: Req, timeoutMs = 5000): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err === null ? resolve(res) : reject(err)))
+  })
+}
+
+const RETRIABLE = new Set([ErrorCode.COORDINATOR_LOAD_IN_PROGRESS.code, ErrorCode.COORDINATOR_NOT_AVAILABLE.code, ErrorCode.NOT_COORDINATOR.code])
+
+interface Member {
+  readonly memberId: string
+  epoch: number
+  owned: broker.ConsumerGroupTopicPartitions[]
+}
+
+function partitionsOf(m: Member): number[] {
+  return m.owned.flatMap((t) => t.partitions).sort((a, b) => a - b)
+}
+
+describe('GroupCoordinator in the broker (3 combined nodes, real gRPC)', () => {
+  const nodes = new Map<number, TributaryNode>()
+  const clients: broker.BrokerServiceClient[] = []
+  let dir = ''
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close()
+    await Promise.all([...nodes.values()].map((n) => n.close()))
+    nodes.clear()
+    if (dir !== '') await rm(dir, { recursive: true, force: true })
+    dir = ''
+  })
+
+  function client(port: number): broker.BrokerServiceClient {
+    const c = new broker.BrokerServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), BROKER_CHANNEL_OPTIONS)
+    clients.push(c)
+    return c
+  }
+
+  function nodeConfig(id: number, voters: VoterAddress[]): NodeConfig {
+    return {
+      nodeId: id as NodeId,
+      roles: ['broker', 'controller'],
+      voters,
+      logDir: join(dir, `node-${id}`),
+      controllerListener: { host: '127.0.0.1', port: voters.find((v) => v.id === id)!.port },
+      broker: {
+        listener: { name: 'PLAINTEXT', host: '127.0.0.1', port: 0 },
+        heartbeatIntervalMs: 100,
+        offsetsTopicPartitions: 3,
+        replica: { replicaFetchWaitMaxMs: 100, replicaFetchBackoffMs: 50, minInsyncReplicas: 2 },
+      },
+      controller: { brokerSessionTimeoutMs: 3000, leaderImbalanceCheckIntervalMs: 300 },
+      logger,
+    }
+  }
+
+  it('finds the coordinator, rebalances two members revoke-then-assign, and keeps committed offsets across a coordinator failover', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'trib-groups-'))
+    const voters: VoterAddress[] = []
+    for (let id = 1; id <= 3; id++) voters.push({ id: id as NodeId, host: '127.0.0.1', port: await freePort() })
+    await Promise.all(voters.map(async (v) => nodes.set(v.id, await startNode(nodeConfig(v.id, voters)))))
+    await Promise.all([...nodes.values()].map((n) => n.broker!.whenUnfenced()))
+    const ports = new Map([...nodes].map(([id, n]) => [id, n.broker!.port]))
+    const any = client(ports.get(1)!)
+
+    await until(async () => {
+      const r = await call(any.createTopics, any, { topics: [{ name: 'events', numPartitions: 4, replicationFactor: 3, configs: {} }], validateOnly: false })
+      return r.topics[0]?.errorCode === 0 ? r : null
+    }, 'CreateTopics')
+
+    // The first FindCoordinator creates __consumer_offsets; answers are retriable until it has leaders.
+    const findCoordinator = (c: broker.BrokerServiceClient): Promise<broker.FindCoordinatorResponse> => until(async () => {
+      const r = await call(c.findCoordinator, c, { key: 'g1', keyType: 0 })
+      if (r.errorCode !== 0) expect(RETRIABLE.has(r.errorCode)).toBe(true)
+      return r.errorCode === 0 ? r : null
+    }, 'FindCoordinator')
+    const found = await findCoordinator(any)
+    expect(ports.get(found.nodeId)).toBe(found.port)
+    const md = await call(any.metadata, any, { topics: [OFFSETS_TOPIC], allTopics: false })
+    expect(md.topics[0]).toMatchObject({ name: OFFSETS_TOPIC, isInternal: true })
+    expect(md.topics[0]!.partitions).toHaveLength(3)
+    const coordinator = client(found.port)
+
+    const heartbeat = async (m: Member): Promise<void> => {
+      const r = await until(async () => {
+        const res = await call(coordinator.consumerGroupHeartbeat, coordinator, {
+          groupId: 'g1', memberId: m.memberId, memberEpoch: m.epoch, rackId: '', rebalanceTimeoutMs: 10_000,
+          subscribedTopicNames: ['events'], serverAssignor: '', topicPartitions: m.owned,
+        })
+        return RETRIABLE.has(res.errorCode) ? null : res
+      }, 'a heartbeat')
+      expect(r.errorCode).toBe(0)
+      m.epoch = r.memberEpoch
+      m.owned = r.assignment.map((t) => ({ topicId: t.topicId, topicName: t.topicName, partitions: [...t.partitions] }))
+    }
+
+    const a: Member = { memberId: 'member-a', epoch: 0, owned: [] }
+    const b: Member = { memberId: 'member-b', epoch: 0, owned: [] }
+    await heartbeat(a)
+    expect(partitionsOf(a)).toEqual([0, 1, 2, 3])
+    await heartbeat(b)
+    // Revoke then assign: no partition is ever owned by both members.
+    for (let round = 0; round < 10 && !(partitionsOf(a).length === 2 && partitionsOf(b).length === 2); round++) {
+      await heartbeat(a)
+      await heartbeat(b)
+      const overlap = partitionsOf(a).filter((p) => partitionsOf(b).includes(p))
+      expect(overlap).toEqual([])
+    }
+    expect(partitionsOf(a)).toHaveLength(2)
+    expect(partitionsOf(b)).toHaveLength(2)
+    expect([...partitionsOf(a), ...partitionsOf(b)].sort()).toEqual([0, 1, 2, 3])
+
+    const committed = await call(coordinator.offsetCommit, coordinator, {
+      groupId: 'g1', generationIdOrMemberEpoch: a.epoch, memberId: a.memberId,
+      topics: [{ name: 'events', partitions: [{ partitionIndex: partitionsOf(a)[0]!, committedOffset: 42n, committedLeaderEpoch: -1, committedMetadata: 'm' }] }],
+    })
+    expect(committed.errorCode).toBe(0)
+    expect(committed.topics[0]!.partitions[0]!.errorCode).toBe(0)
+    const fetchRequest: broker.OffsetFetchRequest = { groupId: 'g1', topics: [{ name: 'events', partitionIndexes: [partitionsOf(a)[0]!] }], allTopics: false, memberId: '', memberEpoch: -1 }
+    const fetched = await call(coordinator.offsetFetch, coordinator, fetchRequest)
+    expect(fetched.topics[0]!.partitions[0]).toMatchObject({ committedOffset: 42n, metadata: 'm', errorCode: 0 })
+
+    const described = await call(coordinator.describeGroups, coordinator, { groupIds: ['g1'] })
+    expect(described.groups[0]).toMatchObject({ groupId: 'g1', errorCode: 0 })
+    expect(described.groups[0]!.members.map((m) => m.memberId).sort()).toEqual(['member-a', 'member-b'])
+
+    // A broker that does not lead the group's partition says so.
+    const other = [...ports].find(([id]) => id !== found.nodeId)!
+    const wrong = client(other[1])
+    const refused = await call(wrong.offsetFetch, wrong, fetchRequest)
+    expect(refused.errorCode).toBe(ErrorCode.NOT_COORDINATOR.code)
+
+    // The coordinator's node stops; another leads the partition, loads it from its log.
+    await nodes.get(found.nodeId)!.close()
+    nodes.delete(found.nodeId)
+    const survivor = client(other[1])
+    const after = await until(async () => {
+      const f = await call(survivor.findCoordinator, survivor, { key: 'g1', keyType: 0 })
+      if (f.errorCode !== 0 || f.nodeId === found.nodeId) return null
+      const c = client(f.port)
+      const r = await call(c.offsetFetch, c, fetchRequest)
+      return r.errorCode === 0 ? { f, r } : null
+    }, 'the new coordinator')
+    expect(after.f.nodeId).not.toBe(found.nodeId)
+    expect(after.r.topics[0]!.partitions[0]).toMatchObject({ committedOffset: 42n, metadata: 'm', errorCode: 0 })
+    // The members' state moved too: the group is still known with both members.
+    const c2 = client(after.f.port)
+    const described2 = await call(c2.describeGroups, c2, { groupIds: ['g1'] })
+    expect(described2.groups[0]!.members.map((m) => m.memberId).sort()).toEqual(['member-a', 'member-b'])
+  }, 30_000)
+})
