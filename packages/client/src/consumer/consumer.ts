@@ -203,6 +203,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     if (this.member !== null) {
       if (this.options.autoCommit) await this.commit().catch(() => undefined)
       await this.member.leave()
+      // The group may give them to another member at once.
+      this.assigned.clear()
+      this.buffer = []
     }
     this.closed = true
     this.stop.abort()
