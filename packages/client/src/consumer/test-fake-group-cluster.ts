@@ -97,11 +97,11 @@ export class FakeGroupCluster {
           partitions: t.partitions.map((p): broker.FetchPartitionResponse => {
             const log = this.logs.get(t.topic)!.partitions[p.partition]!
             const end = BigInt(log.length)
-            const base = { partitionIndex: p.partition, highWatermark: end, lastStableOffset: end, logStartOffset: 0n }
-            if (p.fetchOffset > end) return { ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE.code, records: new Uint8Array() }
+            const base = { partitionIndex: p.partition, highWatermark: end, lastStableOffset: end, logStartOffset: 0n, divergingEpoch: undefined, currentLeader: undefined }
+            if (p.fetchOffset > end) return { ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE.code, records: Buffer.alloc(0) }
             const from = Number(p.fetchOffset)
             const values = log.slice(from, from + FAKE_FETCH_RECORDS_MAX)
-            if (values.length === 0) return { ...base, errorCode: 0, records: new Uint8Array() }
+            if (values.length === 0) return { ...base, errorCode: 0, records: Buffer.alloc(0) }
             any = true
             const records = encodeRecordBatch({ baseOffset: p.fetchOffset, records: values.map((v) => ({ key: null, value: Buffer.from(v), timestamp: 0n })) })
             return { ...base, errorCode: 0, records }
