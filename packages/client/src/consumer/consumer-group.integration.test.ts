@@ -1,9 +1,9 @@
 /**
  * Consumer groups against three combined nodes in this process (real gRPC, the broker's
  * coordinator on __consumer_offsets): subscribe, consume, commit, leave on close; a second
- * member of the group resumes at the committed offsets; the admin's group calls.
- * One member at a time, so no rebalance waits for the coordinator's 5 s heartbeat interval
- * (the multi-member rebalances are covered against the real shard in consumer-group.test.ts).
+ * member of the group resumes at the committed offsets; the admin's group calls; and one
+ * two-member rebalance (it takes up to two of the coordinator's 5 s heartbeat intervals:
+ * the finer rebalance cases run against the real shard in consumer-group.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode } from '@tributary/protocol'
@@ -76,4 +76,38 @@ describe('Consumer groups against three combined nodes', () => {
       await client.close()
     }
   }, 60_000)
+
+  it('two members of a group split a 4-partition topic 2+2, never holding a partition both at once', async () => {
+    const client = new Client({ bootstrap: cluster.bootstrap, clientId: 'groups-2' })
+    const violations: string[] = []
+    let timer: NodeJS.Timeout | null = null
+    try {
+      await client.admin().createTopics([{ name: 'split', partitions: 4, replicationFactor: 3 }])
+      const a = client.consumer({ groupId: 'split-group', heartbeatIntervalMs: 100 })
+      const b = client.consumer({ groupId: 'split-group', heartbeatIntervalMs: 100 })
+      timer = setInterval(() => {
+        const held = new Set(a.assignment().map((tp) => tp.partition))
+        for (const tp of b.assignment()) if (held.has(tp.partition)) violations.push(`split-${tp.partition}`)
+      }, 1)
+      await a.subscribe(['split'])
+      await waitFor(() => a.assignment().length === 4, 10_000)
+      await b.subscribe(['split'])
+      await waitFor(() => a.assignment().length === 2 && b.assignment().length === 2, 30_000)
+      await a.close()
+      await waitFor(() => b.assignment().length === 4, 10_000)
+      await b.close()
+      expect(violations).toEqual([])
+    } finally {
+      if (timer !== null) clearInterval(timer)
+      await client.close()
+    }
+  }, 60_000)
 })
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
