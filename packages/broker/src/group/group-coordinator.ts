@@ -117,12 +117,17 @@ export class GroupCoordinator implements GroupRequests {
     if (offsets !== undefined) {
       for (const [p, reg] of offsets.partitions) if (reg.leader === this.deps.brokerId) led.set(p, reg.leaderEpoch)
     }
+    // A new slot for a partition starts after the dropped one's last operation: an append still
+    // in flight (led again in a newer epoch) then lands before the new load reads the log end.
+    const previous = new Map<number, Promise<void>>()
     for (const [p, slot] of this.slots) {
-      if (led.get(p) !== slot.leaderEpoch) this.drop(slot)
+      if (led.get(p) === slot.leaderEpoch) continue
+      previous.set(p, slot.chain)
+      this.drop(slot)
     }
     for (const [p, epoch] of led) {
       if (this.slots.has(p)) continue
-      const slot: Slot = { partition: p, leaderEpoch: epoch, shard: null, dropped: false, chain: Promise.resolve(), abort: new AbortController() }
+      const slot: Slot = { partition: p, leaderEpoch: epoch, shard: null, dropped: false, chain: previous.get(p) ?? Promise.resolve(), abort: new AbortController() }
       this.slots.set(p, slot)
       this.deps.logger.info({ partition: p, leaderEpoch: epoch }, 'loading a group coordinator shard')
       this.serialize(slot, () => this.load(slot))
