@@ -66,6 +66,7 @@ export class GroupMember {
   private wake: AbortController = new AbortController()
   /** Heartbeats answered without error (tests wait on it). */
   heartbeats = 0
+  private sentHeartbeat = false
 
   constructor(
     private readonly client: Client,
@@ -98,7 +99,8 @@ export class GroupMember {
     this.stopping.abort()
     this.poke()
     await this.loop
-    if (this.memberEpoch === JOIN_EPOCH && this.owned.size === 0 && this.heartbeats === 0) return
+    // Nothing to leave when no heartbeat was ever sent (one in flight at stop counts as sent).
+    if (!this.sentHeartbeat) return
     try {
       const address = await this.findCoordinator()
       await this.client.call(address, (s) => s.consumerGroupHeartbeat.bind(s), this.request(LEAVE_EPOCH), 'ConsumerGroupHeartbeat')
@@ -150,6 +152,11 @@ export class GroupMember {
     const res = await this.atCoordinator((address) => this.client.call(address, (s) => s.offsetFetch.bind(s), request, 'OffsetFetch'))
     if (res.errorCode !== 0) {
       this.onCoordinatorError(res.errorCode)
+      if (res.errorCode === ErrorCode.STALE_MEMBER_EPOCH.code || res.errorCode === ErrorCode.FENCED_MEMBER_EPOCH.code || res.errorCode === UNKNOWN_MEMBER_ID_CODE) {
+        // The member's epoch moved (or it was fenced): not fatal; the next heartbeat tells which,
+        // and the partitions are taken again then (they were not added to the owned set).
+        throw new TributaryError(ErrorCode.REQUEST_TIMED_OUT, `OffsetFetch: member epoch ${this.memberEpoch} refused (${res.errorCode})`)
+      }
       throw kafkaError(res.errorCode, 'OffsetFetch')
     }
     const out = new Map<string, bigint>()
@@ -197,6 +204,7 @@ export class GroupMember {
   /** One heartbeat and its reconciliation; returns how long to wait before the next. */
   private async heartbeat(): Promise<number> {
     const address = await this.findCoordinator()
+    this.sentHeartbeat = true
     const res = await this.client.call(address, (s) => s.consumerGroupHeartbeat.bind(s), this.request(this.memberEpoch), 'ConsumerGroupHeartbeat')
     if (this.stopping.signal.aborted) return 0
     if (res.errorCode === ErrorCode.FENCED_MEMBER_EPOCH.code || res.errorCode === UNKNOWN_MEMBER_ID_CODE) {
