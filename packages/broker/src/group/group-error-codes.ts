@@ -1,13 +1,5 @@
-/**
- * Kafka error codes the group coordinator answers with. The shared table
- * (@tributary/protocol errors.ts) lacks a few of the group codes; they are defined here with
- * Kafka's numbers and names until the table has them (request in /work/notes/requests.md).
- */
+/** The Kafka error codes the group coordinator answers with (all from the shared table). */
 import { ErrorCode, type ErrorCodeInfo } from '@tributary/protocol'
-
-function def(code: number, name: string, retriable: boolean, message: string): ErrorCodeInfo {
-  return { code, name, retriable, refreshMetadata: false, message }
-}
 
 export const GroupErrorCode = {
   NONE: ErrorCode.NONE,
@@ -22,9 +14,9 @@ export const GroupErrorCode = {
   UNSUPPORTED_ASSIGNOR: ErrorCode.UNSUPPORTED_ASSIGNOR,
   UNKNOWN_TOPIC_OR_PARTITION: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
   UNSUPPORTED_VERSION: ErrorCode.UNSUPPORTED_VERSION,
-  OFFSET_METADATA_TOO_LARGE: def(12, 'OFFSET_METADATA_TOO_LARGE', false, 'The metadata field of the offset request was too large.'),
-  INVALID_GROUP_ID: def(24, 'INVALID_GROUP_ID', false, 'The configured groupId is invalid.'),
-  UNKNOWN_MEMBER_ID: def(25, 'UNKNOWN_MEMBER_ID', false, 'The coordinator is not aware of this member.'),
-  NON_EMPTY_GROUP: def(68, 'NON_EMPTY_GROUP', false, 'The group is not empty.'),
-  GROUP_MAX_SIZE_REACHED: def(81, 'GROUP_MAX_SIZE_REACHED', false, 'The consumer group has reached its max size.'),
+  OFFSET_METADATA_TOO_LARGE: ErrorCode.OFFSET_METADATA_TOO_LARGE,
+  INVALID_GROUP_ID: ErrorCode.INVALID_GROUP_ID,
+  UNKNOWN_MEMBER_ID: ErrorCode.UNKNOWN_MEMBER_ID,
+  NON_EMPTY_GROUP: ErrorCode.NON_EMPTY_GROUP,
+  GROUP_MAX_SIZE_REACHED: ErrorCode.GROUP_MAX_SIZE_REACHED,
 } as const satisfies Record<string, ErrorCodeInfo>

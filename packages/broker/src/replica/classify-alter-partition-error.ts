@@ -15,14 +15,9 @@
  */
 import { ErrorCode } from '@tributary/protocol'
 
-// Kafka's codes that @tributary/protocol's ErrorCode table does not list yet.
-export const OPERATION_NOT_ATTEMPTED_CODE = 55
-export const INELIGIBLE_REPLICA_CODE = 107
-export const NEW_LEADER_ELECTED_CODE = 108
-
 export type AlterPartitionErrorClass = 'not_applied_retry' | 'not_applied_await_metadata' | 'unknown'
 
-const RETRY = new Set<number>([OPERATION_NOT_ATTEMPTED_CODE, INELIGIBLE_REPLICA_CODE, ErrorCode.STALE_BROKER_EPOCH.code])
+const RETRY = new Set<number>([ErrorCode.OPERATION_NOT_ATTEMPTED.code, ErrorCode.INELIGIBLE_REPLICA.code, ErrorCode.STALE_BROKER_EPOCH.code])
 const AWAIT_METADATA = new Set<number>([
   ErrorCode.INVALID_UPDATE_VERSION.code,
   ErrorCode.FENCED_LEADER_EPOCH.code,

@@ -3,7 +3,6 @@
 import { AssertionError, silentLogger } from '@tributary/metadata-quorum'
 import { ErrorCode, NO_NODE, type NodeId } from '@tributary/protocol'
 import { describe, expect, it } from 'vitest'
-import { INELIGIBLE_REPLICA_CODE } from './classify-alter-partition-error.js'
 import { PartitionState, type Durability } from './partition-state.js'
 
 const LAG_MS = 10_000
@@ -308,7 +307,7 @@ describe('PartitionState: AlterPartition answers', () => {
     fetch(s, N3, 10n, 1)
     const request = s.takeAlterPartitionRequest()!
     expect(s.maximalIsr).toEqual([N1, N2, N3])
-    expect(s.onAlterPartitionResponse(request, { kind: 'error', errorCode: INELIGIBLE_REPLICA_CODE })).toEqual({ kind: 'dropped', awaitingMetadata: false })
+    expect(s.onAlterPartitionResponse(request, { kind: 'error', errorCode: ErrorCode.INELIGIBLE_REPLICA.code })).toEqual({ kind: 'dropped', awaitingMetadata: false })
     expect(s.maximalIsr).toEqual([N1, N2])
     // Not waiting for metadata: the next fetch proposes again.
     expect(fetch(s, N3, 10n, 2).isrChange).toMatchObject({ kind: 'expand', replicaId: N3 })

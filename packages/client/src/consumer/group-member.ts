@@ -28,8 +28,6 @@ import { backoffMs, retry } from '../retry.js'
 import type { ResolvedConsumerOptions } from './options.js'
 import type { TopicPartition } from './types.js'
 
-/** Kafka's UNKNOWN_MEMBER_ID (25); the shared error table does not name it yet. */
-export const UNKNOWN_MEMBER_ID_CODE = 25
 const JOIN_EPOCH = 0
 const LEAVE_EPOCH = -1
 
@@ -152,7 +150,7 @@ export class GroupMember {
     const res = await this.atCoordinator((address) => this.client.call(address, (s) => s.offsetFetch.bind(s), request, 'OffsetFetch'))
     if (res.errorCode !== 0) {
       this.onCoordinatorError(res.errorCode)
-      if (res.errorCode === ErrorCode.STALE_MEMBER_EPOCH.code || res.errorCode === ErrorCode.FENCED_MEMBER_EPOCH.code || res.errorCode === UNKNOWN_MEMBER_ID_CODE) {
+      if (res.errorCode === ErrorCode.STALE_MEMBER_EPOCH.code || res.errorCode === ErrorCode.FENCED_MEMBER_EPOCH.code || res.errorCode === ErrorCode.UNKNOWN_MEMBER_ID.code) {
         // The member's epoch moved (or it was fenced): not fatal; the next heartbeat tells which,
         // and the partitions are taken again then (they were not added to the owned set).
         throw new TributaryError(ErrorCode.REQUEST_TIMED_OUT, `OffsetFetch: member epoch ${this.memberEpoch} refused (${res.errorCode})`)
@@ -207,7 +205,7 @@ export class GroupMember {
     this.sentHeartbeat = true
     const res = await this.client.call(address, (s) => s.consumerGroupHeartbeat.bind(s), this.request(this.memberEpoch), 'ConsumerGroupHeartbeat')
     if (this.stopping.signal.aborted) return 0
-    if (res.errorCode === ErrorCode.FENCED_MEMBER_EPOCH.code || res.errorCode === UNKNOWN_MEMBER_ID_CODE) {
+    if (res.errorCode === ErrorCode.FENCED_MEMBER_EPOCH.code || res.errorCode === ErrorCode.UNKNOWN_MEMBER_ID.code) {
       await this.dropAll()
       return 0
     }
