@@ -51,6 +51,7 @@ import { REPLICA_MANAGER_DEFAULTS, ReplicaManager } from '../replica-manager/rep
 import type { ControllerChannel, LeaderChannels, ReplicaManagerConfig, ReplicaService } from '../replica-manager/types.js'
 import { brokerServiceImpl, RAW_BROKER_SERVICE, type AdminForwarder } from '../server/broker-service.js'
 import { DEFAULT_OFFSETS_TOPIC_PARTITIONS, GroupCoordinator } from '../group/group-coordinator.js'
+import { DEFAULT_CONSUMER_GROUP_CONFIG } from '../group/consumer-group.js'
 import type { TopicDefaults } from '../partition/topic-config.js'
 import { ProducerIdManager } from '../producer-ids/producer-id-manager.js'
 import { BROKER_SERVER_OPTIONS } from '../server/server-limits.js'
@@ -111,6 +112,10 @@ export interface BrokerSettings {
   readonly rack?: string
   /** offsets.topic.num.partitions: partitions of __consumer_offsets when the broker creates it (DEFAULT_OFFSETS_TOPIC_PARTITIONS). */
   readonly offsetsTopicPartitions?: number
+  /** group.consumer.session.timeout.ms (DEFAULT_CONSUMER_GROUP_CONFIG's by default). */
+  readonly groupSessionTimeoutMs?: number
+  /** group.consumer.heartbeat.interval.ms (DEFAULT_CONSUMER_GROUP_CONFIG's by default). */
+  readonly groupHeartbeatIntervalMs?: number
   /** Builds the replica manager (the node passes its channels); the ReplicaManager by default. Tests pass stubs. */
   readonly createReplicaManager?: ReplicaManagerFactory
 }
@@ -486,6 +491,11 @@ async function createBroker(
     replicas,
     createTopics: admin.createTopics,
     offsetsTopicPartitions: settings.offsetsTopicPartitions ?? DEFAULT_OFFSETS_TOPIC_PARTITIONS,
+    groupConfig: {
+      ...DEFAULT_CONSUMER_GROUP_CONFIG,
+      sessionTimeoutMs: settings.groupSessionTimeoutMs ?? DEFAULT_CONSUMER_GROUP_CONFIG.sessionTimeoutMs,
+      heartbeatIntervalMs: settings.groupHeartbeatIntervalMs ?? DEFAULT_CONSUMER_GROUP_CONFIG.heartbeatIntervalMs,
+    },
     logger: logger.child({ component: 'group-coordinator' }),
   })
   groups = coordinator

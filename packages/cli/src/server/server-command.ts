@@ -107,6 +107,8 @@ export function nodeConfigOf(config: ServerConfig, logger: NodeConfig['logger'])
             advertised: advertisedEndpoint(config, broker!),
             heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
             offsetsTopicPartitions: config.offsetsTopicNumPartitions,
+            groupSessionTimeoutMs: config.groupConsumerSessionTimeoutMs,
+            groupHeartbeatIntervalMs: config.groupConsumerHeartbeatIntervalMs,
             replica: {
               durability: config.logFlushPolicy,
               replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,

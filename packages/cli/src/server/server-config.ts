@@ -71,6 +71,10 @@ export interface ServerConfig {
   readonly brokerHeartbeatIntervalMs: number
   /** Partitions of __consumer_offsets when a broker creates it (fixed once it exists). */
   readonly offsetsTopicNumPartitions: number
+  /** group.consumer.session.timeout.ms: a group member not heard from for this long is fenced (KIP-848). */
+  readonly groupConsumerSessionTimeoutMs: number
+  /** group.consumer.heartbeat.interval.ms: the interval the coordinator tells members to heartbeat at (KIP-848). */
+  readonly groupConsumerHeartbeatIntervalMs: number
   /** Only false is accepted (see the module header). */
   readonly uncleanLeaderElectionEnable: boolean
   readonly autoLeaderRebalanceEnable: boolean
@@ -289,6 +293,9 @@ const KEYS = {
   // Kafka's default is 50; 12 keeps a local 3-node cluster light (36 replicas, not 150) and
   // still spreads groups over every broker (the broker's DEFAULT_OFFSETS_TOPIC_PARTITIONS).
   'offsets.topic.num.partitions': withDefault('12', int(1, INT32_MAX)),
+  // KIP-848's defaults; tests and benchmarks shorten them to see rebalances in seconds.
+  'group.consumer.session.timeout.ms': withDefault('45000', int(1, INT32_MAX)),
+  'group.consumer.heartbeat.interval.ms': withDefault('5000', int(1, INT32_MAX)),
   'unclean.leader.election.enable': withDefault('false', uncleanElection),
   'auto.leader.rebalance.enable': withDefault('true', bool),
   // Kafka's default is 300 s; ours is short so a returning node gets its leaderships back soon.
@@ -444,6 +451,12 @@ function resolve(raw: Map<ConfigKey, RawValue>): ServerConfig {
 
   const sessionTimeoutMs = get('broker.session.timeout.ms')
   const heartbeatIntervalMs = get('broker.heartbeat.interval.ms')
+  const groupSessionTimeoutMs = get('group.consumer.session.timeout.ms')
+  const groupHeartbeatIntervalMs = get('group.consumer.heartbeat.interval.ms')
+  // Kafka's GroupCoordinatorConfig requires the same: a member must get to heartbeat before it expires.
+  if (groupHeartbeatIntervalMs >= groupSessionTimeoutMs) {
+    throw new ConfigError('group.consumer.heartbeat.interval.ms', `group.consumer.heartbeat.interval.ms (${groupHeartbeatIntervalMs}) must be below group.consumer.session.timeout.ms (${groupSessionTimeoutMs})`)
+  }
   if (heartbeatIntervalMs >= sessionTimeoutMs) {
     throw new ConfigError('broker.heartbeat.interval.ms', `broker.heartbeat.interval.ms (${heartbeatIntervalMs}) must be below broker.session.timeout.ms (${sessionTimeoutMs})`)
   }
@@ -487,6 +500,8 @@ function resolve(raw: Map<ConfigKey, RawValue>): ServerConfig {
     brokerSessionTimeoutMs: sessionTimeoutMs,
     brokerHeartbeatIntervalMs: heartbeatIntervalMs,
     offsetsTopicNumPartitions: get('offsets.topic.num.partitions'),
+    groupConsumerSessionTimeoutMs: groupSessionTimeoutMs,
+    groupConsumerHeartbeatIntervalMs: groupHeartbeatIntervalMs,
     uncleanLeaderElectionEnable: get('unclean.leader.election.enable'),
     autoLeaderRebalanceEnable: get('auto.leader.rebalance.enable'),
     leaderImbalanceCheckIntervalSeconds: get('leader.imbalance.check.interval.seconds'),
