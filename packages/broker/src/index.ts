@@ -82,6 +82,15 @@ export {
 export { ensureMetaProperties, clusterIdFromVoters, MetaPropertiesError, META_PROPERTIES_FILE, type MetaProperties } from './node/meta-properties.js'
 export { clusterEvents, localLeadershipEvent } from './node/image-events.js'
 export * as brokerNodeLimits from './node/node-limits.js'
+// Testing utility (not for production): N combined nodes in one process on free ports and temp dirs.
+export {
+  startInProcessCluster,
+  inProcessNodeConfig,
+  freePort,
+  testLogger,
+  type InProcessCluster,
+  type InProcessClusterOptions,
+} from './node/in-process-cluster.js'
 export * as brokerServerLimits from './server/server-limits.js'
 export { metadataResponse, type MetadataContext } from './server/metadata-response.js'
 // Consumer groups (KIP-848): the pure coordinator state machine and the __consumer_offsets records.

@@ -8,7 +8,7 @@ import { compressionCodecs, decodeRecords, ErrorCode, iterateBatches, TributaryE
 import { Client } from './client/client.js'
 import type { MethodPicker } from './client/broker-connections.js'
 import { partitionForKey } from './partitioner/murmur2.js'
-import { startInProcessCluster, type InProcessCluster } from './test-in-process-cluster.js'
+import { startInProcessCluster, type InProcessCluster } from '@tributary/broker'
 
 let cluster: InProcessCluster
 

@@ -1,29 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import pino from 'pino'
 import * as grpc from '@grpc/grpc-js'
-import type { VoterAddress } from '@tributary/metadata-quorum'
-import { broker, ErrorCode, type NodeId } from '@tributary/protocol'
-import { startNode, type NodeConfig, type TributaryNode } from '../node/start-node.js'
+import { broker, ErrorCode } from '@tributary/protocol'
+import { startInProcessCluster, type InProcessCluster } from '../node/in-process-cluster.js'
 import { BROKER_CHANNEL_OPTIONS } from '../server/server-limits.js'
 import { OFFSETS_TOPIC } from './group-coordinator.js'
-
-const logger = pino({ level: process.env['TRIB_TEST_LOG'] ?? 'silent' })
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 async function until<T>(probe: () => Promise<T | null>, what: string, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
@@ -61,16 +41,13 @@ function partitionsOf(m: Member): number[] {
 }
 
 describe('GroupCoordinator in the broker (3 combined nodes, real gRPC)', () => {
-  const nodes = new Map<number, TributaryNode>()
   const clients: broker.BrokerServiceClient[] = []
-  let dir = ''
+  let cluster: InProcessCluster | null = null
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close()
-    await Promise.all([...nodes.values()].map((n) => n.close()))
-    nodes.clear()
-    if (dir !== '') await rm(dir, { recursive: true, force: true })
-    dir = ''
+    await cluster?.close()
+    cluster = null
   })
 
   function client(port: number): broker.BrokerServiceClient {
@@ -79,30 +56,12 @@ describe('GroupCoordinator in the broker (3 combined nodes, real gRPC)', () => {
     return c
   }
 
-  function nodeConfig(id: number, voters: VoterAddress[]): NodeConfig {
-    return {
-      nodeId: id as NodeId,
-      roles: ['broker', 'controller'],
-      voters,
-      logDir: join(dir, `node-${id}`),
-      controllerListener: { host: '127.0.0.1', port: voters.find((v) => v.id === id)!.port },
-      broker: {
-        listener: { name: 'PLAINTEXT', host: '127.0.0.1', port: 0 },
-        heartbeatIntervalMs: 100,
-        offsetsTopicPartitions: 3,
-        replica: { replicaFetchWaitMaxMs: 100, replicaFetchBackoffMs: 50, minInsyncReplicas: 2 },
-      },
-      controller: { brokerSessionTimeoutMs: 3000, leaderImbalanceCheckIntervalMs: 300 },
-      logger,
-    }
-  }
-
   it('finds the coordinator, rebalances two members revoke-then-assign, and keeps committed offsets across a coordinator failover', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'trib-groups-'))
-    const voters: VoterAddress[] = []
-    for (let id = 1; id <= 3; id++) voters.push({ id: id as NodeId, host: '127.0.0.1', port: await freePort() })
-    await Promise.all(voters.map(async (v) => nodes.set(v.id, await startNode(nodeConfig(v.id, voters)))))
-    await Promise.all([...nodes.values()].map((n) => n.broker!.whenUnfenced()))
+    cluster = await startInProcessCluster(3, {
+      dirPrefix: 'trib-groups-',
+      configure: (config) => ({ ...config, broker: { ...config.broker!, offsetsTopicPartitions: 3 } }),
+    })
+    const nodes = cluster.nodes
     const ports = new Map([...nodes].map(([id, n]) => [id, n.broker!.port]))
     const any = client(ports.get(1)!)
 

@@ -1,30 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pino from 'pino'
 import * as grpc from '@grpc/grpc-js'
 import { DirLockError, PortInUseError, type VoterAddress } from '@tributary/metadata-quorum'
 import { broker, controller, decodeRecords, encodeRecordBatch, ErrorCode, iterateBatches, type NodeId } from '@tributary/protocol'
 import { BROKER_CHANNEL_OPTIONS } from '../server/server-limits.js'
 import { GrpcLeaderChannel } from './grpc-leader-channels.js'
+import { freePort, inProcessNodeConfig, startInProcessCluster, testLogger, type InProcessCluster } from './in-process-cluster.js'
 import { META_PROPERTIES_FILE, MetaPropertiesError } from './meta-properties.js'
 import { startNode, type NodeConfig, type TributaryNode } from './start-node.js'
 
-const logger = pino({ level: process.env['TRIB_TEST_LOG'] ?? 'silent' })
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      s.close(() => resolve(port))
-    })
-  })
-}
+const logger = testLogger()
 
 const until = async <T>(probe: () => Promise<T | null> | T | null, what: string, timeoutMs = 15_000): Promise<T> => {
   const deadline = Date.now() + timeoutMs
@@ -64,12 +51,16 @@ function valuesIn(records: Uint8Array): string[] {
 }
 
 describe('startNode (combined nodes in one process, real gRPC)', () => {
+  /** Nodes a test starts by hand, under `dir`; startCluster's nodes are in `cluster`. */
   const nodes = new Map<number, TributaryNode>()
   const clients: broker.BrokerServiceClient[] = []
   let dir = ''
+  let cluster: InProcessCluster | null = null
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close()
+    await cluster?.close()
+    cluster = null
     await Promise.all([...nodes.values()].map((n) => n.close()))
     nodes.clear()
     if (dir !== '') await rm(dir, { recursive: true, force: true })
@@ -82,36 +73,21 @@ describe('startNode (combined nodes in one process, real gRPC)', () => {
     return c
   }
 
-  function nodeConfig(id: number, voters: VoterAddress[], events: string[] = []): NodeConfig {
-    const voter = voters.find((v) => v.id === id)
-    return {
-      nodeId: id as NodeId,
-      roles: voter === undefined ? ['broker'] : ['broker', 'controller'],
-      voters,
-      logDir: join(dir, `node-${id}`),
-      ...(voter === undefined ? {} : { controllerListener: { host: '127.0.0.1', port: voter.port } }),
-      broker: {
-        listener: { name: 'PLAINTEXT', host: '127.0.0.1', port: 0 },
-        heartbeatIntervalMs: 100,
-        replica: { replicaFetchWaitMaxMs: 100, replicaFetchBackoffMs: 50, minInsyncReplicas: voters.length >= 3 ? 2 : 1 },
-      },
-      controller: { brokerSessionTimeoutMs: 3000, leaderImbalanceCheckIntervalMs: 300 },
-      logger,
-      onEvent: (line) => events.push(line),
-    }
+  function nodeConfig(id: number, voters: readonly VoterAddress[], logDirs: string, events: string[] = []): NodeConfig {
+    return { ...inProcessNodeConfig(id as NodeId, voters, logDirs, logger), onEvent: (line) => events.push(line) }
   }
 
-  async function startCluster(size: number, events: Map<number, string[]> = new Map()): Promise<VoterAddress[]> {
-    dir = await mkdtemp(join(tmpdir(), 'trib-node-'))
-    const voters: VoterAddress[] = []
-    for (let id = 1; id <= size; id++) voters.push({ id: id as NodeId, host: '127.0.0.1', port: await freePort() })
-    await Promise.all(voters.map(async (v) => {
-      const lines: string[] = []
-      events.set(v.id, lines)
-      nodes.set(v.id, await startNode(nodeConfig(v.id, voters, lines)))
-    }))
-    await Promise.all([...nodes.values()].map((n) => n.broker!.whenUnfenced()))
-    return voters
+  async function startCluster(size: number, events: Map<number, string[]> = new Map()): Promise<InProcessCluster> {
+    cluster = await startInProcessCluster(size, {
+      dirPrefix: 'trib-node-',
+      logger,
+      configure: (config) => {
+        const lines: string[] = []
+        events.set(config.nodeId, lines)
+        return { ...config, onEvent: (line) => lines.push(line) }
+      },
+    })
+    return cluster
   }
 
   async function createTopic(c: broker.BrokerServiceClient, name: string, partitions: number, replicationFactor: number): Promise<void> {
@@ -133,7 +109,7 @@ describe('startNode (combined nodes in one process, real gRPC)', () => {
 
   it('three combined nodes: forwarded CreateTopics, acks=all produce and fetch through real gRPC, controlled shutdown moves leaders', async () => {
     const events = new Map<number, string[]>()
-    await startCluster(3, events)
+    const { nodes } = await startCluster(3, events)
     const ports = new Map([...nodes].map(([id, n]) => [id, n.broker!.port]))
     const any = client(ports.get(2)!)
     await createTopic(any, 'orders', 1, 3)
@@ -176,7 +152,7 @@ describe('startNode (combined nodes in one process, real gRPC)', () => {
   }, 60_000)
 
   it('one node: Metadata errors, malformed input, the ReplicaFetch stream, meta.properties, port and dir in use', async () => {
-    await startCluster(1)
+    const { nodes, dir } = await startCluster(1)
     const node = nodes.get(1)!
     const port = node.broker!.port
     const c = client(port)
@@ -229,7 +205,7 @@ describe('startNode (combined nodes in one process, real gRPC)', () => {
 
     // A second node on the same broker port, or the same log dir, is refused.
     const voters = [{ id: 1 as NodeId, host: '127.0.0.1', port: await freePort() }]
-    const base = nodeConfig(1, voters)
+    const base = nodeConfig(1, voters, dir)
     await expect(startNode({ ...base, broker: { ...base.broker!, listener: { name: 'PLAINTEXT', host: '127.0.0.1', port } } })).rejects.toBeInstanceOf(PortInUseError)
     await expect(startNode({ ...base, logDir: join(dir, 'node-1') })).rejects.toBeInstanceOf(DirLockError)
 
@@ -237,7 +213,7 @@ describe('startNode (combined nodes in one process, real gRPC)', () => {
     await node.close()
     nodes.delete(1)
     await writeFile(join(dir, 'node-1', META_PROPERTIES_FILE), 'cluster.id=abc\nnode.id=7\nversion=1\n')
-    const refused = startNode(nodeConfig(1, voters))
+    const refused = startNode(nodeConfig(1, voters, dir))
     await expect(refused).rejects.toBeInstanceOf(MetaPropertiesError)
     await expect(refused).rejects.toThrow(/node.id 1 does not match node.id 7/)
   }, 60_000)
@@ -245,11 +221,11 @@ describe('startNode (combined nodes in one process, real gRPC)', () => {
   it('a broker-only node follows the metadata log as a Raft observer and serves through the controller-only node', async () => {
     dir = await mkdtemp(join(tmpdir(), 'trib-node-'))
     const voters: VoterAddress[] = [{ id: 1 as NodeId, host: '127.0.0.1', port: await freePort() }]
-    const controllerOnly = await startNode({ ...nodeConfig(1, voters), roles: ['controller'] })
+    const controllerOnly = await startNode({ ...nodeConfig(1, voters, dir), roles: ['controller'] })
     nodes.set(1, controllerOnly)
     expect(controllerOnly.broker).toBeNull()
     const brokerEvents: string[] = []
-    const brokerOnly = await startNode(nodeConfig(5, voters, brokerEvents))
+    const brokerOnly = await startNode(nodeConfig(5, voters, dir, brokerEvents))
     nodes.set(5, brokerOnly)
     expect(brokerOnly.controller).toBeNull()
     expect(brokerOnly.roles).toEqual(['broker'])

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode } from '@tributary/protocol'
 import { Client } from '../client/client.js'
-import { startInProcessCluster, type InProcessCluster } from '../test-in-process-cluster.js'
+import { startInProcessCluster, type InProcessCluster } from '@tributary/broker'
 import type { Admin } from './admin.js'
 import type { TopicConfigs } from './types.js'
 
