@@ -27,6 +27,7 @@ import { asTributaryError, ClientClosedError, kafkaError, TributaryError } from 
 import { backoffMs } from '../retry.js'
 import { GroupMember, type CommitOffset } from './group-member.js'
 import { resolveConsumerOptions, type ConsumerOptions, type ResolvedConsumerOptions } from './options.js'
+import { sleepUntilAborted } from './sleep-until-aborted.js'
 import type { ConsumerRecord, TopicPartition } from './types.js'
 
 interface Assigned {
@@ -262,7 +263,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
           this.failure = error
           return
         }
-        await sleep(backoffMs(this.failures++, this.client.backoff, Math.random), this.stop.signal)
+        await sleepUntilAborted(backoffMs(this.failures++, this.client.backoff, Math.random), this.stop.signal)
       },
     ).finally(() => {
       this.round = null
@@ -272,7 +273,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private async fetchRound(): Promise<void> {
     const active = [...this.assigned.values()].filter((a) => !a.paused)
     if (active.length === 0) {
-      await sleep(this.options.maxWaitMs, this.stop.signal)
+      await sleepUntilAborted(this.options.maxWaitMs, this.stop.signal)
       return
     }
     const deadlineMs = Date.now() + this.client.options.requestTimeoutMs
@@ -359,17 +360,4 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       a.fetchPosition = offset.offset
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const timer = setTimeout(done, ms)
-    function done(): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done)
-  })
 }

@@ -26,6 +26,7 @@ import type { Client } from '../client/client.js'
 import { asTributaryError, kafkaError, TributaryError } from '../errors.js'
 import { backoffMs, retry } from '../retry.js'
 import type { ResolvedConsumerOptions } from './options.js'
+import { sleepUntilAborted } from './sleep-until-aborted.js'
 import type { TopicPartition } from './types.js'
 
 const JOIN_EPOCH = 0
@@ -195,7 +196,7 @@ export class GroupMember {
         await this.dropAll()
       }
       if (this.stopping.signal.aborted) return
-      await sleep(delayMs, AbortSignal.any([this.wake.signal, this.stopping.signal]))
+      await sleepUntilAborted(delayMs, AbortSignal.any([this.wake.signal, this.stopping.signal]))
     }
   }
 
@@ -288,17 +289,4 @@ export class GroupMember {
     this.coordinator = `${res.host}:${res.port}`
     return this.coordinator
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const timer = setTimeout(done, ms)
-    function done(): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done)
-  })
 }
