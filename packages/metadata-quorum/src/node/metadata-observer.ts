@@ -9,26 +9,16 @@
  * The caller owns the log dir and its lock (the broker node takes it for its partition logs).
  * Stop order (close): the driver stops and closes the transport and the store.
  */
-import type { Logger as PinoLogger } from 'pino'
-import type { NodeId } from '@tributary/protocol'
-import type { ControllerConfig } from '../controller/types.js'
 import type { MetadataImage } from '../image/metadata-image.js'
 import { assert } from '../util/assert.js'
-import type { RaftTiming, VoterAddress } from './controller-node.js'
-import { MetadataRaft } from './metadata-raft.js'
+import { MetadataRaft, type MetadataRaftConfig } from './metadata-raft.js'
 import type { RaftDriver, StateChange } from './raft-driver.js'
 
-export interface MetadataObserverConfig {
-  /** This broker's node.id; must not be a voter. */
-  readonly nodeId: NodeId
-  /** controller.quorum.voters */
-  readonly voters: readonly VoterAddress[]
-  /** The first of log.dirs; the caller holds its lock. */
-  readonly logDir: string
-  readonly raftTiming?: Partial<RaftTiming>
-  /** Snapshot policy of the observer's own copy (metadata.log.* keys). */
-  readonly controller?: Partial<ControllerConfig>
-  readonly logger: PinoLogger
+/**
+ * The member's config (nodeId: this broker's node.id, which must not be a voter; controller:
+ * the snapshot policy of the observer's own copy, metadata.log.* keys) and its callbacks.
+ */
+export interface MetadataObserverConfig extends MetadataRaftConfig {
   readonly onCommittedImage: (image: MetadataImage) => void
   readonly onStateChange?: (change: StateChange) => void
   readonly onFatal?: (err: unknown) => void
