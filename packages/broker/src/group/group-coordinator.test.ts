@@ -2,31 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as grpc from '@grpc/grpc-js'
 import { broker, ErrorCode } from '@tributary/protocol'
 import { startInProcessCluster, type InProcessCluster } from '../node/in-process-cluster.js'
+import { call, until } from '../node/test-broker-rpc.js'
 import { BROKER_CHANNEL_OPTIONS } from '../server/server-limits.js'
 import { OFFSETS_TOPIC } from './group-coordinator.js'
-
-async function until<T>(probe: () => Promise<T | null>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown = null
-  for (;;) {
-    try {
-      const value = await probe()
-      if (value !== null) return value
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? ` (${last.message})` : ''}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
-
-type Unary<Req, Res> = (request: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall
-
-function call<Req, Res>(method: Unary<Req, Res>, client: broker.BrokerServiceClient, request: Req, timeoutMs = 5000): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err === null ? resolve(res) : reject(err)))
-  })
-}
 
 const RETRIABLE = new Set([ErrorCode.COORDINATOR_LOAD_IN_PROGRESS.code, ErrorCode.COORDINATOR_NOT_AVAILABLE.code, ErrorCode.NOT_COORDINATOR.code])
 

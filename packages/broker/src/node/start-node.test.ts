@@ -10,31 +10,9 @@ import { GrpcLeaderChannel } from './grpc-leader-channels.js'
 import { freePort, inProcessNodeConfig, startInProcessCluster, testLogger, type InProcessCluster } from './in-process-cluster.js'
 import { META_PROPERTIES_FILE, MetaPropertiesError } from './meta-properties.js'
 import { startNode, type NodeConfig, type TributaryNode } from './start-node.js'
+import { call, until } from './test-broker-rpc.js'
 
 const logger = testLogger()
-
-const until = async <T>(probe: () => Promise<T | null> | T | null, what: string, timeoutMs = 15_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown = null
-  for (;;) {
-    try {
-      const value = await probe()
-      if (value !== null) return value
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? ` (${last.message})` : ''}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
-type Unary<Req, Res> = (request: Req, metadata: grpc.Metadata, options: Partial<grpc.CallOptions>, callback: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall
-
-function call<Req, Res>(method: Unary<Req, Res>, client: broker.BrokerServiceClient, request: Req, timeoutMs = 5000): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err === null ? resolve(res) : reject(err)))
-  })
-}
 
 function batchOf(values: string[]): Buffer {
   return encodeRecordBatch({ records: values.map((v, i) => ({ key: null, value: Buffer.from(v), timestamp: 1_700_000_000_000n + BigInt(i) })) })
