@@ -3,22 +3,14 @@
  * DESIGN.md example end to end, admin calls, and an idempotent retry that must not write
  * twice.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { compressionCodecs, decodeRecords, ErrorCode, iterateBatches, TributaryError, type broker, type DecodedRecord } from '@tributary/protocol'
 import { Client } from './client/client.js'
 import type { MethodPicker } from './client/broker-connections.js'
 import { partitionForKey } from './partitioner/murmur2.js'
-import { startInProcessCluster, type InProcessCluster } from '@tributary/broker'
+import { inProcessClusterForFile } from './test-in-process-cluster.js'
 
-let cluster: InProcessCluster
-
-beforeAll(async () => {
-  cluster = await startInProcessCluster(3)
-}, 30_000)
-
-afterAll(async () => {
-  await cluster?.close()
-})
+const cluster = inProcessClusterForFile(3)
 
 /** Every record of a partition below its high watermark, read with raw Fetch calls at the leader. */
 async function readAll(client: Client, topic: string, partition: number): Promise<DecodedRecord[]> {

@@ -3,22 +3,14 @@
  * through a broker to the controller, describeConfigs reads a broker's image, and the replica
  * manager enforces what was set (min.insync.replicas with acks=all).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ErrorCode } from '@tributary/protocol'
 import { Client } from '../client/client.js'
-import { startInProcessCluster, type InProcessCluster } from '@tributary/broker'
+import { inProcessClusterForFile } from '../test-in-process-cluster.js'
 import type { Admin } from './admin.js'
 import type { TopicConfigs } from './types.js'
 
-let cluster: InProcessCluster
-
-beforeAll(async () => {
-  cluster = await startInProcessCluster(3)
-}, 30_000)
-
-afterAll(async () => {
-  await cluster?.close()
-})
+const cluster = inProcessClusterForFile(3)
 
 function valueOf(configs: readonly TopicConfigs[], name: string): { value: string; isDefault: boolean } | undefined {
   const e = configs[0]?.entries.find((x) => x.name === name)

@@ -5,21 +5,13 @@
  * two-member rebalance (it takes up to two of the coordinator's 5 s heartbeat intervals:
  * the finer rebalance cases run against the real shard in consumer-group.test.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ErrorCode } from '@tributary/protocol'
 import { Client } from '../client/client.js'
-import { startInProcessCluster, type InProcessCluster } from '@tributary/broker'
+import { inProcessClusterForFile } from '../test-in-process-cluster.js'
 import type { ConsumerRecord } from './types.js'
 
-let cluster: InProcessCluster
-
-beforeAll(async () => {
-  cluster = await startInProcessCluster(3)
-}, 30_000)
-
-afterAll(async () => {
-  await cluster?.close()
-})
+const cluster = inProcessClusterForFile(3)
 
 async function take(iterator: AsyncIterator<ConsumerRecord>, n: number): Promise<ConsumerRecord[]> {
   const out: ConsumerRecord[] = []
