@@ -150,6 +150,21 @@ describe('Consumer groups (fake coordinator with the real shard)', () => {
     expect(committed.topics[0]!.partitions.map((p) => p.committedOffset)).toEqual([45n, 45n, 45n, 45n])
   })
 
+  it('close() hands out nothing more once called, so its commit covers every record handed out', async () => {
+    const { fake, client } = setup(1)
+    fake.append('t', 0, Array.from({ length: 50 }, (_, i) => `v${i}`))
+    const a = member(client)
+    await a.subscribe(['t'])
+    for (let i = 0; i < 5; i++) expect((await a.next())?.offset).toBe(BigInt(i))
+    const closing = a.close()
+    // A record handed out now would not be in close()'s commit: the next owner would read it again.
+    expect(await a.next()).toBeNull()
+    expect(a.close()).toBe(closing)
+    await closing
+    const committed = fake.shard.fetchOffsets({ groupId: 'g', topics: [{ name: 't', partitionIndexes: [0] }], allTopics: false, memberId: '', memberEpoch: -1 })
+    expect(committed.topics[0]!.partitions[0]!.committedOffset).toBe(5n)
+  })
+
   it('a new member starts at the committed offset; without one at fromBeginning', async () => {
     const { fake, client } = setup(1)
     fake.append('t', 0, Array.from({ length: 10 }, (_, i) => `v${i}`))

@@ -55,6 +55,12 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private failures = 0
   private failure: TributaryError | null = null
   private closed = false
+  /**
+   * Set at the very start of close(): from then on next() hands out nothing, so the positions
+   * close() commits are the last records the application saw (a record handed out after that
+   * commit would be read again by the partition's next owner).
+   */
+  private closing: Promise<void> | null = null
   private readonly stop = new AbortController()
   private member: GroupMember | null = null
   private autoCommitTimer: NodeJS.Timeout | null = null
@@ -169,7 +175,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   /** The next record, waiting for one; null once closed. Throws a fetch's non-retriable error. */
   async next(): Promise<ConsumerRecord | null> {
     for (;;) {
-      if (this.closed) return null
+      if (this.closed || this.closing !== null) return null
       if (this.failure !== null) {
         const error = this.failure
         this.failure = null
@@ -197,8 +203,14 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   }
 
   /** Stops fetching; a group member commits its positions (autoCommit) and leaves the group. */
-  async close(): Promise<void> {
-    if (this.closed) return
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    this.closing ??= this.shutDown()
+    return this.closing
+  }
+
+  private async shutDown(): Promise<void> {
+    this.buffer = []
     if (this.autoCommitTimer !== null) clearInterval(this.autoCommitTimer)
     this.autoCommitTimer = null
     if (this.member !== null) {
