@@ -39,7 +39,7 @@ import {
   type ReadCursor,
 } from '@tributary/protocol'
 import { assert } from '@tributary/metadata-quorum'
-import { crc32c } from './crc32c.js'
+import { crc32c } from '@node-rs/crc32'
 
 export interface CompactBatchOptions {
   /** Needed for compressed batches, to decode and to re-compress with the same codec. */
