@@ -41,10 +41,10 @@ describe('GroupCoordinator in the broker (3 combined nodes, real gRPC)', () => {
     })
     const nodes = cluster.nodes
     const ports = new Map([...nodes].map(([id, n]) => [id, n.broker!.port]))
-    const any = client(ports.get(1)!)
+    const node1 = client(ports.get(1)!)
 
     await until(async () => {
-      const r = await call(any.createTopics, any, { topics: [{ name: 'events', numPartitions: 4, replicationFactor: 3, configs: {} }], validateOnly: false })
+      const r = await call(node1.createTopics, node1, { topics: [{ name: 'events', numPartitions: 4, replicationFactor: 3, configs: {} }], validateOnly: false })
       return r.topics[0]?.errorCode === 0 ? r : null
     }, 'CreateTopics')
 
@@ -54,9 +54,9 @@ describe('GroupCoordinator in the broker (3 combined nodes, real gRPC)', () => {
       if (r.errorCode !== 0) expect(RETRIABLE.has(r.errorCode)).toBe(true)
       return r.errorCode === 0 ? r : null
     }, 'FindCoordinator')
-    const found = await findCoordinator(any)
+    const found = await findCoordinator(node1)
     expect(ports.get(found.nodeId)).toBe(found.port)
-    const md = await call(any.metadata, any, { topics: [OFFSETS_TOPIC], allTopics: false })
+    const md = await call(node1.metadata, node1, { topics: [OFFSETS_TOPIC], allTopics: false })
     expect(md.topics[0]).toMatchObject({ name: OFFSETS_TOPIC, isInternal: true })
     expect(md.topics[0]!.partitions).toHaveLength(3)
     const coordinator = client(found.port)

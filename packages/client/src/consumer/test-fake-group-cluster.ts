@@ -90,7 +90,7 @@ export class FakeGroupCluster {
       }
       case 'Fetch': {
         const req = request as broker.FetchRequest
-        let any = false
+        let gotRecords = false
         const topics = req.topics.map((t) => ({
           topic: t.topic,
           topicId: '',
@@ -102,13 +102,13 @@ export class FakeGroupCluster {
             const from = Number(p.fetchOffset)
             const values = log.slice(from, from + FAKE_FETCH_RECORDS_MAX)
             if (values.length === 0) return { ...base, errorCode: 0, records: Buffer.alloc(0) }
-            any = true
+            gotRecords = true
             const records = encodeRecordBatch({ baseOffset: p.fetchOffset, records: values.map((v) => ({ key: null, value: Buffer.from(v), timestamp: 0n })) })
             return { ...base, errorCode: 0, records }
           }),
         }))
         // Long poll, briefly: an empty answer waits, as a broker holds a fetch for minBytes.
-        if (!any) await new Promise((resolve) => setTimeout(resolve, Math.min(req.maxWaitMs, 10)))
+        if (!gotRecords) await new Promise((resolve) => setTimeout(resolve, Math.min(req.maxWaitMs, 10)))
         return { errorCode: 0, errorMessage: '', topics, correlationId: 0n } satisfies broker.FetchResponse
       }
       case 'FindCoordinator':
