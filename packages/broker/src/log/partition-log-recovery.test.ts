@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { StoreCorruptionError } from '@tributary/metadata-quorum'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { PartitionLog } from './partition-log.js'
-import { makeBatch, recordsIn, testLogDir, type TestLogDir } from './test-support.js'
+import { makeBatch, offsetsIn, recordsIn, testLogDir, type TestLogDir } from './test-support.js'
 
 let t: TestLogDir
 beforeEach(async () => {
@@ -32,19 +32,6 @@ async function flipByte(path: string, position: number): Promise<void> {
   await writeFile(path, bytes)
 }
 
-/** Every offset in the log; a read returns data from one segment, so this reads until the end. */
-async function offsets(log: PartitionLog): Promise<bigint[]> {
-  const out: bigint[] = []
-  let next = log.logStartOffset
-  while (next < log.logEndOffset) {
-    const read = await log.read(next, 1 << 20)
-    if (read.kind !== 'ok') throw new Error(read.kind)
-    out.push(...recordsIn(read.bytes).map((r) => r.offset))
-    next = read.nextOffset
-  }
-  return out
-}
-
 async function openError(config?: { segmentBytes: number; indexIntervalBytes?: number }): Promise<StoreCorruptionError> {
   const err = await t.open(config).catch((e: unknown) => e)
   expect(err).toBeInstanceOf(StoreCorruptionError)
@@ -71,7 +58,7 @@ describe('PartitionLog: recovery after a crash', () => {
     await truncate(segmentPath(0n), fourBatches + 30)
     const reopened = await t.open()
     expect(reopened.logEndOffset).toBe(8n)
-    expect(await offsets(reopened)).toEqual([0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n])
+    expect(await offsetsIn(reopened)).toEqual([0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n])
     expect((await stat(segmentPath(0n))).size).toBe(fourBatches)
     const warning = t.logger.lines.find((l) => l.msg === 'cut torn tail of partition log')
     expect(warning?.fields).toMatchObject({ path: segmentPath(0n), position: fourBatches, bytesCut: 30 })
@@ -177,7 +164,7 @@ describe('PartitionLog: recovery after a crash', () => {
     const reopened = await t.open({ segmentBytes: 400 })
     expect(t.logger.lines.at(-1)).toMatchObject({ msg: 'opened partition log', fields: { recoveredSegments: 0, cleanShutdown: true } })
     await expect(stat(join(t.dir, 'clean-shutdown'))).rejects.toThrow(/ENOENT/)
-    expect(await offsets(reopened)).toHaveLength(16)
+    expect(await offsetsIn(reopened)).toHaveLength(16)
     await reopened.close()
   })
 
@@ -195,7 +182,7 @@ describe('PartitionLog: recovery after a crash', () => {
     expect(t.logger.messages('warn')).toContain('segment files fail their checks; recovering the segment from its log')
     expect((await readFile(segmentPath(0n, '.index'))).equals(index)).toBe(true)
     expect((await readFile(segmentPath(0n, '.timeindex'))).equals(timeIndex)).toBe(true)
-    expect(await offsets(reopened)).toHaveLength(24)
+    expect(await offsetsIn(reopened)).toHaveLength(24)
     await reopened.close()
   })
 

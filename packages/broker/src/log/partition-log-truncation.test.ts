@@ -2,7 +2,7 @@ import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { PartitionLog } from './partition-log.js'
-import { batchesIn, makeBatch, recordsIn, testLogDir, type TestLogDir } from './test-support.js'
+import { batchesIn, makeBatch, offsetsIn, recordsIn, testLogDir, type TestLogDir } from './test-support.js'
 
 let t: TestLogDir
 beforeEach(async () => {
@@ -23,18 +23,6 @@ async function filledLog(): Promise<PartitionLog> {
   }
   expect(log.segmentCount).toBeGreaterThan(3)
   return log
-}
-
-async function offsetsIn(log: PartitionLog): Promise<bigint[]> {
-  const out: bigint[] = []
-  let next = log.logStartOffset
-  while (next < log.logEndOffset) {
-    const read = await log.read(next, 1 << 20)
-    if (read.kind !== 'ok') throw new Error(read.kind)
-    out.push(...recordsIn(read.bytes).map((r) => r.offset))
-    next = read.nextOffset
-  }
-  return out
 }
 
 const range = (from: number, to: number): bigint[] => Array.from({ length: to - from }, (_, i) => BigInt(from + i))

@@ -72,6 +72,19 @@ export function recordsIn(bytes: Buffer): { offset: bigint; value: string }[] {
   return out
 }
 
+/** Every offset in the log; a read returns data from one segment, so this reads until the end. */
+export async function offsetsIn(log: PartitionLog): Promise<bigint[]> {
+  const out: bigint[] = []
+  let next = log.logStartOffset
+  while (next < log.logEndOffset) {
+    const read = await log.read(next, 1 << 20)
+    if (read.kind !== 'ok') throw new Error(read.kind)
+    out.push(...recordsIn(read.bytes).map((r) => r.offset))
+    next = read.nextOffset
+  }
+  return out
+}
+
 export interface RecordingLogger extends Logger {
   readonly lines: { level: string; msg: string; fields: object }[]
   messages(level: string): string[]

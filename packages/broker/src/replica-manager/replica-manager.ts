@@ -47,6 +47,9 @@ import { ReplicaFetcherManager } from './replica-fetcher.js'
 import { PARTITION_OPEN_CONCURRENCY } from './replica-limits.js'
 import type { ControllerChannel, LeaderChannels, ReplicaManagerConfig, ReplicaService } from './types.js'
 
+/** The periodic rounds over every partition (log.flush.offset.checkpoint.interval.ms, log.retention.check.interval.ms). */
+type PeriodicRound = 'checkpoint' | 'retention'
+
 export interface ReplicaManagerOptions {
   readonly config: ReplicaManagerConfig
   /** How followers reach leaders (one channel per leader broker). */
@@ -127,8 +130,7 @@ export class ReplicaManager implements ReplicaService {
   private readonly produceHandler: ProduceHandler
   private readonly offsetsHandler: OffsetsHandler
   private readonly timers: NodeJS.Timeout[] = []
-  private checkpointing = false
-  private retaining = false
+  private readonly roundsRunning = new Set<PeriodicRound>()
 
   constructor(options: ReplicaManagerOptions) {
     const config = options.config
@@ -397,31 +399,26 @@ export class ReplicaManager implements ReplicaService {
     }
   }
 
-  private async checkpointAll(): Promise<void> {
-    if (this.checkpointing || this.closed) return
-    this.checkpointing = true
-    try {
-      const nowMs = this.clock()
-      for (const partition of [...this.partitions.values()]) await partition.checkpoint(nowMs)
-    } catch (err) {
-      if (err instanceof AssertionError) throw err
-      this.logger.error({ err: errorMessage(err) }, 'checkpoint round failed')
-    } finally {
-      this.checkpointing = false
-    }
+  private checkpointAll(): Promise<void> {
+    return this.eachPartitionRound('checkpoint', (partition, nowMs) => partition.checkpoint(nowMs))
   }
 
-  private async retainAll(): Promise<void> {
-    if (this.retaining || this.closed) return
-    this.retaining = true
+  private retainAll(): Promise<void> {
+    return this.eachPartitionRound('retention', (partition, nowMs) => partition.deleteOldSegments(nowMs))
+  }
+
+  /** One periodic round over every partition; a round still running makes the next one a no-op. */
+  private async eachPartitionRound(round: PeriodicRound, work: (partition: Partition, nowMs: number) => Promise<unknown>): Promise<void> {
+    if (this.roundsRunning.has(round) || this.closed) return
+    this.roundsRunning.add(round)
     try {
       const nowMs = this.clock()
-      for (const partition of [...this.partitions.values()]) await partition.deleteOldSegments(nowMs)
+      for (const partition of [...this.partitions.values()]) await work(partition, nowMs)
     } catch (err) {
       if (err instanceof AssertionError) throw err
-      this.logger.error({ err: errorMessage(err) }, 'retention round failed')
+      this.logger.error({ err: errorMessage(err) }, `${round} round failed`)
     } finally {
-      this.retaining = false
+      this.roundsRunning.delete(round)
     }
   }
 }
