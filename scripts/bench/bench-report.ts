@@ -1,14 +1,16 @@
 /**
  * What the benchmarks share for reporting: exact percentiles of a small sample, millisecond
- * formatting, a timed poll helper, and the JSON result file under bench-results/.
+ * formatting, a timed poll helper, the JSON result file under bench-results/, and their
+ * command-line parsing (--help, and one line plus the usage for a bad flag, not a stack trace).
  *
  * Percentiles use the nearest-rank method on the sorted sample (no interpolation), so every
  * reported figure is one that was really measured.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, platform, release, totalmem } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { REPO_ROOT, waitFor } from '../../test-cluster/src/controller-cluster.ts'
 
 export interface Summary {
@@ -101,5 +103,30 @@ export function environment(): Record<string, string | number> {
     cpu: list[0]?.model ?? 'unknown',
     cpus: list.length,
     memoryBytes: totalmem(),
+  }
+}
+
+/**
+ * parseArgs for a benchmark's flags: `--help` prints `about` and every flag with its default
+ * and exits 0; an unknown flag or a missing value prints one line and the usage and exits 2.
+ */
+export function benchArgs<T extends ParseArgsConfig>(about: string, config: T): ReturnType<typeof parseArgs<T>> {
+  const name = basename(process.argv[1] ?? 'bench', '.ts')
+  const flags = Object.entries(config.options ?? {}).map(([flag, o]) => {
+    const value = o.type === 'string' ? ' <value>' : ''
+    const fallback = o.default === undefined || (Array.isArray(o.default) && o.default.length === 0) || o.default === false ? '' : `  (default ${String(o.default)})`
+    return `  --${flag}${value}${o.multiple === true ? ' (repeatable)' : ''}${fallback}`
+  })
+  const usage = [`usage: ${name} [flags]`, `  ${about}`, ...flags, '  --help'].join('\n')
+  const args = config.args ?? process.argv.slice(2)
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(usage)
+    process.exit(0)
+  }
+  try {
+    return parseArgs(config)
+  } catch (err) {
+    console.error(`${name}: ${err instanceof Error ? err.message : String(err)}\n${usage}`)
+    process.exit(2)
   }
 }

@@ -9,7 +9,10 @@
  * member's partitions once it has expired.
  */
 import { BrokerCluster } from '../../test-cluster/src/broker-cluster.ts'
+import { benchArgs } from './bench-report.ts'
 import { GROUP_HEARTBEAT_INTERVAL_MS, GROUP_SESSION_TIMEOUT_MS, REBALANCE_BROKER_OVERRIDES, REBALANCE_PARTITIONS, runRebalanceScenario } from '../../test-cluster/src/rebalance-scenario.ts'
+
+benchArgs('A consumer group of 3 on 12 partitions: a 4th joins, one leaves cleanly, one crashes; time until every partition is consumed again.', { options: {} })
 
 const cluster = await BrokerCluster.start({ size: 3, overrides: REBALANCE_BROKER_OVERRIDES, dirPrefix: 'trib-bench-' })
 try {

@@ -18,12 +18,11 @@
  *   node_modules/.bin/node scripts/bench/controlled-shutdown.ts [--trials 5] [--partitions 3]
  *     [--override key=value ...] [--keep-dirs]
  */
-import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import { SequentialProducer, verifyAcknowledged } from '../../test-cluster/src/sequential-producer.ts'
 import type { Attempt } from '../../test-cluster/src/broker-client.ts'
 import { countByName, formatErrorNames, intFlag, printEnvironment, seconds, startBrokerBench, type BrokerCluster } from './broker-bench.ts'
-import { environment, formatSummary, measured, ms, reportAborted, summarize, writeResult, type Summary } from './bench-report.ts'
+import { benchArgs, environment, formatSummary, measured, ms, reportAborted, summarize, writeResult, type Summary } from './bench-report.ts'
 
 const TOPIC = 'controlled'
 const STEADY_ACKS = 10
@@ -56,7 +55,7 @@ interface TrialResult {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
+  const { values } = benchArgs('Restart partition leaders with SIGTERM while producers send; count producer errors (target 0).', {
     options: {
       trials: { type: 'string', default: '5' },
       partitions: { type: 'string', default: '3' },

@@ -23,13 +23,12 @@
  *   node_modules/.bin/node scripts/bench/controller-failover.ts [--trials 20] [--poll-ms 5]
  *     [--signal SIGKILL|SIGSTOP] [--override controller.quorum.fetch.timeout.ms=...] [--keep-dirs]
  */
-import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import { DEFAULT_RAFT_TIMING, nodeLimits, transportLimits } from '@tributary/metadata-quorum'
 import { ErrorCode } from '@tributary/protocol'
 import { POLL_CALL_TIMEOUT_MS, sleep, startBenchCluster, type ControllerCluster } from './bench-cluster.ts'
 import { serverLogSince, serverLogSize, type LogLine } from './server-log.ts'
-import { environment, formatSummary, measured, ms, pollUntil, reportAborted, summarize, writeResult, type Summary } from './bench-report.ts'
+import { benchArgs, environment, formatSummary, measured, ms, pollUntil, reportAborted, summarize, writeResult, type Summary } from './bench-report.ts'
 
 /** The fake broker every benchmark write (re-)registers; it is never unfenced, so it leads nothing. */
 const FAKE_BROKER_ID = 9000
@@ -85,7 +84,7 @@ interface TrialResult {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
+  const { values } = benchArgs('SIGKILL (or --signal SIGSTOP) the metadata quorum leader; time until a new leader commits a write.', {
     options: {
       trials: { type: 'string', default: '20' },
       'poll-ms': { type: 'string', default: '5' },

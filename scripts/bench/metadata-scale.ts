@@ -30,14 +30,13 @@
  */
 import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import { DEFAULT_CONTROLLER_CONFIG, type ControllerClient } from '@tributary/metadata-quorum'
 import { ErrorCode, errorInfo, type controller, type quorum } from '@tributary/protocol'
 import { POLL_CALL_TIMEOUT_MS, sleep, startBenchCluster, type ControllerCluster } from './bench-cluster.ts'
 import { FakeBrokers, type FakeBrokerStats } from './fake-brokers.ts'
 import { serverLogSince, serverLogSize, type LogLine } from './server-log.ts'
-import { bytes, environment, formatSummary, ms, pollUntil, reportAborted, summarize, writeResult, type Summary } from './bench-report.ts'
+import { benchArgs, bytes, environment, formatSummary, ms, pollUntil, reportAborted, summarize, writeResult, type Summary } from './bench-report.ts'
 
 const BROKER_IDS = [101, 102, 103]
 /** The fake broker the padding writes re-register; it stays fenced and leads nothing. */
@@ -67,7 +66,7 @@ interface Options {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
+  const { values } = benchArgs('Create many topics on 3 controllers; report time, memory, restart and catch-up.', {
     options: {
       topics: { type: 'string', default: '1000' },
       partitions: { type: 'string', default: '10' },

@@ -24,12 +24,11 @@
  *     [--retry-backoff-ms 10] [--retry-backoff-max-ms 50] [--preferred-wait-ms 5000] [--signal SIGKILL|SIGSTOP]
  *     [--override key=value ...] [--keep-dirs]
  */
-import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import { SequentialProducer, verifyAcknowledged, type SentRecord } from '../../test-cluster/src/sequential-producer.ts'
 import type { BrokerClient } from '../../test-cluster/src/broker-client.ts'
 import { countByName, formatErrorNames, intFlag, printEnvironment, seconds, sleep, startBrokerBench, type BrokerCluster } from './broker-bench.ts'
-import { environment, formatSummary, measured, ms, reportAborted, summarize, writeResult, type Summary } from './bench-report.ts'
+import { benchArgs, environment, formatSummary, measured, ms, reportAborted, summarize, writeResult, type Summary } from './bench-report.ts'
 
 const TOPIC = 'failover'
 /** A trial whose producer has not been acknowledged by a new leader by then is recorded as failed. */
@@ -73,7 +72,7 @@ interface TrialResult {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
+  const { values } = benchArgs('SIGKILL (or --signal SIGSTOP) a partition leader under acks=all; time until the next acknowledged send.', {
     options: {
       trials: { type: 'string', default: '20' },
       'retry-backoff-ms': { type: 'string', default: '10' },

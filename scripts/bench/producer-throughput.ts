@@ -10,15 +10,14 @@
  *     [--partitions 3] [--concurrency 8] [--records-per-send 100] [--record-bytes 100]
  *     [--linger-ms 5] [--batch-bytes 16384] [--override key=value ...]
  */
-import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import { Client } from '@tributary/client'
 import { clusterCpu, formatCpu, intFlag, printEnvironment, startBrokerBench } from './broker-bench.ts'
-import { environment, formatSummary, summarize, writeResult } from './bench-report.ts'
+import { benchArgs, environment, formatSummary, summarize, writeResult } from './bench-report.ts'
 
 const TOPIC = 'producer-throughput'
 
-const { values } = parseArgs({
+const { values } = benchArgs('The SDK producer, acks=all, RF 3, fixed-size records: records/s and latency.', {
   options: {
     seconds: { type: 'string', default: '10' },
     'warmup-s': { type: 'string', default: '2' },

@@ -21,14 +21,13 @@
  */
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import { ErrorCode, readBatchHeader } from '@tributary/protocol'
 import type { BrokerClient } from '../../test-cluster/src/broker-client.ts'
 import { textRecord } from '../../test-cluster/src/broker-client.ts'
 import { intFlag, largeBatch, MIB, printEnvironment, seconds, startBrokerBench, type BrokerCluster } from './broker-bench.ts'
 import { serverLogSince, serverLogSize } from './server-log.ts'
-import { bytes, environment, ms, reportAborted, writeResult } from './bench-report.ts'
+import { benchArgs, bytes, environment, ms, reportAborted, writeResult } from './bench-report.ts'
 
 const TOPIC = 'recovery'
 const RESTART_TIMEOUT_MS = 300_000
@@ -62,7 +61,7 @@ interface RestartTimes {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
+  const { values } = benchArgs('Write ~--gb GB to a node, SIGKILL it, time until it serves Produce and Fetch again.', {
     options: {
       gb: { type: 'string', default: '1' },
       partitions: { type: 'string', default: '4' },

@@ -17,11 +17,10 @@
  *     [--partitions 3] [--producers 4] [--modes fsync,page-cache] [--rounds 2]
  *     [--page-cache-override log.flush.policy=page-cache] [--override key=value ...] [--keep-dirs]
  */
-import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import type { BrokerClient } from '../../test-cluster/src/broker-client.ts'
 import { clusterCpu, formatCpu, formatErrorNames, intFlag, largeBatch, MIB, printEnvironment, sleep, startBrokerBench } from './broker-bench.ts'
-import { bytes, environment, formatSummary, summarize, writeResult, type Summary } from './bench-report.ts'
+import { benchArgs, bytes, environment, formatSummary, summarize, writeResult, type Summary } from './bench-report.ts'
 
 const TOPIC = 'throughput'
 /** The server key and value that select Kafka's page-cache mode (server-config.ts). */
@@ -60,7 +59,7 @@ interface ModeResult {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
+  const { values } = benchArgs('1 MiB batches, acks=all, RF 3, in fsync and page-cache mode: MB/s.', {
     options: {
       seconds: { type: 'string', default: '15' },
       'warmup-s': { type: 'string', default: '3' },
