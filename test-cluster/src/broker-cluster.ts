@@ -15,7 +15,7 @@
 import { performance } from 'node:perf_hooks'
 import { ErrorCode, errorInfo, type broker, type controller } from '@tributary/protocol'
 import { BrokerClient, type BrokerClientOptions } from './broker-client.ts'
-import { ControllerCluster, waitFor, WAIT_TIMEOUT_MS } from './controller-cluster.ts'
+import { ControllerCluster, waitFor, WAIT_TIMEOUT_MS, type NodeNetwork } from './controller-cluster.ts'
 
 /** Deadline of the cluster's own Metadata probes: short, so a hung node does not stall a wait. */
 export const PROBE_TIMEOUT_MS = 500
@@ -29,6 +29,8 @@ export interface BrokerClusterOptions {
   readonly dirPrefix?: string
   /** How long start() waits for every broker to be registered and unfenced. */
   readonly startTimeoutMs?: number
+  /** Per-node host and command prefix: nodes in network namespaces (src/netns/netns-cluster.ts). */
+  readonly network?: NodeNetwork
 }
 
 export interface TopicSpec {
@@ -62,6 +64,7 @@ export class BrokerCluster {
       ...(options.callTimeoutMs === undefined ? {} : { callTimeoutMs: options.callTimeoutMs }),
       dirPrefix: options.dirPrefix ?? 'trib-brokers-',
       combined: true,
+      ...(options.network === undefined ? {} : { network: options.network }),
     })
     const cluster = new BrokerCluster(processes)
     try {

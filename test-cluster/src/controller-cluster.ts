@@ -141,6 +141,17 @@ interface NodeState {
   spawnedAtEpochMs: number
 }
 
+/**
+ * Where each node lives on the network, for clusters whose nodes run in network namespaces
+ * (src/netns/): the host node `id` binds and advertises, and the argv its command runs under.
+ * Without it every node is on 127.0.0.1 and runs directly.
+ */
+export interface NodeNetwork {
+  hostOf(id: number): string
+  /** Prepended to the node's command, e.g. `ip netns exec <ns>`; it must exec (not fork), so the child's pid is the node's. */
+  commandPrefix(id: number): readonly string[]
+}
+
 export interface ControllerClusterOptions {
   readonly size?: number
   /** Extra `key=value` overrides for every node. */
@@ -151,6 +162,8 @@ export interface ControllerClusterOptions {
   readonly dirPrefix?: string
   /** Combined mode: process.roles=broker,controller and a PLAINTEXT listener per node. */
   readonly combined?: boolean
+  /** Per-node host and command prefix (network namespaces); default: 127.0.0.1, no prefix. */
+  readonly network?: NodeNetwork
 }
 
 export interface LeaderInfo {
@@ -169,6 +182,7 @@ export class ControllerCluster {
   readonly baseDir: string
   readonly overrides: readonly string[]
   readonly combined: boolean
+  readonly network: NodeNetwork | null
   private readonly callTimeoutMs: number
   private readonly nodes = new Map<number, NodeState>()
   /** Keyed by `${id}:${timeoutMs}`: each deadline gets its own channel. */
@@ -176,8 +190,9 @@ export class ControllerCluster {
   /** The node that last answered a controller command as the active controller. */
   private lastController: number | null = null
 
-  private constructor(baseDir: string, nodes: NodeState[], overrides: readonly string[], callTimeoutMs: number, combined: boolean) {
+  private constructor(baseDir: string, nodes: NodeState[], overrides: readonly string[], callTimeoutMs: number, combined: boolean, network: NodeNetwork | null) {
     this.baseDir = baseDir
+    this.network = network
     this.overrides = overrides
     this.combined = combined
     this.callTimeoutMs = callTimeoutMs
@@ -197,7 +212,7 @@ export class ControllerCluster {
         process: null, exited: null, stopping: false, output: '', spawnedAtMonoMs: 0, spawnedAtEpochMs: 0,
       })
     }
-    const cluster = new ControllerCluster(baseDir, nodes, options.overrides ?? [], options.callTimeoutMs ?? CALL_TIMEOUT_MS, combined)
+    const cluster = new ControllerCluster(baseDir, nodes, options.overrides ?? [], options.callTimeoutMs ?? CALL_TIMEOUT_MS, combined, options.network ?? null)
     for (const n of nodes) cluster.spawn(n.id)
     try {
       await Promise.all(nodes.map((n) => cluster.waitForServing(n.id)))
@@ -227,18 +242,23 @@ export class ControllerCluster {
   }
 
   get voters(): string {
-    return [...this.nodes.values()].map((n) => `${n.id}@127.0.0.1:${n.port}`).join(',')
+    return [...this.nodes.values()].map((n) => `${n.id}@${this.host(n.id)}:${n.port}`).join(',')
   }
 
   address(id: number): string {
-    return `127.0.0.1:${this.node(id).port}`
+    return `${this.host(id)}:${this.node(id).port}`
+  }
+
+  /** The host node `id` binds and advertises (127.0.0.1 unless the cluster has a NodeNetwork). */
+  host(id: number): string {
+    return this.network?.hostOf(id) ?? '127.0.0.1'
   }
 
   /** host:port of node `id`'s broker (PLAINTEXT) listener; combined mode only. */
   brokerAddress(id: number): string {
     const port = this.node(id).brokerPort
     if (port === null) throw new Error(`node ${id} has no broker listener (the cluster is not in combined mode)`)
-    return `127.0.0.1:${port}`
+    return `${this.host(id)}:${port}`
   }
 
   isRunning(id: number): boolean {
@@ -449,7 +469,7 @@ export class ControllerCluster {
       '--override', `node.id=${n.id}`,
       '--override', `process.roles=${n.brokerPort === null ? 'controller' : 'broker,controller'}`,
       '--override', `controller.quorum.voters=${this.voters}`,
-      '--override', `listeners=${n.brokerPort === null ? '' : `PLAINTEXT://127.0.0.1:${n.brokerPort},`}CONTROLLER://127.0.0.1:${n.port}`,
+      '--override', `listeners=${n.brokerPort === null ? '' : `PLAINTEXT://${this.host(n.id)}:${n.brokerPort},`}CONTROLLER://${this.host(n.id)}:${n.port}`,
       '--override', `log.dirs=${n.logDir}`,
       ...this.overrides.flatMap((o) => ['--override', o]),
     ]
@@ -457,7 +477,8 @@ export class ControllerCluster {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRIB_')))
     n.spawnedAtEpochMs = Date.now()
     n.spawnedAtMonoMs = performance.now()
-    const child = spawn(nodeBinary(), args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const [command, ...prefixArgs] = [...(this.network?.commandPrefix(n.id) ?? []), nodeBinary(), ...args]
+    const child = spawn(command ?? nodeBinary(), prefixArgs, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     const keep = (chunk: Buffer): void => {
       n.output = (n.output + chunk.toString('utf8')).slice(-OUTPUT_BYTES_MAX)
     }
