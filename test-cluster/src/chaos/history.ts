@@ -107,6 +107,11 @@ export function partitionKey(topic: string, partition: number): string {
   return `${topic}-${partition}`
 }
 
+/** `${producer}:${seq}`: the identity of a send and of the payload it wrote. */
+export function sendId(producer: ProducerId, seq: number): string {
+  return `${producer}:${seq}`
+}
+
 export interface ParsedValue {
   readonly producer: ProducerId
   readonly seq: number
