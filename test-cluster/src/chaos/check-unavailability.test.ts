@@ -34,8 +34,9 @@ describe('unavailabilityWindows', () => {
       { kind: 'kill-leader', target: 'node-1', startMs: 100, partitions: ['t-1'] },
       { kind: 'kill-leader', target: 'node-1', startMs: 100, partitions: ['t-0', 't-9'] },
       { kind: 'pause', target: 'node-2', startMs: 100, partitions: ['t-9'] },
+      { kind: 'pause', target: 'node-2', startMs: 100, partitions: [] },
     ]
-    expect(unavailabilityWindows(entries, faults).map((w) => w.windowMs)).toEqual([200, 160, null])
+    expect(unavailabilityWindows(entries, faults).map((w) => w.windowMs)).toEqual([200, 160, null, 160])
   })
 
   it('has no window when nothing sent after the fault was acknowledged', () => {

@@ -2,7 +2,7 @@
  * Unavailability windows per fault kind (issue 6): for each injected fault, the time from its
  * start until the first acknowledgment of a send that was sent after the start — how long
  * writers saw no progress. If the fault names the partitions it disturbs, only sends to those
- * count; else any send does. A fault after which no such send was ever acknowledged has no
+ * count; else (no list, or an empty one: e.g. the killed node led nothing) any send does. A fault after which no such send was ever acknowledged has no
  * window (windowMs null), and is counted as unresolved.
  *
  * p50 is the nearest-rank median. O((N + F) log N) for N entries and F faults: acknowledged
@@ -72,7 +72,7 @@ export function unavailabilityWindows(entries: readonly HistoryEntry[], faults: 
 
   return faults.map((fault) => {
     let first = Infinity
-    if (fault.partitions === undefined) {
+    if (fault.partitions === undefined || fault.partitions.length === 0) {
       first = firstAckAfter(allIndex, fault.startMs)
     } else {
       for (const key of fault.partitions) {

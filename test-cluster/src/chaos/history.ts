@@ -87,7 +87,7 @@ export interface FaultEvent {
   readonly endMs?: number
   /**
    * The partitions the fault is expected to disturb (e.g. those the killed node led), as
-   * `${topic}-${partition}` (partitionKey). Absent: any partition counts for its
+   * `${topic}-${partition}` (partitionKey). Absent or empty: any partition counts for its
    * unavailability window.
    */
   readonly partitions?: readonly string[]

@@ -28,6 +28,12 @@ export interface ReplicaImageRead {
   readonly image: ReplicaImage
   /** Where reading stopped early on bad bytes; null when every segment framed cleanly. */
   readonly tail: SegmentTail | null
+  /**
+   * false: the node has no directory for the partition (the image is empty). For a node that
+   * is not a replica of the partition that is expected: leave its image out of the history,
+   * or the replica check calls it behind. For an assigned replica keep it: it is behind.
+   */
+  readonly exists: boolean
 }
 
 export interface SegmentBatches {
@@ -69,12 +75,13 @@ export async function readReplicaImage(input: ReadReplicaImageInput): Promise<Re
   const batches: ReplicaBatch[] = []
   let tail: SegmentTail | null = null
   let names: string[]
+  let exists = true
   try {
     names = await readdir(dir)
   } catch (err) {
-    // No directory: the node holds nothing of the partition (the replica check says 'behind').
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     names = []
+    exists = false
   }
   for (const file of segmentFiles(names)) {
     const segment = segmentBatches(await readFile(join(dir, file)), input.upToOffset)
@@ -85,5 +92,5 @@ export async function readReplicaImage(input: ReadReplicaImageInput): Promise<Re
     }
     if (segment.reachedLimit) break
   }
-  return { image: { node: input.node, topic: input.topic, partition: input.partition, batches }, tail }
+  return { image: { node: input.node, topic: input.topic, partition: input.partition, batches }, tail, exists }
 }
