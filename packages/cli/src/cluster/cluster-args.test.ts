@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkCleanTarget, chooseNodeCount, displayPath, parseNodeCount, parseStartOptions, resolveDataDir } from './cluster-args.js'
+import { checkCleanTarget, chooseNodeCount, displayPath, parseNodeCount, parseNodeId, parseStartOptions, resolveDataDir } from './cluster-args.js'
 
 const where = { cwd: '/work/repo', homeDir: '/home/dev' }
 
@@ -51,8 +51,19 @@ describe('data dir', () => {
 
 describe('parseStartOptions', () => {
   it('combines the flags', () => {
-    expect(parseStartOptions({ nodes: '5', clean: true, dataDir: './d' }, where)).toEqual({ kind: 'ok', value: { nodeCount: 5, clean: true, dataDir: '/work/repo/d' } })
-    expect(parseStartOptions({}, where)).toEqual({ kind: 'ok', value: { nodeCount: null, clean: false, dataDir: '/work/repo/data' } })
+    expect(parseStartOptions({ nodes: '5', clean: true, dataDir: './d', portOffset: '200' }, where)).toEqual({ kind: 'ok', value: { nodeCount: 5, clean: true, dataDir: '/work/repo/d', portOffset: 200 } })
+    expect(parseStartOptions({}, where)).toEqual({ kind: 'ok', value: { nodeCount: null, clean: false, dataDir: '/work/repo/data', portOffset: null } })
+  })
+
+  it('refuses a --port-offset that is not a small number', () => {
+    for (const raw of ['-1', '10001', 'x', '']) {
+      expect(parseStartOptions({ portOffset: raw }, where)).toEqual({ kind: 'error', message: `--port-offset: '${raw}' is not a number from 0 to 10000` })
+    }
+  })
+
+  it('reads a node id for kill / stop / restart', () => {
+    expect(parseNodeId('2')).toEqual({ kind: 'ok', value: 2 })
+    for (const raw of ['0', '-1', 'two', '1.5']) expect(parseNodeId(raw)).toEqual({ kind: 'error', message: `'${raw}' is not a node id (a positive integer: 1, 2, ...)` })
   })
 
   it('checks the clean target only with --clean (a cluster may live anywhere; wiping is what needs care)', () => {

@@ -4,7 +4,7 @@
  * the one line the user sees; the command turns them into a CliError.
  */
 import { parse, resolve } from 'node:path'
-import { DEFAULT_DATA_DIR, DEFAULT_NODE_COUNT, NODE_COUNT_MAX } from './cluster-defaults.js'
+import { DEFAULT_DATA_DIR, DEFAULT_NODE_COUNT, NODE_COUNT_MAX, PORT_OFFSET_MAX } from './cluster-defaults.js'
 
 export type Parsed<T> = { readonly kind: 'ok'; readonly value: T } | { readonly kind: 'error'; readonly message: string }
 
@@ -14,12 +14,15 @@ export interface StartOptions {
   readonly clean: boolean
   /** Absolute. */
   readonly dataDir: string
+  /** null: not given; the data dir's recorded ports are kept, else 0 (the DESIGN.md ports). */
+  readonly portOffset: number | null
 }
 
 export interface RawStartOptions {
   readonly nodes?: string | undefined
   readonly clean?: boolean | undefined
   readonly dataDir?: string | undefined
+  readonly portOffset?: string | undefined
 }
 
 export interface Whereabouts {
@@ -33,6 +36,22 @@ export function parseNodeCount(raw: string | undefined): Parsed<number | null> {
   if (!Number.isSafeInteger(n) || n < 1 || n > NODE_COUNT_MAX) {
     return { kind: 'error', message: `--nodes: '${raw}' is not a node count from 1 to ${NODE_COUNT_MAX}` }
   }
+  return { kind: 'ok', value: n }
+}
+
+export function parsePortOffset(raw: string | undefined): Parsed<number | null> {
+  if (raw === undefined) return { kind: 'ok', value: null }
+  const n = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN
+  if (!Number.isSafeInteger(n) || n > PORT_OFFSET_MAX) {
+    return { kind: 'error', message: `--port-offset: '${raw}' is not a number from 0 to ${PORT_OFFSET_MAX}` }
+  }
+  return { kind: 'ok', value: n }
+}
+
+/** `trib cluster kill N` and friends: N must be a node id of the state file (checked by the caller). */
+export function parseNodeId(raw: string): Parsed<number> {
+  const n = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN
+  if (!Number.isSafeInteger(n) || n < 1) return { kind: 'error', message: `'${raw}' is not a node id (a positive integer: 1, 2, ...)` }
   return { kind: 'ok', value: n }
 }
 
@@ -66,12 +85,14 @@ export function parseStartOptions(raw: RawStartOptions, where: Whereabouts): Par
   if (nodeCount.kind === 'error') return nodeCount
   const dataDir = resolveDataDir(raw.dataDir, where)
   if (dataDir.kind === 'error') return dataDir
+  const portOffset = parsePortOffset(raw.portOffset)
+  if (portOffset.kind === 'error') return portOffset
   const clean = raw.clean === true
   if (clean) {
     const target = checkCleanTarget(dataDir.value, where)
     if (target.kind === 'error') return target
   }
-  return { kind: 'ok', value: { nodeCount: nodeCount.value, clean, dataDir: dataDir.value } }
+  return { kind: 'ok', value: { nodeCount: nodeCount.value, clean, dataDir: dataDir.value, portOffset: portOffset.value } }
 }
 
 /** `./data/node-1` for a path under the working directory, else the absolute path. */

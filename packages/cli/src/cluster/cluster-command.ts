@@ -1,17 +1,18 @@
 /**
- * `trib cluster start | status`: the local development cluster (DESIGN.md "Local cluster
- * defaults"; `npm start` runs `trib cluster start`). Subcommands share `--data-dir` and read
- * or write `<data-dir>/cluster.json`; `kill N` / `restart N` / `kill-leader` will be further
- * subcommands here, built on loadClusterState, isProcessAlive and the node records' overrides.
+ * `trib cluster start | status | kill | stop | restart | pause | resume | kill-leader |
+ * kill-controller`: the local development cluster (DESIGN.md "Local cluster defaults";
+ * `npm start` runs `trib cluster start`). Subcommands share `--data-dir` and read or write
+ * `<data-dir>/cluster.json`; the node commands live in cluster-node-control.ts.
  */
 import { homedir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { styleText } from 'node:util'
 import { Command } from 'commander'
 import { CliError } from '../cli-error.js'
-import { parseStartOptions, resolveDataDir, type Whereabouts } from './cluster-args.js'
-import { BROKER_PORT_BASE, CONTROLLER_PORT_BASE, DEFAULT_DATA_DIR, DEFAULT_NODE_COUNT, NODE_COUNT_MAX, SHUTDOWN_TIMEOUT_MS } from './cluster-defaults.js'
+import { parseNodeId, parseStartOptions, resolveDataDir, type Whereabouts } from './cluster-args.js'
+import { BROKER_PORT_BASE, CONTROLLER_PORT_BASE, DEFAULT_DATA_DIR, DEFAULT_NODE_COUNT, NODE_COUNT_MAX, PORT_OFFSET_MAX, SHUTDOWN_TIMEOUT_MS } from './cluster-defaults.js'
 import { runLocalCluster } from './cluster-launcher.js'
+import { killController, killLeader, killNode, pauseNode, restartNode, resumeNode, stopNode, type NodeControlIo } from './cluster-node-control.js'
 import { clusterStatus } from './cluster-status.js'
 import type { Paint } from './node-output.js'
 
@@ -32,6 +33,12 @@ function painter(stream: NodeJS.WriteStream): Paint {
 
 function whereabouts(): Whereabouts {
   return { cwd: process.cwd(), homeDir: homedir() }
+}
+
+function dataDirOf(raw: { readonly dataDir?: string | undefined }, where: Whereabouts): string {
+  const dataDir = resolveDataDir(raw.dataDir, where)
+  if (dataDir.kind === 'error') throw new CliError(dataDir.message)
+  return dataDir.value
 }
 
 const START_HELP = `
@@ -61,10 +68,31 @@ Examples:
   npx trib cluster start --data-dir /tmp/trib --nodes 1`
 
 const STATUS_HELP = `
-Reads <data-dir>/cluster.json, checks which node processes are alive, asks them for the
-metadata quorum (DescribeQuorum) and prints one row per node: pid, process state, controller
-address, Raft role and log end offset. Exit code 0 when every node runs and a leader is known,
-1 otherwise (the table is printed either way).`
+Reads <data-dir>/cluster.json, checks which node processes are alive (or paused), asks the
+controllers for the metadata quorum (DescribeQuorum) and a broker for the partition leaders
+(Metadata), and prints one row per node: pid, process state, broker and controller addresses,
+Raft role, log end offset and the number of partitions it leads; then the active controller
+and each node's partitions. Exit code 0 when every node runs and a leader is known, 1
+otherwise (the table is printed either way).
+
+--json prints one JSON document instead, in a stable shape (fields are only ever added):
+  { dataDir, launcher: { pid, up }, activeController, healthy, metadataError,
+    nodes: [ { id, roles, pid, up, paused, brokerAddress, controllerAddress,
+               activeController, leads: [ { topic, partition } ] } ] }
+and exits 0 whenever it printed it.`
+
+const NODE_HELP = (what: string): string => `
+${what}
+The node is found through <data-dir>/cluster.json; the command prints one line naming it
+(e.g. "killed node 2 (pid 4242)"). A node id that is not in the cluster, a missing state
+file or a node that is already down is one line on stderr and exit code 1.`
+
+const KILL_LEADER_HELP = `
+SIGKILLs the broker that leads --topic T --partition P (a broker's Metadata says which). Without
+--topic: the node that leads the most partitions of non-internal topics (ties: the lowest id),
+or, when no user topic exists, the most partitions of any topic. The line it prints names the
+node and the partitions it led. The launcher reports the exit and restarts nothing;
+\`trib cluster restart N\` brings the node back.`
 
 export function clusterCommand(io: ClusterIo): Command {
   const cluster = new Command('cluster').description('Run and inspect the local development cluster (what `npm start` runs).')
@@ -75,8 +103,9 @@ export function clusterCommand(io: ClusterIo): Command {
     .option('--nodes <n>', `number of nodes, 1 to ${NODE_COUNT_MAX} (default: as many as <data-dir> holds, else ${DEFAULT_NODE_COUNT})`)
     .option('--clean', 'delete <data-dir>/node-* and cluster.json before starting (refused for / and the home directory)')
     .option('--data-dir <dir>', 'where the nodes keep their data, relative to the working directory', DEFAULT_DATA_DIR)
+    .option('--port-offset <n>', `add n (0 to ${PORT_OFFSET_MAX}) to every port, to run beside another cluster (default: as <data-dir> recorded, else 0)`)
     .addHelpText('after', START_HELP)
-    .action(async (raw: { nodes?: string; clean?: boolean; dataDir?: string }) => {
+    .action(async (raw: { nodes?: string; clean?: boolean; dataDir?: string; portOffset?: string }) => {
       const where = whereabouts()
       const parsed = parseStartOptions(raw, where)
       if (parsed.kind === 'error') throw new CliError(parsed.message)
@@ -89,14 +118,66 @@ export function clusterCommand(io: ClusterIo): Command {
 
   cluster
     .command('status')
-    .description('Show the local cluster: which nodes run, the leader and each log end offset.')
+    .description('Show the local cluster: which nodes run, the active controller and the partitions each node leads.')
     .option('--data-dir <dir>', 'the data directory the cluster was started with', DEFAULT_DATA_DIR)
+    .option('--json', 'print one JSON document (a stable shape, see below)')
     .addHelpText('after', STATUS_HELP)
-    .action(async (raw: { dataDir?: string }) => {
+    .action(async (raw: { dataDir?: string; json?: boolean }) => {
       const where = whereabouts()
-      const dataDir = resolveDataDir(raw.dataDir, where)
-      if (dataDir.kind === 'error') throw new CliError(dataDir.message)
-      await clusterStatus(dataDir.value, { out: io.out, cwd: where.cwd })
+      await clusterStatus(dataDirOf(raw, where), { json: raw.json === true }, { out: io.out, cwd: where.cwd })
+    })
+
+  const control = (): NodeControlIo => ({ out: io.out, cwd: process.cwd(), env: io.env, tribScript: TRIB_SCRIPT, nodeBinary: process.execPath })
+  const nodeCommands: ReadonlyArray<{ name: string; description: string; run: (dataDir: string, id: number, io: NodeControlIo) => Promise<void> }> = [
+    { name: 'kill', description: 'SIGKILL node N (a crash: no controlled shutdown).', run: killNode },
+    { name: 'stop', description: `SIGTERM node N and wait (up to ${SHUTDOWN_TIMEOUT_MS / 1000} s) until it has exited: a clean stop.`, run: stopNode },
+    {
+      name: 'restart',
+      description: 'Stop node N if it runs (SIGTERM), then start it again with the same arguments, through the launcher so its output stays on the launcher\'s console (without a launcher: detached, output appended to <data-dir>/node-N/server.log).',
+      run: restartNode,
+    },
+    { name: 'pause', description: 'SIGSTOP node N: it hangs with its connections open (resume with `trib cluster resume N`).', run: pauseNode },
+    { name: 'resume', description: 'SIGCONT a paused node N.', run: resumeNode },
+  ]
+  for (const c of nodeCommands) {
+    cluster
+      .command(`${c.name} <N>`)
+      .description(c.description)
+      .option('--data-dir <dir>', 'the data directory the cluster was started with', DEFAULT_DATA_DIR)
+      .addHelpText('after', NODE_HELP(c.description))
+      .action(async (rawId: string, raw: { dataDir?: string }) => {
+        const id = parseNodeId(rawId)
+        if (id.kind === 'error') throw new CliError(id.message)
+        await c.run(dataDirOf(raw, whereabouts()), id.value, control())
+      })
+  }
+
+  cluster
+    .command('kill-leader')
+    .description('SIGKILL the leader of a partition (default: the node leading the most partitions).')
+    .option('--topic <topic>', 'the topic whose partition leader to kill')
+    .option('--partition <p>', 'the partition (with --topic; default 0)')
+    .option('--data-dir <dir>', 'the data directory the cluster was started with', DEFAULT_DATA_DIR)
+    .addHelpText('after', KILL_LEADER_HELP)
+    .action(async (raw: { topic?: string; partition?: string; dataDir?: string }) => {
+      if (raw.partition !== undefined && raw.topic === undefined) throw new CliError('--partition needs --topic')
+      let target = null
+      if (raw.topic !== undefined) {
+        const p = raw.partition ?? '0'
+        const partition = /^\s*\d+\s*$/.test(p) ? Number(p) : NaN
+        if (!Number.isSafeInteger(partition)) throw new CliError(`--partition: '${p}' is not a partition number`)
+        target = { topic: raw.topic, partition }
+      }
+      await killLeader(dataDirOf(raw, whereabouts()), target, control())
+    })
+
+  cluster
+    .command('kill-controller')
+    .description('SIGKILL the active controller (the metadata quorum leader).')
+    .option('--data-dir <dir>', 'the data directory the cluster was started with', DEFAULT_DATA_DIR)
+    .addHelpText('after', NODE_HELP('SIGKILLs the node DescribeQuorum names as the leader.'))
+    .action(async (raw: { dataDir?: string }) => {
+      await killController(dataDirOf(raw, whereabouts()), control())
     })
 
   return cluster

@@ -37,3 +37,26 @@ export const READY_WARN_AFTER_MS = 30_000
 export const SHUTDOWN_TIMEOUT_MS = 15_000
 /** After SIGKILL, how long to wait for the exit to be reported. */
 export const KILL_WAIT_MS = 2000
+
+/**
+ * `--port-offset` bound: every broker and controller port moves by the offset, so a second
+ * cluster (a test beside a developer's `npm start`) can run on other ports. Keeps controller
+ * ports below 30000, outside the kernel's ephemeral range.
+ */
+export const PORT_OFFSET_MAX = 10_000
+/** The launcher's control socket (a Unix socket in the data dir): `trib cluster restart` asks it to respawn a node. */
+export const CONTROL_SOCKET_FILE = 'launcher.sock'
+/**
+ * Longest Unix socket path we create (sun_path holds 108 bytes on Linux, 104 on macOS); a
+ * data dir deeper than that gets its socket in the temp dir, named after a hash of the dir.
+ */
+export const CONTROL_SOCKET_PATH_MAX = 100
+/** One control request line, at most (a request is a few dozen bytes). */
+export const CONTROL_REQUEST_BYTES_MAX = 1024
+/** How long `trib cluster restart` waits for the launcher's answer: a clean stop, SIGKILL, a spawn. */
+export const CONTROL_ANSWER_TIMEOUT_MS = SHUTDOWN_TIMEOUT_MS + KILL_WAIT_MS + 5000
+/** How often `stop N` / `kill N` check whether the process has gone. */
+export const EXIT_POLL_INTERVAL_MS = 50
+/** Deadline of one call `trib cluster status` makes to a broker (Metadata) and of the whole metadata ask. */
+export const STATUS_REQUEST_TIMEOUT_MS = 2000
+export const STATUS_METADATA_TIMEOUT_MS = 4000

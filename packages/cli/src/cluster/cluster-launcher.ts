@@ -14,8 +14,13 @@
  *   node exactly one SIGTERM (a second signal would make `trib server` exit at once with 1).
  *   npm forwards the same Ctrl-C a second time; repeated signals are absorbed.
  * - Shutdown is bounded: SHUTDOWN_TIMEOUT_MS after SIGTERM a node is SIGKILLed.
- * - A node that dies on its own is reported on one line and left down (no automatic restart);
- *   when every node is down the launcher exits 1.
+ * - A node that dies on its own (or is killed by `trib cluster kill`) is reported on one line,
+ *   `node 2 exited (SIGKILL)`, and left down: no automatic restart, and the other nodes and
+ *   the launcher keep running. Only when every node exits before the cluster was ever ready
+ *   (a start that cannot succeed) does the launcher give up, with exit code 1.
+ * - `trib cluster restart N` reaches the launcher through its control socket
+ *   (control-socket.ts): the launcher stops the node (SIGTERM, SIGKILL after
+ *   SHUTDOWN_TIMEOUT_MS) and spawns it again with the same arguments, as its own child.
  * - The state file records every spawn and every exit, so `trib cluster status` (and later
  *   kill / restart) can act without the launcher.
  */
@@ -31,15 +36,17 @@ import {
   DEFAULT_DATA_DIR,
   DESCRIBE_TIMEOUT_MS,
   KILL_WAIT_MS,
+  PORT_OFFSET_MAX,
   READY_POLL_INTERVAL_MS,
   READY_WARN_AFTER_MS,
   SHUTDOWN_TIMEOUT_MS,
   STATE_FILE,
   STATE_FILE_VERSION,
 } from './cluster-defaults.js'
-import { planLocalCluster, serverArgs, type ClusterPlan, type NodePlan } from './cluster-plan.js'
+import { planLocalCluster, portOffsetOf, serverArgs, type ClusterPlan, type NodePlan } from './cluster-plan.js'
 import { readClusterState, stateFilePath, writeClusterState } from './cluster-state-file.js'
 import type { ClusterState, NodeExit, NodeRecord } from './cluster-state.js'
+import { controlSocketPath, listenControlSocket, type ControlAnswer, type ControlServer, type StoppedNode } from './control-socket.js'
 import { formatNodeLine, type Paint } from './node-output.js'
 import { findBusyPort } from './port-check.js'
 import { LAUNCHER_PROCESS_ARGS, isProcessAlive, nodeProcessArgs } from './process-alive.js'
@@ -101,6 +108,7 @@ async function preflight(options: LaunchOptions, io: LauncherIo): Promise<Cluste
   }
 
   let recordedNodeCount: number | null = null
+  let recordedPortOffset: number | null = null
   const previous = await readClusterState(options.dataDir, `${shown}/${STATE_FILE}`)
   if (previous.kind === 'invalid') {
     io.err(`trib cluster: warning: ${previous.message}; ignoring it (it will be rewritten)`)
@@ -111,7 +119,11 @@ async function preflight(options: LaunchOptions, io: LauncherIo): Promise<Cluste
     if (live.length > 0 || launcherAlive) {
       throw new CliError(staleClusterMessage(shown, state.launcherPid, launcherAlive, live))
     }
-    if (!options.clean) recordedNodeCount = state.nodes.length
+    if (!options.clean) {
+      recordedNodeCount = state.nodes.length
+      const offset = portOffsetOf(state.nodes[0]!)
+      if (offset >= 0 && offset <= PORT_OFFSET_MAX) recordedPortOffset = offset
+    }
   }
   const nodeCount = chooseNodeCount(options.nodeCount, recordedNodeCount)
   if (recordedNodeCount !== null && nodeCount !== recordedNodeCount) {
@@ -119,7 +131,7 @@ async function preflight(options: LaunchOptions, io: LauncherIo): Promise<Cluste
       `${shown} holds a ${recordedNodeCount}-node cluster and a static quorum cannot change size: start it with --nodes ${recordedNodeCount} (or without --nodes), or wipe it with --clean`,
     )
   }
-  const plan = planLocalCluster(nodeCount, options.dataDir)
+  const plan = planLocalCluster(nodeCount, options.dataDir, options.portOffset ?? recordedPortOffset ?? 0)
 
   const busy = await findBusyPort(
     plan.nodes.flatMap((n) => [
@@ -166,6 +178,8 @@ interface NodeRun {
   isClosed: boolean
   /** Recorded (and written to the state file) by onNodeExit; null while it runs. */
   exit: NodeExit | null
+  /** Set when the launcher itself stops the node for `trib cluster restart`. */
+  stoppingForRestart: boolean
 }
 
 class LocalCluster {
@@ -176,6 +190,11 @@ class LocalCluster {
   private finish: (code: number) => void = () => undefined
   private readonly finished = new Promise<number>((r) => (this.finish = r))
   private readonly maxId: number
+  /** The banner was printed: every node came up once. */
+  private ready = false
+  private control: ControlServer | null = null
+  /** Node ids with a restart in progress (a second request for the same node is refused). */
+  private readonly restarting = new Set<number>()
 
   constructor(
     private readonly plan: ClusterPlan,
@@ -199,6 +218,12 @@ class LocalCluster {
     this.io.out(
       `starting ${this.plan.nodes.length} node${this.plan.nodes.length === 1 ? '' : 's'} in combined mode (data in ${shown}, brokers on ${this.plan.bootstrapServers}, controllers on ${this.plan.bootstrapControllers})`,
     )
+    const socketPath = controlSocketPath(this.plan.dataDir)
+    try {
+      this.control = await listenControlSocket(socketPath, (request) => this.restartNode(request.id))
+    } catch (err) {
+      this.io.err(`trib cluster: warning: cannot listen on ${socketPath} (${oneLine(err)}); \`trib cluster restart\` will start nodes without this launcher`)
+    }
     for (const node of this.plan.nodes) this.spawnNode(node)
     this.saveState()
     void this.awaitReady()
@@ -213,7 +238,8 @@ class LocalCluster {
     return [...this.runs.values()].filter((r) => r.exit === null)
   }
 
-  private spawnNode(node: NodePlan): void {
+  /** Spawns the node as this launcher's child; returns its run (pid undefined when the spawn failed). */
+  private spawnNode(node: NodePlan): NodeRun {
     const child = spawn(this.options.nodeBinary, [this.options.tribScript, ...serverArgs(node)], {
       cwd: this.io.cwd,
       env: this.io.env,
@@ -235,24 +261,81 @@ class LocalCluster {
       })
       child.once('close', settle)
     })
-    const run: NodeRun = { plan: node, child, startedAt: new Date().toISOString(), closed, isClosed: false, exit: null }
+    const run: NodeRun = { plan: node, child, startedAt: new Date().toISOString(), closed, isClosed: false, exit: null, stoppingForRestart: false }
     this.runs.set(node.id, run)
     void closed.then((exit) => this.onNodeExit(run, exit))
+    return run
   }
 
   private onNodeExit(run: NodeRun, exit: NodeExit): void {
     run.exit = exit
     this.saveState()
-    const how = exit.signal !== null ? `by ${exit.signal}` : `with code ${exit.code}`
+    const how = exit.signal !== null ? exit.signal : `code ${exit.code}`
+    const id = run.plan.id
     if (this.stoppingSinceMs !== null) {
-      if (exit.code !== 0) this.io.err(formatNodeLine(run.plan.id, this.maxId, `exited ${how} while stopping`, this.io.paintErr))
+      if (exit.code !== 0) this.io.err(formatNodeLine(id, this.maxId, `exited (${how}) while stopping`, this.io.paintErr))
       return
     }
-    const log = `${displayPath(run.plan.dataDir, this.io.cwd)}/server.log`
-    this.io.err(formatNodeLine(run.plan.id, this.maxId, `exited unexpectedly ${how}; not restarting it (its log: ${log})`, this.io.paintErr))
-    if (this.running().length === 0) {
-      this.io.err('trib cluster: every node has exited')
-      void this.stop('every node has exited', 1)
+    if (run.stoppingForRestart) {
+      this.io.out(`node ${id} exited (${how}) for a restart`)
+      return
+    }
+    const restart = `npx trib cluster restart ${id}${this.dataDirFlag()}`
+    this.io.err(`node ${id} exited (${how}); not restarted, the other nodes keep running (to start it again: ${restart}; its log: ${displayPath(run.plan.dataDir, this.io.cwd)}/server.log)`)
+    if (this.running().length === 0 && this.restarting.size === 0) {
+      if (!this.ready) {
+        this.io.err('trib cluster: every node exited before the cluster was ready')
+        void this.stop('every node has exited', 1)
+      } else {
+        this.io.err(`trib cluster: every node is down; start them with \`npx trib cluster restart N${this.dataDirFlag()}\`, or Ctrl-C to quit`)
+      }
+    }
+  }
+
+  /** ` --data-dir D` for commands the launcher suggests, unless D is the default. */
+  private dataDirFlag(): string {
+    return this.plan.dataDir === resolve(this.io.cwd, DEFAULT_DATA_DIR) ? '' : ` --data-dir ${displayPath(this.plan.dataDir, this.io.cwd)}`
+  }
+
+  /**
+   * `trib cluster restart N`, asked through the control socket: stop the node if it runs
+   * (SIGCONT first, in case it is paused; SIGTERM; SIGKILL after SHUTDOWN_TIMEOUT_MS), then
+   * spawn it again with the same arguments. Answers errors as values.
+   */
+  private async restartNode(id: number): Promise<ControlAnswer> {
+    const node = this.plan.nodes.find((n) => n.id === id)
+    if (node === undefined) return { ok: false, error: `no node ${id} in this cluster (nodes ${this.plan.nodes.map((n) => n.id).join(', ')})` }
+    if (this.stoppingSinceMs !== null) return { ok: false, error: 'the launcher is stopping the cluster' }
+    if (this.restarting.has(id)) return { ok: false, error: `node ${id} is already being restarted` }
+    this.restarting.add(id)
+    try {
+      let stopped: StoppedNode | null = null
+      const run = this.runs.get(id)
+      if (run !== undefined && !run.isClosed) {
+        const pid = run.child.pid ?? 0
+        this.io.out(`restarting node ${id} (trib cluster restart): stopping pid ${pid}`)
+        run.stoppingForRestart = true
+        run.child.kill('SIGCONT')
+        run.child.kill('SIGTERM')
+        let how = 'SIGTERM'
+        if ((await untilAllClosed([run], SHUTDOWN_TIMEOUT_MS)).length > 0) {
+          how = 'SIGKILL'
+          this.io.err(formatNodeLine(id, this.maxId, `did not stop within ${SHUTDOWN_TIMEOUT_MS / 1000} s; sending SIGKILL`, this.io.paintErr))
+          run.child.kill('SIGKILL')
+          if ((await untilAllClosed([run], KILL_WAIT_MS)).length > 0) return { ok: false, error: `node ${id} (pid ${pid}) did not exit after SIGKILL` }
+        }
+        stopped = { pid, how }
+      } else {
+        this.io.out(`starting node ${id} again (trib cluster restart)`)
+      }
+      if (this.stoppingSinceMs !== null) return { ok: false, error: 'the launcher is stopping the cluster' }
+      const fresh = this.spawnNode(node)
+      this.saveState()
+      await this.stateWrites
+      if (fresh.child.pid === undefined) return { ok: false, error: `node ${id} could not be spawned (see the launcher's output)` }
+      return { ok: true, id, pid: fresh.child.pid, stopped }
+    } finally {
+      this.restarting.delete(id)
     }
   }
 
@@ -298,6 +381,7 @@ class LocalCluster {
   }
 
   private printBanner(leaderId: number, epoch: number): void {
+    this.ready = true
     const shown = displayPath(this.plan.dataDir, this.io.cwd)
     const isDefaultDir = this.plan.dataDir === resolve(this.io.cwd, DEFAULT_DATA_DIR)
     const first = this.plan.nodes[0]!
@@ -328,7 +412,11 @@ class LocalCluster {
     this.stoppingSinceMs = nowMs
     const targets = this.running()
     if (targets.length > 0) this.io.out(`stopping ${targets.length} node${targets.length === 1 ? '' : 's'} (${reason})`)
-    for (const r of targets) r.child.kill('SIGTERM')
+    for (const r of targets) {
+      // A paused node (`trib cluster pause`) must run to act on SIGTERM.
+      r.child.kill('SIGCONT')
+      r.child.kill('SIGTERM')
+    }
     let exitCode = code
     const late = await untilAllClosed(targets, SHUTDOWN_TIMEOUT_MS)
     if (late.length > 0) {
@@ -343,6 +431,7 @@ class LocalCluster {
     // Each exit handler (subscribed to `closed` before any waiter) has queued its state
     // write by now; let the writes land before the process exits.
     await this.stateWrites
+    await this.control?.close()
     this.io.out(`all nodes stopped; data kept in ${displayPath(this.plan.dataDir, this.io.cwd)}`)
     this.finish(exitCode)
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { planLocalCluster, serverArgs } from './cluster-plan.js'
+import { planLocalCluster, portOffsetOf, serverArgs } from './cluster-plan.js'
 
 describe('planLocalCluster', () => {
   it('lays out DESIGN.md\'s local cluster: combined nodes 1..N, brokers on localhost:9091+N, controllers on localhost:19091+N, data in node-N', () => {
@@ -18,6 +18,15 @@ describe('planLocalCluster', () => {
       'listeners=PLAINTEXT://localhost:9093,CONTROLLER://localhost:19093',
       'log.dirs=/r/data/node-2',
     ])
+  })
+
+  it('moves every port by --port-offset, and reads the offset back from a node record', () => {
+    const plan = planLocalCluster(2, '/d', 200)
+    expect(plan.bootstrapServers).toBe('localhost:9292,localhost:9293')
+    expect(plan.bootstrapControllers).toBe('localhost:19292,localhost:19293')
+    expect(plan.nodes[1]!.overrides).toContain('controller.quorum.voters=1@localhost:19292,2@localhost:19293')
+    expect(plan.nodes.map(portOffsetOf)).toEqual([200, 200])
+    expect(planLocalCluster(3, '/d').nodes.map(portOffsetOf)).toEqual([0, 0, 0])
   })
 
   it('gives every node the same voter set, with one entry per node', () => {

@@ -36,10 +36,11 @@ export function nodeDirName(id: number): string {
   return `node-${id}`
 }
 
-export function planLocalCluster(nodeCount: number, dataDir: string): ClusterPlan {
+/** `portOffset` (`--port-offset`) moves every port: node 1's broker listens on 9092 + portOffset. */
+export function planLocalCluster(nodeCount: number, dataDir: string, portOffset = 0): ClusterPlan {
   const ids = Array.from({ length: nodeCount }, (_, i) => i + 1)
-  const port = (id: number): number => CONTROLLER_PORT_BASE + id
-  const brokerPort = (id: number): number => BROKER_PORT_BASE + id
+  const port = (id: number): number => CONTROLLER_PORT_BASE + portOffset + id
+  const brokerPort = (id: number): number => BROKER_PORT_BASE + portOffset + id
   const voters = ids.map((id) => `${id}@${LOCAL_HOST}:${port(id)}`).join(',')
   const replicationFactor = Math.min(DEFAULT_REPLICATION_FACTOR_MAX, nodeCount)
   const nodes = ids.map((id): NodePlan => {
@@ -65,6 +66,11 @@ export function planLocalCluster(nodeCount: number, dataDir: string): ClusterPla
     bootstrapControllers: ids.map((id) => `${LOCAL_HOST}:${port(id)}`).join(','),
     bootstrapServers: ids.map((id) => `${LOCAL_HOST}:${brokerPort(id)}`).join(','),
   }
+}
+
+/** The offset a node's recorded broker port implies (inverse of planLocalCluster's layout). */
+export function portOffsetOf(node: { readonly id: number; readonly ports: { readonly broker?: number } }): number {
+  return node.ports.broker === undefined ? 0 : node.ports.broker - BROKER_PORT_BASE - node.id
 }
 
 /** `trib server --override a --override b ...` for one node, after the path of the trib script. */

@@ -31,7 +31,7 @@ describe('formatClusterStatus', () => {
         '1     4001  running  localhost:9092  localhost:19092  follower  17       ./data/node-1',
         '2     4002  running  localhost:9093  localhost:19093  leader    17       ./data/node-2',
         '3     4003  running  localhost:9094  localhost:19094  follower  12       ./data/node-3',
-        'Leader: node 2 in epoch 4, high watermark 17',
+        'Active controller: node 2 (metadata quorum leader in epoch 4, high watermark 17)',
       ].join('\n'),
     )
     expect(report).toMatchObject({ healthy: true, problem: null })
@@ -47,8 +47,30 @@ describe('formatClusterStatus', () => {
     const report = formatClusterStatus({ state, alive: new Set(), launcherAlive: false, quorum: { kind: 'unavailable', reason: 'no node is running' }, display })
     expect(report.text).toContain('(launcher pid 4000 gone)')
     expect(report.text).toContain('1     4001  gone        localhost:9092  localhost:19092')
-    expect(report.text.split('\n').at(-1)).toBe('Leader: unknown (no node is running)')
+    expect(report.text.split('\n').at(-1)).toBe('Active controller: unknown (no node is running)')
     expect(report.problem).toBe('not healthy: 0 of 3 nodes running, no leader')
+  })
+})
+
+describe('formatClusterStatus with leaders and pauses', () => {
+  it('counts and lists the partitions each node leads, and marks a paused node', () => {
+    const byNode = new Map([
+      [1, [{ topic: 'orders', partition: 0 }, { topic: 'orders', partition: 2 }]],
+      [2, [{ topic: 'orders', partition: 1 }]],
+    ])
+    const report = formatClusterStatus({ state, alive: new Set([1, 2, 3]), paused: new Set([2]), launcherAlive: true, quorum: { kind: 'ok', quorum: q }, leads: { kind: 'ok', byNode }, display })
+    const lines = report.text.split('\n')
+    expect(lines[1]).toBe('NODE  PID   PROCESS  BROKER          CONTROLLER       RAFT      LOG END  LEADS  DATA')
+    expect(lines[2]).toBe('1     4001  running  localhost:9092  localhost:19092  follower  17       2      ./data/node-1')
+    expect(lines[3]).toBe('2     4002  paused   localhost:9093  localhost:19093  leader    17       1      ./data/node-2')
+    expect(lines.slice(-3)).toEqual(['Partition leaders:', '  node 1: orders-0, orders-2', '  node 2: orders-1'])
+    expect(report).toMatchObject({ healthy: false, problem: 'not healthy: 1 paused' })
+  })
+
+  it('says why the leaders are unknown', () => {
+    const report = formatClusterStatus({ state, alive: new Set([1, 2]), launcherAlive: true, quorum: { kind: 'ok', quorum: q }, leads: { kind: 'unavailable', reason: 'no broker is running' }, display })
+    expect(report.text).toContain('3     4003  exited (1)  localhost:9094  localhost:19094  -         -        ?      ./data/node-3')
+    expect(report.text.split('\n').at(-1)).toBe('Partition leaders: unknown (no broker is running)')
   })
 })
 
@@ -62,5 +84,17 @@ describe('formatReadyBanner', () => {
     expect(banner).toContain('bootstrap server:     localhost:9092 (brokers: localhost:9092,localhost:9093,localhost:9094)')
     expect(banner).toContain('controller bootstrap: localhost:19092,localhost:19093,localhost:19094')
     expect(banner).toContain('npx trib metadata-quorum --bootstrap-controller localhost:19092 describe --status')
+    expect(banner).toContain('try:                  npx trib topics --create --topic my-topic --partitions 3 --replication-factor 3')
+    expect(banner).toContain('chaos:                npx trib cluster kill-leader, then npx trib cluster restart N')
+  })
+
+  it('names the bootstrap server in the commands when the ports are not the defaults', () => {
+    const moved = planLocalCluster(1, '/r/data', 200)
+    const banner = formatReadyBanner({
+      nodeCount: 1, leaderId: 1, epoch: 1, bootstrapControllers: moved.bootstrapControllers, bootstrapServers: moved.bootstrapServers,
+      firstController: 'localhost:19292', dataDir: '/r/data', statusCommand: 'npx trib cluster status --data-dir /r/data',
+    })
+    expect(banner).toContain('npx trib topics --bootstrap-server localhost:9292 --create --topic my-topic --partitions 3 --replication-factor 1')
+    expect(banner).toContain('npx trib cluster kill-leader --data-dir /r/data, then npx trib cluster restart N --data-dir /r/data')
   })
 })

@@ -1,15 +1,18 @@
 /**
- * `trib cluster status`: reads the state file, checks which recorded processes are still the
- * nodes we started, asks the running ones for DescribeQuorum, and prints the table of
- * cluster-status-format.ts. Exit code 0 only when every node runs and a leader is known.
+ * `trib cluster status [--json]`: reads the state file, checks which recorded processes are
+ * still the nodes we started (and which are paused), asks the running ones for DescribeQuorum
+ * and a broker for Metadata, and prints the table of cluster-status-format.ts, or the JSON of
+ * cluster-status-json.ts. The table's exit code is 0 only when every node runs and a leader is
+ * known; --json exits 0 whenever it printed (its `healthy` field says the same).
  */
-import { CliError, oneLine } from '../cli-error.js'
-import { fetchQuorum } from '../metadata-quorum/metadata-quorum-command.js'
+import { CliError } from '../cli-error.js'
 import { displayPath } from './cluster-args.js'
-import { formatClusterStatus, type QuorumView } from './cluster-status-format.js'
+import { leadsByNode } from './cluster-leads.js'
 import { readClusterState } from './cluster-state-file.js'
 import type { ClusterState } from './cluster-state.js'
-import { LAUNCHER_PROCESS_ARGS, isProcessAlive, nodeProcessArgs } from './process-alive.js'
+import { clusterStatusJson } from './cluster-status-json.js'
+import { formatClusterStatus } from './cluster-status-format.js'
+import { gatherClusterView } from './cluster-view.js'
 
 export interface StatusIo {
   readonly out: (text: string) => void
@@ -27,31 +30,22 @@ export async function loadClusterState(dataDir: string, cwd: string): Promise<Cl
   return read.state
 }
 
-export function aliveNodes(state: ClusterState): Set<number> {
-  return new Set(state.nodes.filter((n) => isProcessAlive(n.pid, nodeProcessArgs(n.id))).map((n) => n.id))
-}
-
-async function describe(state: ClusterState, alive: ReadonlySet<number>): Promise<QuorumView> {
-  const addresses = state.nodes.filter((n) => alive.has(n.id)).map((n) => `${n.host}:${n.ports.controller}`)
-  if (addresses.length === 0) return { kind: 'unavailable', reason: 'no node is running' }
-  try {
-    return { kind: 'ok', quorum: await fetchQuorum(addresses, 'controller') }
-  } catch (err) {
-    return { kind: 'unavailable', reason: oneLine(err) }
-  }
-}
-
-export async function clusterStatus(dataDir: string, io: StatusIo): Promise<void> {
+export async function clusterStatus(dataDir: string, options: { readonly json: boolean }, io: StatusIo): Promise<void> {
   const state = await loadClusterState(dataDir, io.cwd)
-  const alive = aliveNodes(state)
+  const view = await gatherClusterView(state, { quorum: true, metadata: true })
+  if (options.json) {
+    io.out(JSON.stringify(clusterStatusJson(view), null, 2))
+    return
+  }
   const report = formatClusterStatus({
     state,
-    alive,
-    launcherAlive: isProcessAlive(state.launcherPid, LAUNCHER_PROCESS_ARGS),
-    quorum: await describe(state, alive),
+    alive: view.alive,
+    paused: view.paused,
+    launcherAlive: view.launcherAlive,
+    quorum: view.quorum,
+    leads: view.metadata.kind === 'ok' ? { kind: 'ok', byNode: leadsByNode(view.metadata.topics) } : view.metadata,
     display: (p) => displayPath(p, io.cwd),
   })
   io.out(report.text)
   if (report.problem !== null) throw new CliError(report.problem)
 }
-

@@ -34,3 +34,19 @@ export function nodeProcessArgs(id: number): string[] {
 
 /** The arguments that identify a launcher. */
 export const LAUNCHER_PROCESS_ARGS: readonly string[] = ['cluster', 'start']
+
+/**
+ * Is the process stopped by a signal (SIGSTOP: `trib cluster pause`)? Reads the state letter
+ * of /proc/<pid>/stat ('T'; 't' is a tracing stop); false where /proc does not exist.
+ */
+export function isProcessPaused(pid: number): boolean {
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return false
+  }
+  // "<pid> (<comm>) <state> ...": comm may hold spaces and parentheses, so split at the last ')'.
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+  return state === 'T' || state === 't'
+}
