@@ -8,8 +8,12 @@
  * full CRC validation for recovery).
  *
  * Invariants, between calls:
- *   - bytes [0, size) of the .log file are whole RecordBatch v2 batches with contiguous offsets
- *     [baseOffset, endOffset); the file holds nothing after `size` except during an append;
+ *   - bytes [0, size) of the .log file are whole RecordBatch v2 batches with increasing offsets
+ *     in [baseOffset, endOffset), endOffset being one past the last batch; the file holds nothing
+ *     after `size` except during an append. Offsets are contiguous unless the log was compacted
+ *     (log/cleaner): then batches may hold fewer records than their offset range (see
+ *     validate-stored-batch.ts), and offsets may jump between batches, before the first batch
+ *     and after the last one (the next segment's base may lie beyond endOffset);
  *   - when indexes are loaded they describe exactly those batches: the same entries an index
  *     rebuilt from the log would hold (noteBatch is the only code that adds entries);
  *   - maxTimestampMs is the largest batch max timestamp in the segment (-1 for none), and
@@ -29,7 +33,6 @@ import {
   decodeRecords,
   iterateBatches,
   readBatchHeader,
-  validateBatch,
   type CompressionCodecs,
   type RecordBatchHeader,
 } from '@tributary/protocol'
@@ -37,6 +40,7 @@ import { isMissing } from './checkpoint-file.js'
 import { HEADER_SCAN_CHUNK_BYTES, OFFSET_INDEX_ENTRY_BYTES, RECOVERY_READ_CHUNK_BYTES, SEGMENT_OFFSET_SPAN_MAX, TIME_INDEX_ENTRY_BYTES } from './log-limits.js'
 import { OffsetIndex } from './offset-index.js'
 import { TimeIndex } from './time-index.js'
+import { validateStoredBatch } from './validate-stored-batch.js'
 
 export const LOG_FILE_SUFFIX = '.log'
 export const OFFSET_INDEX_FILE_SUFFIX = '.index'
@@ -257,8 +261,8 @@ export class LogSegment {
     this.endOffset = this.baseOffset
     let expected: bigint | null = lastEntry === null ? this.baseOffset : null
     for await (const { position, header } of this.headers(from, endPosition)) {
-      if (expected !== null && header.baseOffset !== expected) {
-        throw this.corruption(`batch holds offset ${header.baseOffset}, expected ${expected}`, position)
+      if (expected !== null && header.baseOffset < expected) {
+        throw this.corruption(`batch holds offset ${header.baseOffset}, expected at least ${expected}`, position)
       }
       if (position === from && lastEntry !== null && header.lastOffset !== this.baseOffset + BigInt(lastEntry.relativeOffset)) {
         throw this.corruption(`index entry points to a batch ending at ${header.lastOffset}, not ${this.baseOffset + BigInt(lastEntry.relativeOffset)}`, position)
@@ -294,7 +298,8 @@ export class LogSegment {
     }
     if (this.size < HEADER_BYTES) return `the log file holds ${this.size} bytes, less than one batch`
     const first = readBatchHeader(await this.read(0, HEADER_BYTES))
-    if (first.magic !== MAGIC_V2 || first.baseOffset !== this.baseOffset) return `the first batch starts at offset ${first.baseOffset}, not ${this.baseOffset}`
+    // A compacted segment may start past its base offset (its first batches were cleaned away).
+    if (first.magic !== MAGIC_V2 || first.baseOffset < this.baseOffset) return `the first batch starts at offset ${first.baseOffset}, before ${this.baseOffset}`
     const offsetBytes = await readWholeFile(this.offsetIndexPath)
     const timeBytes = await readWholeFile(this.timeIndexPath)
     if (offsetBytes === null || timeBytes === null) return 'an index file is missing'
@@ -334,7 +339,7 @@ export class LogSegment {
       throw err
     }
     this.firstBatchMaxTimestampMs = indexTimestamp(first.maxTimestamp)
-    if (expectedEndOffset !== null && this.endOffset !== expectedEndOffset) return `the batches end at offset ${this.endOffset}, the next segment starts at ${expectedEndOffset}`
+    if (expectedEndOffset !== null && this.endOffset > expectedEndOffset) return `the batches end at offset ${this.endOffset}, after the next segment's start ${expectedEndOffset}`
     return null
   }
 
@@ -364,11 +369,25 @@ export class LogSegment {
     const expectedEnd = this.endOffset
     this.resetIndexes()
     for await (const { position, header } of this.headers(0, this.size)) {
-      if (header.baseOffset !== this.endOffset) throw this.corruption(`batch holds offset ${header.baseOffset}, expected ${this.endOffset}`, position)
+      if (header.baseOffset < this.endOffset) throw this.corruption(`batch holds offset ${header.baseOffset}, expected at least ${this.endOffset}`, position)
       this.noteBatch(position, summarize(position, header))
     }
     if (this.endOffset !== expectedEnd) throw this.corruption(`batches end at offset ${this.endOffset}, expected ${expectedEnd}`)
     this.finishIndexes()
+  }
+
+  /**
+   * Builds the indexes of a segment the log cleaner just wrote, from its batch headers (the
+   * cleaner wrote and fsynced the bytes; recovery checks them in full after a crash), then
+   * writes the index files. The segment is closed (not active) from the start.
+   */
+  async indexCleaned(): Promise<void> {
+    this.resetIndexes()
+    for await (const { position, header } of this.headers(0, this.size)) {
+      if (header.baseOffset < this.endOffset) throw this.corruption(`batch holds offset ${header.baseOffset}, expected at least ${this.endOffset}`, position)
+      this.noteBatch(position, summarize(position, header))
+    }
+    await this.writeIndexFiles(true)
   }
 
   /** The final time index entry of a segment that stops being active (Kafka's onBecomeInactiveSegment). */
@@ -477,7 +496,7 @@ export class LogSegment {
    * file with one positional write, then indexes them. Callers check the segment size bound.
    */
   async append(bytes: Buffer, batches: readonly BatchSummary[]): Promise<void> {
-    assert(batches.length > 0 && batches[0].baseOffset === this.endOffset, `append at ${batches[0]?.baseOffset} to a segment ending at ${this.endOffset}`)
+    assert(batches.length > 0 && batches[0].baseOffset >= this.endOffset, `append at ${batches[0]?.baseOffset} to a segment ending at ${this.endOffset}`)
     assert(this.offsetIndex !== null && this.timeIndex !== null, 'an appended segment has its indexes loaded')
     const file = await this.file()
     let done = 0
@@ -492,13 +511,23 @@ export class LogSegment {
   }
 
   /**
-   * Where truncating to `offset` would cut: before the batch holding `offset` (batches are
-   * never split), with the end offset that leaves. Reads only.
+   * Where truncating to `offset` would cut: before the first batch that ends at or after
+   * `offset` (batches are never split), with the end offset that leaves: one past the last
+   * kept batch (a compacted segment may have a gap before the cut). Reads only; the walk
+   * starts at an index entry for a batch wholly below `offset`, so it stays bounded.
    */
   async findCut(offset: bigint): Promise<{ readonly position: number; readonly endOffset: bigint }> {
-    const found = await this.locate(offset, this.size)
-    if (found === null) return { position: this.size, endOffset: this.endOffset }
-    return { position: found.position, endOffset: found.header.baseOffset }
+    if (offset >= this.endOffset) return { position: this.size, endOffset: this.endOffset }
+    await this.ensureIndexes()
+    assert(this.offsetIndex !== null, 'offset index loaded')
+    const relative = offset <= this.baseOffset ? -1 : Number(offset - this.baseOffset) - 1
+    const entry = relative < 0 ? null : this.offsetIndex.lookup(relative)
+    let keptEnd = this.baseOffset
+    for await (const { position, header } of this.headers(entry?.position ?? 0, this.size)) {
+      if (header.lastOffset >= offset) return { position, endOffset: keptEnd }
+      keptEnd = header.lastOffset + 1n
+    }
+    return { position: this.size, endOffset: this.endOffset }
   }
 
   /**
@@ -574,7 +603,7 @@ export class LogSegment {
 
   /**
    * Reads the whole .log file and checks every batch in full (framing, magic, CRC-32C, records;
-   * see validateBatch), that offsets run on from the base offset without a gap, and that leader
+   * see validateStoredBatch), that offsets increase from the base offset, and that leader
    * epochs are >= 0 and never go down (they are not covered by the CRC). Rebuilds the indexes
    * from the good batches and reports each to `onBatch` (the leader epoch cache). Stops at the
    * first damaged batch and reports it; whether that is a torn tail is the caller's decision.
@@ -605,10 +634,10 @@ export class LogSegment {
         if (scan.kind === 'corrupt') return this.damaged(position, scan.reason)
         const header = scan.header
         const bytes = chunk.subarray(scan.position, scan.position + header.sizeBytes)
-        const validation = validateBatch(bytes, { codecs: this.settings.codecs })
+        const validation = validateStoredBatch(bytes, { codecs: this.settings.codecs })
         // 'unsupported_compression' comes after the CRC check passed: the bytes are as written.
         if (validation.kind === 'corrupt') return this.damaged(position, validation.reason)
-        if (header.baseOffset !== this.endOffset) return this.damaged(position, `batch holds offset ${header.baseOffset}, expected ${this.endOffset}`)
+        if (header.baseOffset < this.endOffset) return this.damaged(position, `batch holds offset ${header.baseOffset}, expected at least ${this.endOffset}`)
         if (header.lastOffset - this.baseOffset > BigInt(SEGMENT_OFFSET_SPAN_MAX)) return this.damaged(position, `batch ends at offset ${header.lastOffset}, beyond the segment's span`)
         if (header.partitionLeaderEpoch < 0 || header.partitionLeaderEpoch < lastEpoch) {
           return this.damaged(position, `batch has leader epoch ${header.partitionLeaderEpoch} after epoch ${lastEpoch}`)
@@ -655,9 +684,9 @@ export class LogSegment {
         const baseOffset = window.readBigInt64BE(at + RecordBatchLayout.baseOffsetPos)
         if (baseOffset < minOffset || baseOffset - minOffset > BigInt(SEGMENT_OFFSET_SPAN_MAX)) continue
         const recordCount = window.readInt32BE(at + RecordBatchLayout.recordCountPos)
-        if (recordCount < 1 || window.readInt32BE(at + RecordBatchLayout.lastOffsetDeltaPos) !== recordCount - 1) continue
+        if (recordCount < 0 || recordCount > window.readInt32BE(at + RecordBatchLayout.lastOffsetDeltaPos) + 1) continue
         const candidate = await this.read(position, sizeBytes)
-        if (validateBatch(candidate, { codecs: this.settings.codecs }).kind !== 'corrupt') return position
+        if (validateStoredBatch(candidate, { codecs: this.settings.codecs }).kind !== 'corrupt') return position
       }
     }
     return null

@@ -183,11 +183,11 @@ describe('PartitionLog: leader epochs', () => {
     await again.close()
   })
 
-  it('appends as a follower only at the log end, with epochs that never go down', async () => {
+  it('appends as a follower only at or after the log end, with epochs that never go down', async () => {
     const log = await t.open()
     const leaderBatches = concat(makeBatch({ records: 2, baseOffset: 0n, partitionLeaderEpoch: 1 }), makeBatch({ records: 3, baseOffset: 2n, partitionLeaderEpoch: 2 }))
-    expect(await log.appendAsFollower(makeBatch({ baseOffset: 1n, partitionLeaderEpoch: 1 }))).toEqual({ kind: 'offset_mismatch', expectedOffset: 0n, actualOffset: 1n })
     expect(await log.appendAsFollower(Buffer.from(leaderBatches))).toMatchObject({ kind: 'appended', firstOffset: 0n, lastOffset: 4n, batchCount: 2 })
+    expect(await log.appendAsFollower(makeBatch({ baseOffset: 4n, partitionLeaderEpoch: 2 }))).toEqual({ kind: 'offset_mismatch', expectedOffset: 5n, actualOffset: 4n })
     expect(log.epochEntries()).toEqual([
       { epoch: 1, startOffset: 0n },
       { epoch: 2, startOffset: 2n },

@@ -8,10 +8,17 @@
  *   clean-shutdown                      present only between a clean close and the next open
  *   *.tmp                               half-written checkpoints, deleted on open
  *
+ *   <base>.log.cleaned / <base>.log.swap   the log cleaner's crash-safe swap (cleaner/):
+ *                                       on open a .cleaned file is deleted (the old segments
+ *                                       are intact), a .swap file is completed (it replaces
+ *                                       the segments it covers)
+ *
  * Invariants, between calls:
- *   - segments are sorted and contiguous: each starts where the previous ends; the log is
+ *   - segments are sorted: each starts at or after the end of the previous one; the log is
  *     [logStartOffset, logEndOffset) = [first base, last segment's end); only the last
- *     (active) segment is written to;
+ *     (active) segment is written to. Offsets are contiguous unless the topic is compacted
+ *     (cleaner/): a compacted log has offset gaps inside and between batches, and a read at
+ *     an offset that was cleaned away returns the next batch (Kafka does the same);
  *   - every segment but the active one is fully durable, indexes included: a roll fdatasyncs
  *     the segment it closes before the new one takes writes. So active.base <= recoveryPoint
  *     <= logEndOffset, and recovery after a crash only ever has the active segment to check;
@@ -34,7 +41,7 @@
  * append that completed before it (group commit); the replica manager calls it before a
  * replica counts toward the high watermark.
  */
-import { mkdir, open, readdir, unlink } from 'node:fs/promises'
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { StoreCorruptionError, TMP_SUFFIX, assert, nodeSyncOps, type FsSyncOps, type Logger } from '@tributary/metadata-quorum'
 import {
@@ -63,6 +70,7 @@ import {
 } from './log-limits.js'
 import { LOG_FILE_SUFFIX, LogSegment, indexTimestamp, parseSegmentFileName, segmentFileStem, type BatchSummary, type SegmentSettings, type TimestampAndOffset } from './log-segment.js'
 import { validateAppend, type InvalidAppend } from './validate-append.js'
+import { deleteSegmentFiles, recoverCleanerSwaps, swapLogPath } from './cleaner/cleaner-swap.js'
 
 export const LEADER_EPOCH_CHECKPOINT_FILE = 'leader-epoch-checkpoint'
 export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-checkpoint'
@@ -162,6 +170,17 @@ export interface RetentionResult {
   readonly deletedBytes: number
   readonly logStartOffset: bigint
 }
+
+/** A closed segment as the log cleaner sees it: endOffset is the next segment's base. */
+export interface ClosedSegment {
+  readonly segment: LogSegment
+  readonly baseOffset: bigint
+  readonly endOffset: bigint
+  readonly size: number
+}
+
+/** The steps of a cleaner swap after which a test may simulate a crash (cleaner-swap.ts). */
+export type SwapStep = 'swap-renamed' | 'old-deleted' | 'swap-completed'
 
 export type EpochAssignment = { readonly kind: 'assigned' } | { readonly kind: 'unchanged' } | { readonly kind: 'stale_leader_epoch'; readonly latestEpoch: number }
 
@@ -296,6 +315,9 @@ export class PartitionLog {
         if (path === created) break
       }
     }
+    // A log cleaner's swap interrupted by a crash is finished (or its unfinished output
+    // dropped) before anything else looks at the segments.
+    await recoverCleanerSwaps(dir, await readdir(dir), syncOps, logger, options.codecs)
     const names = await readdir(dir)
 
     // 1. Read and check everything; change nothing on disk yet.
@@ -393,8 +415,9 @@ export class PartitionLog {
           throw new StoreCorruptionError(segment.logPath, `${where}; an intact batch follows at byte ${intactAt}, so this is not a torn tail (refusing to drop data that may have been acknowledged)`, position)
         }
         tornTail = { segment, validBytes: scan.validBytes, position, reason, fileBytes }
-      } else if (nextBase !== null && scan.endOffset !== nextBase) {
-        throw new StoreCorruptionError(segment.logPath, `batches end at offset ${scan.endOffset}, but the next segment starts at ${nextBase}`)
+      } else if (nextBase !== null && scan.endOffset > nextBase) {
+        // Below nextBase is fine: a compacted segment may end with a gap.
+        throw new StoreCorruptionError(segment.logPath, `batches end at offset ${scan.endOffset}, after the next segment's start ${nextBase}`)
       }
     }
     const logEndOffset = segments.length === 0 ? null : segments[segments.length - 1].endOffset
@@ -488,8 +511,9 @@ export class PartitionLog {
 
   /**
    * A follower append (replica fetch): the batches carry the leader's offsets and epochs and
-   * must start at this log's end offset. Validated for integrity like a produce, without the
-   * size policy. Not durable until flush().
+   * must start at or after this log's end offset (after it when the leader's log was compacted
+   * and the batch at the end offset was cleaned away; Kafka's follower accepts the same).
+   * Validated for integrity like a produce, without the size policy. Not durable until flush().
    */
   async appendAsFollower(batches: Buffer): Promise<AppendResult> {
     this.checkUsable()
@@ -497,7 +521,7 @@ export class PartitionLog {
     if (validation.kind !== 'ok') return validation
     return this.locked('append', async () => {
       const first = validation.batches[0]
-      if (first.baseOffset !== this.logEndOffset) return { kind: 'offset_mismatch', expectedOffset: this.logEndOffset, actualOffset: first.baseOffset }
+      if (first.baseOffset < this.logEndOffset) return { kind: 'offset_mismatch', expectedOffset: this.logEndOffset, actualOffset: first.baseOffset }
       const latestEpoch = this.epochCache.latestEpoch()
       if (latestEpoch !== null && first.partitionLeaderEpoch < latestEpoch) {
         // The leader's log never has an epoch go down; ours would, so this replica should have
@@ -665,10 +689,18 @@ export class PartitionLog {
       const empty: ReadResult = { kind: 'ok', bytes: Buffer.alloc(0), firstOffset: null, nextOffset: fromOffset, logStartOffset, logEndOffset }
       const bound = maxOffset === undefined || maxOffset > logEndOffset ? logEndOffset : maxOffset
       if (fromOffset >= bound) return empty
-      const segment = this.segmentFor(fromOffset)
-      // Capture the size now: bytes appended after this point are not part of this read.
-      const sizeLimit = segment.size
-      const found = await segment.locate(fromOffset, sizeLimit)
+      // The first batch ending at or after fromOffset; in a compacted log it may lie in a later
+      // segment (fromOffset fell in a gap that was cleaned away).
+      let segment = this.segmentFor(fromOffset)
+      let sizeLimit = 0
+      let found: { readonly position: number; readonly header: RecordBatchHeader } | null = null
+      for (let i = this.segments.indexOf(segment); i < this.segments.length; i++) {
+        segment = this.segments[i]
+        // Capture the size now: bytes appended after this point are not part of this read.
+        sizeLimit = segment.size
+        found = await segment.locate(fromOffset, sizeLimit)
+        if (found !== null || segment.baseOffset >= bound) break
+      }
       if (found === null || found.header.lastOffset >= bound) return empty
       const start = found.position
       const window = await segment.read(start, Math.min(sizeLimit - start, maxBytes))
@@ -676,7 +708,7 @@ export class PartitionLog {
       let nextOffset = fromOffset
       let expected = found.header.baseOffset
       for (const { position, header } of completeBatches(window, segment.logPath, start)) {
-        if (header.baseOffset !== expected) throw new StoreCorruptionError(segment.logPath, `batch at byte ${start + position} holds offset ${header.baseOffset}, expected ${expected}`, start + position)
+        if (header.baseOffset < expected) throw new StoreCorruptionError(segment.logPath, `batch at byte ${start + position} holds offset ${header.baseOffset}, expected at least ${expected}`, start + position)
         if (header.lastOffset >= bound) break
         end = position + header.sizeBytes
         nextOffset = header.lastOffset + 1n
@@ -692,7 +724,7 @@ export class PartitionLog {
     })
   }
 
-  /** The segment holding `offset`, which must lie in [logStartOffset, logEndOffset). */
+  /** The segment whose range holds `offset` (which must lie in [logStartOffset, logEndOffset)): the last one starting at or before it. */
   private segmentFor(offset: bigint): LogSegment {
     let lo = 0
     let hi = this.segments.length - 1
@@ -702,7 +734,8 @@ export class PartitionLog {
       else hi = mid - 1
     }
     const segment = this.segments[lo]
-    assert(segment.baseOffset <= offset && offset < segment.endOffset, `offset ${offset} lies in segment ${segment.baseOffset}..${segment.endOffset}`)
+    const end = lo === this.segments.length - 1 ? segment.endOffset : this.segments[lo + 1].baseOffset
+    assert(segment.baseOffset <= offset && offset < end, `offset ${offset} lies in segment ${segment.baseOffset}..${end}`)
     return segment
   }
 
@@ -846,6 +879,69 @@ export class PartitionLog {
         this.logger.info({ dir: this.dir, deletedSegments: deletable, deletedBytes, logStartOffset: String(this.logStartOffset) }, 'deleted old log segments')
       }
       return { deletedSegments: deletable, deletedBytes, logStartOffset: this.logStartOffset }
+    })
+  }
+
+  // ---- log cleaner (cleaner/) -----------------------------------------------------------
+
+  /** Base offset of the active segment: the cleaner never touches it or anything after it. */
+  get activeBaseOffset(): bigint {
+    return this.active.baseOffset
+  }
+
+  /** The closed segments, oldest first, each with where its offset range ends (the next segment's base). */
+  closedSegments(): readonly ClosedSegment[] {
+    this.checkUsable()
+    return this.segments.slice(0, -1).map((segment, i) => ({ segment, baseOffset: segment.baseOffset, endOffset: this.segments[i + 1].baseOffset, size: segment.size }))
+  }
+
+  /**
+   * `length` bytes at `position` of a closed segment, read alongside appends; null once the
+   * segment is no longer part of the log (retention, truncation or another swap removed it).
+   */
+  async readClosedSegment(closed: ClosedSegment, position: number, length: number): Promise<Buffer | null> {
+    this.checkUsable()
+    return this.locked('read', async () => {
+      const segment = closed.segment
+      if (!this.segments.includes(segment) || segment === this.active || segment.size !== closed.size || position + length > segment.size) return null
+      return segment.read(position, length)
+    })
+  }
+
+  /**
+   * Replaces `group` (consecutive closed segments, as closedSegments() described them) with the
+   * cleaned segment the cleaner wrote and fsynced at `cleanedPath`, by the crash-safe steps of
+   * cleaner-swap.ts. Runs alone ('exclusive'): the only moment the cleaner holds up reads and
+   * appends of this log, for a few renames and unlinks and the new segment's index. Returns
+   * false, changing nothing, when the log no longer holds the group as it was. `crashAfter`
+   * stops after a step as a crash would (tests of the recovery at open); the log is then failed.
+   */
+  async swapCleanedSegment(group: readonly ClosedSegment[], cleanedPath: string, crashAfter?: SwapStep): Promise<boolean> {
+    assert(group.length > 0, 'a cleaned group holds at least one segment')
+    this.checkUsable()
+    return this.locked('exclusive', async () => {
+      const first = this.segments.indexOf(group[0].segment)
+      const unchanged = first >= 0 && first + group.length < this.segments.length && group.every((g, i) => this.segments[first + i] === g.segment && g.segment.size === g.size)
+      if (!unchanged) return false
+      const base = group[0].baseOffset
+      const crash = (step: SwapStep): void => {
+        if (crashAfter === step) throw new Error(`simulated crash after the swap step '${step}'`)
+      }
+      await rename(cleanedPath, swapLogPath(this.dir, base))
+      await this.syncOps.syncDir(this.dir)
+      crash('swap-renamed')
+      for (const g of group.slice(1)) await g.segment.delete()
+      await group[0].segment.close()
+      await deleteSegmentFiles(this.dir, base, true)
+      await this.syncOps.syncDir(this.dir)
+      crash('old-deleted')
+      await rename(swapLogPath(this.dir, base), group[0].segment.logPath)
+      await this.syncOps.syncDir(this.dir)
+      crash('swap-completed')
+      const cleaned = await LogSegment.existing(this.dir, base, this.settings, this.clock())
+      await cleaned.indexCleaned()
+      this.segments.splice(first, group.length, cleaned)
+      return true
     })
   }
 

@@ -8,14 +8,17 @@
  * those), and carries a max timestamp >= -1.
  *
  * Follower appends (replica fetch) hold what the leader stored: the same integrity checks,
- * but no size policy (the leader already applied its own), and offsets and leader epochs must
- * already be assigned: contiguous offsets and non-decreasing epochs >= 0 inside the buffer.
+ * widened to batches log compaction rewrote (validate-stored-batch.ts), but no size policy
+ * (the leader already applied its own), and offsets and leader epochs must already be
+ * assigned: increasing offsets and non-decreasing epochs >= 0 inside the buffer. Offsets may
+ * jump between batches: a compacted leader drops batches whose records were all cleaned away.
  *
  * Bad input is a value naming the batch and Kafka's error code, never an exception.
  */
 import { ErrorCode, iterateBatches, validateBatch, type CompressionCodecs, type ErrorCodeInfo } from '@tributary/protocol'
 import { summarize, type BatchSummary } from './log-segment.js'
 import { SEGMENT_BYTES_MAX } from './log-limits.js'
+import { validateStoredBatch } from './validate-stored-batch.js'
 
 export interface AppendRules {
   readonly origin: 'leader' | 'follower'
@@ -55,7 +58,8 @@ export function validateAppend(buf: Buffer, rules: AppendRules): AppendValidatio
     if (leader && header.sizeBytes > rules.segmentBytes) {
       return invalid(ErrorCode.RECORD_LIST_TOO_LARGE, index, `batch of ${header.sizeBytes} bytes exceeds log.segment.bytes ${rules.segmentBytes}`)
     }
-    const validation = validateBatch(buf.subarray(position, position + header.sizeBytes), { codecs: rules.codecs })
+    const bytes = buf.subarray(position, position + header.sizeBytes)
+    const validation = leader ? validateBatch(bytes, { codecs: rules.codecs }) : validateStoredBatch(bytes, { codecs: rules.codecs })
     if (validation.kind === 'corrupt') return invalid(ErrorCode.CORRUPT_MESSAGE, index, validation.reason)
     if (validation.kind === 'unsupported_compression' && leader) {
       return invalid(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, index, `no ${validation.compression} codec is installed on this broker`)
@@ -66,8 +70,8 @@ export function validateAppend(buf: Buffer, rules: AppendRules): AppendValidatio
     } else {
       if (header.partitionLeaderEpoch < 0) return invalid(ErrorCode.INVALID_RECORD, index, `replicated batch has no leader epoch (${header.partitionLeaderEpoch})`)
       const previous = batches.at(-1)
-      if (previous !== undefined && header.baseOffset !== previous.lastOffset + 1n) {
-        return invalid(ErrorCode.INVALID_RECORD, index, `replicated batch starts at offset ${header.baseOffset}, expected ${previous.lastOffset + 1n}`)
+      if (previous !== undefined && header.baseOffset <= previous.lastOffset) {
+        return invalid(ErrorCode.INVALID_RECORD, index, `replicated batch starts at offset ${header.baseOffset}, expected at least ${previous.lastOffset + 1n}`)
       }
       if (previous !== undefined && header.partitionLeaderEpoch < previous.partitionLeaderEpoch) {
         return invalid(ErrorCode.INVALID_RECORD, index, `replicated batch has leader epoch ${header.partitionLeaderEpoch} after ${previous.partitionLeaderEpoch}`)

@@ -25,8 +25,11 @@
  * consumer that read up to the tombstone's neighbourhood within that time sees the delete).
  * Kafka derives the horizon from segment modification times (and, since KIP-534, stamps it
  * into the batch); here the caller passes it and it is compared with record timestamps.
- * Records with a null key are dropped, as Kafka's cleaner does (they are invalid on a
- * compacted topic). Control batches (transaction markers) are returned unchanged.
+ * Records with a null key are KEPT: there is nothing to compact them against. Kafka's cleaner
+ * drops them as invalid; Tributary's leaders refuse them on a compacted topic (INVALID_RECORD,
+ * like Kafka's LogValidator), so only records written before the topic became compacted can
+ * have one, and a config change should not silently delete them. Control batches
+ * (transaction markers) are returned unchanged.
  */
 import {
   RecordBatchLayout as L,
@@ -57,7 +60,7 @@ export function compactBatch(batch: Buffer, isLatest: IsLatest, options: Compact
   // decodeRecords checks framing, CRC and structure first, so nothing below reads bad bytes.
   const records = decodeRecords(batch, { codecs: options.codecs })
   const keep: boolean[] = records.map((r) => {
-    if (r.key === null) return false
+    if (r.key === null) return true
     if (!isLatest(r.key, r.offset)) return false
     if (r.value === null && options.deleteHorizonMs !== undefined && r.timestamp < options.deleteHorizonMs) return false
     return true

@@ -11,7 +11,8 @@
  * every key exactly; the wiring session must bound how much log one pass maps.
  *
  * Records with a null key cannot be compacted (Kafka's LogValidator refuses them on compacted
- * topics and the cleaner discards them as invalid); buildOffsetMap reports their offsets.
+ * topics; Kafka's cleaner discards them, Tributary's keeps them, see compact-batch.ts);
+ * buildOffsetMap reports their offsets.
  * Control batches (transaction markers) are skipped: their keys are marker types, not user keys.
  */
 import { decodeRecords, readBatchHeader, type CompressionCodecs } from '@tributary/protocol'
@@ -50,7 +51,7 @@ export class OffsetMap {
 
 export interface OffsetMapBuild {
   readonly map: OffsetMap
-  /** Offsets of records with a null key, in log order: not compactable, compactBatch drops them. */
+  /** Offsets of records with a null key, in log order: not compactable, compactBatch keeps them. */
   readonly nullKeyOffsets: readonly bigint[]
 }
 

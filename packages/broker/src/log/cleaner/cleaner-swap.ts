@@ -1,0 +1,111 @@
+/**
+ * The log cleaner's crash-safe replacement of segments (Kafka's LogCleaner + UnifiedLog
+ * replaceSegments, with its `.cleaned` and `.swap` suffixes).
+ *
+ * A group of consecutive closed segments [B1, B2, ..., Bk] is replaced by one cleaned segment
+ * with base B1, in these steps, each followed by a directory fsync:
+ *   1. the cleaner writes `<B1>.log.cleaned` and fsyncs it (the old segments are untouched);
+ *   2. rename `.cleaned` -> `<B1>.log.swap`: from here on the new segment is committed;
+ *   3. delete the segments B2..Bk (log and index files) and B1's index files;
+ *   4. rename `<B1>.log.swap` -> `<B1>.log`, which replaces the old B1 log atomically;
+ *   5. write the new segment's index files (derived data: a crash before this only makes the
+ *      next open rebuild them from the log).
+ *
+ * Recovery at open (recoverCleanerSwaps) mirrors Kafka's: a `.cleaned` file is deleted (step 1
+ * never finished, the old segments are whole); a `.swap` file is completed: steps 3 and 4 are
+ * redone. The segments a swap covers are the ones whose base lies in [B1, swap end offset):
+ * the cleaner always keeps the last batch of a group (as an empty batch if every record of it
+ * was cleaned away), so the swap file ends exactly where the group ended. A crash at any step
+ * therefore leaves either the old segments or the new one, never a mix that loses a record.
+ */
+import { readdir, rename, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { StoreCorruptionError, type FsSyncOps, type Logger } from '@tributary/metadata-quorum'
+import { iterateBatches, type CompressionCodecs } from '@tributary/protocol'
+import { readFile } from 'node:fs/promises'
+import { isMissing } from '../checkpoint-file.js'
+import { LOG_FILE_SUFFIX, OFFSET_INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, parseSegmentFileName, segmentFileStem } from '../log-segment.js'
+import { validateStoredBatch } from '../validate-stored-batch.js'
+
+export const CLEANED_FILE_SUFFIX = '.cleaned'
+export const SWAP_FILE_SUFFIX = '.swap'
+
+const CLEANER_FILE_NAME = /^(\d{20})\.log\.(cleaned|swap)$/
+
+export function cleanedLogPath(dir: string, baseOffset: bigint): string {
+  return join(dir, segmentFileStem(baseOffset) + LOG_FILE_SUFFIX + CLEANED_FILE_SUFFIX)
+}
+
+export function swapLogPath(dir: string, baseOffset: bigint): string {
+  return join(dir, segmentFileStem(baseOffset) + LOG_FILE_SUFFIX + SWAP_FILE_SUFFIX)
+}
+
+async function unlinkIfPresent(path: string): Promise<boolean> {
+  try {
+    await unlink(path)
+    return true
+  } catch (err) {
+    if (isMissing(err)) return false
+    throw err
+  }
+}
+
+/** Removes a segment's three files (any that exist). */
+export async function deleteSegmentFiles(dir: string, baseOffset: bigint, keepLog = false): Promise<void> {
+  const stem = segmentFileStem(baseOffset)
+  if (!keepLog) await unlinkIfPresent(join(dir, stem + LOG_FILE_SUFFIX))
+  await unlinkIfPresent(join(dir, stem + OFFSET_INDEX_FILE_SUFFIX))
+  await unlinkIfPresent(join(dir, stem + TIME_INDEX_FILE_SUFFIX))
+}
+
+/**
+ * Steps 3 and 4 for a swap file of base `baseOffset` ending at `endOffset` (one past its last
+ * batch): every other segment with a base in (baseOffset, endOffset) goes, then the rename.
+ */
+export async function completeSwap(dir: string, names: readonly string[], baseOffset: bigint, endOffset: bigint, syncOps: FsSyncOps): Promise<void> {
+  for (const name of names) {
+    const parsed = parseSegmentFileName(name)
+    if (parsed === null || parsed.suffix !== LOG_FILE_SUFFIX) continue
+    if (parsed.baseOffset > baseOffset && parsed.baseOffset < endOffset) await deleteSegmentFiles(dir, parsed.baseOffset)
+  }
+  await deleteSegmentFiles(dir, baseOffset, true)
+  await syncOps.syncDir(dir)
+  await rename(swapLogPath(dir, baseOffset), join(dir, segmentFileStem(baseOffset) + LOG_FILE_SUFFIX))
+  await syncOps.syncDir(dir)
+}
+
+/**
+ * Finishes or rolls back whatever a crashed cleaner left in `dir` (see the module header).
+ * A swap file is checked in full first (it was fsynced before its rename, so damage there is
+ * corruption, reported as such, and nothing is changed).
+ */
+export async function recoverCleanerSwaps(dir: string, names: readonly string[], syncOps: FsSyncOps, logger: Logger, codecs?: CompressionCodecs): Promise<void> {
+  const cleaned: string[] = []
+  const swaps: bigint[] = []
+  for (const name of names) {
+    const match = CLEANER_FILE_NAME.exec(name)
+    if (match === null) continue
+    if (match[2] === 'cleaned') cleaned.push(name)
+    else swaps.push(BigInt(match[1]))
+  }
+  if (cleaned.length === 0 && swaps.length === 0) return
+  for (const name of cleaned) {
+    logger.warn({ path: join(dir, name) }, 'removing an unfinished cleaned segment; the original segments stay')
+    await unlink(join(dir, name))
+  }
+  if (cleaned.length > 0) await syncOps.syncDir(dir)
+  for (const baseOffset of swaps.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const path = swapLogPath(dir, baseOffset)
+    const bytes = await readFile(path)
+    let endOffset = baseOffset
+    for (const scan of iterateBatches(bytes)) {
+      if (scan.kind !== 'batch') throw new StoreCorruptionError(path, `damaged batch at byte ${scan.position}: ${scan.reason}`, scan.position)
+      const validation = validateStoredBatch(bytes.subarray(scan.position, scan.position + scan.header.sizeBytes), { codecs })
+      if (validation.kind === 'corrupt') throw new StoreCorruptionError(path, `damaged batch at byte ${scan.position}: ${validation.reason}`, scan.position)
+      if (scan.header.baseOffset < endOffset) throw new StoreCorruptionError(path, `batch at byte ${scan.position} holds offset ${scan.header.baseOffset}, expected at least ${endOffset}`, scan.position)
+      endOffset = scan.header.lastOffset + 1n
+    }
+    logger.warn({ path, baseOffset: String(baseOffset), endOffset: String(endOffset) }, 'completing an interrupted log cleaner swap')
+    await completeSwap(dir, await readdir(dir), baseOffset, endOffset, syncOps)
+  }
+}
