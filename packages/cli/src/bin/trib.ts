@@ -10,6 +10,7 @@ import { CliError, foldLines, oneLine } from '../cli-error.js'
 import { clusterCommand } from '../cluster/cluster-command.js'
 import { metadataQuorumCommand } from '../metadata-quorum/metadata-quorum-command.js'
 import { serverCommand } from '../server/server-command.js'
+import { toolCommands } from '../tools/tool-commands.js'
 
 function version(): string {
   try {
@@ -46,6 +47,9 @@ const program = new Command('trib')
   .exitOverride()
 program.addCommand(serverCommand({ out, err, env: process.env, exit: (code) => process.exit(code) }))
 program.addCommand(metadataQuorumCommand(out))
+// Options after a tool's name are the tool's: `trib broker-api-versions --version` is Kafka's flag, not trib's.
+program.enablePositionalOptions()
+for (const tool of toolCommands()) program.addCommand(tool)
 program.addCommand(clusterCommand({ out, err, env: process.env, exit: (code) => process.exit(code) }))
 // Commander puts its suggestion on a second line ("(Did you mean --override?)"); every
 // failure is ONE line on stderr.

@@ -130,9 +130,13 @@ export class Admin {
     return out.sort((a, b) => a.name.localeCompare(b.name))
   }
 
-  /** The brokers (unfenced), the active controller and the cluster id. */
-  async describeCluster(): Promise<ClusterDescription> {
-    await this.metadata([])
+  /**
+   * The brokers (unfenced), the active controller and the cluster id. `timeoutMs` (default the
+   * client's adminTimeoutMs) bounds the retries: a command-line tool asks with a few seconds to
+   * tell an unreachable cluster quickly.
+   */
+  async describeCluster(options: { readonly timeoutMs?: number } = {}): Promise<ClusterDescription> {
+    await this.metadata([], options.timeoutMs)
     return this.client.cache.cluster()
   }
 
@@ -241,9 +245,9 @@ export class Admin {
     return deleteGroup(this.client, groupId)
   }
 
-  private metadata(topics: readonly string[] | 'all'): Promise<broker.MetadataResponse> {
+  private metadata(topics: readonly string[] | 'all', timeoutMs = this.client.options.adminTimeoutMs): Promise<broker.MetadataResponse> {
     return this.client.track(retry(() => this.client.refreshMetadata(topics, false), {
-      deadlineMs: Date.now() + this.client.options.adminTimeoutMs,
+      deadlineMs: Date.now() + timeoutMs,
       backoff: this.client.backoff,
       what: 'Metadata',
       signal: this.client.closeSignal,

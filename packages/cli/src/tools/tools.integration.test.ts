@@ -1,0 +1,151 @@
+/**
+ * The Kafka tools against three combined nodes in this process (real gRPC, real disks): each
+ * tool's entry (runTool, as the bin runs it) with strings for stdin, stdout and stderr. One
+ * story per tool: what the seed's commands print, and the one-line errors.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startInProcessCluster, type InProcessCluster } from '@tributary/broker'
+import { fakeIo, type FakeIo } from './test-tool-io.js'
+import { runTool } from './tool-commands.js'
+
+let cluster: InProcessCluster | null = null
+beforeAll(async () => {
+  cluster = await startInProcessCluster(3, { dirPrefix: 'trib-tools-' })
+}, 30_000)
+afterAll(async () => {
+  await cluster?.close()
+})
+
+const bootstrap = (): string => cluster!.bootstrap.join(',')
+
+async function trib(args: readonly string[], io: FakeIo = fakeIo()): Promise<{ code: number; out: string; err: string }> {
+  const [tool, ...rest] = args
+  const code = await runTool([tool!, ...rest, '--bootstrap-server', bootstrap()], io)
+  return { code, out: io.out(), err: io.err() }
+}
+
+describe('topics', () => {
+  it('creates, lists, describes, alters and deletes a topic with Kafka messages', async () => {
+    expect(await trib(['topics', '--create', '--topic', 'orders', '--partitions', '3', '--replication-factor', '3', '--config', 'retention.ms=60000'])).toEqual({ code: 0, out: 'Created topic orders.\n', err: '' })
+
+    const again = await trib(['topics', '--create', '--topic', 'orders', '--partitions', '3', '--replication-factor', '3'])
+    expect(again).toEqual({ code: 1, out: '', err: "trib topics: Topic 'orders' already exists.\n" })
+    expect(await trib(['topics', '--create', '--if-not-exists', '--topic', 'orders', '--partitions', '3', '--replication-factor', '1'])).toEqual({ code: 0, out: '', err: '' })
+
+    const listed = await trib(['topics', '--list'])
+    expect(listed.code).toBe(0)
+    expect(listed.out.split('\n')).toContain('orders')
+
+    const described = await trib(['topics', '--describe', '--topic', 'orders'])
+    expect(described.code).toBe(0)
+    const lines = described.out.trimEnd().split('\n')
+    expect(lines).toHaveLength(4)
+    expect(lines[0]).toMatch(/^Topic: orders\tTopicId: \S+\tPartitionCount: 3\tReplicationFactor: 3\tConfigs: retention\.ms=60000$/)
+    for (let p = 0; p < 3; p++) expect(lines[p + 1]).toMatch(new RegExp(`^\\tTopic: orders\\tPartition: ${p}\\tLeader: [123]\\tReplicas: [123],[123],[123]\\tIsr: [123](,[123])*$`))
+
+    expect(await trib(['topics', '--alter', '--topic', 'orders', '--partitions', '5'])).toEqual({ code: 0, out: '', err: '' })
+    expect((await trib(['topics', '--describe', '--topic', 'orders'])).out).toContain('PartitionCount: 5')
+
+    expect(await trib(['topics', '--delete', '--topic', 'orders'])).toEqual({ code: 0, out: '', err: '' })
+    expect((await trib(['topics', '--list'])).out.split('\n')).not.toContain('orders')
+  })
+
+  it('refuses an unknown topic, a missing action and --zookeeper with one line each', async () => {
+    expect(await trib(['topics', '--describe', '--topic', 'nope'])).toEqual({ code: 1, out: '', err: "trib topics: Topic 'nope' does not exist as expected\n" })
+    expect(await trib(['topics', '--delete', '--topic', 'nope'])).toEqual({ code: 1, out: '', err: "trib topics: Topic 'nope' does not exist as expected\n" })
+    expect(await trib(['topics', '--delete', '--if-exists', '--topic', 'nope'])).toEqual({ code: 0, out: '', err: '' })
+    const none = await trib(['topics', '--topic', 'x'])
+    expect(none.code).toBe(1)
+    expect(none.err).toBe('trib topics: Command must include exactly one action: --list, --describe, --create, --alter or --delete\n')
+    const zk = await trib(['topics', '--zookeeper', 'zookeeper:2181', '--list'])
+    expect(zk.code).toBe(1)
+    expect(zk.err).toMatch(/^trib topics: --zookeeper is not supported .*use --bootstrap-server localhost:9092\n$/)
+    const bad = await trib(['topics', '--create', '--topic', 'x', '--partitions', 'three'])
+    expect(bad).toEqual({ code: 1, out: '', err: "trib topics: --partitions must be an integer >= 1, got 'three'\n" })
+  })
+})
+
+describe('produce, offsets, consume', () => {
+  it('runs the seed commands: produce plain, keyed and from a file; offsets; consume from the beginning', async () => {
+    expect((await trib(['topics', '--create', '--topic', 'seed', '--partitions', '3', '--replication-factor', '3'])).code).toBe(0)
+
+    // Plain lines from stdin (no prompt: stdin is not a terminal).
+    expect(await trib(['console-producer', '--topic', 'seed'], fakeIo({ stdin: 'hello\nworld\n' }))).toEqual({ code: 0, out: '', err: '' })
+    // Keyed, with the seed's --broker-list spelling (--bootstrap-server wins when both are given).
+    const keyed = await runTool(['console-producer', '--broker-list', bootstrap(), '--topic', 'seed', '--property', 'parse.key=true', '--property', 'key.separator=:'], fakeIo({ stdin: 'k1:v1\nk2:v2\n' }))
+    expect(keyed).toBe(0)
+    // The seed's file: its only line has no separator; sent without a key, with a warning naming it.
+    const fromFile = await trib(['console-producer', '--topic', 'seed', '--property', 'parse.key=true', '--property', 'key.separator=:', '--property', 'file=my-messages.txt'], fakeIo({ files: { 'my-messages.txt': 'kafka message\n' } }))
+    expect(fromFile).toEqual({ code: 0, out: '', err: "WARN No key separator ':' found on line number 1: 'kafka message' (sent without a key)\n" })
+
+    const offsets = await trib(['get-offsets', '--topic', 'seed'])
+    expect(offsets.code).toBe(0)
+    const rows = offsets.out.trimEnd().split('\n')
+    expect(rows.map((r) => r.replace(/:\d+$/, ''))).toEqual(['seed:0', 'seed:1', 'seed:2'])
+    expect(rows.reduce((sum, r) => sum + Number(r.split(':')[2]), 0)).toBe(5)
+    const chosen = await trib(['run-class', 'kafka.tools.GetOffsetShell', '--topic', 'seed', '--partitions', '0,1'])
+    expect(chosen.out.trimEnd().split('\n').map((r) => r.replace(/:\d+$/, ''))).toEqual(['seed:0', 'seed:1'])
+    const earliest = await runTool(['run-class', '--broker-list', bootstrap(), '--topic', 'seed', '--time', '-2'], fakeIo())
+    expect(earliest).toBe(0)
+
+    const consumed = await trib(['console-consumer', '--topic', 'seed', '--from-beginning', '--max-messages', '5', '--property', 'print.key=true', '--property', 'key.separator=|'])
+    expect(consumed.code).toBe(0)
+    expect(consumed.out.trimEnd().split('\n').sort()).toEqual(['k1|v1', 'k2|v2', 'null|hello', 'null|kafka message', 'null|world'])
+    expect(consumed.err).toBe('Processed a total of 5 messages\n')
+  })
+
+  it('stops a consumer after --timeout-ms without records, and on Ctrl-C', async () => {
+    expect((await trib(['topics', '--create', '--topic', 'quiet', '--partitions', '1', '--replication-factor', '3'])).code).toBe(0)
+    expect(await trib(['console-consumer', '--topic', 'quiet', '--from-beginning', '--timeout-ms', '300'])).toEqual({ code: 0, out: '', err: 'Processed a total of 0 messages\n' })
+
+    expect((await trib(['console-producer', '--topic', 'quiet'], fakeIo({ stdin: 'one\ntwo\n' }))).code).toBe(0)
+    const io = fakeIo()
+    const running = trib(['console-consumer', '--topic', 'quiet', '--partition', '0', '--offset', '1', '--property', 'print.offset=true'], io)
+    await io.waitForOut('two')
+    io.interrupt()
+    expect(await running).toEqual({ code: 0, out: 'Offset:1\ttwo\n', err: 'Processed a total of 1 messages\n' })
+  })
+
+  it('commits with --group, and consumer-groups lists, describes and deletes the group', async () => {
+    expect((await trib(['topics', '--create', '--topic', 'billing', '--partitions', '2', '--replication-factor', '3'])).code).toBe(0)
+    expect((await trib(['console-producer', '--topic', 'billing'], fakeIo({ stdin: 'a\nb\nc\n' }))).code).toBe(0)
+    const consumed = await trib(['console-consumer', '--topic', 'billing', '--group', 'payers', '--from-beginning', '--max-messages', '3'])
+    expect(consumed.code).toBe(0)
+    expect(consumed.out.trimEnd().split('\n').sort()).toEqual(['a', 'b', 'c'])
+
+    expect((await trib(['consumer-groups', '--list'])).out.split('\n')).toContain('payers')
+    const described = await trib(['consumer-groups', '--describe', '--group', 'payers'])
+    expect(described.code).toBe(0)
+    const lines = described.out.split('\n')
+    expect(lines).toContain("Consumer group 'payers' has no active members.")
+    const header = lines.find((l) => l.startsWith('GROUP'))!
+    expect(header.split(/\s+/)).toEqual(['GROUP', 'TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'])
+    const rows = lines.filter((l) => l.startsWith('payers ')).map((l) => l.split(/\s+/))
+    expect(rows.map((r) => `${r[1]}:${r[2]}`)).toEqual(['billing:0', 'billing:1'])
+    expect(rows.reduce((sum, r) => sum + Number(r[3]), 0)).toBe(3)
+    for (const r of rows) expect(r[5]).toBe('0')
+
+    // A second run of the group starts where the first stopped: nothing left.
+    expect(await trib(['console-consumer', '--topic', 'billing', '--group', 'payers', '--timeout-ms', '1500'])).toMatchObject({ code: 0, out: '' })
+
+    expect(await trib(['consumer-groups', '--delete', '--group', 'payers'])).toEqual({ code: 0, out: "Deletion of requested consumer groups ('payers') was successful.\n", err: '' })
+    expect(await trib(['consumer-groups', '--describe', '--group', 'payers'])).toEqual({ code: 1, out: '', err: "trib consumer-groups: Consumer group 'payers' does not exist.\n" })
+  })
+
+  it('says an unknown topic in one line for every tool', async () => {
+    expect(await trib(['get-offsets', '--topic', 'ghost'])).toEqual({ code: 1, out: '', err: "trib get-offsets: Topic 'ghost' does not exist\n" })
+    expect(await trib(['console-producer', '--topic', 'ghost'], fakeIo({ stdin: 'x\n' }))).toEqual({ code: 1, out: '', err: "trib console-producer: Topic 'ghost' does not exist\n" })
+    expect(await trib(['console-consumer', '--topic', 'ghost'])).toEqual({ code: 1, out: '', err: "trib console-consumer: Topic 'ghost' does not exist\n" })
+  })
+})
+
+describe('broker-api-versions', () => {
+  it('prints the version, and each broker with its RPCs in Kafka\'s layout', async () => {
+    expect((await trib(['broker-api-versions', '--version'])).out).toMatch(/^\d+\.\d+\.\d+ \(Tributary\)\n$/)
+    const r = await trib(['broker-api-versions'])
+    expect(r.code).toBe(0)
+    const heads = r.out.split('\n').filter((l) => l.includes(' -> ('))
+    expect(heads.map((h) => h.replace(/^127\.0\.0\.1:\d+ /, ''))).toEqual(['(id: 1 rack: null) -> (', '(id: 2 rack: null) -> (', '(id: 3 rack: null) -> ('])
+    expect(r.out).toContain('\tProduce(1): 0 [usable: 0],\n')
+  })
+})
