@@ -241,6 +241,7 @@ export async function startNode(config: NodeConfig): Promise<TributaryNode> {
         voters: config.voters,
         listener: config.controllerListener!,
         logDir: config.logDir,
+        clusterId: meta.clusterId,
         logger: config.logger,
         dirLock: lock,
         onCommittedImage,

@@ -18,7 +18,7 @@ const state: ClusterState = {
   })),
 }
 const replica = (replicaId: number, logEndOffset: bigint): quorum.ReplicaState => ({ replicaId, logEndOffset, lastFetchTimestamp: 0n, lastCaughtUpTimestamp: 0n })
-const q: quorum.DescribeQuorumResponse = { errorCode: 0, leaderId: 2, leaderEpoch: 4, highWatermark: 17n, voters: [replica(1, 17n), replica(2, 17n), replica(3, 12n)], observers: [] }
+const q: quorum.DescribeQuorumResponse = { errorCode: 0, leaderId: 2, leaderEpoch: 4, highWatermark: 17n, voters: [replica(1, 17n), replica(2, 17n), replica(3, 12n)], observers: [], clusterId: 'c' }
 const display = (p: string): string => p.replace('/r/', './')
 
 describe('formatClusterStatus', () => {

@@ -14,7 +14,7 @@ const state: ClusterState = {
   bootstrapControllers: plan.bootstrapControllers,
   nodes: plan.nodes.map((n) => ({ id: n.id, pid: 4000 + n.id, host: n.host, ports: n.ports, dataDir: n.dataDir, startedAt: '2026-11-24T02:39:39.004Z', overrides: n.overrides, exit: null })),
 }
-const q: quorum.DescribeQuorumResponse = { errorCode: 0, leaderId: 2, leaderEpoch: 4, highWatermark: 17n, voters: [], observers: [] }
+const q: quorum.DescribeQuorumResponse = { errorCode: 0, leaderId: 2, leaderEpoch: 4, highWatermark: 17n, voters: [], observers: [], clusterId: 'c' }
 const topics = [{ name: 'orders', topicId: 'x', isInternal: false, partitions: [0, 1].map((partition) => ({ partition, leader: partition + 1, leaderEpoch: 0, replicas: [1, 2, 3], isr: [1, 2, 3], offlineReplicas: [], errorCode: 0 })) }]
 
 describe('clusterStatusJson', () => {

@@ -13,13 +13,14 @@ const q: quorum.DescribeQuorumResponse = {
   highWatermark: 118n,
   voters: [replica(1, 110, 1_700_000_000_900, 1_700_000_000_500), replica(2, 120, 1_700_000_001_000, 1_700_000_001_000), replica(3, 120, 1_700_000_000_990, 1_700_000_000_990)],
   observers: [replica(101, 90, 1_700_000_000_800, -1)],
+  clusterId: 'kxNVuAfvyP7eJHZdXbQHyQ',
 }
 
 describe('formatStatus', () => {
   it('prints kafka-metadata-quorum.sh describe --status, line for line', () => {
     expect(formatStatus(q)).toBe(
       [
-        'ClusterId:              -',
+        'ClusterId:              kxNVuAfvyP7eJHZdXbQHyQ',
         'LeaderId:               2',
         'LeaderEpoch:            7',
         'HighWatermark:          118',
@@ -29,6 +30,10 @@ describe('formatStatus', () => {
         'CurrentObservers:       [101]',
       ].join('\n'),
     )
+  })
+
+  it('prints - when the quorum reports no cluster id', () => {
+    expect(formatStatus({ ...q, clusterId: '' }).split('\n')[0]).toBe('ClusterId:              -')
   })
 
   it('reports lag 0 and lag time 0 when every voter is caught up (the leader is the minimum)', () => {

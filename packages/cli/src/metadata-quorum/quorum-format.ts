@@ -10,7 +10,7 @@
  */
 import type { quorum } from '@tributary/protocol'
 
-/** Tributary has no cluster id yet (no `kafka-storage format`); the column is kept for layout. */
+/** Shown when the answering controller did not report a cluster id (a node started without one). */
 export const UNKNOWN_CLUSTER_ID = '-'
 
 interface Replica {
@@ -36,7 +36,9 @@ function leaderOf(q: quorum.DescribeQuorumResponse): Replica {
   return replica(leader)
 }
 
-export function formatStatus(q: quorum.DescribeQuorumResponse, clusterId: string = UNKNOWN_CLUSTER_ID): string {
+/** ClusterId is the one the quorum reports (each node's meta.properties cluster.id). */
+export function formatStatus(q: quorum.DescribeQuorumResponse): string {
+  const clusterId = q.clusterId === '' ? UNKNOWN_CLUSTER_ID : q.clusterId
   const leader = leaderOf(q)
   const voters = q.voters.map(replica)
   // Kafka: the voter with the smallest log end offset is the most lagging follower.

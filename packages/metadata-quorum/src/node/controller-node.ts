@@ -67,6 +67,8 @@ export interface ControllerNodeConfig {
   readonly listener: { readonly host: string; readonly port: number }
   /** The first of log.dirs: the metadata log lives in <logDir>/__cluster_metadata-0. */
   readonly logDir: string
+  /** meta.properties' cluster.id, reported in DescribeQuorum (kafka-metadata-quorum's ClusterId); '' when unknown. */
+  readonly clusterId?: string
   readonly raftTiming?: Partial<RaftTiming>
   readonly controller?: Partial<ControllerConfig>
   readonly logger: PinoLogger
@@ -128,7 +130,7 @@ export async function startControllerNode(config: ControllerNodeConfig): Promise
   const forwardClients = new Map<NodeId, ControllerClient>()
   const describeQuorum = async (_req: quorum.DescribeQuorumRequest, call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<quorum.DescribeQuorumResponse> => {
     const status = running().status()
-    const local = describeQuorumFromStatus(status)
+    const local = describeQuorumFromStatus(status, config.clusterId ?? '')
     const leader = config.voters.find((v) => v.id === status.leaderId)
     if (status.role === 'leader' || leader === undefined || call.metadata.get(FORWARDED_KEY).length > 0) return local
     let client = forwardClients.get(leader.id)

@@ -16,10 +16,12 @@ function replicaState(p: ReplicaProgress): quorum.ReplicaState {
 }
 
 /**
+ * `clusterId`: meta.properties' cluster.id, which kafka-metadata-quorum prints as ClusterId
+ * (empty when the node was started without it).
  * Only the leader knows every replica's progress (Kafka answers DescribeQuorum on the leader
  * alone); elsewhere the answer is NOT_LEADER_OR_FOLLOWER with the leader it knows of.
  */
-export function describeQuorumFromStatus(status: RaftStatus): quorum.DescribeQuorumResponse {
+export function describeQuorumFromStatus(status: RaftStatus, clusterId = ''): quorum.DescribeQuorumResponse {
   if (status.role !== 'leader') {
     return {
       errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER.code,
@@ -28,6 +30,7 @@ export function describeQuorumFromStatus(status: RaftStatus): quorum.DescribeQuo
       highWatermark: BigInt(status.highWatermark),
       voters: [],
       observers: [],
+      clusterId,
     }
   }
   return {
@@ -37,6 +40,7 @@ export function describeQuorumFromStatus(status: RaftStatus): quorum.DescribeQuo
     highWatermark: BigInt(status.highWatermark),
     voters: status.voters.map(replicaState),
     observers: status.observers.map(replicaState),
+    clusterId,
   }
 }
 

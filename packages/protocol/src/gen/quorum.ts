@@ -197,6 +197,8 @@ export interface DescribeQuorumResponse {
   highWatermark: bigint;
   voters: ReplicaState[];
   observers: ReplicaState[];
+  /** meta.properties' cluster.id; empty when the node was not told it */
+  clusterId: string;
 }
 
 function createBaseVoteRequest(): VoteRequest {
@@ -1982,7 +1984,7 @@ export const ReplicaState: MessageFns<ReplicaState> = {
 };
 
 function createBaseDescribeQuorumResponse(): DescribeQuorumResponse {
-  return { errorCode: 0, leaderId: 0, leaderEpoch: 0, highWatermark: 0n, voters: [], observers: [] };
+  return { errorCode: 0, leaderId: 0, leaderEpoch: 0, highWatermark: 0n, voters: [], observers: [], clusterId: "" };
 }
 
 export const DescribeQuorumResponse: MessageFns<DescribeQuorumResponse> = {
@@ -2007,6 +2009,9 @@ export const DescribeQuorumResponse: MessageFns<DescribeQuorumResponse> = {
     }
     for (const v of message.observers) {
       ReplicaState.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.clusterId !== "") {
+      writer.uint32(58).string(message.clusterId);
     }
     return writer;
   },
@@ -2072,6 +2077,14 @@ export const DescribeQuorumResponse: MessageFns<DescribeQuorumResponse> = {
             message.observers.push(ReplicaState.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.clusterId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2112,6 +2125,11 @@ export const DescribeQuorumResponse: MessageFns<DescribeQuorumResponse> = {
       observers: globalThis.Array.isArray(object?.observers)
         ? object.observers.map((e: any) => ReplicaState.fromJSON(e))
         : [],
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
     };
   },
 
@@ -2134,6 +2152,9 @@ export const DescribeQuorumResponse: MessageFns<DescribeQuorumResponse> = {
     }
     if (message.observers?.length) {
       obj.observers = message.observers.map((e) => ReplicaState.toJSON(e));
+    }
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
     }
     return obj;
   },
