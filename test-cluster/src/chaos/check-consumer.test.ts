@@ -27,7 +27,7 @@ describe('checkConsumer', () => {
   it('requires every acknowledged record at least once, counting redeliveries', () => {
     const result = checkConsumer(entries, [got(0, 0n), got(1, 1n), got(2, 2n), got(1, 1n), got(3, 3n)], [], [])
     expect(result.violations).toEqual([])
-    expect(result.counts).toEqual({ consumedRecords: 5, consumedDuplicates: 1, consumerMissed: 0, consumerPhantom: 0, commits: 0, commitRegressions: 0 })
+    expect(result.counts).toEqual({ consumedRecords: 5, consumedDuplicates: 1, consumerMissed: 0, consumerPhantom: 0, consumerInconsistent: 0, commits: 0, commitRegressions: 0 })
   })
 
   it('counts acknowledged records never delivered, except below the log start', () => {
@@ -39,6 +39,19 @@ describe('checkConsumer', () => {
     const foreign: ConsumedRecord = { topic: 't', partition: 0, offset: 9n, value: 'junk', atMs: 1 }
     const result = checkConsumer(entries, [got(0, 0n), got(1, 1n), got(2, 2n), got(1, 1n, 1), foreign], [], [])
     expect(result.counts).toMatchObject({ consumerPhantom: 2, consumerMissed: 0 })
+  })
+
+  it('flags deliveries the healed log contradicts, except below its log start', () => {
+    const log: ReadBack = { topic: 't', partition: 0, records: [{ offset: 1n, value: encodeValue('p', 1, 10) }, { offset: 2n, value: encodeValue('p', 0, 10) }], highWatermark: 3n, logStartOffset: 1n }
+    // p:0 delivered at 0 (below the log start: not judged), p:1 at 1 (agrees), p:2 at 2 (the log has p:0 there), p:3 at 3 (absent).
+    const result = checkConsumer(entries, [got(0, 0n), got(1, 1n), got(2, 2n), got(3, 3n)], [], [log])
+    expect(result.counts.consumerInconsistent).toBe(2)
+    expect(result.violations.filter((v) => v.kind === 'consumer-inconsistent').map((v) => v.detail)).toEqual([
+      't-0: p:2 delivered at offset 2, absent from the read-back',
+      't-0: p:3 delivered at offset 3, absent from the read-back',
+    ])
+    const moved = checkConsumer(entries, [got(0, 1n)], [], [{ ...log, logStartOffset: 0n }])
+    expect(moved.violations.find((v) => v.kind === 'consumer-inconsistent')?.detail).toBe('t-0: p:0 delivered at offset 1, read back at 2')
   })
 
   it('includes commit regressions', () => {

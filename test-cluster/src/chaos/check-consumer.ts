@@ -5,6 +5,11 @@
  * least once. Duplicate deliveries are allowed (at-least-once: a record consumed but not yet
  * committed when its consumer died is delivered again) and only counted.
  *
+ * A delivery must also agree with the log after healing (Jepsen's "inconsistent offsets"):
+ * consumers read only below the high watermark, which no correct leader change truncates, so
+ * a delivered record absent from the read-back, or read back at another offset, is a
+ * committed record that moved or vanished ('consumer-inconsistent'; each delivery counts).
+ *
  * A commit is compared with the highest offset committed before it (by atMs, ties in
  * recording order), so each commit below that counts one. Acknowledged records below their
  * partition's logStartOffset (removed by retention) are not required.
@@ -18,6 +23,7 @@ export interface ConsumerCounts {
   readonly consumedDuplicates: number
   readonly consumerMissed: number
   readonly consumerPhantom: number
+  readonly consumerInconsistent: number
   readonly commits: number
   readonly commitRegressions: number
 }
@@ -55,11 +61,26 @@ export function checkConsumer(
   const sentTo = new Map<string, string>()
   for (const e of entries) sentTo.set(sendId(e.op.producer, e.op.seq), partitionKey(e.op.topic, e.op.partition))
   const logStart = new Map<string, bigint>()
-  for (const rb of readBacks) logStart.set(partitionKey(rb.topic, rb.partition), rb.logStartOffset)
+  // Where each payload sits in the healed log of the partition it was sent to.
+  const logOffsets = new Map<string, bigint[]>()
+  for (const rb of readBacks) {
+    const key = partitionKey(rb.topic, rb.partition)
+    logStart.set(key, rb.logStartOffset)
+    for (const r of rb.records) {
+      const parsed = parseValue(r.value)
+      if (parsed === null) continue
+      const id = sendId(parsed.producer, parsed.seq)
+      if (sentTo.get(id) !== key) continue
+      const list = logOffsets.get(id)
+      if (list === undefined) logOffsets.set(id, [r.offset])
+      else list.push(r.offset)
+    }
+  }
 
   const delivered = new Set<string>()
   let consumedDuplicates = 0
   let consumerPhantom = 0
+  let consumerInconsistent = 0
   for (const r of consumed) {
     const key = partitionKey(r.topic, r.partition)
     const parsed = parseValue(r.value)
@@ -71,6 +92,13 @@ export function checkConsumer(
     }
     if (delivered.has(id)) consumedDuplicates++
     else delivered.add(id)
+    const start = logStart.get(key)
+    if (start === undefined || r.offset < start) continue
+    const inLog = logOffsets.get(id)
+    if (inLog === undefined || !inLog.includes(r.offset)) {
+      consumerInconsistent++
+      violations.push(violation('consumer-inconsistent', `${key}: ${id} delivered at offset ${r.offset}, ${inLog === undefined ? 'absent from the read-back' : `read back at ${inLog.join(', ')}`}`))
+    }
   }
 
   let consumerMissed = 0
@@ -87,7 +115,7 @@ export function checkConsumer(
 
   const commitCheck = checkCommits(commits)
   return {
-    counts: { consumedRecords: consumed.length, consumedDuplicates, consumerMissed, consumerPhantom, commits: commits.length, commitRegressions: commitCheck.commitRegressions },
+    counts: { consumedRecords: consumed.length, consumedDuplicates, consumerMissed, consumerPhantom, consumerInconsistent, commits: commits.length, commitRegressions: commitCheck.commitRegressions },
     violations: [...violations, ...commitCheck.violations],
   }
 }

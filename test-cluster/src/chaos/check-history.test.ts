@@ -43,20 +43,20 @@ describe('checkHistory', () => {
     expect(report.counts).toMatchObject({ acknowledged: 30, readBackRecords: 30, consumedRecords: 30, replicas: 6, lost: 0, duplicated: 0, reordered: 0, phantom: 0, nonDense: 0, divergent: 0, replicaBehind: 0, commitRegressions: 0, consumerMissed: 0 })
   })
 
-  it('catches an acknowledged record truncated away (lost, nothing else)', () => {
+  it('catches an acknowledged record truncated away (lost; the group had delivered it)', () => {
     const h0 = clean()
     const rb = readBackOf(h0, 0)
     const h = resealed(editReadBack(h0, 0, (records) => records.slice(0, -1)))
     const report = checkHistory(h)
     expect(report.ok).toBe(false)
-    expect(report.violationsByKind).toEqual({ lost: 1 })
+    expect(report.violationsByKind).toEqual({ lost: 1, 'consumer-inconsistent': 1 })
     const last = rb.records[rb.records.length - 1]
     expect(report.violations[0].detail).toContain(`${T}-0@${last.offset}`)
   })
 
   it('catches a record lost from the middle (lost and a gap)', () => {
     const h = editReadBack(clean(), 1, (records) => records.filter((r) => r.offset !== 4n))
-    expect(checkHistory(h).violationsByKind).toEqual({ lost: 1, 'non-dense': 1 })
+    expect(checkHistory(h).violationsByKind).toEqual({ lost: 1, 'non-dense': 1, 'consumer-inconsistent': 1 })
   })
 
   it('catches an acknowledged record written twice (duplicated)', () => {
@@ -77,7 +77,7 @@ describe('checkHistory', () => {
     expect(i).toBeGreaterThanOrEqual(0)
     const h = editReadBack(h0, 0, (rs) => rs.map((r, j) => (j === i ? { ...r, value: rs[i + 1].value } : j === i + 1 ? { ...r, value: rs[i].value } : r)))
     const report = checkHistory(resealed(h))
-    expect(report.violationsByKind).toEqual({ reordered: 1, 'wrong-offset': 2 })
+    expect(report.violationsByKind).toEqual({ reordered: 1, 'wrong-offset': 2, 'consumer-inconsistent': 2 })
   })
 
   it('catches phantoms: never sent, unparseable, and sent to another partition', () => {
@@ -96,8 +96,10 @@ describe('checkHistory', () => {
 
   it('catches a gap where an indeterminate send was not written (non-dense only)', () => {
     const h0 = clean()
-    const h1 = withOutcome(h0, entryAt(h0, 0, 3n), { kind: 'fail', error: 'REQUEST_TIMED_OUT', definite: false, atMs: 9_999 })
-    const report = checkHistory(editReadBack(h1, 0, (records) => records.filter((r) => r.offset !== 3n)))
+    const target = entryAt(h0, 0, 3n)
+    const h1 = withOutcome(h0, target, { kind: 'fail', error: 'REQUEST_TIMED_OUT', definite: false, atMs: 9_999 })
+    const h2 = editReadBack(h1, 0, (records) => records.filter((r) => r.offset !== 3n))
+    const report = checkHistory({ ...h2, consumed: h2.consumed.filter((r) => !(r.partition === 0 && r.offset === 3n)) })
     expect(report.violationsByKind).toEqual({ 'non-dense': 1 })
     expect(report.counts.indeterminate).toBe(1)
     expect(report.counts.indeterminateWritten).toBe(0)
@@ -117,6 +119,16 @@ describe('checkHistory', () => {
     const report = checkHistory({ ...h0, replicas })
     expect(report.violationsByKind).toEqual({ divergent: 1, 'replica-behind': 1 })
     expect(report.violations.find((v) => v.kind === 'divergent')?.detail).toContain('node 2')
+  })
+
+  it('catches a delivery the healed log contradicts (an indeterminate record seen, then gone)', () => {
+    const h0 = clean()
+    const h1 = withOutcome(h0, entryAt(h0, 1, 3n), { kind: 'pending' })
+    const report = checkHistory(resealed(editReadBack(h1, 1, (records) => records.filter((r) => r.offset < 3n))))
+    // Offsets 4.. were acknowledged, so they are lost too; offset 3 was only ever seen by the group.
+    const lost = report.counts.lost
+    expect(lost).toBe(readBackOf(h0, 1).records.length - 4)
+    expect(report.violationsByKind).toEqual({ lost, 'consumer-inconsistent': lost + 1 })
   })
 
   it('catches a commit that moves backwards', () => {
@@ -179,7 +191,7 @@ describe('checkHistory', () => {
   it('caps the listed details per kind but counts them all', () => {
     const h0 = clean()
     const h = { ...h0, readBacks: h0.readBacks.map((rb) => ({ ...rb, records: [], highWatermark: 0n })), replicas: [] }
-    const report = checkHistory(h, { maxDetailsPerKind: 5 })
+    const report = checkHistory(h, { maxDetailsPerKind: 5, checkConsumer: false })
     expect(report.violationsByKind).toEqual({ lost: 30 })
     expect(report.counts.lost).toBe(30)
     expect(report.violations).toHaveLength(5)

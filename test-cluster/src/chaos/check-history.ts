@@ -76,7 +76,7 @@ export function checkHistory(history: History, options: CheckHistoryOptions = {}
 function commitsOnly(history: History): { readonly counts: ConsumerCounts; readonly violations: readonly Violation[] } {
   const commits = checkCommits(history.commits)
   return {
-    counts: { consumedRecords: history.consumed.length, consumedDuplicates: 0, consumerMissed: 0, consumerPhantom: 0, commits: history.commits.length, commitRegressions: commits.commitRegressions },
+    counts: { consumedRecords: history.consumed.length, consumedDuplicates: 0, consumerMissed: 0, consumerPhantom: 0, consumerInconsistent: 0, commits: history.commits.length, commitRegressions: commits.commitRegressions },
     violations: commits.violations,
   }
 }

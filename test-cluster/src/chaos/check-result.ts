@@ -29,6 +29,8 @@ export type ViolationKind =
   | 'consumer-missed'
   /** The consumer group delivered a payload that was never sent to that partition. */
   | 'consumer-phantom'
+  /** The group delivered a record at an offset where the healed log does not hold it. */
+  | 'consumer-inconsistent'
 
 export interface Violation {
   readonly kind: ViolationKind

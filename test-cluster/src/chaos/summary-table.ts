@@ -32,6 +32,7 @@ function rows(c: HistoryCounts): Row[] {
     bad('commit regressions', c.commitRegressions),
     bad('consumer missed', c.consumerMissed),
     bad('consumer phantom', c.consumerPhantom),
+    bad('consumer inconsistent', c.consumerInconsistent),
     info('consumed duplicates', c.consumedDuplicates),
   ]
 }
