@@ -8,6 +8,9 @@ import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { CliError, foldLines, oneLine } from '../cli-error.js'
 import { clusterCommand } from '../cluster/cluster-command.js'
+import { consumerPerfCommand } from '../perf/consumer-perf-command.js'
+import { endToEndLatencyCommand } from '../perf/end-to-end-latency-command.js'
+import { producerPerfCommand } from '../perf/producer-perf-command.js'
 import { metadataQuorumCommand } from '../metadata-quorum/metadata-quorum-command.js'
 import { serverCommand } from '../server/server-command.js'
 import { toolCommands } from '../tools/tool-commands.js'
@@ -51,6 +54,9 @@ program.addCommand(metadataQuorumCommand(out))
 program.enablePositionalOptions()
 for (const tool of toolCommands()) program.addCommand(tool)
 program.addCommand(clusterCommand({ out, err, env: process.env, exit: (code) => process.exit(code) }))
+program.addCommand(producerPerfCommand({ out, err }))
+program.addCommand(consumerPerfCommand({ out, err }))
+program.addCommand(endToEndLatencyCommand({ out, err }))
 // Commander puts its suggestion on a second line ("(Did you mean --override?)"); every
 // failure is ONE line on stderr.
 const output = {

@@ -1,0 +1,154 @@
+/**
+ * `npm run bench [-- --quick] [-- --peer nats]`: issue 7's benchmark. For each durability
+ * mode (log.flush.policy fsync, Tributary's default, then page-cache, Kafka's mode) it starts
+ * a fresh 3-node local cluster (RF 3, acks=all, 6 partitions) and runs, with the `trib` perf
+ * tools as client processes:
+ *   - produce 100 B and 1 KiB records (producer-perf-test, unthrottled);
+ *   - consume the same records (consumer-perf-test, one group member);
+ *   - end-to-end latency at a fixed 10,000 records/s (end-to-end-latency);
+ *   - sequential produce latency, one record in flight (what NATS's bench.mjs `lat` does).
+ * With --peer nats it then runs the same workloads against a fresh 3-node NATS JetStream R3
+ * cluster (../shared/peers/nats, its own bench.mjs) and prints the ratio table. The clusters
+ * run one after another, never together: every process shares the machine's cores.
+ *
+ * Prints Markdown tables and writes bench-results/bench-<time>.json.
+ */
+import { access } from 'node:fs/promises'
+import { benchArgs, environment, writeResult } from './bench-report.ts'
+import { peerTable, tributaryTable } from './bench-table.ts'
+import { DEFAULT_NATS_DIR, natsSetupProblem, runNatsWorkloads, type NatsResults } from './nats-peer.ts'
+import { runTributaryWorkloads, type FlushPolicy, type TributaryPlan, type TributaryResults } from './tributary-workloads.ts'
+import { TRIB_BIN } from '../../test-cluster/src/controller-cluster.ts'
+
+/** Full-run and --quick record counts. */
+const COUNTS = {
+  full: { records100: 1_000_000, records1k: 300_000, e2eSeconds: 20, latencyRecords: 5000 },
+  quick: { records100: 100_000, records1k: 30_000, e2eSeconds: 5, latencyRecords: 1000 },
+} as const
+
+/**
+ * Producer settings of the throughput runs: what a Kafka throughput benchmark would set
+ * (acks=all as the issue asks, idempotence on, large batches, a short linger, 5 requests in
+ * flight per partition, 64 MiB of buffer), with records handed to send() 100 at a time.
+ */
+const THROUGHPUT_PROPS = ['acks=all', 'linger.ms=5', 'batch.size=262144', 'buffer.memory=67108864', 'max.in.flight.requests.per.connection=5']
+const RECORDS_PER_SEND = 100
+/** Latency runs: acks=all, no linger (a record goes out as soon as a request slot is free). */
+const LATENCY_PROPS = ['acks=all', 'linger.ms=0']
+
+const { values } = benchArgs(
+  'Issue 7 benchmark: 3-node cluster, RF 3, acks=all; produce/consume 100 B and 1 KiB, end-to-end latency at a fixed rate, sequential latency; fsync and page-cache modes. ' +
+    `Record counts default to ${JSON.stringify(COUNTS.full)}, with --quick ${JSON.stringify(COUNTS.quick)}.`,
+  {
+    options: {
+      quick: { type: 'boolean', default: false },
+      peer: { type: 'string' },
+      modes: { type: 'string', default: 'fsync,page-cache' },
+      partitions: { type: 'string', default: '6' },
+      'records-100': { type: 'string' },
+      'records-1k': { type: 'string' },
+      'e2e-rate': { type: 'string', default: '10000' },
+      'e2e-seconds': { type: 'string' },
+      'latency-records': { type: 'string' },
+      producers: { type: 'string', default: '1' },
+      'records-per-send': { type: 'string', default: String(RECORDS_PER_SEND) },
+      'sends-in-flight': { type: 'string' },
+      'producer-prop': { type: 'string', multiple: true, default: [] },
+      'latency-prop': { type: 'string', multiple: true, default: [] },
+      override: { type: 'string', multiple: true, default: [] },
+      'nats-dir': { type: 'string', default: DEFAULT_NATS_DIR },
+    },
+  },
+)
+
+function count(name: string, raw: string | undefined, fallback: number): number {
+  const n = raw === undefined ? fallback : Number(raw)
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`bench: --${name} must be a positive integer, not ${String(raw)}`)
+    process.exit(2)
+  }
+  return n
+}
+
+/** key=value props: later ones replace earlier ones with the same key. */
+function mergeProps(base: readonly string[], extra: readonly string[]): string[] {
+  const m = new Map<string, string>()
+  for (const p of [...base, ...extra]) m.set(p.slice(0, p.indexOf('=')), p)
+  return [...m.values()]
+}
+
+const counts = values.quick === true ? COUNTS.quick : COUNTS.full
+const modes = values.modes.split(',').map((s) => s.trim()).filter((s) => s !== '')
+for (const m of modes) {
+  if (m !== 'fsync' && m !== 'page-cache') {
+    console.error(`bench: --modes: '${m}' is not fsync or page-cache`)
+    process.exit(2)
+  }
+}
+const e2eRate = count('e2e-rate', values['e2e-rate'], 10_000)
+const plan: TributaryPlan = {
+  partitions: count('partitions', values.partitions, 6),
+  records100: count('records-100', values['records-100'], counts.records100),
+  records1k: count('records-1k', values['records-1k'], counts.records1k),
+  e2eRate,
+  e2eRecords: e2eRate * count('e2e-seconds', values['e2e-seconds'], counts.e2eSeconds),
+  latencyRecords: count('latency-records', values['latency-records'], counts.latencyRecords),
+  producers: count('producers', values.producers, 1),
+  throughputProps: mergeProps(THROUGHPUT_PROPS, values['producer-prop']),
+  recordsPerSend: count('records-per-send', values['records-per-send'], RECORDS_PER_SEND),
+  sendsInFlight: values['sends-in-flight'] === undefined ? null : count('sends-in-flight', values['sends-in-flight'], 1),
+  latencyProps: mergeProps(LATENCY_PROPS, values['latency-prop']),
+  overrides: values.override,
+}
+const peer = values.peer ?? null
+if (peer !== null && peer !== 'nats') {
+  console.error(`bench: --peer: '${peer}' is not a known peer (nats)`)
+  process.exit(2)
+}
+try {
+  await access(TRIB_BIN)
+} catch {
+  console.error(`bench: ${TRIB_BIN} is missing; build first: npm run build`)
+  process.exit(1)
+}
+if (peer === 'nats') {
+  const problem = await natsSetupProblem(values['nats-dir'])
+  if (problem !== null) {
+    console.error(`bench: --peer nats: ${problem}`)
+    process.exit(1)
+  }
+}
+
+const log = (line: string): void => console.log(line)
+log('tributary benchmark (issue 7)')
+for (const [k, v] of Object.entries(environment())) log(`  ${k.padEnd(22)} ${v}`)
+log(`  ${'plan'.padEnd(22)} ${JSON.stringify(plan)}`)
+log('  note: the cluster, the clients and the peer share this machine\'s cores; compare figures within one run')
+
+const runs: TributaryResults[] = []
+let nats: NatsResults | null = null
+let failure: string | null = null
+try {
+  for (const mode of modes as FlushPolicy[]) runs.push(await runTributaryWorkloads(mode, plan, log))
+  if (peer === 'nats') nats = await runNatsWorkloads(values['nats-dir'], { records100: plan.records100, records1k: plan.records1k, latencyRecords: plan.latencyRecords }, log)
+} catch (err) {
+  failure = err instanceof Error ? err.message : String(err)
+  console.error(`bench: aborted: ${failure}`)
+  process.exitCode = 1
+}
+
+if (runs.length > 0) {
+  log('')
+  log(`Tributary, 3 nodes, RF 3, acks=all, ${plan.partitions} partitions, ${plan.producers} producer process(es); throughput producer: ${plan.throughputProps.join(' ')}, ${plan.recordsPerSend} records per send(); latency producer: ${plan.latencyProps.join(' ')}; end-to-end at ${plan.e2eRate} records/s; consume figures leave out the group join (Kafka's fetch.* columns); MB = 10^6 bytes`)
+  log('')
+  for (const line of tributaryTable(runs)) log(line)
+}
+if (nats !== null) {
+  log('')
+  log(`Tributary vs NATS JetStream R3 (${nats.version}, default config: acknowledged after a majority wrote to the page cache; bench.mjs lean publisher, window ${nats.produce100.window}; consume = the better of its batch sizes; sequential = publish-and-wait-ack on the stream leader). Tributary fsync = replicas fsync before they count toward the high watermark; page-cache = Kafka's mode.`)
+  log('')
+  for (const line of peerTable(runs, nats)) log(line)
+}
+const file = await writeResult('bench', { environment: environment(), plan, peer, failure, tributary: runs, nats })
+log('')
+log(`result: ${file}`)

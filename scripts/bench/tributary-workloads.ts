@@ -1,0 +1,156 @@
+/**
+ * Issue 7's workloads against one fresh 3-node Tributary cluster (BrokerCluster: combined
+ * `trib server` processes on loopback) in one durability mode (log.flush.policy): produce
+ * 100 B and 1 KiB records, consume the same records back, end-to-end latency at a fixed
+ * rate, and sequential produce latency (one record in flight, NATS's `lat` workload). Every
+ * topic has RF 3 and `partitions` partitions; producers use acks=all.
+ *
+ * The clients are the `trib` perf tools, each run as its own process (perf-child.ts), so
+ * the cluster and the client share the machine's cores as they would with Kafka's tools.
+ * With --producers N, N producer-perf-test processes run at once, each with 1/N of the
+ * records; their rates add up over the slowest one's time, and latency is the worst one's.
+ */
+import { performance } from 'node:perf_hooks'
+import type { ConsumerPerfResult, EndToEndResult, LatencyFigures, ProducerPerfResult } from '../../packages/cli/src/perf/perf-result.ts'
+import { cpuSeconds, startBrokerBench, type BrokerCluster } from './broker-bench.ts'
+import { runPerfTool } from './perf-child.ts'
+
+export type FlushPolicy = 'fsync' | 'page-cache'
+
+export interface TributaryPlan {
+  readonly partitions: number
+  readonly records100: number
+  readonly records1k: number
+  readonly e2eRate: number
+  readonly e2eRecords: number
+  readonly latencyRecords: number
+  readonly producers: number
+  /** Producer properties of the throughput runs (Kafka names). */
+  readonly throughputProps: readonly string[]
+  readonly recordsPerSend: number
+  readonly sendsInFlight: number | null
+  /** Producer properties of the latency runs. */
+  readonly latencyProps: readonly string[]
+  /** Extra broker overrides (key=value) for every node. */
+  readonly overrides: readonly string[]
+}
+
+export interface ThroughputFigure {
+  readonly records: number
+  readonly recordsPerSec: number
+  readonly mbPerSec: number
+  readonly latency: LatencyFigures | null
+  /** Cores the three nodes used during the run (CPU seconds / wall seconds). */
+  readonly serverCores: number | null
+  readonly clientCores: number | null
+  readonly detail: unknown
+}
+
+export interface LatencyFigure {
+  readonly latency: LatencyFigures
+  readonly ack: LatencyFigures | null
+  readonly recordsPerSec: number
+  readonly serverCores: number | null
+  readonly detail: unknown
+}
+
+export interface TributaryResults {
+  readonly mode: FlushPolicy
+  readonly produce100: ThroughputFigure
+  readonly produce1k: ThroughputFigure
+  readonly consume100: ThroughputFigure
+  readonly consume1k: ThroughputFigure
+  readonly e2e: LatencyFigure
+  readonly sequential: LatencyFigure
+}
+
+async function serverCpu(cluster: BrokerCluster): Promise<number> {
+  let total = 0
+  for (const id of cluster.runningIds()) total += (await cpuSeconds(cluster.processes.pid(id))) ?? 0
+  return total
+}
+
+/** Runs `work`, returning its value and the cores the nodes used meanwhile. */
+async function withServerCores<T>(cluster: BrokerCluster, work: () => Promise<T>): Promise<{ value: T; serverCores: number | null; wallMs: number }> {
+  const before = await serverCpu(cluster)
+  const t0 = performance.now()
+  const value = await work()
+  const wallMs = performance.now() - t0
+  const after = await serverCpu(cluster)
+  return { value, serverCores: wallMs > 0 ? (after - before) / (wallMs / 1000) : null, wallMs }
+}
+
+function worstLatency(list: readonly LatencyFigures[]): LatencyFigures {
+  const max = (f: (l: LatencyFigures) => number | null): number | null => {
+    const v = list.map(f).filter((x): x is number => x !== null)
+    return v.length === 0 ? null : Math.max(...v)
+  }
+  return { count: list.reduce((a, l) => a + l.count, 0), avgMs: max((l) => l.avgMs), p50Ms: max((l) => l.p50Ms), p95Ms: max((l) => l.p95Ms), p99Ms: max((l) => l.p99Ms), p999Ms: max((l) => l.p999Ms), maxMs: max((l) => l.maxMs) }
+}
+
+async function produce(cluster: BrokerCluster, plan: TributaryPlan, topic: string, records: number, recordSize: number, label: string): Promise<ThroughputFigure> {
+  const bootstrap = cluster.bootstrap().join(',')
+  const share = Math.ceil(records / plan.producers)
+  const { value: results, serverCores, wallMs } = await withServerCores(cluster, () =>
+    Promise.all(Array.from({ length: plan.producers }, (_, i) =>
+      runPerfTool<ProducerPerfResult>('producer-perf-test', [
+        '--bootstrap-server', bootstrap, '--topic', topic, '--num-records', String(i === plan.producers - 1 ? records - share * (plan.producers - 1) : share),
+        '--record-size', String(recordSize), '--throughput', '-1', '--records-per-send', String(plan.recordsPerSend),
+        ...(plan.sendsInFlight === null ? [] : ['--sends-in-flight', String(plan.sendsInFlight)]),
+        '--producer-props', ...plan.throughputProps,
+      ], `  [${label}${plan.producers > 1 ? ` #${i + 1}` : ''}] `))))
+  const failed = results.reduce((a, r) => a + r.failed, 0)
+  if (failed > 0) throw new Error(`${label}: ${failed} records failed (${results.find((r) => r.firstError !== null)?.firstError ?? ''})`)
+  const acked = results.reduce((a, r) => a + r.records, 0)
+  const elapsedMs = Math.max(...results.map((r) => r.elapsedMs))
+  const clientCpu = results.reduce((a, r) => a + (r.processCpuSeconds ?? 0), 0)
+  return {
+    records: acked,
+    recordsPerSec: (acked * 1000) / elapsedMs,
+    mbPerSec: (acked * recordSize) / 1e6 / (elapsedMs / 1000),
+    latency: worstLatency(results.map((r) => r.latency)),
+    serverCores,
+    clientCores: clientCpu / (wallMs / 1000),
+    detail: results,
+  }
+}
+
+async function consume(cluster: BrokerCluster, topic: string, records: number, label: string): Promise<ThroughputFigure> {
+  const { value: r, serverCores, wallMs } = await withServerCores(cluster, () =>
+    runPerfTool<ConsumerPerfResult>('consumer-perf-test', ['--bootstrap-server', cluster.bootstrap().join(','), '--topic', topic, '--messages', String(records), '--group', `bench-${topic}`, '--timeout', '30000'], `  [${label}] `))
+  if (r.records < records) throw new Error(`${label}: read ${r.records} of ${records} records${r.timedOut ? ' (timed out)' : ''}`)
+  // Kafka's fetch.* figures: the group's assignment time left out.
+  return { records: r.records, recordsPerSec: r.fetchRecordsPerSec, mbPerSec: r.fetchMbPerSec, latency: null, serverCores, clientCores: (r.processCpuSeconds ?? 0) / (wallMs / 1000), detail: r }
+}
+
+/** Creates the run's topics, then runs every workload once, in order. */
+export async function runTributaryWorkloads(mode: FlushPolicy, plan: TributaryPlan, log: (line: string) => void): Promise<TributaryResults> {
+  log(`tributary (${mode}): starting 3 nodes`)
+  const cluster = await startBrokerBench(3, [`log.flush.policy=${mode}`, ...plan.overrides])
+  try {
+    for (const t of ['perf-100', 'perf-1k', 'perf-e2e', 'perf-seq']) await cluster.createTopic(t, { partitions: plan.partitions, replicationFactor: 3 })
+    const bootstrap = cluster.bootstrap().join(',')
+
+    log(`tributary (${mode}): produce ${plan.records100} x 100 B`)
+    const produce100 = await produce(cluster, plan, 'perf-100', plan.records100, 100, `${mode} produce 100 B`)
+    log(`tributary (${mode}): consume them`)
+    const consume100 = await consume(cluster, 'perf-100', plan.records100, `${mode} consume 100 B`)
+    log(`tributary (${mode}): produce ${plan.records1k} x 1 KiB`)
+    const produce1k = await produce(cluster, plan, 'perf-1k', plan.records1k, 1024, `${mode} produce 1 KiB`)
+    log(`tributary (${mode}): consume them`)
+    const consume1k = await consume(cluster, 'perf-1k', plan.records1k, `${mode} consume 1 KiB`)
+
+    log(`tributary (${mode}): end-to-end latency at ${plan.e2eRate} records/s (${plan.e2eRecords} records)`)
+    const e2eRun = await withServerCores(cluster, () =>
+      runPerfTool<EndToEndResult>('end-to-end-latency', ['--bootstrap-server', bootstrap, '--topic', 'perf-e2e', '--num-records', String(plan.e2eRecords), '--record-size', '100', '--throughput', String(plan.e2eRate), '--producer-props', ...plan.latencyProps], `  [${mode} e2e] `))
+    const e2e: LatencyFigure = { latency: e2eRun.value.endToEnd, ack: e2eRun.value.ack, recordsPerSec: e2eRun.value.recordsPerSec, serverCores: e2eRun.serverCores, detail: e2eRun.value }
+
+    log(`tributary (${mode}): sequential produce latency (${plan.latencyRecords} records, one in flight)`)
+    const seqRun = await withServerCores(cluster, () =>
+      runPerfTool<ProducerPerfResult>('producer-perf-test', ['--bootstrap-server', bootstrap, '--topic', 'perf-seq', '--num-records', String(plan.latencyRecords), '--record-size', '100', '--throughput', '-1', '--records-per-send', '1', '--sends-in-flight', '1', '--warmup-records', '500', '--reporting-interval', '0', '--producer-props', ...plan.latencyProps], `  [${mode} sequential] `))
+    const sequential: LatencyFigure = { latency: seqRun.value.latency, ack: null, recordsPerSec: seqRun.value.recordsPerSec, serverCores: seqRun.serverCores, detail: seqRun.value }
+    return { mode, produce100, produce1k, consume100, consume1k, e2e, sequential }
+  } finally {
+    await cluster.close()
+  }
+}
