@@ -68,7 +68,8 @@ export function parseChaosArgs(argv: readonly string[], now: Date, randomSeed: n
     for (const f of FLAGS) options[f.name] = { type: f.value === '' ? 'boolean' : 'string' }
     values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values
   } catch (err) {
-    return { kind: 'error', message: err instanceof Error ? err.message : String(err) }
+    // node:util's messages may run over several lines; the first says what is wrong.
+    return { kind: 'error', message: (err instanceof Error ? err.message : String(err)).split('\n')[0]! }
   }
   const ints: Record<string, number> = {}
   for (const [name, fallback, min] of [['duration', '120', 1], ['nodes', '3', 3], ['producers', String(PRODUCERS), 1], ['rate', String(RECORDS_PER_SECOND), 1],

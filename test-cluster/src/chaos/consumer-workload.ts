@@ -17,6 +17,8 @@ import { COMMIT_POLL_INTERVAL_MS, CONSUMER_COMMIT_INTERVAL_MS, GROUP_HEARTBEAT_I
 
 /** Pause after a consumer's next() threw (a fetch's non-retriable error), before it asks again. */
 const CONSUMER_ERROR_BACKOFF_MS = 250
+/** Distinct error messages kept; the rest are counted together. */
+const ERROR_KINDS_MAX = 50
 
 export class ConsumerWorkload {
   readonly consumed: ConsumedRecord[] = []
@@ -119,6 +121,7 @@ export class ConsumerWorkload {
   private count(err: unknown): void {
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
     const short = message.length > 160 ? `${message.slice(0, 160)}...` : message
-    this.errors.set(short, (this.errors.get(short) ?? 0) + 1)
+    const key = this.errors.has(short) || this.errors.size < ERROR_KINDS_MAX ? short : '(other errors)'
+    this.errors.set(key, (this.errors.get(key) ?? 0) + 1)
   }
 }

@@ -67,13 +67,18 @@ function uniform(random: Random, min: number, max: number): number {
 export class FaultSchedule {
   private readonly random: Random
   private readonly kinds: readonly FaultKind[]
+  private readonly shapes: readonly PartitionShape[]
   private round: FaultKind[] = []
+  private shapeRound: PartitionShape[] = []
   private count = 0
 
-  constructor(seed: number, kinds: readonly FaultKind[]) {
+  /** Partition shapes come in shuffled rounds too, so the first few partition faults include isolate-controller. */
+  constructor(seed: number, kinds: readonly FaultKind[], shapes: readonly PartitionShape[] = PARTITION_SHAPES) {
     if (kinds.length === 0) throw new RangeError('a fault schedule needs at least one fault kind')
+    if (shapes.length === 0) throw new RangeError('a fault schedule needs at least one partition shape')
     this.random = new SeededRandom(seed)
     this.kinds = kinds
+    this.shapes = shapes
   }
 
   next(): FaultPlan {
@@ -85,7 +90,11 @@ export class FaultSchedule {
       : kind === 'pause' ? BROKER_SESSION_TIMEOUT_MS + uniform(this.random, PAUSE_EXTRA_MS_MIN, PAUSE_EXTRA_MS_MAX)
       : kind === 'partition' ? uniform(this.random, PARTITION_MS_MIN, PARTITION_MS_MAX)
       : uniform(this.random, KILL_DOWN_MS_MIN, KILL_DOWN_MS_MAX)
-    const shape = kind === 'partition' ? PARTITION_SHAPES[randomInt(this.random, PARTITION_SHAPES.length)]! : null
+    let shape: PartitionShape | null = null
+    if (kind === 'partition') {
+      if (this.shapeRound.length === 0) this.shapeRound = shuffle(this.random, this.shapes)
+      shape = this.shapeRound.shift()!
+    }
     const gapMs = uniform(this.random, RECOVERY_GAP_MS_MIN, RECOVERY_GAP_MS_MAX)
     return { index: this.count++, kind, pick, pick2, holdMs, gapMs, shape }
   }

@@ -33,7 +33,7 @@ import { TribChaosCluster } from './trib-chaos-cluster.ts'
 import { ProducerWorkload } from './producer-workload.ts'
 import { ConsumerWorkload } from './consumer-workload.ts'
 import { FaultInjector } from './fault-injector.ts'
-import { FaultSchedule, type FaultKind } from './fault-schedule.ts'
+import { FaultSchedule, type FaultKind, type PartitionShape } from './fault-schedule.ts'
 import { readBackPartition } from './read-back.ts'
 import { chaosNowMs, sleep } from './chaos-clock.ts'
 import {
@@ -57,6 +57,8 @@ export interface ChaosOptions {
   readonly inFlightMax: number
   readonly partitions: number
   readonly topic?: string
+  /** Shapes of the partition faults (all of PARTITION_SHAPES by default). */
+  readonly partitionShapes?: readonly PartitionShape[]
   /** Keep a fresh cluster's node directories (they are removed otherwise). */
   readonly keepData: boolean
   /** Progress lines (console.log by default). */
@@ -166,7 +168,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
         say('no fault kind can run here: the workload runs without faults')
         await sleep(Math.max(0, endAtMs - chaosNowMs()))
       } else {
-        const schedule = new FaultSchedule(options.seed, faultsRun)
+        const schedule = new FaultSchedule(options.seed, faultsRun, options.partitionShapes)
         const injector = new FaultInjector(cluster, topic)
         while (chaosNowMs() < endAtMs) {
           const plan = schedule.next()
