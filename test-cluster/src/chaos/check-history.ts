@@ -19,14 +19,13 @@ export const DEFAULT_MAX_DETAILS_PER_KIND = 20
 export interface CheckHistoryOptions {
   readonly maxDetailsPerKind?: number
   /**
-   * false: the run had no consumer group, so consumer-missed and consumer-phantom are not
-   * judged (commit regressions still are). Default true.
+   * false: the run had no consumer group, so consumer-missed, -phantom and -inconsistent are
+   * not judged (commit regressions still are). Default true.
    */
   readonly checkConsumer?: boolean
 }
 
-export interface HistoryCounts extends ReadBackCounts, Omit<ReplicaCounts, 'replicas'>, ConsumerCounts {
-  readonly replicas: number
+export interface HistoryCounts extends ReadBackCounts, ReplicaCounts, ConsumerCounts {
   readonly reordered: number
   readonly nonDense: number
 }
