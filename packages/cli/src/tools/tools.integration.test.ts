@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startInProcessCluster, type InProcessCluster } from '@tributary/broker'
+import { spawnTrib } from './test-spawn-trib.js'
 import { fakeIo, type FakeIo } from './test-tool-io.js'
 import { runTool } from './tool-commands.js'
 
@@ -147,5 +148,41 @@ describe('broker-api-versions', () => {
     const heads = r.out.split('\n').filter((l) => l.includes(' -> ('))
     expect(heads.map((h) => h.replace(/^127\.0\.0\.1:\d+ /, ''))).toEqual(['(id: 1 rack: null) -> (', '(id: 2 rack: null) -> (', '(id: 3 rack: null) -> ('])
     expect(r.out).toContain('\tProduce(1): 0 [usable: 0],\n')
+  })
+})
+
+describe('the built bin (spawned)', () => {
+  it('produces from a pipe and consumes, then exits on its own', async () => {
+    expect((await trib(['topics', '--create', '--topic', 'piped', '--partitions', '1', '--replication-factor', '3'])).code).toBe(0)
+    const produced = await spawnTrib(['console-producer', '--broker-list', bootstrap(), '--topic', 'piped'], { stdin: 'first\nsecond\n' })
+    expect(produced).toEqual({ code: 0, stdout: '', stderr: '' })
+    const consumed = await spawnTrib(['console-consumer', '--bootstrap-server', bootstrap(), '--topic', 'piped', '--from-beginning', '--max-messages', '2'])
+    expect(consumed).toEqual({ code: 0, stdout: 'first\nsecond\n', stderr: 'Processed a total of 2 messages\n' })
+    const offsets = await spawnTrib(['run-class', '--broker-list', bootstrap(), '--topic', 'piped'])
+    expect(offsets).toEqual({ code: 0, stdout: 'piped:0:2\n', stderr: '' })
+  })
+
+  it('fails with one line and exit code 1: --zookeeper, an unknown topic, a bad flag, an unreachable broker', async () => {
+    const zk = await spawnTrib(['topics', '--zookeeper', 'zookeeper:2181', '--create', '--topic', 'x', '--partitions', '3', '--replication-factor', '1'])
+    expect(zk.code).toBe(1)
+    expect(zk.stderr).toMatch(/^trib topics: --zookeeper is not supported [^\n]*--bootstrap-server localhost:9092\n$/)
+    const unknown = await spawnTrib(['topics', '--bootstrap-server', bootstrap(), '--describe', '--topic', 'ghost'])
+    expect(unknown).toEqual({ code: 1, stdout: '', stderr: "trib topics: Topic 'ghost' does not exist as expected\n" })
+    const badFlag = await spawnTrib(['console-consumer', '--topic', 'x', '--max-mesages', '1'])
+    expect(badFlag.code).toBe(1)
+    expect(badFlag.stderr).toBe("error: unknown option '--max-mesages' (Did you mean --max-messages?)\n")
+    const unreachable = await spawnTrib(['get-offsets', '--bootstrap-server', `127.0.0.1:1`, '--topic', 'x'])
+    expect(unreachable.code).toBe(1)
+    expect(unreachable.stderr).toMatch(/^trib get-offsets: could not reach any broker at 127\.0\.0\.1:1 within 5000 ms \([^\n]*\)\n$/)
+  })
+
+  it('prints help for each tool (in process), and the version', async () => {
+    for (const tool of ['topics', 'get-offsets', 'run-class', 'console-producer', 'console-consumer', 'consumer-groups', 'broker-api-versions']) {
+      const io = fakeIo()
+      expect(await runTool([tool, '--help'], io)).toBe(0)
+      expect(io.out()).toContain('--bootstrap-server')
+      expect(io.out()).toContain('Example')
+    }
+    expect(await spawnTrib(['broker-api-versions', '--bootstrap-server', 'localhost:9092', '--version'])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+\.\d+\.\d+ \(Tributary\)\n$/) })
   })
 })
