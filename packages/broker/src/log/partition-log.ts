@@ -252,6 +252,11 @@ export class PartitionLog {
     return this.active.endOffset
   }
 
+  /** Whether an I/O error failed the log (every call but close throws until it is reopened). */
+  get failed(): boolean {
+    return this.phase === 'failed'
+  }
+
   /** Every offset below this is on disk and fsynced. */
   get recoveryPoint(): bigint {
     return this.flushedOffset

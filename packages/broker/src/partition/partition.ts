@@ -31,12 +31,16 @@ import {
   ErrorCode,
   NO_NODE,
   TributaryError,
+  decodeRecords,
   iterateBatches,
+  producerId as toProducerId,
   type CompressionCodecs,
   type ErrorCodeInfo,
   type NodeId,
   type RecordBatchHeader,
 } from '@tributary/protocol'
+import { DEFAULT_COMPACTION_SETTINGS, isCompacted, isDeleteRetained } from '../log/cleaner/cleaner-config.js'
+import { cleanLog, lowerCleanerCheckpoint, type CleanResult } from '../log/cleaner/log-cleaner.js'
 import type { EpochEndOffset } from '../log/leader-epoch-cache.js'
 import { PartitionLog, type ListOffsetsQuery, type OffsetAndTimestamp, type ReadResult } from '../log/partition-log.js'
 import { DEFAULT_PRODUCER_STATE_CONFIG, ProducerStateManager, type ProducerStateConfig } from '../producer/producer-state-manager.js'
@@ -449,6 +453,10 @@ export class Partition {
       const log = this.requireLog()
       const headers = batchHeaders(records)
       if (headers === null) return { kind: 'error', error: ErrorCode.CORRUPT_MESSAGE, message: 'The records are not whole RecordBatch v2 batches.' }
+      if (isCompacted(this.settingsNow) && this.hasKeylessRecord(records)) {
+        // Kafka's LogValidator: "Compacted topic cannot accept message without key".
+        return { kind: 'error', error: ErrorCode.INVALID_RECORD, message: `${this.topicName} is compacted (cleanup.policy=${this.settingsNow.cleanupPolicy}): every record needs a key.` }
+      }
       const check = this.checkProducers(headers)
       if (check !== null) {
         if (check.kind === 'duplicate') return { ...check, leaderEpoch: this.leaderEpochNow, logStartOffset: log.logStartOffset }
@@ -475,6 +483,19 @@ export class Partition {
       this.notify()
       return { kind: 'appended', firstOffset: result.firstOffset, lastOffset: result.lastOffset, leaderEpoch, logStartOffset: log.logStartOffset }
     })
+  }
+
+  /** Whether a produced buffer holds a record without a key; batches that do not decode are left to the log's validation. */
+  private hasKeylessRecord(records: Buffer): boolean {
+    for (const scan of iterateBatches(records)) {
+      if (scan.kind !== 'batch' || scan.header.isControl) continue
+      try {
+        if (decodeRecords(records.subarray(scan.position, scan.position + scan.header.sizeBytes), { codecs: this.options.codecs }).some((r) => r.key === null)) return true
+      } catch {
+        // Corrupt or unsupported: log.append answers with the precise error.
+      }
+    }
+    return false
   }
 
   /**
@@ -624,6 +645,7 @@ export class Partition {
       const log = this.requireLog()
       const done = await this.guard(() => log.truncateFullyAndStartAt(offset))
       if (done === null) return false
+      await this.guard(() => lowerCleanerCheckpoint(this.dir, offset, this.options.syncOps))
       this.producers.rebuild([])
       if (this.state.highWatermark > offset) {
         this.lowerFollowerHighWatermark(offset, 'the leader log starts after the local log')
@@ -635,6 +657,8 @@ export class Partition {
   }
 
   private async afterTruncation(newEnd: bigint, reason: string): Promise<void> {
+    // What is appended from here on is dirty for the log cleaner.
+    await this.guard(() => lowerCleanerCheckpoint(this.dir, newEnd, this.options.syncOps))
     const producers = this.producers.truncateTo(newEnd)
     if (!producers.exact) await this.rebuildProducerStateLogged()
     if (newEnd < this.state.highWatermark) {
@@ -723,15 +747,55 @@ export class Partition {
     if (done !== null) this.checkpointedHighWatermark = highWatermark
   }
 
-  /** Retention by time and size, never at or above the HW. */
+  /** Retention by time and size, never at or above the HW; only when cleanup.policy includes delete (Kafka). */
   async deleteOldSegments(nowMs: number): Promise<void> {
     await this.mutex.run(async () => {
       if (this.phase !== 'open') return
       const log = this.requireLog()
       const { retentionMs, retentionBytes } = this.settingsNow
       if (retentionMs < 0 && retentionBytes < 0) return
+      if (!isDeleteRetained(this.settingsNow)) return
       await this.guard(() => log.deleteOldSegments({ nowMs, retentionMs, retentionBytes, highWatermark: this.state.highWatermark }))
     })
+  }
+
+  /**
+   * One log cleaner pass (log/cleaner/log-cleaner.ts) when cleanup.policy includes compact;
+   * `settings` are the topic's current ones (a config change reaches the cleaner at its next
+   * round). Not under the partition's mutex: the cleaner reads alongside appends and takes the
+   * log alone only to swap a cleaned segment in, after checking the segments it cleaned are
+   * still there (retention or a truncation meanwhile makes the pass stop). Replicas clean
+   * their own logs independently, as Kafka's do. Null when there was nothing to do.
+   */
+  async clean(nowMs: number, settings: TopicSettings = this.settingsNow, options: { readonly ignoreDirtyRatio?: boolean } = {}): Promise<CleanResult | null> {
+    if (this.phase !== 'open' || !isCompacted(settings)) return null
+    const log = this.requireLog()
+    const compaction = { ...DEFAULT_COMPACTION_SETTINGS, ...settings }
+    const pass = (): Promise<CleanResult> =>
+      cleanLog(log, {
+        nowMs,
+        highWatermark: this.state.highWatermark,
+        deleteRetentionMs: compaction.deleteRetentionMs,
+        minCompactionLagMs: compaction.minCompactionLagMs,
+        minCleanableDirtyRatio: compaction.minCleanableDirtyRatio,
+        segmentBytes: settings.segmentBytes,
+        syncOps: this.options.syncOps,
+        logger: this.logger,
+        codecs: this.options.codecs,
+        isLastBatchOfProducer: (producerId, lastOffset) => this.producers.get(toProducerId(producerId))?.batches.at(-1)?.lastOffset === lastOffset,
+        ignoreDirtyRatio: options.ignoreDirtyRatio,
+      })
+    try {
+      return await pass()
+    } catch (err) {
+      if (err instanceof AssertionError) throw err
+      // A failed swap failed the log: the partition fails with it (a restart finishes the swap).
+      if (log.failed) return this.guard(() => Promise.reject(err))
+      // Anything else (a batch the cleaner cannot decode, say) leaves the log as it was: Kafka
+      // marks such a partition uncleanable; here the next round tries again.
+      this.logger.error({ err: errorMessage(err) }, 'log cleaner pass failed; the log is unchanged')
+      return null
+    }
   }
 
   // ---------------------------------------------------------------------------- lifecycle

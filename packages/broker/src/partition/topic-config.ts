@@ -5,6 +5,7 @@
  * a bad config record must never take a broker down.
  */
 import { topicConfigValueError, type Logger } from '@tributary/metadata-quorum'
+import { DEFAULT_COMPACTION_SETTINGS, type CompactionSettings } from '../log/cleaner/cleaner-config.js'
 
 export interface TopicDefaults {
   readonly segmentBytes: number
@@ -15,14 +16,32 @@ export interface TopicDefaults {
   readonly minInsyncReplicas: number
 }
 
-export interface TopicSettings extends TopicDefaults {}
+/**
+ * The compaction settings (cleanup.policy and the cleaner's keys, log/cleaner/cleaner-config.ts)
+ * are optional so that settings built by hand (tests) need not name them: absent means
+ * Kafka's defaults. topicSettings() always fills them in.
+ */
+export interface TopicSettings extends TopicDefaults, Partial<CompactionSettings> {}
+
+/** The broker-level default of cleanup.policy (`log.cleanup.policy`), when the broker sets one. */
+export interface CleanupPolicyDefault {
+  readonly cleanupPolicy?: string
+}
+
+/** Topic-level keys of the log cleaner and the setting each sets (not reported by DescribeConfigs yet). */
+export const COMPACTION_CONFIG_FIELDS: readonly (readonly [string, keyof CompactionSettings])[] = [
+  ['cleanup.policy', 'cleanupPolicy'],
+  ['delete.retention.ms', 'deleteRetentionMs'],
+  ['min.cleanable.dirty.ratio', 'minCleanableDirtyRatio'],
+  ['min.compaction.lag.ms', 'minCompactionLagMs'],
+]
 
 /**
  * Which setting each topic-level key sets, sorted by key (DescribeConfigs reports them in this
  * order). The values are judged by the controller's own rule (topicConfigValueError), so broker
  * and controller agree on what is valid.
  */
-export const TOPIC_CONFIG_FIELDS: readonly (readonly [string, keyof TopicSettings])[] = [
+export const TOPIC_CONFIG_FIELDS: readonly (readonly [string, keyof TopicDefaults])[] = [
   ['max.message.bytes', 'maxMessageBytes'],
   ['min.insync.replicas', 'minInsyncReplicas'],
   ['retention.bytes', 'retentionBytes'],
@@ -31,9 +50,28 @@ export const TOPIC_CONFIG_FIELDS: readonly (readonly [string, keyof TopicSetting
   ['segment.ms', 'rollMs'],
 ]
 
-export function topicSettings(configs: ReadonlyMap<string, string> | undefined, defaults: TopicDefaults, topic: string, logger: Logger): TopicSettings {
-  const settings: { -readonly [K in keyof TopicSettings]: number } = { ...defaults }
-  if (configs === undefined) return settings
+export function topicSettings(configs: ReadonlyMap<string, string> | undefined, defaults: TopicDefaults & CleanupPolicyDefault, topic: string, logger: Logger): TopicSettings {
+  const settings: { -readonly [K in keyof TopicDefaults]: number } = {
+    segmentBytes: defaults.segmentBytes,
+    rollMs: defaults.rollMs,
+    retentionMs: defaults.retentionMs,
+    retentionBytes: defaults.retentionBytes,
+    maxMessageBytes: defaults.maxMessageBytes,
+    minInsyncReplicas: defaults.minInsyncReplicas,
+  }
+  const compaction: { -readonly [K in keyof CompactionSettings]: CompactionSettings[K] } = { ...DEFAULT_COMPACTION_SETTINGS }
+  if (defaults.cleanupPolicy !== undefined && topicConfigValueError('cleanup.policy', defaults.cleanupPolicy) === null) compaction.cleanupPolicy = defaults.cleanupPolicy.trim()
+  if (configs === undefined) return { ...settings, ...compaction }
+  for (const [key, field] of COMPACTION_CONFIG_FIELDS) {
+    const text = configs.get(key)
+    if (text === undefined) continue
+    if (topicConfigValueError(key, text) !== null) {
+      logger.warn({ topic, key, value: text }, 'ignored an invalid topic config value; using the broker default')
+      continue
+    }
+    if (field === 'cleanupPolicy') compaction.cleanupPolicy = text.trim()
+    else compaction[field] = Number(text.trim())
+  }
   for (const [key, field] of TOPIC_CONFIG_FIELDS) {
     const text = configs.get(key)
     if (text === undefined) continue
@@ -43,5 +81,5 @@ export function topicSettings(configs: ReadonlyMap<string, string> | undefined, 
     }
     settings[field] = Number(text.trim())
   }
-  return settings
+  return { ...settings, ...compaction }
 }

@@ -1154,7 +1154,9 @@ describe('alter_configs (KIP-339 incremental, topics)', () => {
   })
 
   it.each([
-    ['an unknown key', { name: 'cleanup.policy', op: SET, value: 'compact' }, ErrorCode.INVALID_CONFIG.code, 'Unknown topic config name: cleanup.policy'],
+    ['an unknown key', { name: 'compression.type', op: SET, value: 'zstd' }, ErrorCode.INVALID_CONFIG.code, 'Unknown topic config name: compression.type'],
+    ['a cleanup.policy Kafka does not know', { name: 'cleanup.policy', op: SET, value: 'shrink' }, ErrorCode.INVALID_CONFIG.code, expect.stringContaining("'delete', 'compact' or 'compact,delete'")],
+    ['a dirty ratio above 1', { name: 'min.cleanable.dirty.ratio', op: SET, value: '1.5' }, ErrorCode.INVALID_CONFIG.code, expect.stringContaining('[0, 1]')],
     ['a non-integer value', { name: 'retention.ms', op: SET, value: 'soon' }, ErrorCode.INVALID_CONFIG.code, "Invalid value 'soon' for configuration 'retention.ms': must be an integer >= -1 (-1: no limit)."],
     ['an out-of-range value', { name: 'min.insync.replicas', op: SET, value: '0' }, ErrorCode.INVALID_CONFIG.code, expect.stringContaining("Invalid value '0' for configuration 'min.insync.replicas'")],
     ['an empty value', { name: 'segment.ms', op: SET, value: '' }, ErrorCode.INVALID_CONFIG.code, expect.stringContaining('must not be empty')],

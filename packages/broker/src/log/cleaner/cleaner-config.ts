@@ -59,11 +59,11 @@ export const DEFAULT_COMPACTION_SETTINGS: CompactionSettings = {
 }
 
 /** Whether the topic's policy includes compact (an unparsable value counts as the default, delete). */
-export function isCompacted(settings: Pick<CompactionSettings, 'cleanupPolicy'>): boolean {
-  return parseCleanupPolicy(settings.cleanupPolicy)?.compact ?? false
+export function isCompacted(settings: Partial<Pick<CompactionSettings, 'cleanupPolicy'>>): boolean {
+  return parseCleanupPolicy(settings.cleanupPolicy ?? CLEANUP_POLICY_DEFAULT)?.compact ?? false
 }
 
 /** Whether time and size retention apply (policy includes delete). */
-export function isDeleteRetained(settings: Pick<CompactionSettings, 'cleanupPolicy'>): boolean {
-  return parseCleanupPolicy(settings.cleanupPolicy)?.delete ?? true
+export function isDeleteRetained(settings: Partial<Pick<CompactionSettings, 'cleanupPolicy'>>): boolean {
+  return parseCleanupPolicy(settings.cleanupPolicy ?? CLEANUP_POLICY_DEFAULT)?.delete ?? true
 }
