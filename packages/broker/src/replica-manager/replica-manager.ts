@@ -34,6 +34,7 @@ import {
   type PartitionRegistration,
 } from '@tributary/metadata-quorum'
 import { compressionCodecs, NO_NODE, type CompressionCodecs, type NodeId, type broker } from '@tributary/protocol'
+import { LOG_CLEANER_BACKOFF_MS_DEFAULT, LOG_CLEANER_ENABLE_DEFAULT } from '../log/cleaner/cleaner-config.js'
 import { partitionDir } from '../log/partition-dir.js'
 import { moveAsideAsStray, recordedTopicId, scanLogDir } from '../partition/log-dir-scan.js'
 import { Partition } from '../partition/partition.js'
@@ -48,7 +49,7 @@ import { PARTITION_OPEN_CONCURRENCY } from './replica-limits.js'
 import type { ControllerChannel, LeaderChannels, ReplicaManagerConfig, ReplicaService } from './types.js'
 
 /** The periodic rounds over every partition (log.flush.offset.checkpoint.interval.ms, log.retention.check.interval.ms). */
-type PeriodicRound = 'checkpoint' | 'retention'
+type PeriodicRound = 'checkpoint' | 'retention' | 'cleaner'
 
 export interface ReplicaManagerOptions {
   readonly config: ReplicaManagerConfig
@@ -162,6 +163,8 @@ export class ReplicaManager implements ReplicaService {
     this.every(Math.max(1, Math.floor(config.replicaLagTimeMaxMs / 2)), () => this.checkIsr())
     this.every(config.checkpointIntervalMs, () => void this.checkpointAll())
     this.every(config.retentionCheckIntervalMs, () => void this.retainAll())
+    // The log cleaner (log/cleaner/): compacted topics only, one partition at a time.
+    if (config.logCleanerEnable ?? LOG_CLEANER_ENABLE_DEFAULT) this.every(config.logCleanerBackoffMs ?? LOG_CLEANER_BACKOFF_MS_DEFAULT, () => void this.cleanAll())
   }
 
   private every(intervalMs: number, fn: () => void): void {
@@ -405,6 +408,10 @@ export class ReplicaManager implements ReplicaService {
 
   private retainAll(): Promise<void> {
     return this.eachPartitionRound('retention', (partition, nowMs) => partition.deleteOldSegments(nowMs))
+  }
+
+  private cleanAll(): Promise<void> {
+    return this.eachPartitionRound('cleaner', (partition, nowMs) => partition.clean(nowMs, this.settingsFor(partition.topicName)))
   }
 
   /** One periodic round over every partition; a round still running makes the next one a no-op. */

@@ -72,6 +72,11 @@ export interface ReplicaManagerConfig {
   readonly retentionCheckIntervalMs: number
   /** log.flush.offset.checkpoint.interval.ms: recovery-point and HW checkpoints. */
   readonly checkpointIntervalMs: number
+  /** log.cleanup.policy: the cleanup.policy of topics that set none (default delete; log/cleaner/cleaner-config.ts). */
+  readonly cleanupPolicy?: string
+  /** log.cleaner.enable (default true) and log.cleaner.backoff.ms (default 15000): the log cleaner's round. */
+  readonly logCleanerEnable?: boolean
+  readonly logCleanerBackoffMs?: number
 }
 
 /** What the node shell calls. The gRPC service maps each RPC onto one method. */
