@@ -40,6 +40,6 @@ describe('parseChaosArgs', () => {
     expect(a.kind).toBe('run')
     if (a.kind !== 'run') return
     expect(a.options.seed).toBe(12)
-    expect(a.options.topic).toBe('chaos-2026-11-24T08-00-00-000Z')
+    expect(a.options.topic).toBe('chaos-20261124T080000')
   })
 })

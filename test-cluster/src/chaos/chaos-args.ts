@@ -92,6 +92,7 @@ export function parseChaosArgs(argv: readonly string[], now: Date, randomSeed: n
   if (bootstrap !== null && dataDir === null) return { kind: 'error', message: '--bootstrap needs --data-dir (the running cluster\'s data directory)' }
   if (bootstrap === null && dataDir !== null) return { kind: 'error', message: '--data-dir goes with --bootstrap (a fresh cluster uses temporary directories)' }
   const stamp = now.toISOString().replace(/[:.]/g, '-')
+  const compact = now.toISOString().replace(/[-:]|\.[0-9]+Z$/g, '')
   return {
     kind: 'run',
     options: {
@@ -100,7 +101,7 @@ export function parseChaosArgs(argv: readonly string[], now: Date, randomSeed: n
       bootstrap, dataDir,
       producers: ints.producers!, consumers: ints.consumers!, recordsPerSecond: ints.rate!, inFlightMax: ints['in-flight']!, partitions: ints.partitions!,
       // A running cluster may hold a `chaos` topic from an earlier run: a fresh name each time.
-      ...(bootstrap === null ? {} : { topic: `chaos-${stamp}` }),
+      ...(bootstrap === null ? {} : { topic: `chaos-${compact}` }),
       keepData: values['keep-data'] === true,
     },
   }

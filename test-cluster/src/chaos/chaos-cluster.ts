@@ -31,6 +31,8 @@ export interface ChaosCluster {
   /** 'local', 'netns' or 'bootstrap': printed with the summary. */
   readonly kind: string
   readonly ids: readonly number[]
+  /** The nodes' broker.session.timeout.ms: a pause fault lasts longer than this. */
+  readonly sessionTimeoutMs: number
   /** Broker addresses for clients. */
   bootstrap(): string[]
   /** The node's log.dirs directory (partition directories inside). */

@@ -68,17 +68,19 @@ export class FaultSchedule {
   private readonly random: Random
   private readonly kinds: readonly FaultKind[]
   private readonly shapes: readonly PartitionShape[]
+  private readonly sessionTimeoutMs: number
   private round: FaultKind[] = []
   private shapeRound: PartitionShape[] = []
   private count = 0
 
   /** Partition shapes come in shuffled rounds too, so the first few partition faults include isolate-controller. */
-  constructor(seed: number, kinds: readonly FaultKind[], shapes: readonly PartitionShape[] = PARTITION_SHAPES) {
+  constructor(seed: number, kinds: readonly FaultKind[], shapes: readonly PartitionShape[] = PARTITION_SHAPES, sessionTimeoutMs = BROKER_SESSION_TIMEOUT_MS) {
     if (kinds.length === 0) throw new RangeError('a fault schedule needs at least one fault kind')
     if (shapes.length === 0) throw new RangeError('a fault schedule needs at least one partition shape')
     this.random = new SeededRandom(seed)
     this.kinds = kinds
     this.shapes = shapes
+    this.sessionTimeoutMs = sessionTimeoutMs
   }
 
   next(): FaultPlan {
@@ -87,7 +89,7 @@ export class FaultSchedule {
     const pick = this.random.next()
     const pick2 = this.random.next()
     const holdMs = kind === 'restart' ? 0
-      : kind === 'pause' ? BROKER_SESSION_TIMEOUT_MS + uniform(this.random, PAUSE_EXTRA_MS_MIN, PAUSE_EXTRA_MS_MAX)
+      : kind === 'pause' ? this.sessionTimeoutMs + uniform(this.random, PAUSE_EXTRA_MS_MIN, PAUSE_EXTRA_MS_MAX)
       : kind === 'partition' ? uniform(this.random, PARTITION_MS_MIN, PARTITION_MS_MAX)
       : uniform(this.random, KILL_DOWN_MS_MIN, KILL_DOWN_MS_MAX)
     let shape: PartitionShape | null = null

@@ -7,9 +7,12 @@ import { ErrorCode } from '@tributary/protocol'
 import { BrokerCluster } from '../broker-cluster.ts'
 import { NetnsCluster } from '../netns/netns-cluster.ts'
 import type { ChaosCluster, NetworkFaults, PartitionView } from './chaos-cluster.ts'
+import { BROKER_SESSION_TIMEOUT_MS } from './chaos-limits.ts'
 
 export class LocalChaosCluster implements ChaosCluster {
   readonly kind: 'local' | 'netns'
+  /** The runner's nodes get NODE_OVERRIDES, which set it. */
+  readonly sessionTimeoutMs = BROKER_SESSION_TIMEOUT_MS
   readonly network: NetworkFaults | null
   readonly networkUnavailableReason: string | null
   private readonly cluster: BrokerCluster

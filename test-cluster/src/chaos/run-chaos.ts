@@ -168,7 +168,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
         say('no fault kind can run here: the workload runs without faults')
         await sleep(Math.max(0, endAtMs - chaosNowMs()))
       } else {
-        const schedule = new FaultSchedule(options.seed, faultsRun, options.partitionShapes)
+        const schedule = new FaultSchedule(options.seed, faultsRun, options.partitionShapes, cluster.sessionTimeoutMs)
         const injector = new FaultInjector(cluster, topic)
         while (chaosNowMs() < endAtMs) {
           const plan = schedule.next()

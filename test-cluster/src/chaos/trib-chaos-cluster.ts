@@ -21,6 +21,8 @@ import type { ChaosCluster, NetworkFaults, PartitionView } from './chaos-cluster
 const TRIB_COMMAND_TIMEOUT_MS = 30_000
 /** Deadline of one Metadata probe of one broker. */
 const PROBE_TIMEOUT_MS = 1000
+/** broker.session.timeout.ms when the launcher's state file sets none (the server's default, DESIGN.md). */
+const DEFAULT_SESSION_TIMEOUT_MS = 9000
 /** server.log bytes kept per node in dump(). */
 const DUMP_TAIL_BYTES = 16 * 1024
 
@@ -56,6 +58,7 @@ export class TribChaosCluster implements ChaosCluster {
   readonly kind = 'bootstrap'
   readonly network: NetworkFaults | null = null
   readonly networkUnavailableReason = 'a running `npm start` cluster shares loopback: its links cannot be cut'
+  readonly sessionTimeoutMs: number
   private readonly dataDirPath: string
   private readonly bootstrapAddress: string
   private status: TribStatus
@@ -65,6 +68,7 @@ export class TribChaosCluster implements ChaosCluster {
     this.bootstrapAddress = bootstrapAddress
     this.dataDirPath = dataDir
     this.status = status
+    this.sessionTimeoutMs = sessionTimeoutFrom(dataDir)
   }
 
   static async connect(bootstrap: string, dataDir: string): Promise<TribChaosCluster> {
@@ -211,6 +215,28 @@ export class TribChaosCluster implements ChaosCluster {
     }
     return probe.metadataFrom(address, topics)
   }
+}
+
+/**
+ * The largest broker.session.timeout.ms among the overrides the launcher recorded for its
+ * nodes (<data dir>/cluster.json), else the server's default.
+ */
+function sessionTimeoutFrom(dataDir: string): number {
+  const found: number[] = []
+  try {
+    const state: unknown = JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8'))
+    const nodes = typeof state === 'object' && state !== null && Array.isArray((state as { nodes?: unknown }).nodes) ? (state as { nodes: unknown[] }).nodes : []
+    for (const n of nodes) {
+      const overrides = typeof n === 'object' && n !== null && Array.isArray((n as { overrides?: unknown }).overrides) ? (n as { overrides: unknown[] }).overrides : []
+      for (const o of overrides) {
+        const m = typeof o === 'string' ? /^broker\.session\.timeout\.ms=([0-9]+)$/.exec(o) : null
+        if (m !== null) found.push(Number(m[1]))
+      }
+    }
+  } catch {
+    // No readable state file: the default.
+  }
+  return found.length === 0 ? DEFAULT_SESSION_TIMEOUT_MS : Math.max(...found)
 }
 
 /** Runs `trib cluster <args> --data-dir <dir>`; resolves with stdout, rejects with its one stderr line. */
