@@ -61,6 +61,11 @@ export interface ServerConfig {
   readonly logFlushOffsetCheckpointIntervalMs: number
   /** log.flush.policy: fsync (default) or page-cache. */
   readonly logFlushPolicy: LogFlushPolicy
+  /** log.cleanup.policy: the cleanup.policy of topics that set none: delete (default), compact or compact,delete. */
+  readonly logCleanupPolicy: string
+  /** log.cleaner.enable and log.cleaner.backoff.ms: the log cleaner of compacted topics and the pause between its rounds. */
+  readonly logCleanerEnable: boolean
+  readonly logCleanerBackoffMs: number
   readonly messageMaxBytes: number
   readonly replicaLagTimeMaxMs: number
   readonly replicaFetchWaitMaxMs: number
@@ -131,6 +136,15 @@ function int(min: number, max: number): (raw: string) => Parsed<number> {
     if (!Number.isSafeInteger(n) || n < min || n > max) return bad(`must be an integer between ${min} and ${max}`)
     return ok(n)
   }
+}
+
+/** Kafka's cleanup.policy list: delete, compact, or both. */
+function cleanupPolicy(raw: string): Parsed<string> {
+  const parts = list(raw.toLowerCase())
+  if (parts.length === 0 || parts.length > 2 || parts.some((p) => p !== 'delete' && p !== 'compact') || (parts.length === 2 && parts[0] === parts[1])) {
+    return bad("must be delete, compact or compact,delete")
+  }
+  return ok(parts.join(','))
 }
 
 function bool(raw: string): Parsed<boolean> {
@@ -282,6 +296,9 @@ const KEYS = {
   'log.retention.check.interval.ms': withDefault('300000', int(1, Number.MAX_SAFE_INTEGER)),
   'log.flush.offset.checkpoint.interval.ms': withDefault('60000', int(0, INT32_MAX)),
   'log.flush.policy': withDefault('fsync', flushPolicy),
+  'log.cleanup.policy': withDefault('delete', cleanupPolicy),
+  'log.cleaner.enable': withDefault('true', bool),
+  'log.cleaner.backoff.ms': withDefault('15000', int(1, INT32_MAX)),
   'message.max.bytes': withDefault('1048588', int(0, INT32_MAX)),
   'replica.lag.time.max.ms': withDefault('30000', int(1, INT32_MAX)),
   'replica.fetch.wait.max.ms': withDefault('500', int(0, INT32_MAX)),
@@ -491,6 +508,9 @@ function resolve(raw: Map<ConfigKey, RawValue>): ServerConfig {
     logRetentionCheckIntervalMs: get('log.retention.check.interval.ms'),
     logFlushOffsetCheckpointIntervalMs: get('log.flush.offset.checkpoint.interval.ms'),
     logFlushPolicy: get('log.flush.policy'),
+    logCleanupPolicy: get('log.cleanup.policy'),
+    logCleanerEnable: get('log.cleaner.enable'),
+    logCleanerBackoffMs: get('log.cleaner.backoff.ms'),
     messageMaxBytes: get('message.max.bytes'),
     replicaLagTimeMaxMs: get('replica.lag.time.max.ms'),
     replicaFetchWaitMaxMs: get('replica.fetch.wait.max.ms'),
