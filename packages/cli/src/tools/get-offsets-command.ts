@@ -37,7 +37,10 @@ export async function runGetOffsets(flags: GetOffsetsFlags, io: ToolIo): Promise
         printed++
       }
     }
-    if (printed === 0 && partitions !== null) throw new CliError('Could not match any topic-partitions with the specified filters')
+    if (printed === 0 && partitions !== null) {
+      const sizes = topics.map((t) => `'${t.name}' has ${t.partitions}`).join(', ')
+      throw new CliError(`Could not match any topic-partitions with the specified filters${sizes === '' ? '' : ` (${sizes} partition(s))`}`)
+    }
   } finally {
     await close()
   }

@@ -1,5 +1,5 @@
 /** Test support: runs the built bin (packages/cli/dist/bin/trib.js, after `npx tsc -b`) with Node 24. */
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
@@ -18,13 +18,23 @@ export interface Spawned {
   readonly stderr: string
 }
 
-export function spawnTrib(args: readonly string[], options: { readonly stdin?: string; readonly timeoutMs?: number } = {}): Promise<Spawned> {
+export interface SpawnOptions {
+  readonly stdin?: string
+  readonly timeoutMs?: number
+  /** Called with all stdout so far after each chunk (e.g. to send SIGINT once a line shows). */
+  readonly onStdout?: (stdout: string, child: ChildProcess) => void
+}
+
+export function spawnTrib(args: readonly string[], options: SpawnOptions = {}): Promise<Spawned> {
   if (!existsSync(TRIB_BIN)) throw new Error(`${TRIB_BIN} is missing: run npx tsc -b first`)
   return new Promise((resolve, reject) => {
     const child = spawn(nodeBinary(), [TRIB_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      options.onStdout?.(stdout, child)
+    })
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
     child.on('error', reject)

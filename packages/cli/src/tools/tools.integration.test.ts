@@ -61,6 +61,9 @@ describe('topics', () => {
     const zk = await trib(['topics', '--zookeeper', 'zookeeper:2181', '--list'])
     expect(zk.code).toBe(1)
     expect(zk.err).toMatch(/^trib topics: --zookeeper is not supported .*use --bootstrap-server localhost:9092\n$/)
+    const tooMany = await trib(['topics', '--create', '--topic', 'wide', '--partitions', '1', '--replication-factor', '5'])
+    expect(tooMany.code).toBe(1)
+    expect(tooMany.err).toMatch(/^trib topics: [^\n]*INVALID_REPLICATION_FACTOR[^\n]*\n$/)
     const bad = await trib(['topics', '--create', '--topic', 'x', '--partitions', 'three'])
     expect(bad).toEqual({ code: 1, out: '', err: "trib topics: --partitions must be an integer >= 1, got 'three'\n" })
   })
@@ -115,6 +118,13 @@ describe('produce, offsets, consume', () => {
     expect(consumed.out.trimEnd().split('\n').sort()).toEqual(['a', 'b', 'c'])
 
     expect((await trib(['consumer-groups', '--list'])).out.split('\n')).toContain('payers')
+    // The group's offsets live in the internal topic: listed, unless --exclude-internal.
+    expect((await trib(['topics', '--list'])).out.split('\n')).toContain('__consumer_offsets')
+    expect((await trib(['topics', '--list', '--exclude-internal'])).out.split('\n')).not.toContain('__consumer_offsets')
+    const all = await trib(['topics', '--describe'])
+    expect(all.code).toBe(0)
+    expect(all.out).toMatch(/^Topic: __consumer_offsets\t/m)
+    expect(all.out).toMatch(/^Topic: billing\t/m)
     const described = await trib(['consumer-groups', '--describe', '--group', 'payers'])
     expect(described.code).toBe(0)
     const lines = described.out.split('\n')
@@ -160,6 +170,19 @@ describe('the built bin (spawned)', () => {
     expect(consumed).toEqual({ code: 0, stdout: 'first\nsecond\n', stderr: 'Processed a total of 2 messages\n' })
     const offsets = await spawnTrib(['run-class', '--broker-list', bootstrap(), '--topic', 'piped'])
     expect(offsets).toEqual({ code: 0, stdout: 'piped:0:2\n', stderr: '' })
+    // Ctrl-C: a group member that has printed both records stops cleanly, commits and says how many it processed.
+    let interrupted = false
+    const stopped = await spawnTrib(['console-consumer', '--bootstrap-server', bootstrap(), '--topic', 'piped', '--group', 'pipers', '--from-beginning'], {
+      onStdout: (out, child) => {
+        if (!interrupted && out === 'first\nsecond\n') {
+          interrupted = true
+          child.kill('SIGINT')
+        }
+      },
+    })
+    expect(stopped).toEqual({ code: 0, stdout: 'first\nsecond\n', stderr: 'Processed a total of 2 messages\n' })
+    const lag = await trib(['consumer-groups', '--describe', '--group', 'pipers'])
+    expect(lag.out).toMatch(/^pipers +piped +0 +2 +2 +0 /m)
   })
 
   it('fails with one line and exit code 1: --zookeeper, an unknown topic, a bad flag, an unreachable broker', async () => {
