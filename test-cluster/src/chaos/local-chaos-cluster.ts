@@ -4,6 +4,7 @@
  * namespace of its own (NetnsCluster), which adds the link faults.
  */
 import { ErrorCode } from '@tributary/protocol'
+import { sleep } from './chaos-clock.ts'
 import { BrokerCluster } from '../broker-cluster.ts'
 import { NetnsCluster } from '../netns/netns-cluster.ts'
 import type { ChaosCluster, NetworkFaults, PartitionView } from './chaos-cluster.ts'
@@ -67,7 +68,16 @@ export class LocalChaosCluster implements ChaosCluster {
 
   async kill(id: number, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
     this.paused.delete(id)
-    await this.cluster.kill(id, signal)
+    const pid = this.cluster.processes.pid(id)
+    try {
+      await this.cluster.kill(id, signal)
+    } catch (err) {
+      // The harness gave up waiting (a clean stop slower than PROCESS_EXIT_TIMEOUT_MS on a
+      // loaded machine) and forgot the process: make sure it is gone before anyone restarts
+      // the node on the same ports and directory.
+      await killAndWait(pid)
+      throw err
+    }
   }
 
   async start(id: number): Promise<void> {
@@ -121,4 +131,24 @@ export class LocalChaosCluster implements ChaosCluster {
   async close(options: { keepDirs: boolean }): Promise<void> {
     await this.closeAll(options.keepDirs)
   }
+}
+
+/** Deadline for a SIGKILLed process to disappear. */
+const SIGKILL_EXIT_TIMEOUT_MS = 10_000
+
+async function killAndWait(pid: number): Promise<void> {
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    return
+  }
+  for (let waitedMs = 0; alive() && waitedMs < SIGKILL_EXIT_TIMEOUT_MS; waitedMs += 50) await sleep(50)
 }

@@ -183,6 +183,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
           } catch (err) {
             note(`fault #${plan.index + 1} ${plan.kind} failed: ${message(err)}`)
           }
+          // Every fault restarts what it stopped before it returns: a node down now exited by itself.
+          const down = cluster.ids.filter((id) => !cluster.isUp(id))
+          if (down.length > 0) note(`after fault #${plan.index + 1}: node(s) ${down.join(',')} not running (exited by themselves, or the fault failed); restarting them`)
           const recovered = await recover(cluster, RECOVERY_TIMEOUT_MS)
           if (recovered !== null) note(`after fault #${plan.index + 1}: the cluster was not whole within ${RECOVERY_TIMEOUT_MS} ms: ${recovered}`)
           await sleep(Math.max(0, Math.min(plan.gapMs, endAtMs - chaosNowMs())))
