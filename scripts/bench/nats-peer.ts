@@ -7,7 +7,7 @@
  * NATS runs in its default durability: a publish is acknowledged once a majority wrote it
  * to the page cache (fsync every 2 minutes).
  */
-import { execFile, spawn } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
 import { copyFile, access } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -142,7 +142,20 @@ export async function runNatsWorkloads(natsDir: string, plan: NatsPlan, log: (li
   if (status.includes(' up ')) throw new Error(`a NATS peer cluster is already running (${status.trim().replace(/\n/g, ', ')}); stop it first: ${join(natsDir, 'cluster.sh')} stop`)
   await copyFile(join(natsDir, 'bench.mjs'), join(PEER_BASE, 'bench.mjs'))
   log('nats: starting 3 nodes (default config: page cache)')
+  await clusterSh(natsDir, 'stop') // drops stale pid files of dead servers, which would block wipe
   await clusterSh(natsDir, 'wipe')
+  // A Ctrl-C (or SIGTERM) stops the servers before the process ends: they are daemons and
+  // would outlive the benchmark. Synchronous, so it finishes before any other handler exits.
+  const onSignal = (): void => {
+    try {
+      execFileSync('bash', [join(natsDir, 'cluster.sh'), 'stop'], { env: { ...process.env, PEER_BASE }, stdio: 'ignore' })
+    } catch {
+      // Nothing more to do on the way out.
+    }
+    process.exit(130)
+  }
+  process.prependOnceListener('SIGINT', onSignal)
+  process.prependOnceListener('SIGTERM', onSignal)
   await clusterSh(natsDir, 'start')
   try {
     const { stdout: versionLine } = await run('nats-server', ['--version'])
@@ -161,6 +174,8 @@ export async function runNatsWorkloads(natsDir: string, plan: NatsPlan, log: (li
       raw: [...small, ...large],
     }
   } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
     await clusterSh(natsDir, 'stop').catch(() => '')
     await clusterSh(natsDir, 'wipe').catch(() => '')
   }

@@ -45,7 +45,7 @@ export async function runEndToEnd(client: Client, o: EndToEndOptions): Promise<E
 
   // The consumer starts at the end of every partition, fixed before the first send.
   const ends = await client.admin().listOffsets(o.topic, 'latest')
-  const consumer = client.consumer({ maxWaitMs: 100 })
+  const consumer = client.consumer({})
   consumer.assign(ends.map((e) => ({ topic: o.topic, partition: e.partition })))
   for (const e of ends) consumer.seek(o.topic, e.partition, e.offset)
   let received = 0
