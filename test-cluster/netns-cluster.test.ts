@@ -43,7 +43,6 @@ const ACKED_PER_PHASE = 200
 describe('partitions between namespaced nodes (3 combined processes)', () => {
   let available: NetnsAvailability = { ok: false, reason: 'not probed' }
   let cluster: NetnsCluster | null = null
-  let client: Client | null = null
 
   beforeAll(async () => {
     available = await netnsAvailable()
@@ -52,7 +51,6 @@ describe('partitions between namespaced nodes (3 combined processes)', () => {
       return
     }
     cluster = await NetnsCluster.start({ size: 3, overrides: OVERRIDES })
-    client = new Client({ bootstrap: cluster.bootstrap(), clientId: 'netns-cluster', requestTimeoutMs: 2000 })
   })
 
   afterEach(async ({ task }) => {
@@ -62,7 +60,6 @@ describe('partitions between namespaced nodes (3 combined processes)', () => {
   })
 
   afterAll(async () => {
-    await client?.close()
     const runId = cluster?.net.runId
     await cluster?.close()
     if (runId !== undefined) expect(claimedRunIds()).not.toContain(runId)
@@ -87,7 +84,7 @@ describe('partitions between namespaced nodes (3 combined processes)', () => {
   })
 
   it('a follower cut off leaves the ISR while writes continue, and rejoins when healed', async (ctx) => {
-    if (cluster === null || client === null) return ctx.skip(available.ok ? 'cluster not started' : available.reason)
+    if (cluster === null) return ctx.skip(available.ok ? 'cluster not started' : available.reason)
     const c = cluster
     const topic = 'netns-isr'
     await c.brokers.createTopic(topic, { partitions: 1, replicationFactor: 3 })
@@ -95,9 +92,12 @@ describe('partitions between namespaced nodes (3 combined processes)', () => {
     const leader = await c.brokers.leaderOf(topic, 0)
     const controller = (await c.brokers.processes.waitForLeader()).leaderId
     // A follower that is not the controller either, so only the ISR moves.
-    const follower = c.ids.find((id) => id !== leader && id !== controller) ?? c.ids.find((id) => id !== leader)!
-    const producer = client.producer({ acks: 'all', lingerMs: 1, batchBytes: 512, requestTimeoutMs: 2000 })
+    const follower = c.ids.find((id) => id !== leader && id !== controller) ?? c.ids.find((id) => id !== leader) ?? -1
+    // A bounded delivery timeout: a stalled send fails (and says why) instead of hanging stop().
+    const client = new Client({ bootstrap: c.bootstrap(), clientId: 'netns-isr', requestTimeoutMs: 2000 })
+    const producer = client.producer({ acks: 'all', lingerMs: 1, batchBytes: 512, requestTimeoutMs: 2000, deliveryTimeoutMs: 10_000 })
     const stream = new NumberedStream(producer, topic, 0, { recordsPerSend: 5, window: 10 }).start()
+    ctx.onTestFailed(() => console.error(`stream: ${stream.sent} sent, ${stream.acked.size} acknowledged, failed: ${JSON.stringify(stream.failed.slice(0, 3))}`))
     try {
       await stream.waitForAcked(ACKED_PER_PHASE)
       await c.isolate(follower)
@@ -119,11 +119,12 @@ describe('partitions between namespaced nodes (3 combined processes)', () => {
     } finally {
       await stream.stop()
       await producer.close()
+      await client.close()
     }
   })
 
   it('isolating the active controller: the majority elects a new one, fences the old leader, and keeps every acknowledged write', async (ctx) => {
-    if (cluster === null || client === null) return ctx.skip(available.ok ? 'cluster not started' : available.reason)
+    if (cluster === null) return ctx.skip(available.ok ? 'cluster not started' : available.reason)
     const c = cluster
     const topic = 'netns-controller'
     await c.brokers.createTopic(topic, { partitions: 3, replicationFactor: 3 })
@@ -141,8 +142,9 @@ describe('partitions between namespaced nodes (3 combined processes)', () => {
     // that answered last first; bootstrapped with the isolated node too, it kept asking that
     // node, whose stale view still names itself leader, and made no progress until the heal.
     const majorityClient = new Client({ bootstrap: majority.map((id) => c.brokers.brokerAddress(id)), clientId: 'netns-majority', requestTimeoutMs: 2000 })
-    const producer = majorityClient.producer({ acks: 'all', lingerMs: 1, batchBytes: 512, requestTimeoutMs: 2000, deliveryTimeoutMs: 30_000 })
+    const producer = majorityClient.producer({ acks: 'all', lingerMs: 1, batchBytes: 512, requestTimeoutMs: 2000, deliveryTimeoutMs: 10_000 })
     const stream = new NumberedStream(producer, topic, partition, { recordsPerSend: 5, window: 10 }).start()
+    ctx.onTestFailed(() => console.error(`stream: ${stream.sent} sent, ${stream.acked.size} acknowledged, failed: ${JSON.stringify(stream.failed.slice(0, 3))}`))
     const direct = new BrokerClient({ bootstrap: [c.brokers.brokerAddress(isolated)], callTimeoutMs: 1000 })
     try {
       await stream.waitForAcked(ACKED_PER_PHASE)
