@@ -11,6 +11,7 @@ const int = (n: number | null): string => (n === null ? '-' : Math.round(n).toLo
 const mb = (n: number | null): string => (n === null ? '-' : n.toFixed(1))
 const msf = (n: number | null): string => (n === null ? '-' : n.toFixed(2))
 const cores = (n: number | null): string => (n === null ? '-' : n.toFixed(2))
+const FAILED = 'failed (see above)'
 
 /** Tributary / peer, "1.23x"; '-' when either is missing. */
 export function ratio(ours: number | null, theirs: number | null): string {
@@ -35,11 +36,13 @@ export function tributaryTable(runs: readonly TributaryResults[]): string[] {
   const rows: string[][] = []
   for (const r of runs) {
     for (const [name, f] of [['produce 100 B', r.produce100], ['produce 1 KiB', r.produce1k], ['consume 100 B', r.consume100], ['consume 1 KiB', r.consume1k]] as const) {
-      rows.push([r.mode, name, int(f.records), int(f.recordsPerSec), mb(f.mbPerSec), lat(f.latency), cores(f.serverCores), cores(f.clientCores)])
+      rows.push(f === null ? [r.mode, name, FAILED, '-', '-', '-', '-', '-'] : [r.mode, name, int(f.records), int(f.recordsPerSec), mb(f.mbPerSec), lat(f.latency), cores(f.serverCores), cores(f.clientCores)])
     }
-    rows.push([r.mode, 'end-to-end @ fixed rate', int(r.e2e.latency.count), int(r.e2e.recordsPerSec), '-', lat(r.e2e.latency), cores(r.e2e.serverCores), '-'])
-    rows.push([r.mode, '  its produce acks', int(r.e2e.ack?.count ?? null), '-', '-', lat(r.e2e.ack), '-', '-'])
-    rows.push([r.mode, 'sequential produce (1 in flight)', int(r.sequential.latency.count), int(r.sequential.recordsPerSec), '-', lat(r.sequential.latency), cores(r.sequential.serverCores), '-'])
+    const e = r.e2e
+    rows.push(e === null ? [r.mode, 'end-to-end @ fixed rate', FAILED, '-', '-', '-', '-', '-'] : [r.mode, 'end-to-end @ fixed rate', int(e.latency.count), int(e.recordsPerSec), '-', lat(e.latency), cores(e.serverCores), '-'])
+    if (e !== null) rows.push([r.mode, '  its produce acks', int(e.ack?.count ?? null), '-', '-', lat(e.ack), '-', '-'])
+    const q = r.sequential
+    rows.push(q === null ? [r.mode, 'sequential produce (1 in flight)', FAILED, '-', '-', '-', '-', '-'] : [r.mode, 'sequential produce (1 in flight)', int(q.latency.count), int(q.recordsPerSec), '-', lat(q.latency), cores(q.serverCores), '-'])
   }
   return table(['mode', 'workload', 'records', 'records/s', 'MB/s', 'latency ms p50 / p99 / p99.9 / max', 'server cores', 'client cores'], rows)
 }
@@ -57,14 +60,14 @@ export function peerTable(runs: readonly TributaryResults[], nats: NatsResults):
     const p = page === null ? null : ours(page)
     rows.push([name, fmt(f), fmt(p), fmt(theirs), ratio(f, theirs), ratio(p, theirs)])
   }
-  add('produce 100 B, records/s', (r) => r.produce100.recordsPerSec, nats.produce100.msgsPerSec, int)
-  add('produce 1 KiB, records/s', (r) => r.produce1k.recordsPerSec, nats.produce1k.msgsPerSec, int)
-  add('produce 1 KiB, MB/s', (r) => r.produce1k.mbPerSec, nats.produce1k.MBps, mb)
-  add('consume 100 B, records/s', (r) => r.consume100.recordsPerSec, nats.consume100.msgsPerSec, int)
-  add('consume 1 KiB, MB/s', (r) => r.consume1k.mbPerSec, nats.consume1k.MBps, mb)
-  add('sequential produce p50, ms (lower is better)', (r) => r.sequential.latency.p50Ms, nats.sequential.p50, msf)
-  add('sequential produce p99, ms (lower is better)', (r) => r.sequential.latency.p99Ms, nats.sequential.p99, msf)
-  add('sequential produce p99.9, ms (lower is better)', (r) => r.sequential.latency.p999Ms, nats.sequential.p999, msf)
-  add('end-to-end p99 at fixed rate vs NATS sequential p99, ms (lower is better)', (r) => r.e2e.latency.p99Ms, nats.sequential.p99, msf)
+  add('produce 100 B, records/s', (r) => r.produce100?.recordsPerSec ?? null, nats.produce100.msgsPerSec, int)
+  add('produce 1 KiB, records/s', (r) => r.produce1k?.recordsPerSec ?? null, nats.produce1k.msgsPerSec, int)
+  add('produce 1 KiB, MB/s', (r) => r.produce1k?.mbPerSec ?? null, nats.produce1k.MBps, mb)
+  add('consume 100 B, records/s', (r) => r.consume100?.recordsPerSec ?? null, nats.consume100.msgsPerSec, int)
+  add('consume 1 KiB, MB/s', (r) => r.consume1k?.mbPerSec ?? null, nats.consume1k.MBps, mb)
+  add('sequential produce p50, ms (lower is better)', (r) => r.sequential?.latency.p50Ms ?? null, nats.sequential.p50, msf)
+  add('sequential produce p99, ms (lower is better)', (r) => r.sequential?.latency.p99Ms ?? null, nats.sequential.p99, msf)
+  add('sequential produce p99.9, ms (lower is better)', (r) => r.sequential?.latency.p999Ms ?? null, nats.sequential.p999, msf)
+  add('end-to-end p99 at fixed rate vs NATS sequential p99, ms (lower is better)', (r) => r.e2e?.latency.p99Ms ?? null, nats.sequential.p99, msf)
   return table(['workload', 'Tributary fsync', 'Tributary page-cache', 'NATS R3 (page cache)', 'fsync / NATS', 'page-cache / NATS'], rows)
 }

@@ -131,15 +131,30 @@ log('  note: the cluster, the clients and the peer share this machine\'s cores; 
 
 const runs: TributaryResults[] = []
 let nats: NatsResults | null = null
-let failure: string | null = null
-try {
-  for (const mode of modes as FlushPolicy[]) runs.push(await runTributaryWorkloads(mode, plan, log))
-  if (peer === 'nats') nats = await runNatsWorkloads(values['nats-dir'], { records100: plan.records100, records1k: plan.records1k, latencyRecords: plan.latencyRecords }, log)
-} catch (err) {
-  failure = err instanceof Error ? err.message : String(err)
-  console.error(`bench: aborted: ${failure}`)
-  process.exitCode = 1
+const failures: string[] = []
+const failed = (what: string, err: unknown): void => {
+  const message = `${what}: ${err instanceof Error ? err.message : String(err)}`
+  console.error(`bench: ${message}`)
+  failures.push(message)
 }
+// A failure ends only its own part: the other modes and the peer still run.
+for (const mode of modes as FlushPolicy[]) {
+  try {
+    const r = await runTributaryWorkloads(mode, plan, log)
+    runs.push(r)
+    failures.push(...r.errors)
+  } catch (err) {
+    failed(`tributary (${mode})`, err)
+  }
+}
+if (peer === 'nats') {
+  try {
+    nats = await runNatsWorkloads(values['nats-dir'], { records100: plan.records100, records1k: plan.records1k, latencyRecords: plan.latencyRecords }, log)
+  } catch (err) {
+    failed('nats', err)
+  }
+}
+if (failures.length > 0) process.exitCode = 1
 
 if (runs.length > 0) {
   log('')
@@ -153,6 +168,10 @@ if (nats !== null) {
   log('')
   for (const line of peerTable(runs, nats)) log(line)
 }
-const file = await writeResult('bench', { environment: environment(), plan, peer, failure, tributary: runs, nats })
+const file = await writeResult('bench', { environment: environment(), plan, peer, failures, tributary: runs, nats })
 log('')
+if (failures.length > 0) {
+  log(`${failures.length} part(s) failed:`)
+  for (const f of failures) log(`  ${f}`)
+}
 log(`result: ${file}`)

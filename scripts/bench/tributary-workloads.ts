@@ -54,14 +54,16 @@ export interface LatencyFigure {
   readonly detail: unknown
 }
 
+/** null: the workload failed (its error is in `errors`); the others still ran. */
 export interface TributaryResults {
   readonly mode: FlushPolicy
-  readonly produce100: ThroughputFigure
-  readonly produce1k: ThroughputFigure
-  readonly consume100: ThroughputFigure
-  readonly consume1k: ThroughputFigure
-  readonly e2e: LatencyFigure
-  readonly sequential: LatencyFigure
+  readonly produce100: ThroughputFigure | null
+  readonly produce1k: ThroughputFigure | null
+  readonly consume100: ThroughputFigure | null
+  readonly consume1k: ThroughputFigure | null
+  readonly e2e: LatencyFigure | null
+  readonly sequential: LatencyFigure | null
+  readonly errors: readonly string[]
 }
 
 async function serverCpu(cluster: BrokerCluster): Promise<number> {
@@ -130,26 +132,38 @@ export async function runTributaryWorkloads(mode: FlushPolicy, plan: TributaryPl
   try {
     for (const t of ['perf-100', 'perf-1k', 'perf-e2e', 'perf-seq']) await cluster.createTopic(t, { partitions: plan.partitions, replicationFactor: 3 })
     const bootstrap = cluster.bootstrap().join(',')
+    const errors: string[] = []
+    /** One workload; a failure is recorded and the next workload still runs. */
+    const attempt = async <T>(what: string, work: () => Promise<T>): Promise<T | null> => {
+      log(`tributary (${mode}): ${what}`)
+      try {
+        return await work()
+      } catch (err) {
+        const message = `${mode} ${what}: ${err instanceof Error ? err.message : String(err)}`
+        log(`  FAILED: ${message}`)
+        errors.push(message)
+        return null
+      }
+    }
 
-    log(`tributary (${mode}): produce ${plan.records100} x 100 B`)
-    const produce100 = await produce(cluster, plan, 'perf-100', plan.records100, 100, `${mode} produce 100 B`)
-    log(`tributary (${mode}): consume them`)
-    const consume100 = await consume(cluster, 'perf-100', plan.records100, `${mode} consume 100 B`)
-    log(`tributary (${mode}): produce ${plan.records1k} x 1 KiB`)
-    const produce1k = await produce(cluster, plan, 'perf-1k', plan.records1k, 1024, `${mode} produce 1 KiB`)
-    log(`tributary (${mode}): consume them`)
-    const consume1k = await consume(cluster, 'perf-1k', plan.records1k, `${mode} consume 1 KiB`)
+    const produce100 = await attempt(`produce ${plan.records100} x 100 B`, () => produce(cluster, plan, 'perf-100', plan.records100, 100, `${mode} produce 100 B`))
+    const consume100 = produce100 === null ? null : await attempt('consume them', () => consume(cluster, 'perf-100', produce100.records, `${mode} consume 100 B`))
+    const produce1k = await attempt(`produce ${plan.records1k} x 1 KiB`, () => produce(cluster, plan, 'perf-1k', plan.records1k, 1024, `${mode} produce 1 KiB`))
+    const consume1k = produce1k === null ? null : await attempt('consume them', () => consume(cluster, 'perf-1k', produce1k.records, `${mode} consume 1 KiB`))
 
-    log(`tributary (${mode}): end-to-end latency at ${plan.e2eRate} records/s (${plan.e2eRecords} records)`)
-    const e2eRun = await withServerCores(cluster, () =>
-      runPerfTool<EndToEndResult>('end-to-end-latency', ['--bootstrap-server', bootstrap, '--topic', 'perf-e2e', '--num-records', String(plan.e2eRecords), '--record-size', '100', '--throughput', String(plan.e2eRate), '--producer-props', ...plan.latencyProps], `  [${mode} e2e] `))
-    const e2e: LatencyFigure = { latency: e2eRun.value.endToEnd, ack: e2eRun.value.ack, recordsPerSec: e2eRun.value.recordsPerSec, serverCores: e2eRun.serverCores, detail: e2eRun.value }
+    const e2e = await attempt(`end-to-end latency at ${plan.e2eRate} records/s (${plan.e2eRecords} records)`, async (): Promise<LatencyFigure> => {
+      const run = await withServerCores(cluster, () =>
+        runPerfTool<EndToEndResult>('end-to-end-latency', ['--bootstrap-server', bootstrap, '--topic', 'perf-e2e', '--num-records', String(plan.e2eRecords), '--record-size', '100', '--throughput', String(plan.e2eRate), '--producer-props', ...plan.latencyProps], `  [${mode} e2e] `))
+      return { latency: run.value.endToEnd, ack: run.value.ack, recordsPerSec: run.value.recordsPerSec, serverCores: run.serverCores, detail: run.value }
+    })
 
-    log(`tributary (${mode}): sequential produce latency (${plan.latencyRecords} records, one in flight)`)
-    const seqRun = await withServerCores(cluster, () =>
-      runPerfTool<ProducerPerfResult>('producer-perf-test', ['--bootstrap-server', bootstrap, '--topic', 'perf-seq', '--num-records', String(plan.latencyRecords), '--record-size', '100', '--throughput', '-1', '--records-per-send', '1', '--sends-in-flight', '1', '--warmup-records', '500', '--reporting-interval', '0', '--producer-props', ...plan.latencyProps], `  [${mode} sequential] `))
-    const sequential: LatencyFigure = { latency: seqRun.value.latency, ack: null, recordsPerSec: seqRun.value.recordsPerSec, serverCores: seqRun.serverCores, detail: seqRun.value }
-    return { mode, produce100, produce1k, consume100, consume1k, e2e, sequential }
+    const sequential = await attempt(`sequential produce latency (${plan.latencyRecords} records, one in flight)`, async (): Promise<LatencyFigure> => {
+      const run = await withServerCores(cluster, () =>
+        runPerfTool<ProducerPerfResult>('producer-perf-test', ['--bootstrap-server', bootstrap, '--topic', 'perf-seq', '--num-records', String(plan.latencyRecords), '--record-size', '100', '--throughput', '-1', '--records-per-send', '1', '--sends-in-flight', '1', '--warmup-records', '500', '--reporting-interval', '0', '--producer-props', ...plan.latencyProps], `  [${mode} sequential] `))
+      if (run.value.failed > 0) throw new Error(`${run.value.failed} records failed (${run.value.firstError ?? ''})`)
+      return { latency: run.value.latency, ack: null, recordsPerSec: run.value.recordsPerSec, serverCores: run.serverCores, detail: run.value }
+    })
+    return { mode, produce100, produce1k, consume100, consume1k, e2e, sequential, errors }
   } finally {
     await cluster.close()
   }
