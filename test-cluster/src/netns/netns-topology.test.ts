@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { nodeBinary } from '../controller-cluster.ts'
+import { nodeBinary, waitFor } from '../controller-cluster.ts'
 import { netnsAvailable, runNetCommand, type NetnsAvailability } from './net-command-runner.ts'
 import { claimedRunIds, NetnsTopology, sweepStaleRuns } from './netns-topology.ts'
 
@@ -57,6 +57,15 @@ async function reachability(net: NetnsTopology): Promise<string[]> {
   const ok: string[] = []
   for (const a of net.nodes) for (const b of net.nodes) if (a !== b && await reaches(net, a, b)) ok.push(`${a}->${b}`)
   return ok
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
 
 async function namespaces(): Promise<string[]> {
@@ -131,11 +140,25 @@ describe('NetnsTopology (real namespaces)', () => {
       const topologyModule = fileURLToPath(new URL('./netns-topology.ts', import.meta.url))
       const child = join(dir, 'child.ts')
       // Prints the run id, then exits (hook) or waits to be SIGKILLed.
-      await writeFile(child, `import { NetnsTopology } from ${JSON.stringify(topologyModule)}\nconst t = await NetnsTopology.create(2)\nconsole.log(t.runId)\nif (process.argv[2] === 'exit') process.exit(3)\nsetInterval(() => {}, 1000)\n`)
-      const runChild = (mode: string): Promise<{ runId: number; kill: () => void; exited: Promise<number | null> }> => new Promise((resolveRun, reject) => {
+      // In 'wait' mode it also leaves a process running inside node 1's namespace (as a crashed run leaves its nodes).
+      await writeFile(child, [
+        `import { spawn } from 'node:child_process'`,
+        `import { NetnsTopology } from ${JSON.stringify(topologyModule)}`,
+        `const t = await NetnsTopology.create(2)`,
+        `if (process.argv[2] === 'exit') { console.log(t.runId); process.exit(3) }`,
+        `const [command, ...args] = [...t.execPrefix(1), process.execPath, '-e', 'setInterval(() => {}, 1000)']`,
+        `const orphan = spawn(command, args, { stdio: 'ignore', detached: true })`,
+        `orphan.unref()`,
+        `console.log(t.runId, orphan.pid)`,
+        `setInterval(() => {}, 1000)`,
+      ].join('\n'))
+      const runChild = (mode: string): Promise<{ runId: number; orphanPid: number; kill: () => void; exited: Promise<number | null> }> => new Promise((resolveRun, reject) => {
         const p = spawn(nodeBinary(), [child, mode], { stdio: ['ignore', 'pipe', 'inherit'] })
         const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)))
-        p.stdout.once('data', (c: Buffer) => resolveRun({ runId: Number(c.toString('utf8').trim()), kill: () => p.kill('SIGKILL'), exited }))
+        p.stdout.once('data', (c: Buffer) => {
+          const [runId, orphanPid] = c.toString('utf8').trim().split(' ').map(Number)
+          resolveRun({ runId: runId ?? -1, orphanPid: orphanPid ?? -1, kill: () => p.kill('SIGKILL'), exited })
+        })
         p.once('exit', (code) => reject(new Error(`child exited with ${code} before printing its run id`)))
       })
 
@@ -148,7 +171,9 @@ describe('NetnsTopology (real namespaces)', () => {
       killed.kill()
       await killed.exited
       expect((await namespaces()).filter((n) => n.startsWith(`trib-${killed.runId}-`))).toHaveLength(2)
+      expect(isAlive(killed.orphanPid)).toBe(true)
       expect(await sweepStaleRuns()).toContain(killed.runId)
+      await waitFor(() => (isAlive(killed.orphanPid) ? null : true), `the crashed run's process ${killed.orphanPid} to be ended by the sweep`, 5000)
       expect((await namespaces()).filter((n) => n.startsWith(`trib-${killed.runId}-`))).toEqual([])
       expect(claimedRunIds()).not.toContain(killed.runId)
       // This process's own run is live and survives every sweep.

@@ -235,7 +235,8 @@ async function liveRunIds(): Promise<Set<number>> {
 }
 
 /**
- * Removes the namespaces, root links and routes of every run whose owner is gone, their
+ * Removes the namespaces, root links and routes of every run whose owner is gone (after
+ * SIGKILLing the processes still inside those namespaces: the crashed run's nodes), their
  * claims, and probe namespaces (netnsAvailable) of dead processes. Exported for tests and
  * for `npm run chaos` to call at start.
  */
@@ -260,6 +261,20 @@ export async function sweepStaleRuns(): Promise<number[]> {
   }
   const staleClaims = files.filter((f) => Number.isInteger(Number(f)) && !liveIds.has(Number(f)))
   for (const f of staleClaims) stale.add(Number(f))
+  // Nodes a crashed run started outlive it (they keep its namespace alive): end them first,
+  // by pid, and only those inside a stale namespace of ours.
+  for (const name of namespaces) {
+    const p = parseNamespace(name)
+    if (p === null || !stale.has(p.runId)) continue
+    const pids = (await runNetCommand({ argv: ['ip', 'netns', 'pids', name], mayFail: true })).split('\n').map(Number).filter((pid) => Number.isInteger(pid) && pid > 1 && pid !== process.pid)
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // Gone already.
+      }
+    }
+  }
   const plan = sweepPlan(stale, namespaces, rootLinks)
   for (const name of namespaces) {
     const probePid = /^trib-probe-(\d+)$/.exec(name)?.[1]
