@@ -353,16 +353,20 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   /** Buffers the records of whole batches at or after the position (a fetch may end with a partial batch). */
   private take(a: Assigned, bytes: Buffer): void {
     const from = a.fetchPosition!
+    let batchesEnd = from
     for (const scan of iterateBatches(bytes)) {
       if (scan.kind !== 'batch') break
+      // A compacted topic's batch may hold fewer records than its offset range, or none at all
+      // (log cleaner): the next fetch starts after the batch, not after its last record, or
+      // the consumer would fetch the same batch forever. Offsets handed out may jump.
+      if (scan.header.lastOffset + 1n > batchesEnd) batchesEnd = scan.header.lastOffset + 1n
       for (const r of decodeRecords(bytes.subarray(scan.position, scan.position + scan.header.sizeBytes), { codecs: compressionCodecs })) {
         if (r.offset < from) continue
         this.buffer.push({ topic: a.topic, partition: a.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers })
       }
     }
-    const last = this.buffer.findLast((r) => r.topic === a.topic && r.partition === a.partition)
     // The position moves when records are handed out; the next fetch starts after what is buffered.
-    if (last !== undefined && last.offset >= from) a.fetchPosition = last.offset + 1n
+    if (batchesEnd > from) a.fetchPosition = batchesEnd
   }
 
   private async reset(a: Assigned): Promise<void> {
