@@ -21,6 +21,9 @@
  *   DescribeGroups, DeleteGroups: the group coordinator (group/group-coordinator.ts, KIP-848).
  *   Without one (deps.groups absent) each is answered UNSUPPORTED_VERSION in its body.
  *
+ * Produce requests and fetch answers use the records codecs (records-message-codecs.ts):
+ * the records stay views of the received bytes and are copied once into an answer.
+ *
  * Until the node has started its replica manager and metadata, calls are answered
  * UNAVAILABLE (the listener is bound first so a port in use fails fast).
  */
@@ -36,7 +39,7 @@ import {
   type MetadataImage,
   type RawHandlerLimits,
 } from '@tributary/metadata-quorum'
-import { broker, controller, ErrorCode } from '@tributary/protocol'
+import { broker, controller, ErrorCode, fetchResponseCodec, produceRequestCodec } from '@tributary/protocol'
 import type { GroupRequests } from '../group/group-coordinator.js'
 import type { ReplicaService } from '../replica-manager/types.js'
 import type { TopicDefaults } from '../partition/topic-config.js'
@@ -123,18 +126,18 @@ export function brokerServiceImpl(deps: BrokerServiceDeps): grpc.UntypedServiceI
       if (view.image === null) throw new CallStatusError(grpc.status.UNAVAILABLE, 'the broker has no metadata yet')
       return metadataResponse(view.image, request, { clusterId: view.clusterId, controllerId: view.controllerId, listenerName: deps.listenerName })
     }, limits),
-    produce: rawUnaryHandler(b.ProduceRequest, b.ProduceResponse, logger, 'Produce', async (request) => {
+    produce: rawUnaryHandler(produceRequestCodec, b.ProduceResponse, logger, 'Produce', async (request) => {
       const response = await deps.replicas().produce(request)
       return response ?? { topics: [] }
     }, limits),
-    fetch: rawUnaryHandler(b.FetchRequest, b.FetchResponse, logger, 'Fetch', (request, call) => {
+    fetch: rawUnaryHandler(b.FetchRequest, fetchResponseCodec, logger, 'Fetch', (request, call) => {
       const refused = refuseReplicaOnClientFetch(request)
       if (refused !== null) return refused
       const cancelled = new AbortController()
       call.on('cancelled', () => cancelled.abort())
       return deps.replicas().fetch(request, cancelled.signal)
     }, limits),
-    replicaFetch: rawBidiStreamHandler(b.FetchRequest, b.FetchResponse, logger, 'ReplicaFetch', async (request, signal) => {
+    replicaFetch: rawBidiStreamHandler(b.FetchRequest, fetchResponseCodec, logger, 'ReplicaFetch', async (request, signal) => {
       const response = await deps.replicas().fetch(request, signal)
       return { ...response, correlationId: request.correlationId }
     }, {

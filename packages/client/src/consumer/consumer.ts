@@ -344,7 +344,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
           retriable = error
           continue
         }
-        this.take(a, Buffer.from(p.records))
+        this.take(a, p.records)
       }
     }
     if (retriable !== null && this.buffer.length === 0) throw retriable
