@@ -5,8 +5,11 @@
  * - The topic: created through the controller (CreateTopics, the node's admin forwarder) on
  *   the first FindCoordinator or group request that finds it missing, with
  *   `offsets.topic.num.partitions` partitions, RF min(3, unfenced brokers) and
- *   cleanup.policy=compact stored as a config. Compaction is NOT implemented: the log keeps
- *   every record, so retention.ms=-1 is set too (time retention would delete live offsets).
+ *   cleanup.policy=compact: the brokers' log cleaner (log/cleaner/) keeps the latest record
+ *   per key (every group record has a key) and time retention does not apply to a compact-only
+ *   topic; retention.ms=-1 is set as well, so a later change to compact,delete cannot delete
+ *   live offsets. The loader copes with the offset gaps compaction leaves (it continues after
+ *   each batch's last offset).
  * - Loading: on each applied metadata image (`onImage`, in apply order, after the replica
  *   manager made its transitions), a partition this broker newly leads (or leads in a new
  *   epoch) is loaded: its log is read from the start to the log end offset as of the election
