@@ -57,6 +57,7 @@ import { ProducerIdManager } from '../producer-ids/producer-id-manager.js'
 import { BROKER_SERVER_OPTIONS } from '../server/server-limits.js'
 import { BrokerLifecycle } from './broker-lifecycle.js'
 import { BrokerSessions } from './broker-sessions.js'
+import { applyBrokerV8Flags } from './v8-tuning.js'
 import { ControllerRouter, type ControllerAnswer } from './controller-router.js'
 import { GrpcLeaderChannels } from './grpc-leader-channels.js'
 import { clusterEvents, localLeadershipEvent } from './image-events.js'
@@ -184,6 +185,7 @@ export async function startNode(config: NodeConfig): Promise<TributaryNode> {
   if (!isBroker && !isController) throw new Error('a node needs the broker role, the controller role, or both')
   if (isController && config.controllerListener === undefined) throw new Error('the controller role needs a controller listener')
   if (isBroker && config.broker === undefined) throw new Error('the broker role needs broker settings')
+  if (isBroker) applyBrokerV8Flags()
   const logger = config.logger.child({ component: 'node', nodeId })
   const event = config.onEvent ?? (() => {})
   let fatalReported = false
