@@ -159,7 +159,10 @@ export class NetnsTopology {
     if (this.destroyed) throw new Error(`netns run ${this.runId} is destroyed`)
   }
 
-  /** @internal the exit hook's teardown. */
+  /**
+   * Tears down every live topology of this process synchronously (the 'exit' hook uses it; a
+   * signal handler that exits at once may call it too). Never throws.
+   */
   static destroyAllSync(): void {
     for (const t of [...live]) t.destroySync()
     live.clear()
