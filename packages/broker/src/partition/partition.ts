@@ -789,6 +789,9 @@ export class Partition {
       return await pass()
     } catch (err) {
       if (err instanceof AssertionError) throw err
+      // Closed (or deleted) meanwhile: the pass just stops; a .cleaned file left behind is
+      // removed by the next open.
+      if (this.phase !== 'open') return null
       // A failed swap failed the log: the partition fails with it (a restart finishes the swap).
       if (log.failed) return this.guard(() => Promise.reject(err))
       // Anything else (a batch the cleaner cannot decode, say) leaves the log as it was: Kafka
