@@ -10,6 +10,8 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { NetCommand } from './netns-plan.ts'
 
+/** Set to 0 to turn the namespaced tests and faults off even where they could run. */
+export const NETNS_ENV = 'TRIB_NETNS'
 /** Deadline of one `ip`/`tc` command. */
 export const NET_COMMAND_TIMEOUT_MS = 10_000
 const BIN_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/bin']
@@ -66,7 +68,7 @@ let availability: Promise<NetnsAvailability> | null = null
 /**
  * Whether namespaced clusters can run here: root, iproute2 installed, `ip netns add` works,
  * and a veth pair with a blackhole qdisc (the cut) can be made. The probe namespace is
- * removed again. Answered once per process.
+ * removed again. Answered once per process. TRIB_NETNS=0 turns it off (the reason says so).
  */
 export function netnsAvailable(): Promise<NetnsAvailability> {
   availability ??= probe()
@@ -74,6 +76,7 @@ export function netnsAvailable(): Promise<NetnsAvailability> {
 }
 
 async function probe(): Promise<NetnsAvailability> {
+  if (process.env[NETNS_ENV] === '0') return { ok: false, reason: `turned off by ${NETNS_ENV}=0` }
   if (process.platform !== 'linux') return { ok: false, reason: `network namespaces need Linux (this is ${process.platform})` }
   if (process.getuid?.() !== 0) return { ok: false, reason: 'network namespaces need root (uid 0)' }
   for (const name of ['ip', 'tc']) if (netBinary(name) === null) return { ok: false, reason: `${name} (iproute2) is not installed` }
