@@ -5,9 +5,11 @@
  * (ConsumerPerformance): a header and one summary line of the same columns.
  */
 import { randomInt } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { Client } from '@tributary/client'
 import { CliError } from '../cli-error.js'
+import { consumerConfig } from './consumer-config.js'
 import { runConsumerPerf } from './consumer-perf.js'
 import { bootstrapFlag, intFlag } from './perf-flags.js'
 import { CONSUMER_DETAILED_HEADER, CONSUMER_HEADER, formatConsumerFinal } from './perf-format.js'
@@ -26,6 +28,7 @@ interface ConsumerPerfFlags {
   reportingInterval?: string
   hideHeader?: boolean
   fetchSize?: string
+  'consumer.config'?: string
   json?: boolean
 }
 
@@ -46,6 +49,7 @@ export function consumerPerfCommand(io: PerfIo): Command {
     .option('--reporting-interval <ms>', 'interval between detailed stats lines', '5000')
     .option('--hide-header', 'do not print the header line')
     .option('--fetch-size <bytes>', 'bytes to fetch per partition per request (max.partition.fetch.bytes)')
+    .option('--consumer.config <file>', 'consumer config properties file (group.id, auto.offset.reset, fetch.max.wait.ms, ...); the flags above win')
     .option('--json', 'print the result as one JSON object on stdout (detailed lines go to stderr)')
     .action(async (flags: ConsumerPerfFlags) => {
       if (flags.topic === undefined || flags.topic === '') throw new CliError('--topic is required')
@@ -53,10 +57,15 @@ export function consumerPerfCommand(io: PerfIo): Command {
       const timeoutMs = intFlag('--timeout', flags.timeout, 1)
       const reportingIntervalMs = intFlag('--reporting-interval', flags.reportingInterval, 1)
       const partitionMaxBytes = flags.fetchSize === undefined ? undefined : intFlag('--fetch-size', flags.fetchSize, 1)
-      const group = flags.group ?? `perf-consumer-${randomInt(100_000)}`
-      const client = new Client({ bootstrap: bootstrapFlag(flags.bootstrapServer ?? flags.brokerList), clientId: 'consumer-perf-test' })
+      const file = consumerConfig(flags['consumer.config'] === undefined ? null : readFileSync(flags['consumer.config'], 'utf8'))
+      const group = flags.group ?? file.consumer.groupId ?? `perf-consumer-${randomInt(100_000)}`
+      const flagBootstrap = flags.bootstrapServer ?? flags.brokerList
+      const bootstrap = flagBootstrap === undefined && file.client.bootstrap !== undefined ? file.client.bootstrap : bootstrapFlag(flagBootstrap)
+      const client = new Client({ ...file.client, bootstrap, clientId: file.client.clientId ?? 'consumer-perf-test' })
       try {
-        const consumer = client.consumer({ groupId: group, fromBeginning: flags.fromLatest !== true, ...(partitionMaxBytes === undefined ? {} : { partitionMaxBytes }) })
+        // Kafka's tool reads from the earliest offset unless --from-latest (or the file) says otherwise.
+        const fromBeginning = flags.fromLatest === true ? false : (file.consumer.fromBeginning ?? true)
+        const consumer = client.consumer({ ...file.consumer, groupId: group, fromBeginning, ...(partitionMaxBytes === undefined ? {} : { partitionMaxBytes }) })
         const lines = flags.json === true ? io.err : io.out
         if (flags.showDetailedStats === true && flags.hideHeader !== true) lines(CONSUMER_DETAILED_HEADER)
         const startEpochMs = Date.now()

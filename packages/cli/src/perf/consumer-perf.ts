@@ -32,11 +32,14 @@ export async function runConsumerPerf(consumer: Consumer, o: ConsumerPerfOptions
   let records = 0
   let bytes = 0
   let win = { records: 0, bytes: 0, startMs }
+  let giveUp: () => void = () => undefined
+  const gaveUp = new Promise<void>((resolve) => (giveUp = resolve))
   const watch = setInterval(() => {
     const now = performance.now()
     if (rebalanceMs === null && consumer.assignment().length > 0) rebalanceMs = now - startMs
     if (now - lastRecordMs > o.timeoutMs && !timedOut) {
       timedOut = true
+      giveUp()
       void consumer.close()
     }
   }, WATCH_INTERVAL_MS)
@@ -48,8 +51,11 @@ export async function runConsumerPerf(consumer: Consumer, o: ConsumerPerfOptions
         win = { records: 0, bytes: 0, startMs: now }
       }, o.reportingIntervalMs)
   try {
-    await consumer.subscribe([o.topic])
-    while (records < o.messages) {
+    // The timeout covers the start too (a cluster that does not answer metadata).
+    const subscribed = consumer.subscribe([o.topic])
+    subscribed.catch(() => undefined)
+    await Promise.race([subscribed, gaveUp])
+    while (!timedOut && records < o.messages) {
       const r = await consumer.next()
       if (r === null) break
       records++
