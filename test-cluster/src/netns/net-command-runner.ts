@@ -49,16 +49,20 @@ export async function runNetPlan(plan: readonly NetCommand[]): Promise<void> {
   for (const command of plan) await runNetCommand(command)
 }
 
-/** Synchronous variant, for the process 'exit' hook (no event loop left there). Never throws. */
-export function runNetPlanSync(plan: readonly NetCommand[]): void {
-  for (const command of plan) {
-    try {
-      const { file, args } = resolveArgv(command.argv)
-      execFileSync(file, args, { timeout: NET_COMMAND_TIMEOUT_MS, stdio: 'ignore' })
-    } catch {
-      // Best effort: the next run's sweep removes whatever is left.
-    }
+/** Synchronous variant of runNetCommand for the process 'exit' hook (no event loop left there): stdout, '' on any failure. Never throws. */
+export function runNetCommandSync(command: NetCommand): string {
+  try {
+    const { file, args } = resolveArgv(command.argv)
+    return execFileSync(file, args, { timeout: NET_COMMAND_TIMEOUT_MS, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  } catch {
+    // Best effort: the next run's sweep removes whatever is left.
+    return ''
   }
+}
+
+/** Synchronous variant of runNetPlan; never throws. */
+export function runNetPlanSync(plan: readonly NetCommand[]): void {
+  for (const command of plan) runNetCommandSync(command)
 }
 
 export type NetnsAvailability = { readonly ok: true } | { readonly ok: false; readonly reason: string }

@@ -120,13 +120,18 @@ describe('NetnsTopology (real namespaces)', () => {
     expect(await reachability(net)).toHaveLength(6)
   })
 
-  it('removes its namespaces, root links and claim on destroy', async (ctx) => {
+  it('removes its namespaces, root links and claim on destroy, ending a process left inside', async (ctx) => {
     if (!available.ok) return ctx.skip(available.reason)
     const t = await NetnsTopology.create(2)
     const runId = t.runId
+    const [command, ...args] = [...t.execPrefix(2), nodeBinary(), '-e', 'setInterval(() => {}, 1000)']
+    const leftover = spawn(command ?? 'ip', args, { stdio: 'ignore' })
+    const leftoverExited = new Promise<NodeJS.Signals | null>((r) => leftover.once('exit', (_code, signal) => r(signal)))
+    await waitFor(async () => ((await runNetCommand({ argv: ['ip', 'netns', 'pids', t.namespaceOf(2)] })).trim() === String(leftover.pid) ? true : null), 'the process to show in node 2\'s namespace', 5000)
     expect(await namespaces()).toEqual(expect.arrayContaining([`trib-${runId}-n1`, `trib-${runId}-n2`]))
     expect(claimedRunIds()).toContain(runId)
     await t.destroy()
+    expect(await leftoverExited).toBe('SIGKILL')
     expect((await namespaces()).filter((n) => n.startsWith(`trib-${runId}-`))).toEqual([])
     expect(await rootLinks()).not.toMatch(new RegExp(`trib${runId}r\\d`))
     expect(claimedRunIds()).not.toContain(runId)

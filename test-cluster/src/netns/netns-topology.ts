@@ -16,10 +16,10 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runNetCommand, runNetPlan, runNetPlanSync, netBinary } from './net-command-runner.ts'
+import { netBinary, runNetCommand, runNetCommandSync, runNetPlan, runNetPlanSync } from './net-command-runner.ts'
 import {
   allLinks, createPlan, cutPlan, destroyPlan, execPrefix, healPlan, linkKey, NetnsNaming, parseNamespace, parseRootLink,
-  RUN_ID_MAX, RUN_ID_MIN, sweepPlan,
+  RUN_ID_MAX, RUN_ID_MIN, sweepPlan, type NetCommand,
 } from './netns-plan.ts'
 
 /** Where run claims live (tmpfs on Linux: gone after a reboot, like the namespaces). */
@@ -131,11 +131,16 @@ export class NetnsTopology {
     for (const [a, b] of this.cuts()) await this.heal(a, b)
   }
 
-  /** Removes the namespaces (their veths and the root routes go with them) and the claim. Idempotent. */
+  /**
+   * Removes the namespaces (their veths and the root routes go with them) and the claim,
+   * after SIGKILLing any process still inside them (close the cluster first: this is the
+   * backstop for a node the harness lost track of). Idempotent.
+   */
   async destroy(): Promise<void> {
     if (this.destroyed) return
     this.destroyed = true
     live.delete(this)
+    for (const n of this.nodes) killPids(parsePids(await runNetCommand(pidsCommand(this.naming.namespace(n)))))
     await runNetPlan(destroyPlan(this.naming, this.nodeCount))
     await rm(join(STATE_DIR, String(this.runId)), { force: true })
   }
@@ -143,6 +148,7 @@ export class NetnsTopology {
   private destroySync(): void {
     if (this.destroyed) return
     this.destroyed = true
+    for (const n of this.nodes) killPids(parsePids(runNetCommandSync(pidsCommand(this.naming.namespace(n)))))
     runNetPlanSync(destroyPlan(this.naming, this.nodeCount))
     try {
       rmSync(join(STATE_DIR, String(this.runId)), { force: true })
@@ -268,15 +274,7 @@ export async function sweepStaleRuns(): Promise<number[]> {
   // by pid, and only those inside a stale namespace of ours.
   for (const name of namespaces) {
     const p = parseNamespace(name)
-    if (p === null || !stale.has(p.runId)) continue
-    const pids = (await runNetCommand({ argv: ['ip', 'netns', 'pids', name], mayFail: true })).split('\n').map(Number).filter((pid) => Number.isInteger(pid) && pid > 1 && pid !== process.pid)
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL')
-      } catch {
-        // Gone already.
-      }
-    }
+    if (p !== null && stale.has(p.runId)) killPids(parsePids(await runNetCommand(pidsCommand(name))))
   }
   const plan = sweepPlan(stale, namespaces, rootLinks)
   for (const name of namespaces) {
@@ -286,6 +284,29 @@ export async function sweepStaleRuns(): Promise<number[]> {
   await runNetPlan(plan)
   for (const f of staleClaims) await rm(join(STATE_DIR, f), { force: true })
   return [...stale].sort((a, b) => a - b)
+}
+
+function pidsCommand(namespace: string): NetCommand {
+  return { argv: ['ip', 'netns', 'pids', namespace], mayFail: true }
+}
+
+/** `ip netns pids` output: one pid a line. */
+function parsePids(stdout: string): number[] {
+  return stdout.split('\n').map(Number).filter((pid) => Number.isInteger(pid) && pid > 1 && pid !== process.pid)
+}
+
+/**
+ * SIGKILLs processes found inside one of our namespaces: only the harness puts processes
+ * there (the nodes it spawned with execPrefix), so these are nodes it lost track of.
+ */
+function killPids(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // Gone already.
+    }
+  }
 }
 
 /** Run ids with a claim file (live or not): for tests. */
