@@ -39,10 +39,10 @@ export function tributaryTable(runs: readonly TributaryResults[]): string[] {
       rows.push(f === null ? [r.mode, name, FAILED, '-', '-', '-', '-', '-'] : [r.mode, name, int(f.records), int(f.recordsPerSec), mb(f.mbPerSec), lat(f.latency), cores(f.serverCores), cores(f.clientCores)])
     }
     const e = r.e2e
-    rows.push(e === null ? [r.mode, 'end-to-end @ fixed rate', FAILED, '-', '-', '-', '-', '-'] : [r.mode, 'end-to-end @ fixed rate', int(e.latency.count), int(e.recordsPerSec), '-', lat(e.latency), cores(e.serverCores), '-'])
+    rows.push(e === null ? [r.mode, 'end-to-end @ fixed rate', FAILED, '-', '-', '-', '-', '-'] : [r.mode, 'end-to-end @ fixed rate', int(e.latency.count), int(e.recordsPerSec), '-', lat(e.latency), cores(e.serverCores), cores(e.clientCores)])
     if (e !== null) rows.push([r.mode, '  its produce acks', int(e.ack?.count ?? null), '-', '-', lat(e.ack), '-', '-'])
     const q = r.sequential
-    rows.push(q === null ? [r.mode, 'sequential produce (1 in flight)', FAILED, '-', '-', '-', '-', '-'] : [r.mode, 'sequential produce (1 in flight)', int(q.latency.count), int(q.recordsPerSec), '-', lat(q.latency), cores(q.serverCores), '-'])
+    rows.push(q === null ? [r.mode, 'sequential produce (1 in flight)', FAILED, '-', '-', '-', '-', '-'] : [r.mode, 'sequential produce (1 in flight)', int(q.latency.count), int(q.recordsPerSec), '-', lat(q.latency), cores(q.serverCores), cores(q.clientCores)])
   }
   return table(['mode', 'workload', 'records', 'records/s', 'MB/s', 'latency ms p50 / p99 / p99.9 / max', 'server cores', 'client cores'], rows)
 }
@@ -70,4 +70,10 @@ export function peerTable(runs: readonly TributaryResults[], nats: NatsResults):
   add('sequential produce p99.9, ms (lower is better)', (r) => r.sequential?.latency.p999Ms ?? null, nats.sequential.p999, msf)
   add('end-to-end p99 at fixed rate vs NATS sequential p99, ms (lower is better)', (r) => r.e2e?.latency.p99Ms ?? null, nats.sequential.p99, msf)
   return table(['workload', 'Tributary fsync', 'Tributary page-cache', 'NATS R3 (page cache)', 'fsync / NATS', 'page-cache / NATS'], rows)
+}
+
+/** One line: the cores NATS's servers and client used per throughput workload (bench.mjs's figures). */
+export function natsCoresLine(nats: NatsResults): string {
+  const f = (name: string, c: { readonly serverCores: number | null; readonly clientCores: number | null }): string => `${name} ${cores(c.serverCores)} / ${cores(c.clientCores)}`
+  return `NATS cores (servers / client): ${[f('produce 100 B', nats.produce100), f('produce 1 KiB', nats.produce1k), f(`consume 100 B (batch ${nats.consume100.batch})`, nats.consume100), f(`consume 1 KiB (batch ${nats.consume1k.batch})`, nats.consume1k)].join('; ')}`
 }

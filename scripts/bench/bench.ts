@@ -15,7 +15,7 @@
  */
 import { access } from 'node:fs/promises'
 import { benchArgs, environment, writeResult } from './bench-report.ts'
-import { peerTable, tributaryTable } from './bench-table.ts'
+import { natsCoresLine, peerTable, tributaryTable } from './bench-table.ts'
 import { DEFAULT_NATS_DIR, natsSetupProblem, runNatsWorkloads, type NatsResults } from './nats-peer.ts'
 import { runTributaryWorkloads, type FlushPolicy, type TributaryPlan, type TributaryResults } from './tributary-workloads.ts'
 import { TRIB_BIN } from '../../test-cluster/src/controller-cluster.ts'
@@ -167,6 +167,8 @@ if (nats !== null) {
   log(`Tributary vs NATS JetStream R3 (${nats.version}, default config: acknowledged after a majority wrote to the page cache; bench.mjs lean publisher, window ${nats.produce100.window}; consume = the better of its batch sizes; sequential = publish-and-wait-ack on the stream leader). Tributary fsync = replicas fsync before they count toward the high watermark; page-cache = Kafka's mode.`)
   log('')
   for (const line of peerTable(runs, nats)) log(line)
+  log('')
+  log(natsCoresLine(nats))
 }
 const file = await writeResult('bench', { environment: environment(), plan, peer, failures, tributary: runs, nats })
 log('')

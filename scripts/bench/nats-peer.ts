@@ -24,14 +24,20 @@ export interface NatsPlan {
   readonly latencyRecords: number
 }
 
-export interface NatsTput {
+/** bench.mjs's CPU figures: cores the three servers and the client used during the run. */
+export interface NatsCores {
+  readonly serverCores: number | null
+  readonly clientCores: number | null
+}
+
+export interface NatsTput extends NatsCores {
   readonly msgsPerSec: number
   readonly MBps: number
   readonly count: number
   readonly window: number
 }
 
-export interface NatsConsume {
+export interface NatsConsume extends NatsCores {
   readonly msgsPerSec: number
   readonly MBps: number
   readonly count: number
@@ -117,15 +123,19 @@ function num(o: Record<string, unknown>, key: string): number {
   return v
 }
 
+function coresOf(o: Record<string, unknown>): NatsCores {
+  return { serverCores: typeof o.serverCores === 'number' ? o.serverCores : null, clientCores: typeof o.clientCores === 'number' ? o.clientCores : null }
+}
+
 function tputOf(results: readonly Record<string, unknown>[]): NatsTput {
   const r = results.find((x) => x.kind === 'tput')
   if (r === undefined) throw new Error('bench.mjs printed no tput RESULT')
-  return { msgsPerSec: num(r, 'msgsPerSec'), MBps: num(r, 'MBps'), count: num(r, 'count'), window: num(r, 'window') }
+  return { msgsPerSec: num(r, 'msgsPerSec'), MBps: num(r, 'MBps'), count: num(r, 'count'), window: num(r, 'window'), ...coresOf(r) }
 }
 
 /** The better of bench.mjs's consumer batch sizes (it tries max_messages 1000 and 10000). */
 function consumeOf(results: readonly Record<string, unknown>[]): NatsConsume {
-  const all = results.filter((x) => x.kind === 'consume').map((r) => ({ msgsPerSec: num(r, 'msgsPerSec'), MBps: num(r, 'MBps'), count: num(r, 'count'), batch: num(r, 'batch') }))
+  const all = results.filter((x) => x.kind === 'consume').map((r) => ({ msgsPerSec: num(r, 'msgsPerSec'), MBps: num(r, 'MBps'), count: num(r, 'count'), batch: num(r, 'batch'), ...coresOf(r) }))
   if (all.length === 0) throw new Error('bench.mjs printed no consume RESULT')
   return all.reduce((a, b) => (b.msgsPerSec > a.msgsPerSec ? b : a))
 }

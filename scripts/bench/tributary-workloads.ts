@@ -51,6 +51,7 @@ export interface LatencyFigure {
   readonly ack: LatencyFigures | null
   readonly recordsPerSec: number
   readonly serverCores: number | null
+  readonly clientCores: number | null
   readonly detail: unknown
 }
 
@@ -80,6 +81,11 @@ async function withServerCores<T>(cluster: BrokerCluster, work: () => Promise<T>
   const wallMs = performance.now() - t0
   const after = await serverCpu(cluster)
   return { value, serverCores: wallMs > 0 ? (after - before) / (wallMs / 1000) : null, wallMs }
+}
+
+/** The client process's CPU seconds over the run's wall time (it includes the tool's start-up). */
+function clientCores(cpuSeconds: number | undefined, wallMs: number): number | null {
+  return cpuSeconds === undefined || wallMs <= 0 ? null : cpuSeconds / (wallMs / 1000)
 }
 
 function worstLatency(list: readonly LatencyFigures[]): LatencyFigures {
@@ -112,7 +118,7 @@ async function produce(cluster: BrokerCluster, plan: TributaryPlan, topic: strin
     mbPerSec: (acked * recordSize) / 1e6 / (elapsedMs / 1000),
     latency: worstLatency(results.map((r) => r.latency)),
     serverCores,
-    clientCores: clientCpu / (wallMs / 1000),
+    clientCores: clientCores(clientCpu, wallMs),
     detail: results,
   }
 }
@@ -122,7 +128,7 @@ async function consume(cluster: BrokerCluster, topic: string, records: number, l
     runPerfTool<ConsumerPerfResult>('consumer-perf-test', ['--bootstrap-server', cluster.bootstrap().join(','), '--topic', topic, '--messages', String(records), '--group', `bench-${topic}`, '--timeout', '30000'], `  [${label}] `))
   if (r.records < records) throw new Error(`${label}: read ${r.records} of ${records} records${r.timedOut ? ' (timed out)' : ''}`)
   // Kafka's fetch.* figures: the group's assignment time left out.
-  return { records: r.records, recordsPerSec: r.fetchRecordsPerSec, mbPerSec: r.fetchMbPerSec, latency: null, serverCores, clientCores: (r.processCpuSeconds ?? 0) / (wallMs / 1000), detail: r }
+  return { records: r.records, recordsPerSec: r.fetchRecordsPerSec, mbPerSec: r.fetchMbPerSec, latency: null, serverCores, clientCores: clientCores(r.processCpuSeconds, wallMs), detail: r }
 }
 
 /** Creates the run's topics, then runs every workload once, in order. */
@@ -154,14 +160,14 @@ export async function runTributaryWorkloads(mode: FlushPolicy, plan: TributaryPl
     const e2e = await attempt(`end-to-end latency at ${plan.e2eRate} records/s (${plan.e2eRecords} records)`, async (): Promise<LatencyFigure> => {
       const run = await withServerCores(cluster, () =>
         runPerfTool<EndToEndResult>('end-to-end-latency', ['--bootstrap-server', bootstrap, '--topic', 'perf-e2e', '--num-records', String(plan.e2eRecords), '--record-size', '100', '--throughput', String(plan.e2eRate), '--producer-props', ...plan.latencyProps], `  [${mode} e2e] `))
-      return { latency: run.value.endToEnd, ack: run.value.ack, recordsPerSec: run.value.recordsPerSec, serverCores: run.serverCores, detail: run.value }
+      return { latency: run.value.endToEnd, ack: run.value.ack, recordsPerSec: run.value.recordsPerSec, serverCores: run.serverCores, clientCores: clientCores(run.value.processCpuSeconds, run.wallMs), detail: run.value }
     })
 
     const sequential = await attempt(`sequential produce latency (${plan.latencyRecords} records, one in flight)`, async (): Promise<LatencyFigure> => {
       const run = await withServerCores(cluster, () =>
         runPerfTool<ProducerPerfResult>('producer-perf-test', ['--bootstrap-server', bootstrap, '--topic', 'perf-seq', '--num-records', String(plan.latencyRecords), '--record-size', '100', '--throughput', '-1', '--records-per-send', '1', '--sends-in-flight', '1', '--warmup-records', '500', '--reporting-interval', '0', '--producer-props', ...plan.latencyProps], `  [${mode} sequential] `))
       if (run.value.failed > 0) throw new Error(`${run.value.failed} records failed (${run.value.firstError ?? ''})`)
-      return { latency: run.value.latency, ack: null, recordsPerSec: run.value.recordsPerSec, serverCores: run.serverCores, detail: run.value }
+      return { latency: run.value.latency, ack: null, recordsPerSec: run.value.recordsPerSec, serverCores: run.serverCores, clientCores: clientCores(run.value.processCpuSeconds, run.wallMs), detail: run.value }
     })
     return { mode, produce100, produce1k, consume100, consume1k, e2e, sequential, errors }
   } finally {
