@@ -24,7 +24,7 @@ import {
   RecordBatchLayout as L,
 } from './layout.js'
 import { RecordBatchLimits } from './limits.js'
-import type { RecordInput } from './record.js'
+import type { RecordHeader, RecordInput } from './record.js'
 import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js'
 
 export interface RecordBatchInput {
@@ -45,6 +45,7 @@ export interface EncodeOptions {
   readonly codecs?: CompressionCodecs
 }
 
+const NO_HEADERS: readonly RecordHeader[] = []
 const INT64_MIN = -(2n ** 63n)
 const INT64_MAX = 2n ** 63n - 1n
 
@@ -107,20 +108,27 @@ export function encodeRecordBatch(input: RecordBatchInput, options: EncodeOption
   const bodyBytes: number[] = new Array<number>(records.length)
   const headerKeyBytes: number[] = []
   let recordsBytes = 0
+  checkInt64('record 0 timestamp', baseTimestamp)
   for (let i = 0; i < records.length; i++) {
     const r = records[i]
-    checkInt64(`record ${i} timestamp`, r.timestamp)
-    if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp
-    const timestampDelta = r.timestamp - baseTimestamp
-    checkInt64(`record ${i} timestamp delta from the first record`, timestampDelta)
+    // Records of one send usually share a timestamp: their delta is 0 (one byte), with no
+    // BigInt arithmetic (the largest per-record cost of this loop otherwise).
+    let timestampDeltaBytes = 1
+    if (r.timestamp !== baseTimestamp) {
+      checkInt64(`record ${i} timestamp`, r.timestamp)
+      if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp
+      const timestampDelta = r.timestamp - baseTimestamp
+      checkInt64(`record ${i} timestamp delta from the first record`, timestampDelta)
+      timestampDeltaBytes = sizeOfVarlong(timestampDelta)
+    }
     const offsetDelta = r.offsetDelta ?? i
     checkInt(`record ${i} offsetDelta`, offsetDelta, 32)
     if (offsetDelta <= previousOffsetDelta) {
       throw new RangeError(`record ${i} offsetDelta ${offsetDelta} must exceed the previous ${previousOffsetDelta}`)
     }
     previousOffsetDelta = offsetDelta
-    let size = 1 + sizeOfVarlong(timestampDelta) + sizeOfVarint(offsetDelta) + nullableBytesSize(r.key) + nullableBytesSize(r.value)
-    const headers = r.headers ?? []
+    let size = 1 + timestampDeltaBytes + sizeOfVarint(offsetDelta) + nullableBytesSize(r.key) + nullableBytesSize(r.value)
+    const headers = r.headers ?? NO_HEADERS
     size += sizeOfVarint(headers.length)
     for (const h of headers) {
       const keyBytes = Buffer.byteLength(h.key, 'utf8')
@@ -137,8 +145,11 @@ export function encodeRecordBatch(input: RecordBatchInput, options: EncodeOption
   // Refuse an oversized uncompressed batch before allocating it.
   if (compression === 'none' && L.headerBytes + recordsBytes > RecordBatchLimits.batchBytesMax) throw batchTooLarge(L.headerBytes + recordsBytes)
 
-  // Writing pass.
-  const recordsRegion = Buffer.alloc(recordsBytes)
+  // Writing pass. Uncompressed records are written in place in the batch (no second copy);
+  // every byte of the region and of the header is written below (the asserts check the sizes).
+  const inPlace = compression === 'none'
+  const batchBuffer = inPlace ? Buffer.allocUnsafe(L.headerBytes + recordsBytes) : null
+  const recordsRegion = batchBuffer === null ? Buffer.allocUnsafe(recordsBytes) : batchBuffer.subarray(L.recordsPos)
   let pos = 0
   let headerIndex = 0
   for (let i = 0; i < records.length; i++) {
@@ -146,11 +157,12 @@ export function encodeRecordBatch(input: RecordBatchInput, options: EncodeOption
     pos = writeVarint(recordsRegion, pos, bodyBytes[i])
     const bodyStart = pos
     recordsRegion[pos++] = 0 // record attributes: unused
-    pos = writeVarlong(recordsRegion, pos, r.timestamp - baseTimestamp)
+    if (r.timestamp === baseTimestamp) recordsRegion[pos++] = 0 // timestampDelta 0
+    else pos = writeVarlong(recordsRegion, pos, r.timestamp - baseTimestamp)
     pos = writeVarint(recordsRegion, pos, r.offsetDelta ?? i)
     pos = writeNullableBytes(recordsRegion, pos, r.key)
     pos = writeNullableBytes(recordsRegion, pos, r.value)
-    const headers = r.headers ?? []
+    const headers = r.headers ?? NO_HEADERS
     pos = writeVarint(recordsRegion, pos, headers.length)
     for (const h of headers) {
       const keyBytes = headerKeyBytes[headerIndex++]
@@ -178,7 +190,8 @@ export function encodeRecordBatch(input: RecordBatchInput, options: EncodeOption
   if (timestampType === 'log-append-time') attributes |= BatchAttributes.timestampTypeBit
   if (input.isTransactional === true) attributes |= BatchAttributes.transactionalBit
 
-  const buf = Buffer.alloc(sizeBytes)
+  const buf = batchBuffer ?? Buffer.allocUnsafe(sizeBytes)
+  assert(buf.length === sizeBytes, `batch buffer of ${buf.length} bytes for a ${sizeBytes}-byte batch`)
   buf.writeBigInt64BE(baseOffset, L.baseOffsetPos)
   buf.writeInt32BE(sizeBytes - L.logOverheadBytes, L.batchLengthPos)
   buf.writeInt32BE(partitionLeaderEpoch, L.partitionLeaderEpochPos)
@@ -191,7 +204,7 @@ export function encodeRecordBatch(input: RecordBatchInput, options: EncodeOption
   buf.writeInt16BE(producerEpoch, L.producerEpochPos)
   buf.writeInt32BE(baseSequence, L.baseSequencePos)
   buf.writeInt32BE(records.length, L.recordCountPos)
-  buf.set(payload, L.recordsPos)
+  if (!inPlace) buf.set(payload, L.recordsPos)
   // Last: the CRC covers every byte from attributes on, so nothing may change after it.
   buf.writeUInt32BE(crc32c(buf.subarray(L.attributesPos)), L.crcPos)
   return buf
