@@ -1,8 +1,8 @@
 import { readdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { decodeRecords, encodeRecordBatch, iterateBatches, type RecordInput } from '@tributary/protocol'
+import { COMPRESSION_IDS, compressionCodecs, decodeRecords, encodeRecordBatch, iterateBatches, readBatchHeader, type Compression, type RecordInput } from '@tributary/protocol'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { RECOVERY_POINT_CHECKPOINT_FILE, type PartitionLog, type SwapStep } from '../partition-log.js'
+import { PartitionLog, RECOVERY_POINT_CHECKPOINT_FILE, type SwapStep } from '../partition-log.js'
 import { testLogDir, type TestLogDir } from '../test-support.js'
 import { cleanLog, readCleanerCheckpoint, type CleanParams } from './log-cleaner.js'
 
@@ -32,7 +32,7 @@ function batch(records: readonly [string | null, string | null][], timestamp: bi
 }
 
 /** Every record, reading from the log start the way a consumer does (continuing at nextOffset). */
-async function readAll(log: PartitionLog, from = log.logStartOffset): Promise<Rec[]> {
+async function readAll(log: PartitionLog, from = log.logStartOffset, codecs = compressionCodecs): Promise<Rec[]> {
   const out: Rec[] = []
   let next = from
   while (next < log.logEndOffset) {
@@ -41,7 +41,7 @@ async function readAll(log: PartitionLog, from = log.logStartOffset): Promise<Re
     expect(read.nextOffset).toBeGreaterThan(next)
     for (const scan of iterateBatches(read.bytes)) {
       if (scan.kind !== 'batch') throw new Error('partial batch')
-      for (const r of decodeRecords(read.bytes.subarray(scan.position, scan.position + scan.header.sizeBytes))) {
+      for (const r of decodeRecords(read.bytes.subarray(scan.position, scan.position + scan.header.sizeBytes), { codecs })) {
         if (r.offset < next) continue
         out.push({ offset: r.offset, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null })
       }
@@ -193,6 +193,34 @@ describe('log cleaner: one pass over a log', () => {
       [lastClosed.endOffset - 1n, 1, Number(lastClosed.endOffset - 1n)],
     ])
     await log.close()
+  })
+})
+
+describe('log cleaner: compressed batches', () => {
+  it('re-compresses cleaned batches with their own codec, and recovery reads them back', async () => {
+    const open = (): Promise<PartitionLog> => PartitionLog.open({ dir: t.dir, logger: t.logger, syncOps: t.syncOps, config: logConfig, clock: () => t.nowMs, codecs: compressionCodecs })
+    const log = await open()
+    const codecs: readonly Compression[] = ['gzip', 'zstd', 'lz4', 'snappy']
+    for (let i = 0; i < 24; i++) {
+      const records: RecordInput[] = [0, 1, 2].map((j) => ({ key: Buffer.from(`k${(i + j) % 4}`), value: Buffer.from(`v${i}-${j}`), timestamp: BigInt(t.nowMs) }))
+      await log.append(encodeRecordBatch({ compression: codecs[i % 4]!, records }, { codecs: compressionCodecs }), 0)
+    }
+    const before = await readAll(log)
+    const activeBase = log.activeBaseOffset
+    expect(await cleanLog(log, params(t, log, { codecs: compressionCodecs, segmentBytes: 1 << 20 }))).toMatchObject({ kind: 'cleaned' })
+    const after = await readAll(log)
+    expect(after).toEqual(expectedAfterCleaning(before, activeBase, false))
+    const read = await log.read(0n, 1 << 20)
+    if (read.kind !== 'ok') throw new Error(read.kind)
+    // Every batch keeps its codec: the compression id in each header is the one it was written with.
+    for (const scan of iterateBatches(read.bytes)) {
+      if (scan.kind === 'batch') expect(readBatchHeader(read.bytes, scan.position).compressionId).toBe(COMPRESSION_IDS[codecs[Number(scan.header.baseOffset / 3n) % 4]!])
+    }
+    await t.crash(log)
+    await unlink(join(t.dir, RECOVERY_POINT_CHECKPOINT_FILE))
+    const recovered = await open()
+    expect(await readAll(recovered)).toEqual(after)
+    await recovered.close()
   })
 })
 
