@@ -5,6 +5,10 @@
  * test runs only when they are free and otherwise skips, saying why. Assumes `tsc -b` has built
  * packages/cli/dist.
  *
+ * A second test drives the node commands on a cluster moved by --port-offset: pause / resume,
+ * kill-controller (the launcher and the other nodes keep running), stop, restart through the
+ * launcher, and, once the launcher itself is SIGKILLed, restart without it and stop.
+ *
  * The nodes run in their own process group (the launcher's design), so a failing test would
  * orphan them; cleanup SIGKILLs every pid the state file names.
  */
@@ -72,8 +76,8 @@ class Launcher {
     this.exited = new Promise((resolve) => child.once('close', (code) => resolve(code)))
   }
 
-  static start(dataDir: string): Launcher {
-    const child = spawn(nodeBinary(), [TRIB_BIN, 'cluster', 'start', '--nodes', '3', '--data-dir', dataDir], {
+  static start(dataDir: string, extra: readonly string[] = []): Launcher {
+    const child = spawn(nodeBinary(), [TRIB_BIN, 'cluster', 'start', '--nodes', '3', '--data-dir', dataDir, ...extra], {
       cwd: REPO_ROOT,
       env: childEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -116,6 +120,34 @@ function run(args: readonly string[]): Promise<{ code: number | null; stdout: st
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })))
+}
+
+/** Free when neither loopback address has it bound. */
+async function portsFree(ports: readonly number[]): Promise<string | null> {
+  for (const port of ports) {
+    for (const host of ['127.0.0.1', '::1']) {
+      const busy = await new Promise<boolean>((resolve) => {
+        const server = createServer()
+        server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'))
+        server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(false)))
+      })
+      if (busy) return `port ${port} on ${host} is in use; this test needs ${ports.join(', ')}`
+    }
+  }
+  return null
+}
+
+interface StatusJson {
+  readonly activeController: number | null
+  readonly healthy: boolean
+  readonly launcher: { readonly up: boolean }
+  readonly nodes: ReadonlyArray<{ readonly id: number; readonly pid: number; readonly up: boolean; readonly paused: boolean; readonly activeController: boolean }>
+}
+
+async function statusJson(dataDir: string): Promise<StatusJson> {
+  const r = await run(['cluster', 'status', '--json', '--data-dir', dataDir])
+  expect(r.code, r.stderr).toBe(0)
+  return JSON.parse(r.stdout) as StatusJson
 }
 
 async function stateNodes(dataDir: string): Promise<StateNode[]> {
@@ -235,5 +267,70 @@ describe('trib cluster start (npm start)', () => {
     expect(image.brokers.map((b) => b.brokerId)).toContain(BROKER_ID)
 
     expect(await second.stop()).toBe(0)
+  }, 120_000)
+
+  it('pauses, resumes, kills the controller, stops and restarts nodes, with and without the launcher', async (ctx) => {
+    const offset = 433
+    const busy = await portsFree([1, 2, 3].flatMap((id) => [9091 + offset + id, 19091 + offset + id]))
+    if (busy !== null) {
+      console.warn(`skipped: ${busy}`)
+      ctx.skip(busy)
+    }
+    dataDir = await mkdtemp(join(tmpdir(), 'trib-node-control-'))
+    const dir = dataDir
+    const launcher = Launcher.start(dir, ['--port-offset', String(offset)])
+    launchers.push(launcher)
+    ctx.onTestFailed(() => console.error(launcher.dump()))
+    await launcher.waitForBanner()
+    const cmd = async (args: readonly string[], code = 0): Promise<string> => {
+      const r = await run(['cluster', ...args, '--data-dir', dir])
+      expect(r.code, `trib cluster ${args.join(' ')}\n${r.stdout}${r.stderr}`).toBe(code)
+      return code === 0 ? r.stdout : r.stderr
+    }
+    const nodes = await stateNodes(dir)
+    const pidOf = (id: number): number => nodes.find((n) => n.id === id)!.pid
+
+    // pause / resume: a paused node is up but paused, and the cluster is not healthy meanwhile.
+    expect(await cmd(['pause', '1'])).toBe(`paused node 1 (pid ${pidOf(1)})\n`)
+    expect(await cmd(['pause', '1'], 1)).toMatch(/^trib cluster: node 1 \(pid \d+\) is already paused/)
+    const paused = await statusJson(dir)
+    expect(paused.nodes.map((n) => [n.id, n.up, n.paused])).toEqual([[1, true, true], [2, true, false], [3, true, false]])
+    expect(paused.healthy).toBe(false)
+    expect(await cmd(['resume', '1'])).toBe(`resumed node 1 (pid ${pidOf(1)})\n`)
+    expect(await cmd(['resume', '1'], 1)).toBe(`trib cluster: node 1 (pid ${pidOf(1)}) is not paused\n`)
+    expect(await cmd(['kill', '7'], 1)).toBe('trib cluster: no node 7 in the local cluster in ' + dir + ' (its nodes: 1, 2, 3)\n')
+
+    // kill-controller: the launcher reports it and keeps the others running; a new controller follows.
+    const active = await waitFor(async () => (await statusJson(dir)).activeController, 'an active controller')
+    expect(await cmd(['kill-controller'])).toBe(`killed node ${active} (pid ${pidOf(active)}), the active controller\n`)
+    await waitFor(() => launcher.stderr.includes(`node ${active} exited (SIGKILL); not restarted`) || null, 'the launcher to report the kill')
+    const next = await waitFor(async () => {
+      const s = await statusJson(dir)
+      return s.activeController !== null && s.activeController !== active ? s.activeController : null
+    }, 'a new active controller')
+    expect(launcher.child.exitCode).toBeNull()
+
+    // stop (SIGTERM, waits), then restart both through the launcher.
+    const other = [1, 2, 3].find((id) => id !== active && id !== next)!
+    expect(await cmd(['stop', String(other)])).toBe(`stopped node ${other} (pid ${pidOf(other)})\n`)
+    await waitFor(() => launcher.stderr.includes(`node ${other} exited (code 0)`) || null, 'the launcher to report the stop')
+    expect(await cmd(['stop', String(other)], 1)).toMatch(new RegExp(`^trib cluster: node ${other} is not running \\(pid ${pidOf(other)} exited with code 0`))
+    expect(await cmd(['restart', String(active)])).toMatch(new RegExp(`^restarted node ${active} \\(pid \\d+; it was down\\)\\n$`))
+    expect(await cmd(['restart', String(other)])).toMatch(new RegExp(`^restarted node ${other} \\(pid \\d+; it was down\\)\\n$`))
+    await waitFor(async () => (await statusJson(dir)).healthy || null, 'every node up again')
+
+    // Without the launcher: restart starts the node detached, and stop still works.
+    launcher.child.kill('SIGKILL')
+    await launcher.exited
+    const restarted = await cmd(['restart', String(next)])
+    expect(restarted).toMatch(new RegExp(`^restarted node ${next} \\(pid (\\d+); stopped pid \\d+ with SIGTERM\\) without a launcher \\(launcher pid \\d+ is not running\\): it runs detached, its console output goes to ${dir}/node-${next}/server.log\\n$`))
+    const newPid = Number(/\(pid (\d+);/.exec(restarted)![1])
+    expect((await stateNodes(dir)).find((n) => n.id === next)!.pid).toBe(newPid)
+    const detached = await waitFor(async () => {
+      const s = await statusJson(dir)
+      return s.healthy ? s : null
+    }, 'the detached node to serve')
+    expect(detached.launcher.up).toBe(false)
+    for (const id of [1, 2, 3]) expect(await cmd(['stop', String(id)])).toMatch(new RegExp(`^stopped node ${id} \\(pid \\d+\\)\\n$`))
   }, 120_000)
 })
