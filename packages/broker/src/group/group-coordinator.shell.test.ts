@@ -104,7 +104,7 @@ describe('GroupCoordinator (the shell, over a fake partition log)', () => {
     const r = await c.findCoordinator({ key: 'g', keyType: 0 })
     expect(r).toMatchObject({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE.code, nodeId: -1 })
     expect(asked).toHaveLength(1)
-    expect(asked[0]!.topics[0]).toEqual({ name: OFFSETS_TOPIC, numPartitions: 7, replicationFactor: 3, configs: { 'cleanup.policy': 'compact', 'retention.ms': '-1' } })
+    expect(asked[0]!.topics[0]).toEqual({ name: OFFSETS_TOPIC, numPartitions: 7, replicationFactor: 3, configs: { 'cleanup.policy': 'compact', 'retention.ms': '-1', 'segment.bytes': '104857600' } })
   })
 
   it('answers from the loaded shard, reloads from the log after a failed append, and refuses once leadership moves', async () => {

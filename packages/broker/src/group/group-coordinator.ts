@@ -4,8 +4,8 @@
  *
  * - The topic: created through the controller (CreateTopics, the node's admin forwarder) on
  *   the first FindCoordinator or group request that finds it missing, with
- *   `offsets.topic.num.partitions` partitions, RF min(3, unfenced brokers) and
- *   cleanup.policy=compact: the brokers' log cleaner (log/cleaner/) keeps the latest record
+ *   `offsets.topic.num.partitions` partitions, RF min(3, unfenced brokers), segment.bytes
+ *   100 MiB (offsets.topic.segment.bytes) and cleanup.policy=compact: the brokers' log cleaner (log/cleaner/) keeps the latest record
  *   per key (every group record has a key) and time retention does not apply to a compact-only
  *   topic; retention.ms=-1 is set as well, so a later change to compact,delete cannot delete
  *   live offsets. The loader copes with the offset gaps compaction leaves (it continues after
@@ -33,7 +33,7 @@ import { coordinatorPartition, GroupCoordinatorShard, type ShardResult } from '.
 import { GroupErrorCode } from './group-error-codes.js'
 import { decodeGroupRecord, encodeGroupRecord } from './group-record-codec.js'
 import type { GroupRecord } from './group-records.js'
-import { COORDINATOR_APPEND_TIMEOUT_MS, COORDINATOR_LOAD_FETCH_BYTES, COORDINATOR_LOAD_RETRY_MS, COORDINATOR_TICK_INTERVAL_MS, OFFSETS_TOPIC_MAX_REPLICATION_FACTOR } from './group-limits.js'
+import { COORDINATOR_APPEND_TIMEOUT_MS, COORDINATOR_LOAD_FETCH_BYTES, COORDINATOR_LOAD_RETRY_MS, COORDINATOR_TICK_INTERVAL_MS, OFFSETS_TOPIC_MAX_REPLICATION_FACTOR, OFFSETS_TOPIC_SEGMENT_BYTES } from './group-limits.js'
 
 export const OFFSETS_TOPIC = '__consumer_offsets'
 
@@ -403,7 +403,7 @@ export class GroupCoordinator implements GroupRequests {
             name: OFFSETS_TOPIC,
             numPartitions: this.deps.offsetsTopicPartitions,
             replicationFactor,
-            configs: { 'cleanup.policy': 'compact', 'retention.ms': '-1' },
+            configs: { 'cleanup.policy': 'compact', 'retention.ms': '-1', 'segment.bytes': String(OFFSETS_TOPIC_SEGMENT_BYTES) },
           }],
         })
         const code = response.topics[0]?.errorCode ?? response.errorCode

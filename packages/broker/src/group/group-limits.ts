@@ -34,3 +34,9 @@ export const COORDINATOR_LOAD_RETRY_MS = 200
 export const COORDINATOR_LOAD_FETCH_BYTES = 5 * 1024 * 1024
 /** offsets.topic.replication.factor: __consumer_offsets gets min(this, unfenced brokers) replicas. */
 export const OFFSETS_TOPIC_MAX_REPLICATION_FACTOR = 3
+/**
+ * offsets.topic.segment.bytes (Kafka's default, 100 MiB): __consumer_offsets gets smaller
+ * segments than log.segment.bytes (1 GiB) so that segments close, and the log cleaner (which
+ * never touches the active segment) can compact it, long before a gigabyte of commits.
+ */
+export const OFFSETS_TOPIC_SEGMENT_BYTES = 100 * 1024 * 1024
