@@ -6,7 +6,7 @@
  * reason where namespaces cannot be made (not root, no iproute2).
  */
 import { spawn } from 'node:child_process'
-import { writeFile, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -173,6 +173,8 @@ describe('NetnsTopology (real namespaces)', () => {
       expect(claimedRunIds()).not.toContain(exiting.runId)
 
       const killed = await runChild('wait')
+      // spawn() returns before `ip netns exec` has entered the namespace and exec'd node: wait for that.
+      await waitFor(async () => ((await readFile(`/proc/${killed.orphanPid}/cmdline`, 'utf8')).includes('setInterval') ? true : null), 'the orphan to run inside its namespace', 5000)
       killed.kill()
       await killed.exited
       expect((await namespaces()).filter((n) => n.startsWith(`trib-${killed.runId}-`))).toHaveLength(2)

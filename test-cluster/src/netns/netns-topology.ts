@@ -14,7 +14,7 @@
  * the run down synchronously; after a SIGKILL the next create() anywhere sweeps it.
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
-import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { netBinary, runNetCommand, runNetCommandSync, runNetPlan, runNetPlanSync } from './net-command-runner.ts'
 import {
@@ -219,28 +219,30 @@ async function claimRunId(): Promise<number> {
   throw new Error(`no free netns run id in ${STATE_DIR}`)
 }
 
-/** Run ids whose claim is held by a live process. */
-async function liveRunIds(): Promise<Set<number>> {
-  const ids = new Set<number>()
+/** How long an empty claim (its owner between creating and writing it) counts as live. */
+const EMPTY_CLAIM_GRACE_MS = 10_000
+
+/** Every claim file's run id, and whether its owner is alive. */
+async function readClaims(): Promise<Map<number, boolean>> {
+  const claims = new Map<number, boolean>()
   let files: string[]
   try {
     files = await readdir(STATE_DIR)
   } catch {
-    return ids
+    return claims
   }
   for (const f of files) {
     const runId = Number(f)
     if (!Number.isInteger(runId)) continue
-    let stamp: string
     try {
-      stamp = await readFile(join(STATE_DIR, f), 'utf8')
+      const path = join(STATE_DIR, f)
+      const stamp = await readFile(path, 'utf8')
+      claims.set(runId, stamp === '' ? Date.now() - (await stat(path)).mtimeMs < EMPTY_CLAIM_GRACE_MS : ownerAlive(stamp))
     } catch {
-      continue
+      // Removed meanwhile: its run is gone.
     }
-    // An empty file: its owner is between open and write. Count it live.
-    if (stamp === '' || ownerAlive(stamp)) ids.add(runId)
   }
-  return ids
+  return claims
 }
 
 /**
@@ -248,28 +250,22 @@ async function liveRunIds(): Promise<Set<number>> {
  * SIGKILLing the processes still inside those namespaces: the crashed run's nodes), their
  * claims, and probe namespaces (netnsAvailable) of dead processes. Exported for tests and
  * for `npm run chaos` to call at start.
+ *
+ * Races with runs starting or ending meanwhile: the namespaces and links are listed BEFORE
+ * the claims are read. A run claims before it makes its first namespace and unclaims after
+ * its last is gone, so every listed namespace of a live run has its claim by the time the
+ * claims are read, and a claim made after that belongs to namespaces this sweep never saw.
  */
 export async function sweepStaleRuns(): Promise<number[]> {
-  const liveIds = await liveRunIds()
   const namespaces = (await runNetCommand({ argv: ['ip', 'netns', 'list'] })).split('\n').map((l) => l.trim().split(' ')[0] ?? '').filter((n) => n !== '')
   const rootLinks = (await runNetCommand({ argv: ['ip', '-o', 'link', 'show'] })).split('\n').map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1] ?? '').filter((n) => n !== '')
+  const claims = await readClaims()
   const stale = new Set<number>()
-  for (const name of namespaces) {
-    const p = parseNamespace(name)
-    if (p !== null && !liveIds.has(p.runId)) stale.add(p.runId)
+  for (const p of [...namespaces.map(parseNamespace), ...rootLinks.map(parseRootLink)]) {
+    if (p !== null && claims.get(p.runId) !== true) stale.add(p.runId)
   }
-  for (const name of rootLinks) {
-    const p = parseRootLink(name)
-    if (p !== null && !liveIds.has(p.runId)) stale.add(p.runId)
-  }
-  let files: string[] = []
-  try {
-    files = await readdir(STATE_DIR)
-  } catch {
-    // No claims yet.
-  }
-  const staleClaims = files.filter((f) => Number.isInteger(Number(f)) && !liveIds.has(Number(f)))
-  for (const f of staleClaims) stale.add(Number(f))
+  const staleClaims = [...claims].filter(([, alive]) => !alive).map(([runId]) => runId)
+  for (const runId of staleClaims) stale.add(runId)
   // Nodes a crashed run started outlive it (they keep its namespace alive): end them first,
   // by pid, and only those inside a stale namespace of ours.
   for (const name of namespaces) {
@@ -282,7 +278,7 @@ export async function sweepStaleRuns(): Promise<number[]> {
     if (probePid !== undefined && ownerStamp(Number(probePid)) === null) plan.push({ argv: ['ip', 'netns', 'del', name], mayFail: true })
   }
   await runNetPlan(plan)
-  for (const f of staleClaims) await rm(join(STATE_DIR, f), { force: true })
+  for (const runId of staleClaims) await rm(join(STATE_DIR, String(runId)), { force: true })
   return [...stale].sort((a, b) => a - b)
 }
 
