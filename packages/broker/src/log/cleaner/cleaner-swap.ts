@@ -18,11 +18,11 @@
  * was cleaned away), so the swap file ends exactly where the group ended. A crash at any step
  * therefore leaves either the old segments or the new one, never a mix that loses a record.
  */
-import { readdir, rename, unlink } from 'node:fs/promises'
+import { open, readdir, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StoreCorruptionError, type FsSyncOps, type Logger } from '@tributary/metadata-quorum'
-import { iterateBatches, type CompressionCodecs } from '@tributary/protocol'
-import { readFile } from 'node:fs/promises'
+import { RecordBatchLayout, RecordBatchLimits, iterateBatches, type CompressionCodecs } from '@tributary/protocol'
+import { RECOVERY_READ_CHUNK_BYTES } from '../log-limits.js'
 import { isMissing } from '../checkpoint-file.js'
 import { LOG_FILE_SUFFIX, OFFSET_INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, parseSegmentFileName, segmentFileStem } from '../log-segment.js'
 import { validateStoredBatch } from '../validate-stored-batch.js'
@@ -75,6 +75,48 @@ export async function completeSwap(dir: string, names: readonly string[], baseOf
 }
 
 /**
+ * Checks every batch of a swap file in full, reading it in chunks, and returns one past its
+ * last offset. Damage is a StoreCorruptionError naming the file and byte.
+ */
+async function checkSwapFile(path: string, baseOffset: bigint, codecs: CompressionCodecs | undefined): Promise<bigint> {
+  const file = await open(path, 'r')
+  try {
+    const size = (await file.stat()).size
+    let endOffset = baseOffset
+    let position = 0
+    let want = RECOVERY_READ_CHUNK_BYTES
+    while (position < size) {
+      const length = Math.min(want, size - position)
+      const chunk = Buffer.alloc(length)
+      const { bytesRead } = await file.read(chunk, 0, length, position)
+      if (bytesRead !== length) throw new StoreCorruptionError(path, `read ${bytesRead} of ${length} bytes at byte ${position}`, position)
+      let consumed = 0
+      want = RECOVERY_READ_CHUNK_BYTES
+      for (const scan of iterateBatches(chunk)) {
+        const at = position + scan.position
+        if (scan.kind === 'truncated' && position + length < size && chunk.length - scan.position >= RecordBatchLayout.logOverheadBytes) {
+          // A batch running past this chunk: read again from its start, big enough to hold it.
+          want = Math.max(want, chunk.readInt32BE(scan.position + RecordBatchLayout.batchLengthPos) + RecordBatchLayout.logOverheadBytes)
+          break
+        }
+        if (scan.kind !== 'batch') throw new StoreCorruptionError(path, `damaged batch at byte ${at}: ${scan.reason}`, at)
+        const validation = validateStoredBatch(chunk.subarray(scan.position, scan.position + scan.header.sizeBytes), { codecs })
+        if (validation.kind === 'corrupt') throw new StoreCorruptionError(path, `damaged batch at byte ${at}: ${validation.reason}`, at)
+        if (scan.header.baseOffset < endOffset) throw new StoreCorruptionError(path, `batch at byte ${at} holds offset ${scan.header.baseOffset}, expected at least ${endOffset}`, at)
+        endOffset = scan.header.lastOffset + 1n
+        consumed = scan.position + scan.header.sizeBytes
+      }
+      if (consumed === 0 && want <= length) throw new StoreCorruptionError(path, `no whole batch at byte ${position}`, position)
+      if (want > RecordBatchLimits.batchBytesMax) throw new StoreCorruptionError(path, `batch at byte ${position + consumed} declares ${want} bytes`, position + consumed)
+      position += consumed
+    }
+    return endOffset
+  } finally {
+    await file.close()
+  }
+}
+
+/**
  * Finishes or rolls back whatever a crashed cleaner left in `dir` (see the module header).
  * A swap file is checked in full first (it was fsynced before its rename, so damage there is
  * corruption, reported as such, and nothing is changed).
@@ -96,15 +138,7 @@ export async function recoverCleanerSwaps(dir: string, names: readonly string[],
   if (cleaned.length > 0) await syncOps.syncDir(dir)
   for (const baseOffset of swaps.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
     const path = swapLogPath(dir, baseOffset)
-    const bytes = await readFile(path)
-    let endOffset = baseOffset
-    for (const scan of iterateBatches(bytes)) {
-      if (scan.kind !== 'batch') throw new StoreCorruptionError(path, `damaged batch at byte ${scan.position}: ${scan.reason}`, scan.position)
-      const validation = validateStoredBatch(bytes.subarray(scan.position, scan.position + scan.header.sizeBytes), { codecs })
-      if (validation.kind === 'corrupt') throw new StoreCorruptionError(path, `damaged batch at byte ${scan.position}: ${validation.reason}`, scan.position)
-      if (scan.header.baseOffset < endOffset) throw new StoreCorruptionError(path, `batch at byte ${scan.position} holds offset ${scan.header.baseOffset}, expected at least ${endOffset}`, scan.position)
-      endOffset = scan.header.lastOffset + 1n
-    }
+    const endOffset = await checkSwapFile(path, baseOffset, codecs)
     logger.warn({ path, baseOffset: String(baseOffset), endOffset: String(endOffset) }, 'completing an interrupted log cleaner swap')
     await completeSwap(dir, await readdir(dir), baseOffset, endOffset, syncOps)
   }

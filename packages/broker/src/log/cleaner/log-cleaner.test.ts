@@ -1,4 +1,4 @@
-import { readdir, unlink } from 'node:fs/promises'
+import { readdir, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { COMPRESSION_IDS, compressionCodecs, decodeRecords, encodeRecordBatch, iterateBatches, readBatchHeader, type Compression, type RecordInput } from '@tributary/protocol'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -276,6 +276,17 @@ describe('log cleaner: crash safety of the swap', () => {
       await reopened.close()
     })
   }
+})
+
+describe('log cleaner: a damaged swap file', () => {
+  it('is corruption at open, and nothing on disk changes', async () => {
+    const log = await keyedLog(t)
+    await log.close()
+    const names = await logFiles(t.dir)
+    await writeFile(join(t.dir, '00000000000000000000.log.swap'), Buffer.concat([batch([['k', 'v']], 1n), Buffer.from('torn')]))
+    await expect(t.open(logConfig)).rejects.toThrow(/\.swap.*damaged batch at byte/)
+    expect((await logFiles(t.dir)).filter((n) => !n.endsWith('.swap'))).toEqual(names)
+  })
 })
 
 describe('log cleaner: followers of a compacted leader', () => {
