@@ -92,6 +92,17 @@ export interface ChaosRun {
   readonly ok: boolean
 }
 
+/** What went wrong without being a violation: the errors failed sends and the consumer side saw, counted by message. */
+export interface Diagnostics {
+  producerRetries: number
+  producerIdResets: number
+  sendFailures: Record<string, number>
+  consumerErrors: Record<string, number>
+}
+
+/** Error kinds printed (report.json has them all). */
+const ERROR_KINDS_PRINTED = 5
+
 /** Starts or connects to the cluster the options ask for; says in `notes` what it had to leave out. */
 async function openCluster(options: ChaosOptions, notes: string[]): Promise<ChaosCluster> {
   if (options.bootstrap !== null) {
@@ -145,6 +156,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     clients.push(c)
     return c
   }
+  const diagnostics: Diagnostics = { producerRetries: 0, producerIdResets: 0, sendFailures: {}, consumerErrors: {} }
   let failed = true
   try {
     const replicationFactor = Math.min(TOPIC_REPLICATION_FACTOR, cluster.ids.length)
@@ -230,7 +242,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       else say('the consumer group delivered and committed up to every high watermark')
     }
     await consumer.stop()
-    for (const [error, count] of consumer.errors) say(`consumer error x${count}: ${error}`)
+    const consumerErrors = [...consumer.errors].sort((a, b) => b[1] - a[1])
+    for (const [error, count] of consumerErrors.slice(0, ERROR_KINDS_PRINTED)) say(`consumer-side error x${count}: ${error}`)
+    if (consumerErrors.length > ERROR_KINDS_PRINTED) say(`... and ${consumerErrors.length - ERROR_KINDS_PRINTED} other consumer-side errors (report.json lists them)`)
+    diagnostics.consumerErrors = Object.fromEntries(consumerErrors)
     await Promise.all(clients.splice(0).map((c) => c.close({ timeoutMs: 5000 }).catch(() => undefined)))
 
     // ---- replica images -------------------------------------------------------------------
@@ -249,6 +264,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
 
     // ---- verdict ----------------------------------------------------------------------------
     const entries: HistoryEntry[] = producers.flatMap((p) => p.entries())
+    const sendFailures = countErrors(entries.flatMap((e) => (e.outcome.kind === 'fail' ? [e.outcome.error] : [])))
+    diagnostics.sendFailures = Object.fromEntries(sendFailures)
+    diagnostics.producerRetries = producers.reduce((n, p) => n + p.retries, 0)
+    diagnostics.producerIdResets = producers.reduce((n, p) => n + p.producerIdResets, 0)
     const history: History = { entries, readBacks, commits: consumer.commits, consumed: consumer.consumed, replicas, faults }
     const report = checkHistory(history, { checkConsumer: options.consumers > 0 })
     const ok = report.ok && report.counts.acknowledged > 0
@@ -256,14 +275,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       `chaos run: seed ${settings.seed}, ${settings.nodes} nodes (${settings.cluster}), ${settings.durationS} s of faults, ` +
         `kinds ${settings.faultsRun.join(',') || 'none'}${settings.faultsRun.length < settings.faultsRequested.length ? ` (requested ${settings.faultsRequested.join(',')})` : ''}`,
       `faults injected: ${faults.length} (${countBy(faults.map((f) => f.kind))}); producers ${settings.producers} x ${settings.recordsPerSecond} records/s; consumers ${settings.consumers}`,
-      `producer retries ${producers.reduce((n, p) => n + p.retries, 0)}, producer id resets ${producers.reduce((n, p) => n + p.producerIdResets, 0)}`,
+      `producer retries ${diagnostics.producerRetries}, producer id resets ${diagnostics.producerIdResets}`,
+      ...sendFailures.slice(0, ERROR_KINDS_PRINTED).map(([error, n]) => `failed sends x${n}: ${error}`),
       '',
       formatSummaryTable(report),
       ...(report.ok ? [] : ['', formatViolations(report)]),
       ...(report.counts.acknowledged === 0 ? ['', 'FAIL: no record was acknowledged'] : []),
       ...(notes.length === 0 ? [] : ['', 'notes:', ...notes.map((n) => `  ${n}`)]),
     ].join('\n')
-    await writeOutputs(options.outDir, settings, history, report, notes, summary)
+    await writeOutputs(options.outDir, settings, history, report, notes, diagnostics, summary)
     failed = false
     return { settings, history, report, notes, summary, outDir: options.outDir, ok }
   } finally {
@@ -311,6 +331,13 @@ function progress(producers: readonly ProducerWorkload[], consumer: ConsumerWork
   return `acked ${acked} (${producers.map((p) => `${p.options.producerId} ${p.acked}`).join(', ')}), failed ${failedSends}, unanswered ${sent - acked - failedSends}, consumed ${consumer.consumed.length}, commits seen ${consumer.commits.length}, faults ${faults}`
 }
 
+/** Messages counted, most frequent first. */
+function countErrors(messages: readonly string[]): [string, number][] {
+  const counts = new Map<string, number>()
+  for (const m of messages) counts.set(m, (counts.get(m) ?? 0) + 1)
+  return [...counts].sort((a, b) => b[1] - a[1])
+}
+
 function countBy(items: readonly string[]): string {
   const counts = new Map<string, number>()
   for (const i of items) counts.set(i, (counts.get(i) ?? 0) + 1)
@@ -326,7 +353,7 @@ function message(err: unknown): string {
  * sha256 and length, since the checker has compared the bytes already and they would make the
  * file as large as the data), report.json and summary.txt.
  */
-async function writeOutputs(outDir: string, settings: ChaosSettings, history: History, report: HistoryReport, notes: readonly string[], summary: string): Promise<void> {
+async function writeOutputs(outDir: string, settings: ChaosSettings, history: History, report: HistoryReport, notes: readonly string[], diagnostics: Diagnostics, summary: string): Promise<void> {
   await mkdir(outDir, { recursive: true })
   const replacer = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value)
   // Buffer's toJSON runs before a replacer sees it, so the bytes are replaced beforehand.
@@ -336,6 +363,6 @@ async function writeOutputs(outDir: string, settings: ChaosSettings, history: Hi
   }))
   const historyFile = { settings, ...history, replicas }
   await writeFile(join(outDir, 'history.json'), JSON.stringify(historyFile, replacer) + '\n')
-  await writeFile(join(outDir, 'report.json'), JSON.stringify({ settings, notes, report }, replacer, 2) + '\n')
+  await writeFile(join(outDir, 'report.json'), JSON.stringify({ settings, notes, diagnostics, report }, replacer, 2) + '\n')
   await writeFile(join(outDir, 'summary.txt'), summary + '\n')
 }
