@@ -97,7 +97,15 @@ describe('log cleaner on __consumer_offsets (3 combined nodes)', () => {
       const sizes = await Promise.all(dirs.map(logBytes))
       return sizes.every((s, i) => s * 4 < before[i]!) ? sizes : null
     }, 'every replica cleaned', 30_000)
-    console.info(`__consumer_offsets-0 after ${COMMITS} commits: ${before.join('/')} bytes -> ${after.join('/')} bytes (per replica)`)
+    // Settled: two readings 300 ms apart agree (the figure for the record, not an assertion on time).
+    let settled = after
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 300))
+      const now = await Promise.all(dirs.map(logBytes))
+      if (now.every((s, j) => s === settled[j])) break
+      settled = now
+    }
+    console.info(`__consumer_offsets-0 after ${COMMITS} commits in ${segmentsBefore} segments: ${before.join('/')} bytes -> ${settled.join('/')} bytes (per replica)`)
 
     const fetchRequest: broker.OffsetFetchRequest = { groupId: 'g1', topics: [{ name: 'events', partitionIndexes: [0] }], allTopics: false, memberId: '', memberEpoch: -1 }
     const fetched = await call(coordinator.offsetFetch, coordinator, fetchRequest)
