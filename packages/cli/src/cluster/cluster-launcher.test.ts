@@ -10,7 +10,10 @@ describe('staleClusterMessage', () => {
 
   it('names the live node pids, not a dead launcher\'s', () => {
     const message = staleClusterMessage('.trib', 100, false, [{ id: 1, pid: 101 }, { id: 3, pid: 103 }])
-    expect(message).toBe('nodes of a local cluster from .trib are still running without their launcher (node 1 pid 101, node 3 pid 103); stop them first (kill 101 103)')
+    expect(message).toBe(
+      'nodes of a local cluster from .trib are still running without their launcher (node 1 pid 101, node 3 pid 103); stop them first (npx trib cluster stop 1 --data-dir .trib; npx trib cluster stop 3 --data-dir .trib; or kill 101 103)',
+    )
+    expect(staleClusterMessage('./data', 100, false, [{ id: 2, pid: 102 }])).toContain('(npx trib cluster stop 2; or kill 102)')
     expect(message).not.toMatch(/\b100\b/)
   })
 })

@@ -93,7 +93,9 @@ export function staleClusterMessage(shown: string, launcherPid: number, launcher
   if (launcherAlive) {
     return `a local cluster is already running from ${shown} (launcher pid ${launcherPid}${nodes === '' ? '' : `; ${nodes}`}); stop it first (Ctrl-C in its terminal, or kill ${launcherPid})`
   }
-  return `nodes of a local cluster from ${shown} are still running without their launcher (${nodes}); stop them first (kill ${liveNodes.map((n) => n.pid).join(' ')})`
+  const dirFlag = shown === './data' ? '' : ` --data-dir ${shown}`
+  const stops = liveNodes.map((n) => `npx trib cluster stop ${n.id}${dirFlag}`).join('; ')
+  return `nodes of a local cluster from ${shown} are still running without their launcher (${nodes}); stop them first (${stops}; or kill ${liveNodes.map((n) => n.pid).join(' ')})`
 }
 
 /** Everything that can refuse the start, before anything is spawned; returns the layout. */
