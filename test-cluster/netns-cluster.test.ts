@@ -16,11 +16,13 @@
  * Needs root and iproute2 (`ip netns`, veth, the blackhole qdisc); elsewhere every case is
  * skipped with the reason netnsAvailable() gives. Assumes `tsc -b` has built packages/cli/dist.
  */
+import { readFile, readlink } from 'node:fs/promises'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { encodeRecordBatch } from '@tributary/protocol'
 import { Client } from '@tributary/client'
 import { BrokerClient, SendFailedError, textRecord } from './src/broker-client.ts'
 import { waitFor } from './src/controller-cluster.ts'
+import { readLocalPartition } from './src/local-log.ts'
 import { checkNumberedLog, NumberedStream } from './src/numbered-stream.ts'
 import { netnsAvailable, type NetnsAvailability } from './src/netns/net-command-runner.ts'
 import { NetnsCluster } from './src/netns/netns-cluster.ts'
@@ -68,8 +70,7 @@ describe('partitions between namespaced nodes (3 combined processes)', () => {
   it('runs each node in its own namespace, on its own address, as the spawned pid', async (ctx) => {
     if (cluster === null) return ctx.skip(available.ok ? 'cluster not started' : available.reason)
     const c = cluster
-    expect(c.bootstrap()).toEqual(c.ids.map((id) => `10.213.${c.net.runId}.${id}:${c.bootstrap()[id - 1]?.split(':')[1]}`))
-    const { readlink, readFile } = await import('node:fs/promises')
+    expect(c.bootstrap().map((address) => address.split(':')[0])).toEqual(c.ids.map((id) => `10.213.${c.net.runId}.${id}`))
     const rootNs = await readlink('/proc/self/ns/net')
     const seen = new Set<string>()
     for (const id of c.ids) {
@@ -93,8 +94,8 @@ describe('partitions between namespaced nodes (3 combined processes)', () => {
     const controller = (await c.brokers.processes.waitForLeader()).leaderId
     // A follower that is not the controller either, so only the ISR moves.
     const follower = c.ids.find((id) => id !== leader && id !== controller) ?? c.ids.find((id) => id !== leader) ?? -1
-    // A bounded delivery timeout: a stalled send fails (and says why) instead of hanging stop().
     const client = new Client({ bootstrap: c.bootstrap(), clientId: 'netns-isr', requestTimeoutMs: 2000 })
+    // A bounded delivery timeout: a stalled send fails (and says why) instead of hanging stop().
     const producer = client.producer({ acks: 'all', lingerMs: 1, batchBytes: 512, requestTimeoutMs: 2000, deliveryTimeoutMs: 10_000 })
     const stream = new NumberedStream(producer, topic, 0, { recordsPerSend: 5, window: 10 }).start()
     ctx.onTestFailed(() => console.error(`stream: ${stream.sent} sent, ${stream.acked.size} acknowledged, failed: ${JSON.stringify(stream.failed.slice(0, 3))}`))
@@ -139,8 +140,8 @@ describe('partitions between namespaced nodes (3 combined processes)', () => {
     const before = await c.brokers.waitForPartition(topic, partition, (p) => p.leaderId === isolated, 'led by the controller')
 
     // Bootstrapped from the majority side only. The client refreshes metadata from the broker
-    // that answered last first; bootstrapped with the isolated node too, it kept asking that
-    // node, whose stale view still names itself leader, and made no progress until the heal.
+    // that answered last first; when that is the isolated node, it keeps asking it, whose stale
+    // view still names itself leader, and makes no progress until the heal (requests.md, NETNS).
     const majorityClient = new Client({ bootstrap: majority.map((id) => c.brokers.brokerAddress(id)), clientId: 'netns-majority', requestTimeoutMs: 2000 })
     const producer = majorityClient.producer({ acks: 'all', lingerMs: 1, batchBytes: 512, requestTimeoutMs: 2000, deliveryTimeoutMs: 10_000 })
     const stream = new NumberedStream(producer, topic, partition, { recordsPerSend: 5, window: 10 }).start()
@@ -179,6 +180,17 @@ describe('partitions between namespaced nodes (3 combined processes)', () => {
       console.log(`netns controller isolation: controller ${isolated} (epoch ${old.epoch}) isolated, new controller ${next.leaderId} (epoch ${next.epoch}); ${topic}-${partition} leader ${isolated} -> ${after.leaderId}; ${check.acknowledged} acknowledged, ${stream.failed.length} sends failed`)
       expect(records.some((r) => r.value?.toString() === 'from-the-minority')).toBe(false)
       expect({ missing: check.missing, duplicates: check.duplicates, misplaced: check.misplaced, outOfOrder: check.outOfOrder }).toEqual({ missing: [], duplicates: [], misplaced: [], outOfOrder: 0 })
+
+      // The old leader's own copy, read from disk after a clean stop (the node stays down: this
+      // is the last case): whatever it appended alone was truncated when it came back as a
+      // follower (leader-epoch truncation, KIP-101/KIP-279), so it agrees with the log offset
+      // by offset and holds no trace of the minority's write.
+      await c.brokers.waitForIsr(topic, partition, c.ids, FAULT_TIMEOUT_MS)
+      await c.brokers.stop(isolated)
+      const oldCopy = await readLocalPartition(c.brokers.processes.logDir(isolated), topic, partition)
+      const byOffset = new Map(records.map((r) => [r.offset, r.value?.toString() ?? null]))
+      expect(oldCopy.length).toBeGreaterThanOrEqual(ACKED_PER_PHASE)
+      expect(oldCopy.filter((r) => byOffset.get(r.offset) !== (r.value?.toString() ?? null)).map((r) => `${r.offset}: ${r.value?.toString() ?? null}`)).toEqual([])
     } finally {
       direct.close()
       await stream.stop()
