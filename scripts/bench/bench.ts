@@ -13,12 +13,13 @@
  *
  * Prints Markdown tables and writes bench-results/bench-<time>.json.
  */
-import { access } from 'node:fs/promises'
+import { access, readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { benchArgs, environment, writeResult } from './bench-report.ts'
 import { natsCoresLine, peerTable, tributaryTable } from './bench-table.ts'
 import { DEFAULT_NATS_DIR, natsSetupProblem, runNatsWorkloads, type NatsResults } from './nats-peer.ts'
 import { runTributaryWorkloads, type FlushPolicy, type TributaryPlan, type TributaryResults } from './tributary-workloads.ts'
-import { TRIB_BIN } from '../../test-cluster/src/controller-cluster.ts'
+import { REPO_ROOT, TRIB_BIN } from '../../test-cluster/src/controller-cluster.ts'
 
 /** Full-run and --quick record counts. */
 const COUNTS = {
@@ -115,6 +116,24 @@ try {
   console.error(`bench: ${TRIB_BIN} is missing; build first: npm run build`)
   process.exit(1)
 }
+/** Packages whose sources changed after their last build: the run would measure old code. */
+async function staleBuilds(): Promise<string[]> {
+  const newest = async (dir: string, suffix: string): Promise<number> => {
+    let max = 0
+    for (const f of await readdir(dir, { recursive: true }).catch(() => [] as string[])) {
+      if (f.endsWith(suffix) && !f.endsWith(`.test${suffix}`)) max = Math.max(max, (await stat(join(dir, f))).mtimeMs)
+    }
+    return max
+  }
+  const stale: string[] = []
+  for (const pkg of ['protocol', 'metadata-quorum', 'broker', 'client', 'cli']) {
+    const dir = join(REPO_ROOT, 'packages', pkg)
+    if ((await newest(join(dir, 'src'), '.ts')) > (await newest(join(dir, 'dist'), '.js'))) stale.push(pkg)
+  }
+  return stale
+}
+const stale = await staleBuilds()
+if (stale.length > 0) console.error(`bench: WARNING: sources newer than the build in ${stale.join(', ')}; this run measures the last build (npm run build first)`)
 if (peer === 'nats') {
   const problem = await natsSetupProblem(values['nats-dir'])
   if (problem !== null) {
