@@ -12,6 +12,7 @@ import { CliError } from '../cli-error.js'
 import { consumerConfig } from './consumer-config.js'
 import { runConsumerPerf } from './consumer-perf.js'
 import { bootstrapFlag, intFlag } from './perf-flags.js'
+import { CONSUMER_PERF_TIMEOUT_MS, REPORTING_INTERVAL_MS } from './perf-limits.js'
 import { CONSUMER_DETAILED_HEADER, CONSUMER_HEADER, formatConsumerFinal } from './perf-format.js'
 import { processCpuSeconds } from './perf-result.js'
 import type { PerfIo } from './producer-perf-command.js'
@@ -32,8 +33,6 @@ interface ConsumerPerfFlags {
   json?: boolean
 }
 
-/** Kafka's --timeout default: the longest wait between records. */
-export const CONSUMER_PERF_TIMEOUT_MS = 10_000
 
 export function consumerPerfCommand(io: PerfIo): Command {
   return new Command('consumer-perf-test')
@@ -46,7 +45,7 @@ export function consumerPerfCommand(io: PerfIo): Command {
     .option('--from-latest', 'start at the latest offset when the group has no committed offset (default: the earliest)')
     .option('--timeout <ms>', 'the maximum allowed time between returned records', String(CONSUMER_PERF_TIMEOUT_MS))
     .option('--show-detailed-stats', 'print a line of stats every --reporting-interval')
-    .option('--reporting-interval <ms>', 'interval between detailed stats lines', '5000')
+    .option('--reporting-interval <ms>', 'interval between detailed stats lines', String(REPORTING_INTERVAL_MS))
     .option('--hide-header', 'do not print the header line')
     .option('--fetch-size <bytes>', 'bytes to fetch per partition per request (max.partition.fetch.bytes)')
     .option('--consumer.config <file>', 'consumer config properties file (group.id, auto.offset.reset, fetch.max.wait.ms, ...); the flags above win')

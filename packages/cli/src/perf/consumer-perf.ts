@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks'
 import type { Consumer } from '@tributary/client'
 import { formatConsumerInterval, mbPerSec, perSec } from './perf-format.js'
+import { CONSUMER_WATCH_INTERVAL_MS } from './perf-limits.js'
 import type { ConsumerPerfResult } from './perf-result.js'
 
 export interface ConsumerPerfOptions {
@@ -20,8 +21,6 @@ export interface ConsumerPerfOptions {
   readonly reportingIntervalMs: number
 }
 
-/** How often the run looks at the assignment (until it is there) and at the timeout. */
-const WATCH_INTERVAL_MS = 5
 
 export async function runConsumerPerf(consumer: Consumer, o: ConsumerPerfOptions, detailed: ((line: string) => void) | null): Promise<ConsumerPerfResult> {
   const startMs = performance.now()
@@ -42,7 +41,7 @@ export async function runConsumerPerf(consumer: Consumer, o: ConsumerPerfOptions
       giveUp()
       void consumer.close()
     }
-  }, WATCH_INTERVAL_MS)
+  }, CONSUMER_WATCH_INTERVAL_MS)
   const report = detailed === null || o.reportingIntervalMs <= 0
     ? null
     : setInterval(() => {

@@ -19,6 +19,7 @@ import { LatencyRecorder } from './latency-recorder.js'
 import { perSec } from './perf-format.js'
 import type { EndToEndResult } from './perf-result.js'
 import { perfPayload } from './producer-perf.js'
+import { THROTTLE_SLACK_MS } from './perf-limits.js'
 import { throttleDelayMs } from './throttle.js'
 
 /** Value layout: send time (float64, performance.now() ms), then this run's 8-byte id, then filler. */
@@ -33,8 +34,6 @@ export interface EndToEndOptions {
   /** Give up this long after the last send if records are still missing. */
   readonly timeoutMs: number
 }
-
-const THROTTLE_SLACK_MS = 1
 
 export async function runEndToEnd(client: Client, o: EndToEndOptions): Promise<EndToEndResult> {
   if (o.recordSize < E2E_HEADER_BYTES) throw new RangeError(`record size must be at least ${E2E_HEADER_BYTES} bytes (send time and run id)`)

@@ -13,7 +13,8 @@ import { bootstrapFlag, intFlag, throughputFlag } from './perf-flags.js'
 import { formatProducerFinal } from './perf-format.js'
 import { processCpuSeconds } from './perf-result.js'
 import { PRODUCER_PROPERTY_KEYS, producerConfig } from './producer-config.js'
-import { REPORTING_INTERVAL_MS, runProducerPerf } from './producer-perf.js'
+import { REPORTING_INTERVAL_MS } from './perf-limits.js'
+import { runProducerPerf } from './producer-perf.js'
 
 interface ProducerPerfFlags {
   topic?: string

@@ -15,6 +15,7 @@ import { oneLine } from '../cli-error.js'
 import { LatencyRecorder } from './latency-recorder.js'
 import { formatProducerProgress, mbPerSec, perSec } from './perf-format.js'
 import type { ProducerPerfResult } from './perf-result.js'
+import { THROTTLE_SLACK_MS, YIELD_EVERY_RECORDS } from './perf-limits.js'
 import { throttleDelayMs } from './throttle.js'
 
 export interface ProducerPerfOptions {
@@ -32,10 +33,6 @@ export interface ProducerPerfOptions {
   readonly reportingIntervalMs: number
 }
 
-/** Kafka's perf tool reports every 5 s. */
-export const REPORTING_INTERVAL_MS = 5000
-/** A throttled sender may run this far ahead of schedule before it sleeps (timers have 1 ms granularity). */
-const THROTTLE_SLACK_MS = 1
 
 /** Pseudo-random (incompressible) bytes, the same for every run. */
 export function perfPayload(size: number): Buffer {
@@ -81,6 +78,7 @@ export async function runProducerPerf(producer: Producer, o: ProducerPerfOptions
       }, o.reportingIntervalMs)
     : null
   const startMs = performance.now()
+  let sinceYield = 0
   try {
     for (let sent = 0; sent < o.numRecords; ) {
       const delayMs = throttleDelayMs(o.throughput, sent, performance.now() - startMs)
@@ -108,7 +106,11 @@ export async function runProducerPerf(producer: Producer, o: ProducerPerfOptions
         },
       )
       // Unthrottled with room in the window, the loop would never yield: let answers in.
-      if (inFlight < window && (sent & 0x3ff) < n) await new Promise<void>((resolve) => setImmediate(resolve))
+      sinceYield += n
+      if (sinceYield >= YIELD_EVERY_RECORDS) {
+        sinceYield = 0
+        if (inFlight < window) await new Promise<void>((resolve) => setImmediate(resolve))
+      }
     }
     while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve))
   } finally {
