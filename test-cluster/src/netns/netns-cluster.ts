@@ -80,6 +80,20 @@ export class NetnsCluster {
     return this.net.partition(side)
   }
 
+  /**
+   * Cuts node n off from the test process and its clients (the root namespace); its peer links
+   * stay. While it lasts, BrokerCluster waits that ask every live node time out on it: give
+   * them `on: <the other nodes>`.
+   */
+  cutRoot(id: number): Promise<void> {
+    return this.net.cutRoot(id)
+  }
+
+  healRoot(id: number): Promise<void> {
+    return this.net.healRoot(id)
+  }
+
+  /** Heals every cut, root links included. */
   healAll(): Promise<void> {
     return this.net.healAll()
   }
@@ -89,8 +103,8 @@ export class NetnsCluster {
   }
 
   dump(): string {
-    const cuts = this.net.cuts()
-    return `netns run ${this.net.runId}, cut links: ${cuts.length === 0 ? 'none' : cuts.map(([a, b]) => `${a}-${b}`).join(', ')}\n${this.brokers.dump()}`
+    const cuts = [...this.net.cuts().map(([a, b]) => `${a}-${b}`), ...this.ids.filter((id) => !this.net.isRootConnected(id)).map((id) => `${id}-test`)]
+    return `netns run ${this.net.runId}, cut links: ${cuts.length === 0 ? 'none' : cuts.join(', ')}\n${this.brokers.dump()}`
   }
 
   /** Stops every process (BrokerCluster.close), then removes the namespaces. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
-  allLinks, createPlan, cutPlan, destroyPlan, execPrefix, healPlan, linkKey, NetnsNaming, parseNamespace, parseRootLink, sweepPlan,
+  allLinks, createPlan, cutPlan, cutRootPlan, destroyPlan, execPrefix, healPlan, healRootPlan, linkKey, NetnsNaming, parseNamespace, parseRootLink, sweepPlan,
   type NetCommand,
 } from './netns-plan.ts'
 
@@ -113,6 +113,17 @@ describe('cut, heal and teardown plans', () => {
       '?tc -n trib-9-n3 qdisc del dev peer1 root',
     ])
     expect(() => cutPlan(naming, 2, 2)).toThrow(/itself/)
+  })
+
+  it('cuts and heals a node\'s root link on both ends', () => {
+    expect(lines(cutRootPlan(naming, 2))).toEqual([
+      'tc qdisc replace dev trib9r2 root blackhole',
+      'tc -n trib-9-n2 qdisc replace dev root0 root blackhole',
+    ])
+    expect(lines(healRootPlan(naming, 2))).toEqual([
+      '?tc qdisc del dev trib9r2 root',
+      '?tc -n trib-9-n2 qdisc del dev root0 root',
+    ])
   })
 
   it('tears down every namespace, root link and the range guard, tolerating what is already gone', () => {

@@ -170,6 +170,25 @@ export function healPlan(naming: NetnsNaming, a: number, b: number): NetCommand[
 }
 
 /**
+ * Drops everything between node n and the root namespace (the test process and its clients),
+ * both ways; its links to the other nodes are untouched.
+ */
+export function cutRootPlan(naming: NetnsNaming, node: number): NetCommand[] {
+  return [
+    { argv: ['tc', 'qdisc', 'replace', 'dev', naming.rootLink(node), 'root', 'blackhole'] },
+    { argv: ['tc', '-n', naming.namespace(node), 'qdisc', 'replace', 'dev', NODE_ROOT_LINK, 'root', 'blackhole'] },
+  ]
+}
+
+/** Undoes cutRootPlan. */
+export function healRootPlan(naming: NetnsNaming, node: number): NetCommand[] {
+  return [
+    { argv: ['tc', 'qdisc', 'del', 'dev', naming.rootLink(node), 'root'], mayFail: true },
+    { argv: ['tc', '-n', naming.namespace(node), 'qdisc', 'del', 'dev', NODE_ROOT_LINK, 'root'], mayFail: true },
+  ]
+}
+
+/**
  * Removes what createPlan made for nodes 1..nodeCount (deleting a namespace deletes its veths
  * and so their root-side ends and routes; the explicit link deletes cover a half-built run).
  */

@@ -120,6 +120,17 @@ describe('NetnsTopology (real namespaces)', () => {
     expect(await reachability(net)).toHaveLength(6)
   })
 
+  it('cuts a node off from the root namespace only, and heals it', async (ctx) => {
+    if (net === null) return ctx.skip(available.ok ? 'topology not created' : available.reason)
+    await net.cutRoot(2)
+    expect(net.isRootConnected(2)).toBe(false)
+    expect(await reaches(net, 0, 2)).toBe(false)
+    expect(await reaches(net, 0, 1)).toBe(true)
+    expect(await reachability(net)).toHaveLength(6)
+    await net.healAll()
+    expect(await reaches(net, 0, 2)).toBe(true)
+  })
+
   it('removes its namespaces, root links and claim on destroy, ending a process left inside', async (ctx) => {
     if (!available.ok) return ctx.skip(available.reason)
     const t = await NetnsTopology.create(2)

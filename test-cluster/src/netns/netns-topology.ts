@@ -18,7 +18,7 @@ import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { netBinary, runNetCommand, runNetCommandSync, runNetPlan, runNetPlanSync } from './net-command-runner.ts'
 import {
-  allLinks, createPlan, cutPlan, destroyPlan, execPrefix, healPlan, linkKey, NetnsNaming, parseNamespace, parseRootLink,
+  allLinks, createPlan, cutPlan, cutRootPlan, destroyPlan, execPrefix, healPlan, healRootPlan, linkKey, NetnsNaming, parseNamespace, parseRootLink,
   RUN_ID_MAX, RUN_ID_MIN, sweepPlan, type NetCommand,
 } from './netns-plan.ts'
 
@@ -35,6 +35,8 @@ export class NetnsTopology {
   readonly nodeCount: number
   /** Pairs cut now, as linkKey(a, b). */
   private readonly cutLinks = new Set<string>()
+  /** Nodes whose link to the root namespace is cut now. */
+  private readonly cutRoots = new Set<number>()
   private destroyed = false
 
   private constructor(naming: NetnsNaming, nodeCount: number) {
@@ -116,6 +118,32 @@ export class NetnsTopology {
     this.cutLinks.delete(key)
   }
 
+  /**
+   * Cuts node n off from the root namespace: the test process, its clients and the harness's
+   * probes (BrokerCluster waits that ask every live node then time out: pass `on`). Its links
+   * to other nodes stay as they are. Idempotent.
+   */
+  async cutRoot(node: number): Promise<void> {
+    this.checkLive()
+    this.checkNode(node)
+    if (this.cutRoots.has(node)) return
+    await runNetPlan(cutRootPlan(this.naming, node))
+    this.cutRoots.add(node)
+  }
+
+  async healRoot(node: number): Promise<void> {
+    this.checkLive()
+    this.checkNode(node)
+    if (!this.cutRoots.has(node)) return
+    await runNetPlan(healRootPlan(this.naming, node))
+    this.cutRoots.delete(node)
+  }
+
+  /** Whether the root namespace (the test) reaches node n now. */
+  isRootConnected(node: number): boolean {
+    return !this.cutRoots.has(node)
+  }
+
   /** Cuts n from every other node; its link to the root namespace (the test) stays up. */
   async isolate(node: number): Promise<void> {
     for (const other of this.nodes) if (other !== node) await this.cut(node, other)
@@ -126,9 +154,10 @@ export class NetnsTopology {
     for (const a of side) for (const b of this.nodes) if (!side.includes(b)) await this.cut(a, b)
   }
 
-  /** Heals every cut link. */
+  /** Heals every cut link, root links included. */
   async healAll(): Promise<void> {
     for (const [a, b] of this.cuts()) await this.heal(a, b)
+    for (const node of [...this.cutRoots]) await this.healRoot(node)
   }
 
   /**
