@@ -7,7 +7,7 @@ import type { Admin } from '@tributary/client'
 import { ErrorCode } from '@tributary/protocol'
 import { CliError, oneLine } from '../cli-error.js'
 import { addConnectionOptions, openClient, type ConnectionFlags } from './connection.js'
-import { formatGroupOffsets } from './consumer-groups-format.js'
+import { formatGroupMembers, formatGroupOffsets, formatGroupState } from './consumer-groups-format.js'
 import { hasCode } from './tool-errors.js'
 import { line, type ToolIo } from './tool-io.js'
 
@@ -17,25 +17,38 @@ export interface ConsumerGroupsFlags extends ConnectionFlags {
   readonly delete?: boolean
   readonly group?: string[]
   readonly allGroups?: boolean
+  readonly members?: boolean
+  readonly state?: boolean
+  readonly offsets?: boolean
 }
 
 export type ConsumerGroupsAction =
   | { readonly kind: 'list' }
-  | { readonly kind: 'describe'; readonly groups: readonly string[] | 'all' }
+  | { readonly kind: 'describe'; readonly groups: readonly string[] | 'all'; readonly view: DescribeView }
   | { readonly kind: 'delete'; readonly groups: readonly string[] }
+
+/** What --describe prints: the offsets (default), the members, or the state. */
+export type DescribeView = 'offsets' | 'members' | 'state'
 
 /** Pure: the flags as one action, or Kafka's complaint. */
 export function consumerGroupsAction(flags: ConsumerGroupsFlags): ConsumerGroupsAction {
   const chosen = (['list', 'describe', 'delete'] as const).filter((a) => flags[a] === true)
   if (chosen.length !== 1) throw new CliError('Command must include exactly one action: --list, --describe, --delete')
   const groups = flags.group ?? []
+  for (const flag of ['members', 'state', 'offsets', 'allGroups'] as const) {
+    if (flags[flag] === true && chosen[0] !== 'describe') throw new CliError(`Option [${flag === 'allGroups' ? 'all-groups' : flag}] is only used with [describe]`)
+  }
   switch (chosen[0]!) {
     case 'list':
       return { kind: 'list' }
-    case 'describe':
-      if (flags.allGroups === true) return { kind: 'describe', groups: 'all' }
+    case 'describe': {
+      const views = (['offsets', 'members', 'state'] as const).filter((v) => flags[v] === true)
+      if (views.length > 1) throw new CliError('Option [describe] takes at most one of these options: [members], [offsets], [state]')
+      const view = views[0] ?? 'offsets'
+      if (flags.allGroups === true) return { kind: 'describe', groups: 'all', view }
       if (groups.length === 0) throw new CliError('Option [describe] takes one of these options: [all-groups], [group]')
-      return { kind: 'describe', groups }
+      return { kind: 'describe', groups, view }
+    }
     case 'delete':
       if (groups.length === 0) throw new CliError('Option [delete] takes the option: [group]')
       return { kind: 'delete', groups }
@@ -69,11 +82,15 @@ async function perform(admin: Admin, action: ConsumerGroupsAction, io: ToolIo): 
           throw err
         }
         if (group.state === 'Dead') throw new CliError(`Consumer group '${id}' does not exist.`)
+        if (action.view === 'state') {
+          for (const text of formatGroupState(group)) out(text)
+          continue
+        }
         if (group.members.length === 0) {
           out('')
           out(`Consumer group '${id}' has no active members.`)
         }
-        for (const text of formatGroupOffsets(group)) out(text)
+        for (const text of action.view === 'members' ? formatGroupMembers(group) : formatGroupOffsets(group)) out(text)
       }
       return
     }
@@ -98,7 +115,7 @@ async function perform(admin: Admin, action: ConsumerGroupsAction, io: ToolIo): 
 const HELP = `
 Examples:
   trib consumer-groups --bootstrap-server localhost:9092 --list
-  trib consumer-groups --describe --group my-group
+  trib consumer-groups --describe --group my-group [--members | --state]
   trib consumer-groups --delete --group my-group
 --describe prints a blank line, then the columns GROUP TOPIC PARTITION CURRENT-OFFSET
 LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID (HOST and CLIENT-ID are '-': not reported).`
@@ -111,6 +128,9 @@ export function consumerGroupsCommand(io: ToolIo): Command {
     .option('--delete', 'Pass in groups to delete topic partition offsets and ownership information over the entire consumer group.')
     .option('--group <group>', 'The consumer group we wish to act on (repeatable).', (v: string, prev: string[] = []) => [...prev, v])
     .option('--all-groups', 'With --describe: apply to all consumer groups.')
+    .option('--offsets', 'With --describe: the offsets and lag per partition (the default).')
+    .option('--members', 'With --describe: the members and how many partitions each owns.')
+    .option('--state', 'With --describe: the group state and member count.')
     .addHelpText('after', HELP)
   addConnectionOptions(cmd)
   cmd.action((flags: ConsumerGroupsFlags) => runConsumerGroups(flags, io))

@@ -29,11 +29,31 @@ export function groupRows(group: GroupDescription): string[][] {
   })
 }
 
-/** The table's lines (the first is the blank line Kafka prints before the header). */
+/**
+ * Left-aligned columns joined by one space: column i is `fixed[i]` wide when given, else as
+ * wide as its widest cell; the last column is not padded. Lines end without trailing spaces.
+ */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[], fixed: readonly (number | null)[] = []): string[] {
+  const widths = header.map((h, i) => fixed[i] ?? Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const format = (cells: readonly string[]): string => cells.map((c, i) => (i < cells.length - 1 ? c.padEnd(widths[i]!) : c)).join(' ').trimEnd()
+  return [format(header), ...rows.map(format)]
+}
+
+/** The offsets table's lines (the first is the blank line Kafka prints before the header). */
 export function formatGroupOffsets(group: GroupDescription): string[] {
-  const rows = groupRows(group)
-  const width = (i: number, min: number): number => Math.max(min, HEADER[i]!.length, ...rows.map((r) => r[i]!.length))
-  const widths = [width(0, 0), width(1, 0), 10, 15, 15, 15, width(6, 0), width(7, 0)]
-  const format = (cells: readonly string[]): string => cells.map((c, i) => (i < widths.length ? c.padEnd(Math.max(widths[i]!, c.length)) : c)).join(' ').trimEnd()
-  return ['', format(HEADER), ...rows.map(format)]
+  return ['', ...formatTable(HEADER, groupRows(group), [null, null, 10, 15, 15, 15, null, null])]
+}
+
+/** `--members`: GROUP CONSUMER-ID HOST CLIENT-ID #PARTITIONS, one row per member. */
+export function formatGroupMembers(group: GroupDescription): string[] {
+  const rows = group.members.map((m) => [group.groupId, m.memberId, '-', '-', String(m.assignment.length)])
+  return ['', ...formatTable(['GROUP', 'CONSUMER-ID', 'HOST', 'CLIENT-ID', '#PARTITIONS'], rows, [null, null, null, null, null])]
+}
+
+/**
+ * `--state`: GROUP COORDINATOR (ID) ASSIGNMENT-STRATEGY STATE #MEMBERS. The coordinator is
+ * not in the SDK's description (`-`); the assignor is the broker's KIP-848 uniform one.
+ */
+export function formatGroupState(group: GroupDescription): string[] {
+  return ['', ...formatTable(['GROUP', 'COORDINATOR (ID)', 'ASSIGNMENT-STRATEGY', 'STATE', '#MEMBERS'], [[group.groupId, '-', 'uniform', group.state, String(group.members.length)]], [25, 25, 20, 15, null])]
 }

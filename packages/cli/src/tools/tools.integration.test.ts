@@ -135,6 +135,7 @@ describe('produce, offsets, consume', () => {
     expect(rows.map((r) => `${r[1]}:${r[2]}`)).toEqual(['billing:0', 'billing:1'])
     expect(rows.reduce((sum, r) => sum + Number(r[3]), 0)).toBe(3)
     for (const r of rows) expect(r[5]).toBe('0')
+    expect((await trib(['consumer-groups', '--describe', '--group', 'payers', '--state'])).out).toMatch(/^payers +- +uniform +Empty +0$/m)
 
     // A second run of the group starts where the first stopped: nothing left.
     expect(await trib(['console-consumer', '--topic', 'billing', '--group', 'payers', '--timeout-ms', '1500'])).toMatchObject({ code: 0, out: '' })
