@@ -81,6 +81,9 @@ describe('Partition with cleanup.policy=compact', () => {
     expect(await again.appendAsLeader(idempotent(5n, 10, 'k', 'five-10'), -1)).toMatchObject({ kind: 'appended' })
     const read = await again.read(0n, 1 << 20, undefined, true)
     expect(read).toMatchObject({ kind: 'ok' })
+    // cleanup.policy changed alone (the cleaner round hands the new settings over): keyless records are accepted again.
+    expect(await again.clean(1_000, { ...compacted, cleanupPolicy: 'delete' })).toBeNull()
+    expect(await again.appendAsLeader(idempotent(-1n, -1, null, 'no key'), -1)).toMatchObject({ kind: 'appended' })
     await again.close()
   })
 })

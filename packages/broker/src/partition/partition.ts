@@ -768,6 +768,17 @@ export class Partition {
    * their own logs independently, as Kafka's do. Null when there was nothing to do.
    */
   async clean(nowMs: number, settings: TopicSettings = this.settingsNow, options: { readonly ignoreDirtyRatio?: boolean } = {}): Promise<CleanResult | null> {
+    // The replica manager reconfigures partitions when a numeric setting changes; a change of
+    // the compaction keys alone reaches retention and the keyless-record check from here.
+    const now = this.settingsNow
+    if (
+      settings.cleanupPolicy !== now.cleanupPolicy ||
+      settings.deleteRetentionMs !== now.deleteRetentionMs ||
+      settings.minCompactionLagMs !== now.minCompactionLagMs ||
+      settings.minCleanableDirtyRatio !== now.minCleanableDirtyRatio
+    ) {
+      this.settingsNow = { ...now, cleanupPolicy: settings.cleanupPolicy, deleteRetentionMs: settings.deleteRetentionMs, minCompactionLagMs: settings.minCompactionLagMs, minCleanableDirtyRatio: settings.minCleanableDirtyRatio }
+    }
     if (this.phase !== 'open' || !isCompacted(settings)) return null
     const log = this.requireLog()
     const compaction = { ...DEFAULT_COMPACTION_SETTINGS, ...settings }
