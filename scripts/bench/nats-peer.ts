@@ -71,7 +71,7 @@ export async function natsSetupProblem(natsDir: string): Promise<string | null> 
     try {
       await access(join(natsDir, f))
     } catch {
-      return `NATS peer files not found in ${natsDir} (--nats-dir)`
+      return `NATS peer files (${f}) not found in ${natsDir}; pass --nats-dir <the peers/nats directory of the shared files>`
     }
   }
   try {
