@@ -11,9 +11,11 @@
 import { readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import { Client, type ClientOptions, type ClusterDescription } from '@tributary/client'
+import { ErrorCode } from '@tributary/protocol'
 import { CliError, oneLine } from '../cli-error.js'
 import { parseAddressList } from '../metadata-quorum/metadata-quorum-command.js'
 import { CLIENT_PROPERTY_KEYS, clientOptionsFrom, propertiesFromText, unknownKeys, unknownKeyWarning, type Properties } from './client-properties.js'
+import { hasCode } from './tool-errors.js'
 import { line, type ToolIo } from './tool-io.js'
 import { DEFAULT_BOOTSTRAP_SERVER, TOOL_LIMITS } from './tool-limits.js'
 
@@ -105,17 +107,25 @@ export async function openClient(
     return { client, cluster, bootstrap, close }
   } catch (err) {
     await client.close({ timeoutMs: 0 }).catch(() => undefined)
+    // gRPC UNIMPLEMENTED: something answered that serves no BrokerService (a controller listener).
+    if (hasCode(lastAttempt(err), ErrorCode.UNSUPPORTED_VERSION)) {
+      throw new CliError(`${bootstrap.join(',')} answered but is not a Tributary broker (a controller listener?); brokers listen on ${DEFAULT_BOOTSTRAP_SERVER} and up in the local cluster`)
+    }
     throw new CliError(`could not reach any broker at ${bootstrap.join(',')} within ${timeoutMs} ms (${lastCause(err)})`)
   } finally {
     clearTimeout(timer)
   }
 }
 
+/** For exhausted retries the last attempt's error, else the error itself. */
+function lastAttempt(err: unknown): unknown {
+  const errors = typeof err === 'object' && err !== null && 'errors' in err && Array.isArray(err.errors) ? (err.errors as unknown[]) : []
+  return errors.length > 0 ? errors[errors.length - 1] : err
+}
+
 /** The most telling part of a connect failure: the last attempt's gRPC detail. */
 function lastCause(err: unknown): string {
-  const errors = typeof err === 'object' && err !== null && 'errors' in err && Array.isArray(err.errors) ? (err.errors as unknown[]) : []
-  const last = errors.length > 0 ? errors[errors.length - 1] : err
-  const text = oneLine(last)
+  const text = oneLine(lastAttempt(err))
   const detail = /Last error: (.*)$/.exec(text)?.[1] ?? text
   return detail.replace(/\.?\s*Resolution note:\s*\)?$/, '').replace(/^Error: /, '')
 }

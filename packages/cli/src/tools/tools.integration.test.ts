@@ -51,10 +51,14 @@ describe('topics', () => {
     expect((await trib(['topics', '--list'])).out.split('\n')).not.toContain('orders')
   })
 
-  it('refuses an unknown topic, a missing action and --zookeeper with one line each', async () => {
+  it('refuses an unknown topic, a controller address, a missing action and --zookeeper with one line each', async () => {
+    const io0 = fakeIo()
     expect(await trib(['topics', '--describe', '--topic', 'nope'])).toEqual({ code: 1, out: '', err: "trib topics: Topic 'nope' does not exist as expected\n" })
     expect(await trib(['topics', '--delete', '--topic', 'nope'])).toEqual({ code: 1, out: '', err: "trib topics: Topic 'nope' does not exist as expected\n" })
     expect(await trib(['topics', '--delete', '--if-exists', '--topic', 'nope'])).toEqual({ code: 0, out: '', err: '' })
+    const controller = await runTool(['topics', '--list', '--bootstrap-server', `127.0.0.1:${cluster!.voters[0]!.port}`], io0)
+    expect(controller).toBe(1)
+    expect(io0.err()).toMatch(/^trib topics: 127\.0\.0\.1:\d+ answered but is not a Tributary broker \(a controller listener\?\)[^\n]*\n$/)
     const none = await trib(['topics', '--topic', 'x'])
     expect(none.code).toBe(1)
     expect(none.err).toBe('trib topics: Command must include exactly one action: --list, --describe, --create, --alter or --delete\n')
