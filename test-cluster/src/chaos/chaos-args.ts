@@ -27,7 +27,7 @@ const FLAGS: readonly Flag[] = [
   { name: 'producers', value: 'N', fallback: String(PRODUCERS), about: 'idempotent producers (acks=all, keyed)' },
   { name: 'rate', value: 'N', fallback: String(RECORDS_PER_SECOND), about: 'records per second per producer' },
   { name: 'in-flight', value: 'N', fallback: String(SENDS_IN_FLIGHT_MAX), about: 'send() calls (one record each) a producer keeps unanswered at most' },
-  { name: 'consumers', value: 'N', fallback: '1', about: 'members of the consumer group (0: no group)' },
+  { name: 'consumers', value: 'N', fallback: '2', about: 'members of the consumer group (0: no group)' },
   { name: 'partitions', value: 'N', fallback: String(TOPIC_PARTITIONS), about: 'partitions of the workload topic' },
   { name: 'keep-data', value: '', fallback: null, about: 'keep the fresh cluster\'s node directories (removed by default)' },
 ]
@@ -73,7 +73,7 @@ export function parseChaosArgs(argv: readonly string[], now: Date, randomSeed: n
   }
   const ints: Record<string, number> = {}
   for (const [name, fallback, min] of [['duration', '120', 1], ['nodes', '3', 3], ['producers', String(PRODUCERS), 1], ['rate', String(RECORDS_PER_SECOND), 1],
-    ['in-flight', String(SENDS_IN_FLIGHT_MAX), 1], ['consumers', '1', 0], ['partitions', String(TOPIC_PARTITIONS), 1]] as const) {
+    ['in-flight', String(SENDS_IN_FLIGHT_MAX), 1], ['consumers', '2', 0], ['partitions', String(TOPIC_PARTITIONS), 1]] as const) {
     const n = positiveInt(values, name, fallback, min)
     if (typeof n === 'string') return { kind: 'error', message: n }
     ints[name] = n
