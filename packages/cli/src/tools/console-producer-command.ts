@@ -6,9 +6,9 @@
  * send prints one ERROR line on stderr; at the end the tool exits 1 when any send failed.
  * Ctrl-C stops reading, then what was read is still delivered.
  */
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { Command } from 'commander'
-import { readFileSync } from 'node:fs'
 import { CliError, oneLine } from '../cli-error.js'
 import { collect, mergeProperties, parsePairs, propertiesFromText } from './client-properties.js'
 import { addConnectionOptions, openClient, readCommandConfig, type ConnectionFlags } from './connection.js'
