@@ -159,15 +159,28 @@ export class LogSegment {
     baseOffset: bigint,
     private readonly settings: SegmentSettings,
     createdMs: number,
+    /** Appended to all three file names: the log cleaner's `.cleaned` segment, before its swap. */
+    fileSuffix = '',
   ) {
     const stem = segmentFileStem(baseOffset)
     this.baseOffset = baseOffset
     this.endOffset = baseOffset
     this.offsetOfMaxTimestamp = baseOffset
-    this.logPath = join(dir, stem + LOG_FILE_SUFFIX)
-    this.offsetIndexPath = join(dir, stem + OFFSET_INDEX_FILE_SUFFIX)
-    this.timeIndexPath = join(dir, stem + TIME_INDEX_FILE_SUFFIX)
+    this.logPath = join(dir, stem + LOG_FILE_SUFFIX + fileSuffix)
+    this.offsetIndexPath = join(dir, stem + OFFSET_INDEX_FILE_SUFFIX + fileSuffix)
+    this.timeIndexPath = join(dir, stem + TIME_INDEX_FILE_SUFFIX + fileSuffix)
     this.createdMs = createdMs
+  }
+
+  /**
+   * A segment file the log cleaner wrote under `<stem>.log<fileSuffix>`, not part of any log:
+   * only indexCleaned() is meant for it, which writes `<stem>.index<fileSuffix>` and
+   * `<stem>.timeindex<fileSuffix>` beside it (the swap renames all three).
+   */
+  static async detached(dir: string, baseOffset: bigint, settings: SegmentSettings, fileSuffix: string): Promise<LogSegment> {
+    const segment = new LogSegment(dir, baseOffset, settings, 0, fileSuffix)
+    segment.size = (await stat(segment.logPath)).size
+    return segment
   }
 
   /** A new, empty segment file (the caller makes the directory entry durable). */

@@ -70,7 +70,7 @@ import {
 } from './log-limits.js'
 import { LOG_FILE_SUFFIX, LogSegment, indexTimestamp, parseSegmentFileName, segmentFileStem, type BatchSummary, type SegmentSettings, type TimestampAndOffset } from './log-segment.js'
 import { validateAppend, type InvalidAppend } from './validate-append.js'
-import { deleteSegmentFiles, recoverCleanerSwaps, swapLogPath } from './cleaner/cleaner-swap.js'
+import { CLEANED_FILE_SUFFIX, deleteSegmentFiles, recoverCleanerSwaps, swapLogPath } from './cleaner/cleaner-swap.js'
 
 export const LEADER_EPOCH_CHECKPOINT_FILE = 'leader-epoch-checkpoint'
 export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-checkpoint'
@@ -915,24 +915,32 @@ export class PartitionLog {
 
   /**
    * Replaces `group` (consecutive closed segments, as closedSegments() described them) with the
-   * cleaned segment the cleaner wrote and fsynced at `cleanedPath`, by the crash-safe steps of
-   * cleaner-swap.ts. Runs alone ('exclusive'): the only moment the cleaner holds up reads and
+   * cleaned segment the cleaner wrote and fsynced at cleanedLogPath(dir, group base), by the
+   * crash-safe steps of cleaner-swap.ts. Runs alone ('exclusive'): the only moment the cleaner holds up reads and
    * appends of this log, for a few renames and unlinks and the new segment's index. Returns
    * false, changing nothing, when the log no longer holds the group as it was. `crashAfter`
    * stops after a step as a crash would (tests of the recovery at open); the log is then failed.
    */
-  async swapCleanedSegment(group: readonly ClosedSegment[], cleanedPath: string, crashAfter?: SwapStep): Promise<boolean> {
+  async swapCleanedSegment(group: readonly ClosedSegment[], crashAfter?: SwapStep): Promise<boolean> {
     assert(group.length > 0, 'a cleaned group holds at least one segment')
     this.checkUsable()
+    const base = group[0].baseOffset
+    // The new segment's indexes are built and fsynced beside it before the lock is taken, so
+    // the swap itself is renames and unlinks only (plus a bounded tail walk).
+    const detached = await LogSegment.detached(this.dir, base, this.settings, CLEANED_FILE_SUFFIX)
+    try {
+      await detached.indexCleaned()
+    } finally {
+      await detached.close()
+    }
     return this.locked('exclusive', async () => {
       const first = this.segments.indexOf(group[0].segment)
       const unchanged = first >= 0 && first + group.length < this.segments.length && group.every((g, i) => this.segments[first + i] === g.segment && g.segment.size === g.size)
       if (!unchanged) return false
-      const base = group[0].baseOffset
       const crash = (step: SwapStep): void => {
         if (crashAfter === step) throw new Error(`simulated crash after the swap step '${step}'`)
       }
-      await rename(cleanedPath, swapLogPath(this.dir, base))
+      await rename(detached.logPath, swapLogPath(this.dir, base))
       await this.syncOps.syncDir(this.dir)
       crash('swap-renamed')
       for (const g of group.slice(1)) await g.segment.delete()
@@ -941,10 +949,18 @@ export class PartitionLog {
       await this.syncOps.syncDir(this.dir)
       crash('old-deleted')
       await rename(swapLogPath(this.dir, base), group[0].segment.logPath)
+      // The index files go in after the log: a crash between leaves a log without indexes,
+      // which the next open rebuilds, never an old log beside new indexes.
+      await rename(detached.offsetIndexPath, group[0].segment.offsetIndexPath)
+      await rename(detached.timeIndexPath, group[0].segment.timeIndexPath)
       await this.syncOps.syncDir(this.dir)
       crash('swap-completed')
       const cleaned = await LogSegment.existing(this.dir, base, this.settings, this.clock())
-      await cleaned.indexCleaned()
+      const distrust = await cleaned.loadTrusted(this.segments[first + group.length].baseOffset, false)
+      if (distrust !== null) {
+        this.logger.warn({ path: cleaned.logPath, reason: distrust }, 'cleaned segment index fails its checks; rebuilding it')
+        await cleaned.indexCleaned()
+      }
       this.segments.splice(first, group.length, cleaned)
       return true
     })

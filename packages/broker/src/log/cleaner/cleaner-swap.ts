@@ -4,16 +4,18 @@
  *
  * A group of consecutive closed segments [B1, B2, ..., Bk] is replaced by one cleaned segment
  * with base B1, in these steps, each followed by a directory fsync:
- *   1. the cleaner writes `<B1>.log.cleaned` and fsyncs it (the old segments are untouched);
- *   2. rename `.cleaned` -> `<B1>.log.swap`: from here on the new segment is committed;
+ *   1. the cleaner writes `<B1>.log.cleaned`, then its `<B1>.index.cleaned` and
+ *      `<B1>.timeindex.cleaned`, all fsynced (the old segments are untouched);
+ *   2. rename `<B1>.log.cleaned` -> `<B1>.log.swap`: from here on the new segment is committed;
  *   3. delete the segments B2..Bk (log and index files) and B1's index files;
- *   4. rename `<B1>.log.swap` -> `<B1>.log`, which replaces the old B1 log atomically;
- *   5. write the new segment's index files (derived data: a crash before this only makes the
- *      next open rebuild them from the log).
+ *   4. rename `<B1>.log.swap` -> `<B1>.log`, which replaces the old B1 log atomically, then the
+ *      two `.cleaned` index files to their names (derived data: a crash before they are in
+ *      place only makes the next open rebuild them from the log).
+ * Only steps 2 to 4 run under the log's exclusive lock.
  *
- * Recovery at open (recoverCleanerSwaps) mirrors Kafka's: a `.cleaned` file is deleted (step 1
- * never finished, the old segments are whole); a `.swap` file is completed: steps 3 and 4 are
- * redone. The segments a swap covers are the ones whose base lies in [B1, swap end offset):
+ * Recovery at open (recoverCleanerSwaps) mirrors Kafka's: every `.cleaned` file is deleted
+ * (step 1 never finished, or its indexes were not moved yet: they are rebuilt); a `.swap` file
+ * is completed: steps 3 and 4 are redone. The segments a swap covers are the ones whose base lies in [B1, swap end offset):
  * the cleaner always keeps the last batch of a group (as an empty batch if every record of it
  * was cleaned away), so the swap file ends exactly where the group ended. A crash at any step
  * therefore leaves either the old segments or the new one, never a mix that loses a record.
@@ -30,7 +32,7 @@ import { validateStoredBatch } from '../validate-stored-batch.js'
 export const CLEANED_FILE_SUFFIX = '.cleaned'
 export const SWAP_FILE_SUFFIX = '.swap'
 
-const CLEANER_FILE_NAME = /^(\d{20})\.log\.(cleaned|swap)$/
+const CLEANER_FILE_NAME = /^(\d{20})\.(log|index|timeindex)\.(cleaned|swap)$/
 
 export function cleanedLogPath(dir: string, baseOffset: bigint): string {
   return join(dir, segmentFileStem(baseOffset) + LOG_FILE_SUFFIX + CLEANED_FILE_SUFFIX)
@@ -48,6 +50,12 @@ async function unlinkIfPresent(path: string): Promise<boolean> {
     if (isMissing(err)) return false
     throw err
   }
+}
+
+/** Removes the cleaner's `.cleaned` files for base `baseOffset` (any that exist): an abandoned pass. */
+export async function deleteCleanedFiles(dir: string, baseOffset: bigint): Promise<void> {
+  const stem = segmentFileStem(baseOffset)
+  for (const suffix of [LOG_FILE_SUFFIX, OFFSET_INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX]) await unlinkIfPresent(join(dir, stem + suffix + CLEANED_FILE_SUFFIX))
 }
 
 /** Removes a segment's three files (any that exist). */
@@ -127,7 +135,7 @@ export async function recoverCleanerSwaps(dir: string, names: readonly string[],
   for (const name of names) {
     const match = CLEANER_FILE_NAME.exec(name)
     if (match === null) continue
-    if (match[2] === 'cleaned') cleaned.push(name)
+    if (match[3] === 'cleaned' || match[2] !== 'log') cleaned.push(name)
     else swaps.push(BigInt(match[1]))
   }
   if (cleaned.length === 0 && swaps.length === 0) return

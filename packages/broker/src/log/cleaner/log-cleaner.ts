@@ -31,17 +31,17 @@
  * partition's FIFO mutex is not taken at all: the swap checks the group is still in the log as
  * it was (retention or a follower truncation meanwhile makes the pass stop, changing nothing).
  */
-import { open, stat, unlink, utimes } from 'node:fs/promises'
+import { open, stat, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StoreCorruptionError, type FsSyncOps, type Logger } from '@tributary/metadata-quorum'
 import { RecordBatchLayout, decodeRecords, iterateBatches, readBatchHeader, type CompressionCodecs } from '@tributary/protocol'
-import { isMissing, parseOffsetField, readCheckpointFile, writeCheckpointFile } from '../checkpoint-file.js'
+import { parseOffsetField, readCheckpointFile, writeCheckpointFile } from '../checkpoint-file.js'
 import { compactBatch } from '../compaction/compact-batch.js'
 import { OffsetMap } from '../compaction/offset-map.js'
 import { SEGMENT_OFFSET_SPAN_MAX } from '../log-limits.js'
 import type { ClosedSegment, PartitionLog, SwapStep } from '../partition-log.js'
 import { CLEANER_OFFSET_MAP_KEYS_MAX, CLEANER_READ_CHUNK_BYTES } from './cleaner-config.js'
-import { cleanedLogPath } from './cleaner-swap.js'
+import { cleanedLogPath, deleteCleanedFiles } from './cleaner-swap.js'
 
 export const CLEANER_CHECKPOINT_FILE = 'cleaner-offset-checkpoint'
 
@@ -234,14 +234,6 @@ async function writeCleanedGroup(log: PartitionLog, group: readonly ClosedSegmen
   return { changed, bytesAfter: written, recordsRemoved, batchesDropped }
 }
 
-async function unlinkQuietly(path: string): Promise<void> {
-  try {
-    await unlink(path)
-  } catch (err) {
-    if (!isMissing(err)) throw err
-  }
-}
-
 /** One cleaning pass over `log` (see the module header). Errors from the log's I/O propagate. */
 export async function cleanLog(log: PartitionLog, params: CleanParams): Promise<CleanResult> {
   const closed = log.closedSegments()
@@ -292,25 +284,33 @@ export async function cleanLog(log: PartitionLog, params: CleanParams): Promise<
   let batchesDropped = 0
   let segmentsAfter = 0
   for (const group of groupBySize(rewrite, params.segmentBytes)) {
-    const path = cleanedLogPath(log.dir, group[0].baseOffset)
+    const base = group[0].baseOffset
+    const path = cleanedLogPath(log.dir, base)
     let outcome: GroupOutcome
     try {
       outcome = await writeCleanedGroup(log, group, map, params, path)
     } catch (err) {
-      await unlinkQuietly(path)
+      await deleteCleanedFiles(log.dir, base)
       if (err instanceof SegmentGone) return { kind: 'aborted', reason: 'a segment left the log while it was cleaned' }
       throw err
     }
     if (params.crashAfter === 'cleaned') throw new Error("simulated crash after the swap step 'cleaned'")
     if (!outcome.changed) {
-      await unlinkQuietly(path)
+      await deleteCleanedFiles(log.dir, base)
       bytesAfter += group[0].size
       segmentsAfter++
       continue
     }
-    const swapped = await log.swapCleanedSegment(group, path, params.crashAfter)
+    let swapped: boolean
+    try {
+      swapped = await log.swapCleanedSegment(group, params.crashAfter)
+    } catch (err) {
+      // Before the swap began (indexing the cleaned file, the log closed): nothing changed.
+      if (!log.failed) await deleteCleanedFiles(log.dir, base)
+      throw err
+    }
     if (!swapped) {
-      await unlinkQuietly(path)
+      await deleteCleanedFiles(log.dir, base)
       return { kind: 'aborted', reason: 'the log changed while a group was cleaned' }
     }
     bytesAfter += outcome.bytesAfter
