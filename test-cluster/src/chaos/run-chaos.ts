@@ -158,20 +158,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
   }
   const diagnostics: Diagnostics = { producerRetries: 0, producerIdResets: 0, sendFailures: {}, consumerErrors: {} }
   let failed = true
+  let keepDirs = options.keepData
+  // Outside the try, so a run that throws still leaves what it recorded (history-partial.json).
+  let producers: ProducerWorkload[] = []
+  let consumer: ConsumerWorkload | null = null
+  const faults: FaultEvent[] = []
   try {
     const replicationFactor = Math.min(TOPIC_REPLICATION_FACTOR, cluster.ids.length)
     await cluster.createTopic(topic, options.partitions, replicationFactor, { 'min.insync.replicas': String(Math.min(TOPIC_MIN_INSYNC_REPLICAS, replicationFactor)) })
     await waitFullIsr(cluster, topic, options.partitions, HEAL_TIMEOUT_MS)
     say(`topic ${topic}: ${options.partitions} partitions, RF ${replicationFactor}, min.insync.replicas ${Math.min(TOPIC_MIN_INSYNC_REPLICAS, replicationFactor)}`)
 
-    const consumer = new ConsumerWorkload(newClient('chaos-consumer'), newClient('chaos-commit-observer', 5000), topic, GROUP_ID)
-    if (options.consumers > 0) await consumer.start(options.consumers)
+    const group = new ConsumerWorkload(newClient('chaos-consumer'), newClient('chaos-commit-observer', 5000), topic, GROUP_ID)
+    consumer = group
+    if (options.consumers > 0) await group.start(options.consumers)
     const producerClient = newClient('chaos-producers')
-    const producers = Array.from({ length: options.producers }, (_, i) => new ProducerWorkload(producerClient, {
+    producers = Array.from({ length: options.producers }, (_, i) => new ProducerWorkload(producerClient, {
       producerId: `p${i + 1}`, topic, partitions: options.partitions, inFlightMax: options.inFlightMax, recordsPerSecond: options.recordsPerSecond,
     }).start())
-    const faults: FaultEvent[] = []
-    const heartbeat = setInterval(() => say(progress(producers, consumer, faults.length)), HEARTBEAT_INTERVAL_MS)
+    const heartbeat = setInterval(() => say(progress(producers, group, faults.length)), HEARTBEAT_INTERVAL_MS)
     try {
       // ---- faults -------------------------------------------------------------------
       await sleep(WARMUP_MS)
@@ -214,7 +219,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       clearInterval(heartbeat)
       await Promise.all(producers.map((p) => p.stop()))
     }
-    say(progress(producers, consumer, faults.length))
+    say(progress(producers, group, faults.length))
     for (const p of producers) for (const m of p.partitionMismatches) note(`partitioner mismatch: ${m}`)
 
     // ---- read-back ----------------------------------------------------------------------
@@ -231,18 +236,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     if (options.consumers > 0) {
       const ends = new Map(readBacks.map((rb) => [rb.partition, rb.highWatermark] as const))
       const deadline = chaosNowMs() + CATCH_UP_TIMEOUT_MS
-      let state = consumer.caughtUp(ends)
+      let state = group.caughtUp(ends)
       while (!(state.consumed && state.committed) && chaosNowMs() < deadline) {
-        if (state.consumed) consumer.commitAll()
+        if (state.consumed) group.commitAll()
         await sleep(500)
-        state = consumer.caughtUp(ends)
+        state = group.caughtUp(ends)
       }
       if (!state.consumed) note(`the consumer group did not deliver up to every high watermark within ${CATCH_UP_TIMEOUT_MS} ms`)
       else if (!state.committed) note(`the consumer group's commits did not reach every high watermark within ${CATCH_UP_TIMEOUT_MS} ms`)
       else say('the consumer group delivered and committed up to every high watermark')
     }
-    await consumer.stop()
-    const consumerErrors = [...consumer.errors].sort((a, b) => b[1] - a[1])
+    await group.stop()
+    const consumerErrors = [...group.errors].sort((a, b) => b[1] - a[1])
     for (const [error, count] of consumerErrors.slice(0, ERROR_KINDS_PRINTED)) say(`consumer-side error x${count}: ${error}`)
     if (consumerErrors.length > ERROR_KINDS_PRINTED) say(`... and ${consumerErrors.length - ERROR_KINDS_PRINTED} other consumer-side errors (report.json lists them)`)
     diagnostics.consumerErrors = Object.fromEntries(consumerErrors)
@@ -268,9 +273,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     diagnostics.sendFailures = Object.fromEntries(sendFailures)
     diagnostics.producerRetries = producers.reduce((n, p) => n + p.retries, 0)
     diagnostics.producerIdResets = producers.reduce((n, p) => n + p.producerIdResets, 0)
-    const history: History = { entries, readBacks, commits: consumer.commits, consumed: consumer.consumed, replicas, faults }
+    const history: History = { entries, readBacks, commits: group.commits, consumed: group.consumed, replicas, faults }
     const report = checkHistory(history, { checkConsumer: options.consumers > 0 })
     const ok = report.ok && report.counts.acknowledged > 0
+    if (!report.ok) {
+      // Evidence for the violation: the nodes' directories (segments and server.log) stay.
+      keepDirs = true
+      await mkdir(options.outDir, { recursive: true })
+      await writeFile(join(options.outDir, 'cluster-output.txt'), cluster.dump())
+      note(`violations found: node directories kept (${cluster.ids.map((id) => cluster.dataDir(id)).join(', ')}; each has server.log)`)
+    }
     const summary = [
       `chaos run: seed ${settings.seed}, ${settings.nodes} nodes (${settings.cluster}), ${settings.durationS} s of faults, ` +
         `kinds ${settings.faultsRun.join(',') || 'none'}${settings.faultsRun.length < settings.faultsRequested.length ? ` (requested ${settings.faultsRequested.join(',')})` : ''}`,
@@ -287,15 +299,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     failed = false
     return { settings, history, report, notes, summary, outDir: options.outDir, ok }
   } finally {
+    if (failed) {
+      // A run that threw may still have its workload going: stop it before the clients close.
+      await Promise.all(producers.map((p) => p.stop().catch(() => undefined)))
+      await consumer?.stop().catch(() => undefined)
+    }
     await Promise.all(clients.map((c) => c.close({ timeoutMs: 2000 }).catch(() => undefined)))
     if (failed) {
+      keepDirs = true
+      say(`node directories kept: ${cluster.ids.map((id) => cluster.dataDir(id)).join(', ')}`)
       await mkdir(options.outDir, { recursive: true }).catch(() => undefined)
       await writeFile(join(options.outDir, 'cluster-output.txt'), cluster.dump()).catch(() => undefined)
-      say(`the run failed; the nodes' output is in ${join(options.outDir, 'cluster-output.txt')}`)
+      const partial = { settings: { seed: options.seed }, entries: producers.flatMap((p) => p.entries()), faults, commits: consumer?.commits ?? [], consumed: consumer?.consumed ?? [] }
+      await writeFile(join(options.outDir, 'history-partial.json'), JSON.stringify(partial, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n').catch(() => undefined)
+      say(`the run failed; the nodes' output is in ${join(options.outDir, 'cluster-output.txt')}, what was recorded in history-partial.json`)
     }
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-    await cluster.close({ keepDirs: options.keepData })
+    await cluster.close({ keepDirs })
   }
 }
 
