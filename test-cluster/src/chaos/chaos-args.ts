@@ -17,7 +17,7 @@ interface Flag {
 }
 
 const FLAGS: readonly Flag[] = [
-  { name: 'duration', value: 'S', fallback: '120', about: 'seconds of faults (the workload runs 3 s before and until the end of the check)' },
+  { name: 'duration', value: 'S', fallback: '120', about: 'seconds of faults (the workload starts 3 s earlier and runs until every node is healed)' },
   { name: 'nodes', value: 'N', fallback: '3', about: 'combined nodes of the fresh cluster (at least 3: RF 3, min.insync.replicas 2)' },
   { name: 'faults', value: 'K,K', fallback: FAULT_KINDS.join(','), about: `fault kinds, from ${FAULT_KINDS.join(', ')} (partition needs root and ip netns; skipped with the reason otherwise)` },
   { name: 'seed', value: 'N', fallback: null, about: 'seed of the fault schedule (default: random; always printed)' },
