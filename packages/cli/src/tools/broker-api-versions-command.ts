@@ -11,6 +11,7 @@ import { Command } from 'commander'
 import type { BrokerInfo } from '@tributary/client'
 import { broker } from '@tributary/protocol'
 import { addConnectionOptions, openClient, type ConnectionFlags } from './connection.js'
+import { tidyErrors } from './tool-errors.js'
 import { line, type ToolIo } from './tool-io.js'
 
 /** The RPC names of BrokerService, in the service's order (from the generated definition). */
@@ -61,6 +62,6 @@ Examples:
   trib broker-api-versions --bootstrap-server localhost:9092 --version
   trib broker-api-versions --bootstrap-server localhost:9092`)
   addConnectionOptions(cmd)
-  cmd.action((flags: BrokerApiVersionsFlags) => runBrokerApiVersions(flags, io))
+  cmd.action((flags: BrokerApiVersionsFlags) => tidyErrors(runBrokerApiVersions(flags, io)))
   return cmd
 }

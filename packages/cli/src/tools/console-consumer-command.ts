@@ -16,7 +16,7 @@ import { collect, mergeProperties, parsePairs, propertiesFromText } from './clie
 import { addConnectionOptions, openClient, readCommandConfig, type ConnectionFlags } from './connection.js'
 import { CONSUMER_PROPERTY_KEYS, consumerOptionsFrom } from './consumer-properties.js'
 import { formatRecord, formatterConfig, type FormatterConfig } from './record-formatter.js'
-import { intFlag } from './tool-errors.js'
+import { intFlag, tidyErrors } from './tool-errors.js'
 import { line, type ToolIo } from './tool-io.js'
 
 export interface ConsoleConsumerFlags extends ConnectionFlags {
@@ -193,6 +193,6 @@ export function consoleConsumerCommand(io: ToolIo): Command {
     .option('--consumer.config <file>', 'Consumer config properties file (--consumer-property wins over it).')
     .addHelpText('after', HELP)
   addConnectionOptions(cmd)
-  cmd.action((raw: ConsoleConsumerFlags & { 'consumer.config'?: string }) => runConsoleConsumer({ ...raw, ...(raw['consumer.config'] === undefined ? {} : { consumerConfig: raw['consumer.config'] }) }, io))
+  cmd.action((raw: ConsoleConsumerFlags & { 'consumer.config'?: string }) => tidyErrors(runConsoleConsumer({ ...raw, ...(raw['consumer.config'] === undefined ? {} : { consumerConfig: raw['consumer.config'] }) }, io)))
   return cmd
 }

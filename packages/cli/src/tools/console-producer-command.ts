@@ -14,6 +14,7 @@ import { collect, mergeProperties, parsePairs, propertiesFromText } from './clie
 import { addConnectionOptions, openClient, readCommandConfig, type ConnectionFlags } from './connection.js'
 import { lineReaderConfig, parseLine, type LineReaderConfig } from './console-producer-lines.js'
 import { PRODUCER_PROPERTY_KEYS, producerOptionsFrom, type ProducerFlags } from './producer-properties.js'
+import { tidyErrors } from './tool-errors.js'
 import { line, type ToolIo } from './tool-io.js'
 import { TOOL_LIMITS } from './tool-limits.js'
 
@@ -157,7 +158,7 @@ export function consoleProducerCommand(io: ToolIo): Command {
     .option('--request-timeout-ms <ms>', 'The ack timeout of the producer requests (request.timeout.ms).')
     .addHelpText('after', HELP)
   addConnectionOptions(cmd)
-  cmd.action((raw: ConsoleProducerFlags & { 'producer.config'?: string }) => runConsoleProducer({ ...raw, ...(raw['producer.config'] === undefined ? {} : { producerConfig: raw['producer.config'] }) }, io))
+  cmd.action((raw: ConsoleProducerFlags & { 'producer.config'?: string }) => tidyErrors(runConsoleProducer({ ...raw, ...(raw['producer.config'] === undefined ? {} : { producerConfig: raw['producer.config'] }) }, io)))
   return cmd
 }
 

@@ -8,7 +8,7 @@ import { ErrorCode } from '@tributary/protocol'
 import { CliError, oneLine } from '../cli-error.js'
 import { addConnectionOptions, openClient, type ConnectionFlags } from './connection.js'
 import { formatGroupMembers, formatGroupOffsets, formatGroupState } from './consumer-groups-format.js'
-import { hasCode } from './tool-errors.js'
+import { hasCode, tidyErrors } from './tool-errors.js'
 import { line, type ToolIo } from './tool-io.js'
 
 export interface ConsumerGroupsFlags extends ConnectionFlags {
@@ -133,6 +133,6 @@ export function consumerGroupsCommand(io: ToolIo): Command {
     .option('--state', 'With --describe: the group state and member count.')
     .addHelpText('after', HELP)
   addConnectionOptions(cmd)
-  cmd.action((flags: ConsumerGroupsFlags) => runConsumerGroups(flags, io))
+  cmd.action((flags: ConsumerGroupsFlags) => tidyErrors(runConsumerGroups(flags, io)))
   return cmd
 }

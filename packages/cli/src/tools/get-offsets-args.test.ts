@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { formatOffsetLine, parsePartitionList, parseTimeSpec } from './get-offsets-args.js'
 import { checkRunClass } from './run-class-command.js'
+import { tidyMessage } from './tool-errors.js'
 
 describe('GetOffsetShell arguments', () => {
   it('reads partition lists and ranges', () => {
@@ -28,5 +29,14 @@ describe('GetOffsetShell arguments', () => {
     expect(() => checkRunClass('kafka.tools.GetOffsetShell')).not.toThrow()
     expect(() => checkRunClass('org.apache.kafka.tools.GetOffsetShell')).not.toThrow()
     expect(() => checkRunClass('kafka.admin.TopicCommand')).toThrow("run-class runs only kafka.tools.GetOffsetShell (trib get-offsets), not 'kafka.admin.TopicCommand'")
+  })
+})
+
+describe('tidyMessage', () => {
+  it("drops grpc-js's noise from a connection failure", () => {
+    expect(tidyMessage('listOffsets chaos timed out after 33 attempt(s); last: ListOffsets at localhost:12192: gRPC UNAVAILABLE (No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:12192. Resolution note: )')).toBe(
+      'listOffsets chaos timed out after 33 attempt(s); last: ListOffsets at localhost:12192: gRPC UNAVAILABLE (No connection established. Last error: connect ECONNREFUSED 127.0.0.1:12192)',
+    )
+    expect(tidyMessage("Topic 'x' does not exist")).toBe("Topic 'x' does not exist")
   })
 })

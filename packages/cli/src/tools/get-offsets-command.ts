@@ -10,6 +10,7 @@ import { Command } from 'commander'
 import { CliError } from '../cli-error.js'
 import { addConnectionOptions, openClient, type ConnectionFlags } from './connection.js'
 import { formatOffsetLine, parsePartitionList, parseTimeSpec } from './get-offsets-args.js'
+import { tidyErrors } from './tool-errors.js'
 import { line, type ToolIo } from './tool-io.js'
 
 export interface GetOffsetsFlags extends ConnectionFlags {
@@ -66,6 +67,6 @@ export function addGetOffsetsOptions(cmd: Command): Command {
 export function getOffsetsCommand(io: ToolIo): Command {
   const cmd = new Command('get-offsets').description('An interactive shell for getting topic-partition offsets (kafka-get-offsets, GetOffsetShell).').addHelpText('after', HELP)
   addGetOffsetsOptions(cmd)
-  cmd.action((flags: GetOffsetsFlags) => runGetOffsets(flags, io))
+  cmd.action((flags: GetOffsetsFlags) => tidyErrors(runGetOffsets(flags, io)))
   return cmd
 }

@@ -7,6 +7,7 @@
 import { Command } from 'commander'
 import { CliError } from '../cli-error.js'
 import { addGetOffsetsOptions, runGetOffsets, type GetOffsetsFlags } from './get-offsets-command.js'
+import { tidyErrors } from './tool-errors.js'
 import type { ToolIo } from './tool-io.js'
 
 /** The class names run-class accepts (Kafka moved GetOffsetShell to org.apache.kafka.tools in 3.5). */
@@ -28,7 +29,7 @@ Examples (the seed's form):
   addGetOffsetsOptions(cmd)
   cmd.action((className: string | undefined, flags: GetOffsetsFlags) => {
     checkRunClass(className)
-    return runGetOffsets(flags, io)
+    return tidyErrors(runGetOffsets(flags, io))
   })
   return cmd
 }

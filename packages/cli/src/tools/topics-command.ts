@@ -11,7 +11,7 @@ import { CliError } from '../cli-error.js'
 import { collect, parsePairs } from './client-properties.js'
 import { addConnectionOptions, openClient, type ConnectionFlags } from './connection.js'
 import { formatTopicDescription } from './topics-format.js'
-import { hasCode, intFlag } from './tool-errors.js'
+import { hasCode, intFlag, tidyErrors } from './tool-errors.js'
 import { line, type ToolIo } from './tool-io.js'
 import { TOOL_LIMITS } from './tool-limits.js'
 
@@ -207,6 +207,6 @@ export function topicsCommand(io: ToolIo): Command {
     .option('--unavailable-partitions', 'With --describe: only show partitions without a leader.')
     .addHelpText('after', HELP)
   addConnectionOptions(cmd)
-  cmd.action((flags: TopicsFlags) => runTopics(flags, io))
+  cmd.action((flags: TopicsFlags) => tidyErrors(runTopics(flags, io)))
   return cmd
 }
