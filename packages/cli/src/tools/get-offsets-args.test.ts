@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatOffsetLine, parsePartitionList, parseTimeSpec } from './get-offsets-args.js'
+import { formatOffsetLine, parsePartitionList, parseTimeSpec, topicMatcher } from './get-offsets-args.js'
 import { checkRunClass } from './run-class-command.js'
 import { tidyMessage } from './tool-errors.js'
 
@@ -18,6 +18,13 @@ describe('GetOffsetShell arguments', () => {
     expect(parseTimeSpec('1700000000000')).toBe(1700000000000n)
     expect(() => parseTimeSpec('-3')).toThrow('not supported')
     expect(() => parseTimeSpec('yesterday')).toThrow("--time must be -1 (latest), -2 (earliest) or a timestamp in ms, got 'yesterday'")
+  })
+
+  it('matches --topic as a name or a whole-name regular expression', () => {
+    expect(topicMatcher('my-topic-name')('my-topic-name')).toBe(true)
+    expect(topicMatcher('my-topic')('my-topic-name')).toBe(false)
+    expect(topicMatcher('orders-.*')('orders-eu')).toBe(true)
+    expect(() => topicMatcher('(')).toThrow("--topic '(' is neither a topic name nor a valid regular expression")
   })
 
   it('prints topic:partition:offset', () => {

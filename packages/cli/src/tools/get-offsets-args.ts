@@ -29,3 +29,14 @@ export function parseTimeSpec(raw: string): OffsetSpec {
 export function formatOffsetLine(topic: string, partition: number, offset: bigint): string {
   return `${topic}:${partition}:${offset}`
 }
+
+/** GetOffsetShell's --topic: a topic name or a regular expression matching whole names. */
+export function topicMatcher(raw: string): (name: string) => boolean {
+  let pattern: RegExp
+  try {
+    pattern = new RegExp(`^(?:${raw})$`)
+  } catch {
+    throw new CliError(`--topic '${raw}' is neither a topic name nor a valid regular expression`)
+  }
+  return (name) => name === raw || pattern.test(name)
+}

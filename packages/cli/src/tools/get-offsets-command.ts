@@ -2,14 +2,15 @@
  * `trib get-offsets` (and `trib run-class kafka.tools.GetOffsetShell`): Kafka's
  * GetOffsetShell. Prints `topic:partition:offset` per partition, sorted, for --time -1
  * (latest: the high watermark, the default), -2 (earliest: the log start) or a timestamp
- * (the first offset at or after it; -1 when none is). Without --topic every topic (internal
- * ones too unless --exclude-internal-topics). An unknown topic, or partitions that match
+ * (the first offset at or after it; -1 when none is). --topic is a name or, as in Kafka, a
+ * regular expression matching whole names; without it every topic (internal ones too unless
+ * --exclude-internal-topics). An unknown topic, or partitions that match
  * nothing, is an error.
  */
 import { Command } from 'commander'
 import { CliError } from '../cli-error.js'
 import { addConnectionOptions, openClient, type ConnectionFlags } from './connection.js'
-import { formatOffsetLine, parsePartitionList, parseTimeSpec } from './get-offsets-args.js'
+import { formatOffsetLine, parsePartitionList, parseTimeSpec, topicMatcher } from './get-offsets-args.js'
 import { tidyErrors } from './tool-errors.js'
 import { line, type ToolIo } from './tool-io.js'
 
@@ -27,7 +28,8 @@ export async function runGetOffsets(flags: GetOffsetsFlags, io: ToolIo): Promise
   try {
     const admin = client.admin()
     const listed = await admin.listTopics({ includeInternal: flags.excludeInternalTopics !== true })
-    const topics = flags.topic === undefined ? listed : listed.filter((t) => t.name === flags.topic)
+    const matches = flags.topic === undefined ? () => true : topicMatcher(flags.topic)
+    const topics = listed.filter((t) => matches(t.name))
     if (flags.topic !== undefined && topics.length === 0) throw new CliError(`Topic '${flags.topic}' does not exist`)
     let printed = 0
     for (const t of topics) {
@@ -57,7 +59,7 @@ Exit code 0 on success; otherwise 1 with one line on stderr.`
 /** The GetOffsetShell flags on `cmd` (shared by get-offsets and run-class). */
 export function addGetOffsetsOptions(cmd: Command): Command {
   cmd
-    .option('--topic <topic>', 'The topic to get the offsets of (default: every topic).')
+    .option('--topic <topic>', 'The topic to get the offsets of; also a regular expression matching whole names (default: every topic).')
     .option('--partitions <list>', 'Comma-separated list of partition ids or ranges (0,1 or 0-2); default: all partitions.')
     .option('--time <time>', 'The offsets to get: -1 or latest (the high watermark), -2 or earliest (the log start), or a timestamp in ms (the first offset at or after it).', '-1')
     .option('--exclude-internal-topics', 'Leave out internal topics when no --topic is given.')
