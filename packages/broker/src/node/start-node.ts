@@ -52,7 +52,7 @@ import type { ControllerChannel, LeaderChannels, ReplicaManagerConfig, ReplicaSe
 import { brokerServiceImpl, RAW_BROKER_SERVICE, type AdminForwarder } from '../server/broker-service.js'
 import { DEFAULT_OFFSETS_TOPIC_PARTITIONS, GroupCoordinator } from '../group/group-coordinator.js'
 import { DEFAULT_CONSUMER_GROUP_CONFIG } from '../group/consumer-group.js'
-import type { TopicDefaults } from '../partition/topic-config.js'
+import type { CleanupPolicyDefault, TopicDefaults } from '../partition/topic-config.js'
 import { ProducerIdManager } from '../producer-ids/producer-id-manager.js'
 import { BROKER_SERVER_OPTIONS } from '../server/server-limits.js'
 import { BrokerLifecycle } from './broker-lifecycle.js'
@@ -334,7 +334,7 @@ interface BrokerTarget {
   readonly driver: () => RaftDriver | null
   readonly clusterId: string
   /** The replica manager's topic defaults, for DescribeConfigs. */
-  readonly topicDefaults: TopicDefaults
+  readonly topicDefaults: TopicDefaults & CleanupPolicyDefault
 }
 
 function notReady(): CallStatusError {

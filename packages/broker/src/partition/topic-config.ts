@@ -50,14 +50,21 @@ export const TOPIC_CONFIG_FIELDS: readonly (readonly [string, keyof TopicDefault
   ['segment.ms', 'rollMs'],
 ]
 
-export function topicSettings(configs: ReadonlyMap<string, string> | undefined, defaults: TopicDefaults & CleanupPolicyDefault, topic: string, logger: Logger): TopicSettings {
+/**
+ * `replicationFactor`, when known, caps the broker's min.insync.replicas for a topic that does
+ * not set its own: DESIGN.md's default is "min.insync.replicas 2 when RF >= 3", and a broker
+ * default above a topic's replica count could never be met, so every acks=all write to, say,
+ * the seed's `--replication-factor 1` topic would fail NOT_ENOUGH_REPLICAS. A topic-level
+ * value is kept as set (the user asked for it).
+ */
+export function topicSettings(configs: ReadonlyMap<string, string> | undefined, defaults: TopicDefaults & CleanupPolicyDefault, topic: string, logger: Logger, replicationFactor?: number): TopicSettings {
   const settings: { -readonly [K in keyof TopicDefaults]: number } = {
     segmentBytes: defaults.segmentBytes,
     rollMs: defaults.rollMs,
     retentionMs: defaults.retentionMs,
     retentionBytes: defaults.retentionBytes,
     maxMessageBytes: defaults.maxMessageBytes,
-    minInsyncReplicas: defaults.minInsyncReplicas,
+    minInsyncReplicas: replicationFactor === undefined || replicationFactor < 1 ? defaults.minInsyncReplicas : Math.min(defaults.minInsyncReplicas, replicationFactor),
   }
   const compaction: { -readonly [K in keyof CompactionSettings]: CompactionSettings[K] } = { ...DEFAULT_COMPACTION_SETTINGS }
   if (defaults.cleanupPolicy !== undefined && topicConfigValueError('cleanup.policy', defaults.cleanupPolicy) === null) compaction.cleanupPolicy = defaults.cleanupPolicy.trim()

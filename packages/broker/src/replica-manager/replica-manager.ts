@@ -287,7 +287,9 @@ export class ReplicaManager implements ReplicaService {
   }
 
   private settingsFor(topic: string): TopicSettings {
-    return topicSettings(this.image.topicConfigs.get(topic), this.config, topic, this.logger)
+    // The replication factor caps the broker's min.insync.replicas default (topic-config.ts).
+    const replicationFactor = this.image.topicsByName.get(topic)?.partitions.get(0)?.replicas.length
+    return topicSettings(this.image.topicConfigs.get(topic), this.config, topic, this.logger, replicationFactor)
   }
 
   private async becomeLeader(partition: Partition, registration: PartitionRegistration, nowMs: number): Promise<void> {

@@ -42,7 +42,7 @@ import {
 import { broker, controller, ErrorCode, fetchResponseCodec, produceRequestCodec } from '@tributary/protocol'
 import type { GroupRequests } from '../group/group-coordinator.js'
 import type { ReplicaService } from '../replica-manager/types.js'
-import type { TopicDefaults } from '../partition/topic-config.js'
+import type { CleanupPolicyDefault, TopicDefaults } from '../partition/topic-config.js'
 import { describeConfigsResponse } from './describe-configs.js'
 import { metadataResponse } from './metadata-response.js'
 import { MAX_BROKER_CALLS_IN_FLIGHT, MAX_BROKER_MESSAGE_BYTES, MAX_QUEUED_REPLICA_FETCHES, MAX_REPLICA_FETCH_STREAMS } from './server-limits.js'
@@ -68,7 +68,7 @@ export interface MetadataView {
   readonly controllerId: number
   readonly clusterId: string
   /** The broker's topic defaults (DescribeConfigs reports them for keys a topic does not set). */
-  readonly topicDefaults: TopicDefaults
+  readonly topicDefaults: TopicDefaults & CleanupPolicyDefault
 }
 
 export interface BrokerServiceDeps {

@@ -9,13 +9,17 @@ function config(name: string, value?: string): metadata.MetadataRecord {
 }
 
 describe('describeConfigsResponse', () => {
-  it('reports every honoured key: the topic value, else the broker default marked is_default; unhonoured keys are left out', () => {
-    const image = threeBrokers().replay([config('retention.ms', '5000'), config('min.insync.replicas', '2'), config('cleanup.policy', 'compact')], 6)
+  it('reports every honoured key, compaction keys included: the topic value, else the broker default marked is_default; unhonoured keys are left out', () => {
+    const image = threeBrokers().replay([config('retention.ms', '5000'), config('min.insync.replicas', '2'), config('cleanup.policy', 'compact'), config('compression.type', 'zstd')], 6)
     const defaults = { ...REPLICA_MANAGER_DEFAULTS, segmentBytes: 1024, rollMs: 77 }
     const r = describeConfigsResponse(image, { topics: ['orders'] }, defaults)
     expect(r.results).toEqual([{
       topic: 'orders', errorCode: 0, errorMessage: '', entries: [
+        { name: 'cleanup.policy', value: 'compact', isDefault: false },
+        { name: 'delete.retention.ms', value: '86400000', isDefault: true },
         { name: 'max.message.bytes', value: String(defaults.maxMessageBytes), isDefault: true },
+        { name: 'min.cleanable.dirty.ratio', value: '0.5', isDefault: true },
+        { name: 'min.compaction.lag.ms', value: '0', isDefault: true },
         { name: 'min.insync.replicas', value: '2', isDefault: false },
         { name: 'retention.bytes', value: String(defaults.retentionBytes), isDefault: true },
         { name: 'retention.ms', value: '5000', isDefault: false },

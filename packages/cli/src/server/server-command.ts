@@ -124,6 +124,9 @@ export function nodeConfigOf(config: ServerConfig, logger: NodeConfig['logger'])
               maxMessageBytes: config.messageMaxBytes,
               retentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
               checkpointIntervalMs: config.logFlushOffsetCheckpointIntervalMs,
+              cleanupPolicy: config.logCleanupPolicy,
+              logCleanerEnable: config.logCleanerEnable,
+              logCleanerBackoffMs: config.logCleanerBackoffMs,
             },
           },
         }

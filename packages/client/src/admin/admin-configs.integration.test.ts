@@ -51,7 +51,9 @@ describe('admin topic configs against three combined nodes', () => {
     await admin.alterConfigs([{ topic: 'configs', set: { 'retention.ms': '1' } }], { validateOnly: true })
     expect(valueOf(await admin.describeConfigs([{ topic: 'configs' }]), 'retention.ms')).toEqual({ value: '3600000', isDefault: false })
 
-    await expect(admin.alterConfigs([{ topic: 'configs', set: { 'cleanup.policy': 'compact' } }])).rejects.toMatchObject({ code: ErrorCode.INVALID_CONFIG.code })
+    // A key Tributary does not honour, and a bad value of one it does.
+    await expect(admin.alterConfigs([{ topic: 'configs', set: { 'compression.type': 'zstd' } }])).rejects.toMatchObject({ code: ErrorCode.INVALID_CONFIG.code })
+    await expect(admin.alterConfigs([{ topic: 'configs', set: { 'cleanup.policy': 'shrink' } }])).rejects.toMatchObject({ code: ErrorCode.INVALID_CONFIG.code })
     await expect(admin.alterConfigs([{ topic: 'configs', set: { 'retention.ms': 'forever' } }])).rejects.toMatchObject({ code: ErrorCode.INVALID_CONFIG.code })
     await expect(admin.alterConfigs([{ topic: 'nope', set: { 'retention.ms': '1' } }])).rejects.toMatchObject({ code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code })
     await expect(admin.describeConfigs([{ topic: 'nope' }])).rejects.toMatchObject({ code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code })
