@@ -26,6 +26,7 @@ import { AssertionError, type Logger } from '@tributary/metadata-quorum'
 import { ErrorCode, NO_NODE, type ErrorCodeInfo, type NodeId, type broker } from '@tributary/protocol'
 import { READ_BYTES_MAX } from '../log/log-limits.js'
 import type { Partition } from '../partition/partition.js'
+import type { RecentAppends } from './recent-appends.js'
 import { FETCH_MAX_WAIT_MS_MAX, FETCH_RESPONSE_BYTES_MAX, NEW_LEADER_FOLLOWER_POLL_MS, NEW_LEADER_FOLLOWER_WINDOW_MS, PARKED_FETCHES_MAX } from './replica-limits.js'
 
 export interface FetchHandlerContext {
@@ -33,6 +34,8 @@ export interface FetchHandlerContext {
   readonly logger: Logger
   readonly clock: () => number
   partition(topic: string, partitionId: number): Partition | undefined
+  /** The leader's latest appends: a follower fetching at the tail is answered from memory. */
+  readonly recentAppends?: RecentAppends
 }
 
 /** One requested partition and what was decided for it. */
@@ -140,6 +143,7 @@ export class FetchHandler {
 
   /** `partition` no longer leads here (or is gone). */
   onLeaderStopped(partition: Partition): void {
+    this.context.recentAppends?.drop(partition)
     for (const [replicaId, set] of this.awaitingFirstFetch) {
       set.delete(partition)
       if (set.size === 0) this.awaitingFirstFetch.delete(replicaId)
@@ -285,6 +289,12 @@ export class FetchHandler {
         this.fetchedInEpoch(request.replicaId as NodeId, p)
       }
       const maxBytes = Math.min(Math.max(0, req.partitionMaxBytes), budget, READ_BYTES_MAX)
+      // A follower at the tail (at or above the HW: nothing there can have been compacted)
+      // gets the bytes the leader just appended, without a file read (recent-appends.ts).
+      if (isFollower && req.fetchOffset >= p.highWatermark) {
+        const recent = this.context.recentAppends?.read(p, req.fetchOffset, maxBytes, minOneBatch) ?? null
+        if (recent !== null) return { ...base, ...positions(), records: recent }
+      }
       const read = await p.read(req.fetchOffset, maxBytes, isFollower ? undefined : p.highWatermark, minOneBatch)
       if (read.kind === 'error') return this.errorAnswer(slot, read.error, p)
       if (read.kind === 'offset_out_of_range') return { ...base, ...positions(), errorCode: ErrorCode.OFFSET_OUT_OF_RANGE.code }

@@ -15,13 +15,16 @@
  * DelayedProduce does: the original may have timed out before it committed.
  */
 import type { Logger } from '@tributary/metadata-quorum'
-import { ErrorCode, NO_NODE, type ErrorCodeInfo, type broker } from '@tributary/protocol'
+import { ErrorCode, NO_NODE, RecordBatchLayout, type ErrorCodeInfo, type broker } from '@tributary/protocol'
 import type { Partition } from '../partition/partition.js'
+import type { RecentAppends } from './recent-appends.js'
 import { DELAYED_PRODUCES_MAX, PRODUCE_TIMEOUT_MS_MAX } from './replica-limits.js'
 
 export interface ProduceHandlerContext {
   readonly logger: Logger
   partition(topic: string, partitionId: number): Partition | undefined
+  /** Where appended bytes are kept for followers fetching at the tail. */
+  readonly recentAppends?: RecentAppends
 }
 
 interface Waiter {
@@ -93,8 +96,10 @@ export class ProduceHandler {
         return answer(index, outcome.error, outcome.message)
       case 'not_leader':
         return answer(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, '', { currentLeaderId: outcome.leaderId, currentLeaderEpoch: outcome.leaderEpoch })
-      case 'duplicate':
       case 'appended':
+        this.keepRecent(partition, data.records, outcome.firstOffset, outcome.lastOffset, outcome.leaderEpoch)
+        break
+      case 'duplicate':
         break
     }
     const ok = answer(index, ErrorCode.NONE, '', { baseOffset: outcome.firstOffset, logStartOffset: outcome.logStartOffset })
@@ -103,6 +108,18 @@ export class ProduceHandler {
     if (error === ErrorCode.NONE) return ok
     if (error === ErrorCode.NOT_LEADER_OR_FOLLOWER) return answer(index, error, '', { currentLeaderId: partition.leaderId, currentLeaderEpoch: partition.leaderEpoch })
     return answer(index, error)
+  }
+
+  /**
+   * Offers the appended bytes to RecentAppends. The log stamped the offsets and the leader
+   * epoch into this very buffer and wrote it as is; checked here on the first batch's header,
+   * so a log that ever wrote a copy instead leaves nothing to serve rather than other bytes.
+   */
+  private keepRecent(partition: Partition, records: Buffer, firstOffset: bigint, lastOffset: bigint, leaderEpoch: number): void {
+    const recent = this.context.recentAppends
+    if (recent === undefined || records.length < RecordBatchLayout.headerBytes) return
+    if (records.readBigInt64BE(RecordBatchLayout.baseOffsetPos) !== firstOffset || records.readInt32BE(RecordBatchLayout.partitionLeaderEpochPos) !== leaderEpoch) return
+    recent.add(partition, leaderEpoch, firstOffset, lastOffset, records)
   }
 
   /** Kafka's DelayedProduce for one partition. */

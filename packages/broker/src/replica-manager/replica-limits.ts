@@ -54,3 +54,12 @@ export const NEW_LEADER_FOLLOWER_WINDOW_MS = 10_000
  * replica.fetch.backoff.ms.
  */
 export const LEADER_NOT_READY_BACKOFF_MS = 25
+
+/**
+ * Recent leader appends kept in memory for followers fetching at the tail (recent-appends.ts):
+ * per partition (two of replica.fetch.max.bytes' default 1 MiB answers), entries per
+ * partition (small batches), and broker-wide.
+ */
+export const RECENT_APPENDS_PARTITION_BYTES_MAX = 2 * 1024 * 1024
+export const RECENT_APPENDS_PARTITION_ENTRIES_MAX = 1024
+export const RECENT_APPENDS_BYTES_MAX = 64 * 1024 * 1024

@@ -44,6 +44,7 @@ import { AlterPartitionSender } from './alter-partition-sender.js'
 import { FetchHandler } from './fetch-handler.js'
 import { OffsetsHandler } from './offsets-handler.js'
 import { ProduceHandler } from './produce-handler.js'
+import { RecentAppends } from './recent-appends.js'
 import { ReplicaFetcherManager } from './replica-fetcher.js'
 import { PARTITION_OPEN_CONCURRENCY } from './replica-limits.js'
 import type { ControllerChannel, LeaderChannels, ReplicaManagerConfig, ReplicaService } from './types.js'
@@ -157,8 +158,10 @@ export class ReplicaManager implements ReplicaService {
       channel: options.controllerChannel,
       logger: this.logger,
     })
-    this.fetchHandler = new FetchHandler({ brokerId: config.brokerId, logger: this.logger, clock: this.clock, partition: lookup })
-    this.produceHandler = new ProduceHandler({ logger: this.logger, partition: lookup })
+    // Appends the produce handler makes, served to followers at the tail by the fetch handler.
+    const recentAppends = new RecentAppends()
+    this.fetchHandler = new FetchHandler({ brokerId: config.brokerId, logger: this.logger, clock: this.clock, partition: lookup, recentAppends })
+    this.produceHandler = new ProduceHandler({ logger: this.logger, partition: lookup, recentAppends })
     this.offsetsHandler = new OffsetsHandler({ logger: this.logger, partition: lookup })
     this.every(Math.max(1, Math.floor(config.replicaLagTimeMaxMs / 2)), () => this.checkIsr())
     this.every(config.checkpointIntervalMs, () => void this.checkpointAll())
