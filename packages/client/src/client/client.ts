@@ -1,8 +1,13 @@
 /**
  * Client: the entry point (DESIGN.md "Client"). It owns what every producer, consumer and
  * admin made from it shares:
- * - the metadata cache, refreshed from any broker (the one that answered last first, then
- *   the other known brokers, then the bootstrap addresses), one refresh at a time;
+ * - the metadata cache, refreshed from any broker, one refresh at a time: brokers that have
+ *   not failed recently first, in turn (not always the same one), then the bootstrap
+ *   addresses, then the brokers that failed, longest ago first. A broker whose request just
+ *   failed (transport error, timeout, NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS...) is thus
+ *   not the one asked where the leader went: cut off from the controller, it still answers
+ *   Metadata from its stale view, naming itself leader (Kafka's leastLoadedNode avoids it the
+ *   same way). With the cache's leader epochs (KIP-320) an older view never wins;
  * - one reused connection per broker (BrokerConnections);
  * - the retry policy (retry.ts) and the routing of requests to partition leaders, with
  *   refreshes on NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, FENCED_LEADER_EPOCH,
@@ -19,6 +24,7 @@ import { Producer } from '../producer/producer.js'
 import { PRODUCER_DEFAULTS, type ProducerOptions } from '../producer/options.js'
 import { retry, type BackoffOptions } from '../retry.js'
 import { BrokerConnections, type MethodPicker } from './broker-connections.js'
+import { CLIENT_LIMITS } from './limits.js'
 import { MetadataCache } from './metadata-cache.js'
 import { CLIENT_DEFAULTS, resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js'
 import type { PartitionInfo, TopicInfo } from './types.js'
@@ -34,7 +40,10 @@ export class Client {
   private readonly inFlight = new Set<Promise<unknown>>()
   private readonly closing = new AbortController()
   private refresh: { readonly topics: ReadonlySet<string> | 'all'; readonly done: Promise<broker.MetadataResponse> } | null = null
-  private lastAnswered: string | null = null
+  /** Per broker address: when a request to it last failed (it is asked for metadata last for a while). */
+  private readonly failedAtMs = new Map<string, number>()
+  /** Where the next metadata source is taken from among the healthy brokers (they take turns). */
+  private turn = 0
   /** Topics this client's producers and consumers use: every refresh asks for them too. */
   private readonly interesting = new Set<string>()
   private closed: Promise<void> | null = null
@@ -117,23 +126,28 @@ export class Client {
     if (this.closed !== null) throw new ClientClosedError('the client')
   }
 
-  /** @internal One call to one broker address. */
+  /** @internal One call to one broker address; a retriable failure marks the broker as failing. */
   call<Req, Res>(address: string, pick: MethodPicker<Req, Res>, request: Req, context: string, timeoutMs = this.options.requestTimeoutMs): Promise<Res> {
-    return this.track(this.connections.call(address, pick, request, timeoutMs, context))
+    return this.track(this.connections.call(address, pick, request, timeoutMs, context).catch((err: unknown) => {
+      if (err instanceof TributaryError && err.retriable) this.brokerFailed(address)
+      throw err
+    }))
+  }
+
+  /** @internal A request to `address` failed: metadata is asked elsewhere first for a while. */
+  brokerFailed(address: string, nowMs = Date.now()): void {
+    this.failedAtMs.set(address, nowMs)
   }
 
   /**
-   * @internal A call to any broker: the one that answered last first, then the other known
-   * brokers, then the bootstrap addresses; a transport failure moves to the next. Throws
-   * the last transport error when none answers.
+   * @internal A call to any broker, in the order of candidates(); a transport failure moves
+   * to the next. Throws the last transport error when none answers.
    */
   async callAny<Req, Res>(pick: MethodPicker<Req, Res>, request: Req, context: string, timeoutMs = this.options.requestTimeoutMs): Promise<Res> {
     let last: TributaryError | null = null
     for (const address of this.candidates()) {
       try {
-        const res = await this.call(address, pick, request, context, timeoutMs)
-        this.lastAnswered = address
-        return res
+        return await this.call(address, pick, request, context, timeoutMs)
       } catch (err) {
         if (!(err instanceof TributaryError) || !err.retriable) throw err
         last = err
@@ -184,9 +198,17 @@ export class Client {
     }, { deadlineMs, backoff: this.backoff, what: `metadata of '${topic}'`, signal: this.closing.signal })
   }
 
-  /** @internal Applies a partition error's consequences to the cache: a leader hint, else a refresh later. */
+  /**
+   * @internal Applies a partition error's consequences: the broker the request went to (the
+   * cached leader) is marked as failing when the error says it cannot serve the partition now,
+   * then a leader hint is taken, else the topic is refreshed later.
+   */
   onPartitionError(topic: string, partition: number, code: number, hint?: { readonly leaderId: number; readonly leaderEpoch: number }): void {
     const error = new TributaryError(code)
+    if (FAILING_BROKER_CODES.has(code)) {
+      const leader = this.cache.leader(topic, partition)
+      if (leader !== null) this.brokerFailed(leader.address)
+    }
     if (!error.refreshMetadata) return
     if (hint !== undefined && this.cache.applyLeaderHint(topic, partition, hint.leaderId, hint.leaderEpoch)) return
     this.cache.invalidate(topic)
@@ -212,12 +234,41 @@ export class Client {
     return this.forward((s) => s.createTopics.bind(s), request, 'CreateTopics', deadlineMs)
   }
 
-  private candidates(): string[] {
+  /**
+   * @internal The order in which brokers are asked for metadata (callAny): the known brokers
+   * that have not failed within brokerFailureMemoryMs, taking turns, then the bootstrap
+   * addresses that have not, then every failed one, the oldest failure first (a failing
+   * broker is asked last, never dropped: it may be the only one left).
+   */
+  candidates(nowMs = Date.now()): string[] {
     const known = this.cache.brokerList().map((b) => `${b.host}:${b.port}`)
-    const out: string[] = []
-    if (this.lastAnswered !== null && known.includes(this.lastAnswered)) out.push(this.lastAnswered)
-    for (const a of known) if (!out.includes(a)) out.push(a)
-    for (const a of this.options.bootstrap) if (!out.includes(a)) out.push(a)
-    return out
+    const all: string[] = [...known]
+    for (const a of this.options.bootstrap) if (!all.includes(a)) all.push(a)
+    const failed: string[] = []
+    for (const [address, atMs] of this.failedAtMs) {
+      if (nowMs - atMs >= CLIENT_LIMITS.brokerFailureMemoryMs) this.failedAtMs.delete(address)
+      else if (all.includes(address)) failed.push(address)
+    }
+    const healthyKnown = known.filter((a) => !this.failedAtMs.has(a))
+    const start = healthyKnown.length === 0 ? 0 : this.turn++ % healthyKnown.length
+    const out = [...healthyKnown.slice(start), ...healthyKnown.slice(0, start)]
+    for (const a of this.options.bootstrap) if (!out.includes(a) && !this.failedAtMs.has(a)) out.push(a)
+    failed.sort((a, b) => this.failedAtMs.get(a)! - this.failedAtMs.get(b)!)
+    return [...out, ...failed]
   }
 }
+
+/**
+ * Partition errors that say the broker cannot serve the partition now (not, or no longer, its
+ * leader; cut off from its followers or the controller): its view of the cluster is suspect.
+ */
+const FAILING_BROKER_CODES: ReadonlySet<number> = new Set([
+  ErrorCode.NOT_LEADER_OR_FOLLOWER.code,
+  ErrorCode.LEADER_NOT_AVAILABLE.code,
+  ErrorCode.NOT_ENOUGH_REPLICAS.code,
+  ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND.code,
+  ErrorCode.REQUEST_TIMED_OUT.code,
+  ErrorCode.NETWORK_EXCEPTION.code,
+  ErrorCode.KAFKA_STORAGE_ERROR.code,
+  ErrorCode.FENCED_LEADER_EPOCH.code,
+])

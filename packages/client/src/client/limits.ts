@@ -8,6 +8,12 @@ export const CLIENT_LIMITS = {
   keepaliveTimeoutMs: 5000,
   reconnectBackoffMs: 100,
   reconnectBackoffMaxMs: 1000,
+  /**
+   * How long a broker whose request failed is asked for metadata only after the others: long
+   * enough for the controller to move its partitions (a broker session timeout), short enough
+   * that a recovered broker is back in turn soon. It is never skipped altogether.
+   */
+  brokerFailureMemoryMs: 10_000,
   /** Extra deadline of a Produce call beyond its ProduceRequest.timeout_ms (the broker answers at the timeout). */
   produceDeadlineSlackMs: 5000,
 } as const
