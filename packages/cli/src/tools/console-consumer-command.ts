@@ -21,6 +21,9 @@ import { line, type ToolIo } from './tool-io.js'
 
 export interface ConsoleConsumerFlags extends ConnectionFlags {
   readonly topic?: string
+  /** Kafka's --include (formerly --whitelist): a regular expression of topics to consume. */
+  readonly include?: string
+  readonly whitelist?: string
   readonly fromBeginning?: boolean
   readonly group?: string
   readonly maxMessages?: string
@@ -33,7 +36,8 @@ export interface ConsoleConsumerFlags extends ConnectionFlags {
 }
 
 export interface ConsumerPlan {
-  readonly topic: string
+  /** One topic by name, or every non-internal topic whose whole name matches (--include). */
+  readonly topic: string | RegExp
   readonly groupId: string | null
   readonly fromBeginning: boolean
   readonly maxMessages: number | null
@@ -45,8 +49,17 @@ export interface ConsumerPlan {
 
 /** The flags as a plan, or Kafka's complaint. Pure. */
 export function consumerPlan(flags: ConsoleConsumerFlags, options: ConsumerOptions): ConsumerPlan {
-  const topic = flags.topic
-  if (topic === undefined || topic === '') throw new CliError('Exactly one of --include/--topic is required.')
+  const include = flags.include ?? flags.whitelist
+  if ((flags.topic === undefined || flags.topic === '') === (include === undefined || include === '')) throw new CliError('Exactly one of --include/--topic is required.')
+  let topic: string | RegExp
+  if (include !== undefined && include !== '') {
+    try {
+      topic = new RegExp(`^(?:${include})$`)
+    } catch {
+      throw new CliError(`--include '${include}' is not a valid regular expression`)
+    }
+    if (flags.partition !== undefined) throw new CliError('The topic is required when partition is specified.')
+  } else topic = flags.topic!
   const groupId = flags.group ?? options.groupId ?? null
   const partition = flags.partition === undefined ? null : intFlag(flags.partition, '--partition', 0)
   if (flags.offset !== undefined && partition === null) throw new CliError('The partition is required when offset is specified.')
@@ -142,15 +155,17 @@ export async function runConsoleConsumer(flags: ConsoleConsumerFlags, io: ToolIo
   const { client, close } = await openClient(flags, io, 'console-consumer', props, CONSUMER_PROPERTY_KEYS)
   let count: number | null = null
   try {
-    const listed = (await client.admin().listTopics()).find((t) => t.name === plan.topic)
-    if (listed === undefined) throw new CliError(`Topic '${plan.topic}' does not exist`)
-    if (plan.partition !== null && plan.partition >= listed.partitions) throw new CliError(`Partition ${plan.partition} of topic '${plan.topic}' does not exist (it has ${listed.partitions})`)
+    const listed = await client.admin().listTopics()
+    const wanted = typeof plan.topic === 'string' ? listed.filter((t) => t.name === plan.topic) : listed.filter((t) => !t.isInternal && (plan.topic as RegExp).test(t.name))
+    if (wanted.length === 0) throw new CliError(typeof plan.topic === 'string' ? `Topic '${plan.topic}' does not exist` : `No topic matches --include '${plan.topic.source.slice(4, -2)}'`)
     const consumer = client.consumer({ ...base, groupId: plan.groupId ?? undefined, fromBeginning: plan.fromBeginning })
-    if (plan.groupId !== null) await consumer.subscribe([plan.topic])
+    if (plan.groupId !== null) await consumer.subscribe(wanted.map((t) => t.name))
     else if (plan.partition !== null) {
-      consumer.assign([{ topic: plan.topic, partition: plan.partition }])
-      if (plan.offset !== null) consumer.seek(plan.topic, plan.partition, plan.offset)
-    } else consumer.assign(Array.from({ length: listed.partitions }, (_, partition) => ({ topic: plan.topic, partition })))
+      const t = wanted[0]!
+      if (plan.partition >= t.partitions) throw new CliError(`Partition ${plan.partition} of topic '${t.name}' does not exist (it has ${t.partitions})`)
+      consumer.assign([{ topic: t.name, partition: plan.partition }])
+      if (plan.offset !== null) consumer.seek(t.name, plan.partition, plan.offset)
+    } else consumer.assign(wanted.flatMap((t) => Array.from({ length: t.partitions }, (_, partition) => ({ topic: t.name, partition }))))
     const stop = new AbortController()
     const unsubscribe = io.onInterrupt(() => stop.abort())
     count = 0
@@ -182,6 +197,8 @@ export function consoleConsumerCommand(io: ToolIo): Command {
   const cmd = new Command('console-consumer')
     .description('Consume records from a topic and print them on standard output (kafka-console-consumer).')
     .option('--topic <topic>', 'The topic to consume on.')
+    .option('--include <regex>', 'Regular expression specifying the list of topics to include for consumption (whole names; internal topics left out).')
+    .option('--whitelist <regex>', 'DEPRECATED, use --include instead.')
     .option('--from-beginning', 'If the consumer does not already have an established offset to consume from, start with the earliest message present in the log rather than the latest message.')
     .option('--group <group>', 'The consumer group id of the consumer (its offsets are committed).')
     .option('--max-messages <n>', 'The maximum number of messages to consume before exiting. If not set, consumption is continual.')

@@ -96,6 +96,8 @@ describe('produce, offsets, consume', () => {
     const earliest = await runTool(['run-class', '--broker-list', bootstrap(), '--topic', 'seed', '--time', '-2'], fakeIo())
     expect(earliest).toBe(0)
 
+    const included = await trib(['console-consumer', '--include', 'se.d|nothing', '--from-beginning', '--max-messages', '5'])
+    expect(included.out.trimEnd().split('\n').sort()).toEqual(['hello', 'kafka message', 'v1', 'v2', 'world'])
     const consumed = await trib(['console-consumer', '--topic', 'seed', '--from-beginning', '--max-messages', '5', '--property', 'print.key=true', '--property', 'key.separator=|'])
     expect(consumed.code).toBe(0)
     expect(consumed.out.trimEnd().split('\n').sort()).toEqual(['k1|v1', 'k2|v2', 'null|hello', 'null|kafka message', 'null|world'])
@@ -152,6 +154,7 @@ describe('produce, offsets, consume', () => {
     expect(await trib(['get-offsets', '--topic', 'ghost'])).toEqual({ code: 1, out: '', err: "trib get-offsets: Topic 'ghost' does not exist\n" })
     expect(await trib(['console-producer', '--topic', 'ghost'], fakeIo({ stdin: 'x\n' }))).toEqual({ code: 1, out: '', err: "trib console-producer: Topic 'ghost' does not exist\n" })
     expect(await trib(['console-consumer', '--topic', 'ghost'])).toEqual({ code: 1, out: '', err: "trib console-consumer: Topic 'ghost' does not exist\n" })
+    expect(await trib(['console-consumer', '--include', 'ghost.*'])).toEqual({ code: 1, out: '', err: "trib console-consumer: No topic matches --include 'ghost.*'\n" })
   })
 })
 
