@@ -139,11 +139,12 @@ describe('partitions between namespaced nodes (3 combined processes)', () => {
     expect(partition, `a partition of ${topic} led by the controller (node ${isolated})`).toBeGreaterThanOrEqual(0)
     const before = await c.brokers.waitForPartition(topic, partition, (p) => p.leaderId === isolated, 'led by the controller')
 
-    // Bootstrapped from the majority side only. The client refreshes metadata from the broker
-    // that answered last first; when that is the isolated node, it keeps asking it, whose stale
-    // view still names itself leader, and makes no progress until the heal (requests.md, NETNS).
-    const majorityClient = new Client({ bootstrap: majority.map((id) => c.brokers.brokerAddress(id)), clientId: 'netns-majority', requestTimeoutMs: 2000 })
-    const producer = majorityClient.producer({ acks: 'all', lingerMs: 1, batchBytes: 512, requestTimeoutMs: 2000, deliveryTimeoutMs: 10_000 })
+    // The isolated node FIRST in the bootstrap list: it answers Metadata first, and once cut
+    // off it keeps answering from its stale view (naming itself leader at the old epoch). The
+    // client asks another broker after a request to it failed, and never takes an older leader
+    // epoch over a newer one (KIP-320), so writes resume on the majority during the isolation.
+    const client = new Client({ bootstrap: [isolated, ...majority].map((id) => c.brokers.brokerAddress(id)), clientId: 'netns-controller', requestTimeoutMs: 2000 })
+    const producer = client.producer({ acks: 'all', lingerMs: 1, batchBytes: 512, requestTimeoutMs: 2000, deliveryTimeoutMs: 10_000 })
     const stream = new NumberedStream(producer, topic, partition, { recordsPerSend: 5, window: 10 }).start()
     ctx.onTestFailed(() => console.error(`stream: ${stream.sent} sent, ${stream.acked.size} acknowledged, failed: ${JSON.stringify(stream.failed.slice(0, 3))}`))
     const direct = new BrokerClient({ bootstrap: [c.brokers.brokerAddress(isolated)], callTimeoutMs: 1000 })
@@ -166,8 +167,13 @@ describe('partitions between namespaced nodes (3 combined processes)', () => {
       const refused = await direct.produceBatch(topic, partition, encodeRecordBatch({ records: [textRecord('from-the-minority')] }), { acks: -1, requestTimeoutMs: 1000, deliveryTimeoutMs: 2500 }).catch((e: unknown) => e)
       expect(refused).toBeInstanceOf(SendFailedError)
 
+      // Acks resume while the isolation lasts (the heal comes after), from the new leader.
       const ackedIsolated = stream.acked.size
       await stream.waitForAcked(ackedIsolated + ACKED_PER_PHASE, FAULT_TIMEOUT_MS)
+      expect(c.isConnected(isolated, majority[0]!)).toBe(false)
+      const routed = client.cache.leader(topic, partition)
+      expect(majority).toContain(routed?.nodeId)
+      expect(routed?.leaderEpoch).toBeGreaterThanOrEqual(after.leaderEpoch)
 
       await c.healAll()
       await c.brokers.waitForBrokers({ timeoutMs: FAULT_TIMEOUT_MS })
@@ -195,7 +201,7 @@ describe('partitions between namespaced nodes (3 combined processes)', () => {
       direct.close()
       await stream.stop()
       await producer.close()
-      await majorityClient.close()
+      await client.close()
     }
   })
 })
