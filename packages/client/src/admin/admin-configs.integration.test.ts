@@ -38,7 +38,7 @@ describe('admin topic configs against three combined nodes', () => {
     await admin.createTopics([{ name: 'configs', partitions: 1, replicationFactor: 3, configs: { 'segment.ms': '600000' } }])
 
     const before = await admin.describeConfigs([{ topic: 'configs' }])
-    expect(before[0]!.entries.map((e) => e.name)).toEqual(['max.message.bytes', 'min.insync.replicas', 'retention.bytes', 'retention.ms', 'segment.bytes', 'segment.ms'])
+    expect(before[0]!.entries.map((e) => e.name)).toEqual(['cleanup.policy', 'delete.retention.ms', 'max.message.bytes', 'min.cleanable.dirty.ratio', 'min.compaction.lag.ms', 'min.insync.replicas', 'retention.bytes', 'retention.ms', 'segment.bytes', 'segment.ms'])
     expect(valueOf(before, 'segment.ms')).toEqual({ value: '600000', isDefault: false })
     expect(valueOf(before, 'min.insync.replicas')).toEqual({ value: '2', isDefault: true }) // the cluster's broker default
 

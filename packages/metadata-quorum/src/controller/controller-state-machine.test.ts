@@ -323,6 +323,7 @@ describe('create_topics', () => {
     ['more replicas than unfenced brokers', { replicationFactor: 3 }, ErrorCode.INVALID_REPLICATION_FACTOR.code,
       'Unable to replicate the partition 3 time(s): The target replication factor of 3 cannot be reached because only 2 broker(s) are registered.'],
     ['an empty config value', { configs: { 'retention.ms': '' } }, ErrorCode.INVALID_CONFIG.code, "Invalid value '' for configuration 'retention.ms': keys and values must not be empty."],
+    ['an unknown config key', { configs: { 'no.such.config': '1' } }, ErrorCode.INVALID_CONFIG.code, 'Unknown topic config name: no.such.config'],
     ['too many partitions', { numPartitions: 10_001, replicationFactor: 1 }, ErrorCode.POLICY_VIOLATION.code, 'Excessively large number of partitions per request.'],
   ])('refuses %s', (_what, topic, code, message) => {
     const h = new Harness()

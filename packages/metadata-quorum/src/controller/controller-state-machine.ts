@@ -480,7 +480,8 @@ export class ControllerStateMachine {
         fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0, or -1 to use the default value.'); continue
       }
       const configs = Object.entries(topic.configs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      const configError = configs.map(([key, value]) => topicConfigValueError(key, value)).find((e) => e !== null)
+      // Kafka's CreateTopics refuses an unknown key ("Unknown topic config name"), as AlterConfigs does.
+      const configError = configs.map(([key, value]) => (isKnownTopicConfig(key) ? topicConfigValueError(key, value) : `Unknown topic config name: ${key}`)).find((e) => e !== null)
       if (configError !== undefined && configError !== null) { fail(ErrorCode.INVALID_CONFIG, configError); continue }
       const numPartitions = topic.numPartitions === -1 ? this.config.defaultNumPartitions : topic.numPartitions
       const replicationFactor = topic.replicationFactor === -1 ? this.config.defaultReplicationFactor : topic.replicationFactor

@@ -52,8 +52,8 @@ export function isKnownTopicConfig(key: string): boolean {
 }
 
 /**
- * Why `value` is not acceptable for `key`, or null. Unknown keys are not judged here (see
- * isKnownTopicConfig): CreateTopics keeps accepting them, as it did before AlterConfigs.
+ * Why `value` is not acceptable for `key`, or null. Unknown keys are not judged here: the
+ * controller refuses them first (isKnownTopicConfig), and a broker ignores keys it does not honour.
  */
 export function topicConfigValueError(key: string, value: string): string | null {
   if (key.length === 0 || value.length === 0) return `Invalid value '${value}' for configuration '${key}': keys and values must not be empty.`
