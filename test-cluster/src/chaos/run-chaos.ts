@@ -254,13 +254,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     await Promise.all(clients.splice(0).map((c) => c.close({ timeoutMs: 5000 }).catch(() => undefined)))
 
     // ---- replica images -------------------------------------------------------------------
+    // Each partition's replica set, while the nodes still answer (with more nodes than the
+    // replication factor, a node outside it holds nothing of the partition, rightly).
+    const views = await cluster.partitions(topic)
+    const replicaSets = new Map(views.map((v) => [v.partition, v.replicas] as const))
     if (cluster.kind !== 'bootstrap') {
       say('stopping every node cleanly (SIGTERM) before reading the replicas from disk')
       await cluster.stopAll()
     }
     const replicas: ReplicaImage[] = []
     for (const rb of readBacks) {
-      for (const node of cluster.ids) {
+      const replicaSet = replicaSets.get(rb.partition)
+      if (replicaSet === undefined) note(`no replica set known for ${topic}-${rb.partition}: every node's directory is read`)
+      for (const node of replicaSet ?? cluster.ids) {
         const read = await readReplicaImage({ node, logDir: cluster.dataDir(node), topic, partition: rb.partition, upToOffset: rb.highWatermark })
         if (read.tail !== null) note(`node ${node} ${topic}-${rb.partition}: ${read.tail.kind} tail in ${read.tail.file} at ${read.tail.position} (${read.tail.reason})`)
         replicas.push(read.image)
