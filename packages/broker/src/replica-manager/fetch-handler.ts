@@ -313,6 +313,7 @@ class ParkedFetch {
   private timer: NodeJS.Timeout | null = null
   private evaluating = false
   private dirty = false
+  private wakeScheduled = false
   private done = false
   private readonly onAbort = (): void => void this.complete(false)
 
@@ -344,7 +345,20 @@ class ParkedFetch {
       this.dirty = true
       return
     }
-    void this.reevaluate()
+    if (this.wakeScheduled) return
+    // Re-read on the next turn of the event loop, not inside the change: a leader append
+    // notifies before its produce handler has offered the bytes to RecentAppends (that runs a
+    // few promise steps later), and changes made in the same turn are answered by one read.
+    this.wakeScheduled = true
+    setImmediate(() => {
+      this.wakeScheduled = false
+      if (this.done) return
+      if (this.evaluating) {
+        this.dirty = true
+        return
+      }
+      void this.reevaluate()
+    })
   }
 
   private async reevaluate(): Promise<void> {

@@ -111,3 +111,12 @@ describe('records message codecs', () => {
     expect(Buffer.from(produceRequestCodec.encode({ acks: 1, timeoutMs: 0, transactionalId: '', topics: [] }).finish()).length).toBe(2)
   })
 })
+
+describe('records message codecs after a failed encode', () => {
+  it('a value out of range throws, and the next message encodes as if nothing happened', () => {
+    const bad = { errorCode: 0, errorMessage: 'x', correlationId: 2n ** 64n, topics: [] }
+    expect(() => encodeFetchResponse(bad)).toThrow()
+    const good = { errorCode: 1, errorMessage: '', correlationId: 5n, topics: [] }
+    expect(encodeFetchResponse(good).equals(Buffer.from(broker.FetchResponse.encode(good).finish()))).toBe(true)
+  })
+})

@@ -26,6 +26,22 @@ import * as broker from '../gen/broker.js'
 
 const EMPTY = Buffer.alloc(0)
 
+/**
+ * One writer for the small parts encoded by the generated encoders: finish() copies out what
+ * was written and keeps the writer's buffer, so each part costs one small copy instead of a
+ * new growing buffer (encoding is synchronous: parts never interleave).
+ */
+const WRITER = new BinaryWriter()
+
+function encodePart<T>(codec: { encode(message: T, writer: BinaryWriter): BinaryWriter }, message: T): Uint8Array {
+  try {
+    return codec.encode(message, WRITER).finish()
+  } catch (err) {
+    WRITER.finish() // a throw mid-message (a value out of range) must not leave bytes behind
+    throw err
+  }
+}
+
 /** Encoded messages from this size on get their own allocation (see Parts.join). */
 const OWN_ALLOCATION_BYTES_MIN = 64 * 1024
 
@@ -141,10 +157,10 @@ function skipUnknown(reader: BinaryReader, tag: number): boolean {
 
 export function encodeProduceRequest(message: broker.ProduceRequest): Buffer<ArrayBuffer> {
   const parts = new Parts()
-  parts.add(broker.ProduceRequest.encode({ ...message, topics: [], transactionalId: '' }).finish())
+  parts.add(encodePart(broker.ProduceRequest, { ...message, topics: [], transactionalId: '' }))
   for (const topic of message.topics) {
-    const head = broker.ProduceTopicData.encode({ ...topic, partitions: [] }).finish()
-    const partitionHeads = topic.partitions.map((p) => broker.ProducePartitionData.encode({ ...p, records: EMPTY }).finish())
+    const head = encodePart(broker.ProduceTopicData, { ...topic, partitions: [] })
+    const partitionHeads = topic.partitions.map((p) => encodePart(broker.ProducePartitionData, { ...p, records: EMPTY }))
     const partitionSizes = topic.partitions.map((p, i) => partitionHeads[i].length + (p.records.length > 0 ? fieldSize(p.records.length) : 0))
     parts.addHeader(TAG.produceRequestTopics, head.length + partitionSizes.reduce((sum, size) => sum + fieldSize(size), 0))
     parts.add(head)
@@ -157,7 +173,7 @@ export function encodeProduceRequest(message: broker.ProduceRequest): Buffer<Arr
       }
     })
   }
-  parts.add(broker.ProduceRequest.encode({ acks: 0, timeoutMs: 0, topics: [], transactionalId: message.transactionalId }).finish())
+  parts.add(encodePart(broker.ProduceRequest, { acks: 0, timeoutMs: 0, topics: [], transactionalId: message.transactionalId }))
   return parts.join()
 }
 
@@ -203,10 +219,10 @@ function decodeProducePartitionData(reader: BinaryReader, length: number): broke
 
 export function encodeFetchResponse(message: broker.FetchResponse): Buffer<ArrayBuffer> {
   const parts = new Parts()
-  parts.add(broker.FetchResponse.encode({ ...message, topics: [], correlationId: 0n }).finish())
+  parts.add(encodePart(broker.FetchResponse, { ...message, topics: [], correlationId: 0n }))
   for (const topic of message.topics) {
-    const head = broker.FetchTopicResponse.encode({ ...topic, partitions: [] }).finish()
-    const partitionHeads = topic.partitions.map((p) => broker.FetchPartitionResponse.encode({ ...p, records: EMPTY }).finish())
+    const head = encodePart(broker.FetchTopicResponse, { ...topic, partitions: [] })
+    const partitionHeads = topic.partitions.map((p) => encodePart(broker.FetchPartitionResponse, { ...p, records: EMPTY }))
     const partitionSizes = topic.partitions.map((p, i) => partitionHeads[i].length + (p.records.length > 0 ? fieldSize(p.records.length) : 0))
     parts.addHeader(TAG.fetchResponseTopics, head.length + partitionSizes.reduce((sum, size) => sum + fieldSize(size), 0))
     parts.add(head)
@@ -219,7 +235,7 @@ export function encodeFetchResponse(message: broker.FetchResponse): Buffer<Array
       }
     })
   }
-  parts.add(broker.FetchResponse.encode({ errorCode: 0, errorMessage: '', topics: [], correlationId: message.correlationId }).finish())
+  parts.add(encodePart(broker.FetchResponse, { errorCode: 0, errorMessage: '', topics: [], correlationId: message.correlationId }))
   return parts.join()
 }
 
