@@ -5,13 +5,14 @@
  */
 import type { LatencyFigures } from '../../packages/cli/src/perf/perf-result.ts'
 import type { NatsResults } from './nats-peer.ts'
-import type { TributaryResults } from './tributary-workloads.ts'
+import type { TributaryResults, Workload } from './tributary-workloads.ts'
 
 const int = (n: number | null): string => (n === null ? '-' : Math.round(n).toLocaleString('en-US'))
 const mb = (n: number | null): string => (n === null ? '-' : n.toFixed(1))
 const msf = (n: number | null): string => (n === null ? '-' : n.toFixed(2))
 const cores = (n: number | null): string => (n === null ? '-' : n.toFixed(2))
 const FAILED = 'failed (see above)'
+const SKIPPED = 'skipped'
 
 /** Tributary / peer, "1.23x"; '-' when either is missing. */
 export function ratio(ours: number | null, theirs: number | null): string {
@@ -35,14 +36,15 @@ function lat(l: LatencyFigures | null): string {
 export function tributaryTable(runs: readonly TributaryResults[]): string[] {
   const rows: string[][] = []
   for (const r of runs) {
-    for (const [name, f] of [['produce 100 B', r.produce100], ['produce 1 KiB', r.produce1k], ['consume 100 B', r.consume100], ['consume 1 KiB', r.consume1k]] as const) {
-      rows.push(f === null ? [r.mode, name, FAILED, '-', '-', '-', '-', '-'] : [r.mode, name, int(f.records), int(f.recordsPerSec), mb(f.mbPerSec), lat(f.latency), cores(f.serverCores), cores(f.clientCores)])
+    const missing = (w: Workload): string => (r.skipped.includes(w) ? SKIPPED : FAILED)
+    for (const [name, w, f] of [['produce 100 B', 'produce-100', r.produce100], ['produce 1 KiB', 'produce-1k', r.produce1k], ['consume 100 B', 'consume-100', r.consume100], ['consume 1 KiB', 'consume-1k', r.consume1k]] as const) {
+      rows.push(f === null ? [r.mode, name, missing(w), '-', '-', '-', '-', '-'] : [r.mode, name, int(f.records), int(f.recordsPerSec), mb(f.mbPerSec), lat(f.latency), cores(f.serverCores), cores(f.clientCores)])
     }
     const e = r.e2e
-    rows.push(e === null ? [r.mode, 'end-to-end @ fixed rate', FAILED, '-', '-', '-', '-', '-'] : [r.mode, 'end-to-end @ fixed rate', int(e.latency.count), int(e.recordsPerSec), '-', lat(e.latency), cores(e.serverCores), cores(e.clientCores)])
+    rows.push(e === null ? [r.mode, 'end-to-end @ fixed rate', missing('e2e'), '-', '-', '-', '-', '-'] : [r.mode, 'end-to-end @ fixed rate', int(e.latency.count), int(e.recordsPerSec), '-', lat(e.latency), cores(e.serverCores), cores(e.clientCores)])
     if (e !== null) rows.push([r.mode, '  its produce acks', int(e.ack?.count ?? null), '-', '-', lat(e.ack), '-', '-'])
     const q = r.sequential
-    rows.push(q === null ? [r.mode, 'sequential produce (1 in flight)', FAILED, '-', '-', '-', '-', '-'] : [r.mode, 'sequential produce (1 in flight)', int(q.latency.count), int(q.recordsPerSec), '-', lat(q.latency), cores(q.serverCores), cores(q.clientCores)])
+    rows.push(q === null ? [r.mode, 'sequential produce (1 in flight)', missing('sequential'), '-', '-', '-', '-', '-'] : [r.mode, 'sequential produce (1 in flight)', int(q.latency.count), int(q.recordsPerSec), '-', lat(q.latency), cores(q.serverCores), cores(q.clientCores)])
   }
   return table(['mode', 'workload', 'records', 'records/s', 'MB/s', 'latency ms p50 / p99 / p99.9 / max', 'server cores', 'client cores'], rows)
 }

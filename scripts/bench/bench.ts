@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { benchArgs, environment, writeResult } from './bench-report.ts'
 import { natsCoresLine, peerTable, tributaryTable } from './bench-table.ts'
 import { DEFAULT_NATS_DIR, natsSetupProblem, runNatsWorkloads, type NatsResults } from './nats-peer.ts'
-import { runTributaryWorkloads, type FlushPolicy, type TributaryPlan, type TributaryResults } from './tributary-workloads.ts'
+import { runTributaryWorkloads, WORKLOADS, type FlushPolicy, type TributaryPlan, type TributaryResults, type Workload } from './tributary-workloads.ts'
 import { REPO_ROOT, TRIB_BIN } from '../../test-cluster/src/controller-cluster.ts'
 
 /** Full-run and --quick record counts. */
@@ -49,6 +49,7 @@ const { values } = benchArgs(
       quick: { type: 'boolean', default: false },
       peer: { type: 'string' },
       modes: { type: 'string', default: 'fsync,page-cache' },
+      workloads: { type: 'string', default: WORKLOADS.join(',') },
       partitions: { type: 'string', default: '6' },
       'records-100': { type: 'string' },
       'records-1k': { type: 'string' },
@@ -90,6 +91,13 @@ for (const m of modes) {
     process.exit(2)
   }
 }
+const workloads = values.workloads.split(',').map((s) => s.trim()).filter((s) => s !== '')
+for (const w of workloads) {
+  if (!(WORKLOADS as readonly string[]).includes(w)) {
+    console.error(`bench: --workloads: '${w}' is not one of ${WORKLOADS.join(', ')}`)
+    process.exit(2)
+  }
+}
 const e2eRate = count('e2e-rate', values['e2e-rate'], 10_000)
 const plan: TributaryPlan = {
   partitions: count('partitions', values.partitions, 6),
@@ -104,6 +112,7 @@ const plan: TributaryPlan = {
   sendsInFlight: count('sends-in-flight', values['sends-in-flight'], SENDS_IN_FLIGHT),
   latencyProps: mergeProps(LATENCY_PROPS, values['latency-prop']),
   overrides: values.override,
+  workloads: workloads as Workload[],
 }
 const peer = values.peer ?? null
 if (peer !== null && peer !== 'nats') {

@@ -17,6 +17,10 @@ import { runPerfTool } from './perf-child.ts'
 
 export type FlushPolicy = 'fsync' | 'page-cache'
 
+/** The workloads, in run order (a consume workload reads what its produce workload wrote). */
+export const WORKLOADS = ['produce-100', 'consume-100', 'produce-1k', 'consume-1k', 'e2e', 'sequential'] as const
+export type Workload = (typeof WORKLOADS)[number]
+
 export interface TributaryPlan {
   readonly partitions: number
   readonly records100: number
@@ -33,6 +37,8 @@ export interface TributaryPlan {
   readonly latencyProps: readonly string[]
   /** Extra broker overrides (key=value) for every node. */
   readonly overrides: readonly string[]
+  /** The workloads to run (the others are reported as skipped). */
+  readonly workloads: readonly Workload[]
 }
 
 export interface ThroughputFigure {
@@ -55,7 +61,7 @@ export interface LatencyFigure {
   readonly detail: unknown
 }
 
-/** null: the workload failed (its error is in `errors`); the others still ran. */
+/** null: the workload failed (its error is in `errors`) or was skipped (listed in `skipped`). */
 export interface TributaryResults {
   readonly mode: FlushPolicy
   readonly produce100: ThroughputFigure | null
@@ -65,6 +71,7 @@ export interface TributaryResults {
   readonly e2e: LatencyFigure | null
   readonly sequential: LatencyFigure | null
   readonly errors: readonly string[]
+  readonly skipped: readonly Workload[]
 }
 
 async function serverCpu(cluster: BrokerCluster): Promise<number> {
@@ -139,8 +146,13 @@ export async function runTributaryWorkloads(mode: FlushPolicy, plan: TributaryPl
     for (const t of ['perf-100', 'perf-1k', 'perf-e2e', 'perf-seq']) await cluster.createTopic(t, { partitions: plan.partitions, replicationFactor: 3 })
     const bootstrap = cluster.bootstrap().join(',')
     const errors: string[] = []
+    const skipped: Workload[] = []
     /** One workload; a failure is recorded and the next workload still runs. */
-    const attempt = async <T>(what: string, work: () => Promise<T>): Promise<T | null> => {
+    const attempt = async <T>(workload: Workload, what: string, work: () => Promise<T>): Promise<T | null> => {
+      if (!plan.workloads.includes(workload)) {
+        skipped.push(workload)
+        return null
+      }
       log(`tributary (${mode}): ${what}`)
       try {
         return await work()
@@ -152,24 +164,33 @@ export async function runTributaryWorkloads(mode: FlushPolicy, plan: TributaryPl
       }
     }
 
-    const produce100 = await attempt(`produce ${plan.records100} x 100 B`, () => produce(cluster, plan, 'perf-100', plan.records100, 100, `${mode} produce 100 B`))
-    const consume100 = produce100 === null ? null : await attempt('consume them', () => consume(cluster, 'perf-100', produce100.records, `${mode} consume 100 B`))
-    const produce1k = await attempt(`produce ${plan.records1k} x 1 KiB`, () => produce(cluster, plan, 'perf-1k', plan.records1k, 1024, `${mode} produce 1 KiB`))
-    const consume1k = produce1k === null ? null : await attempt('consume them', () => consume(cluster, 'perf-1k', produce1k.records, `${mode} consume 1 KiB`))
+    const produce100 = await attempt('produce-100', `produce ${plan.records100} x 100 B`, () => produce(cluster, plan, 'perf-100', plan.records100, 100, `${mode} produce 100 B`))
+    /** A consume workload reads what its produce workload wrote: without that, it is skipped (or failed with it). */
+    const after = (before: Workload, workload: Workload): null => {
+      if (!plan.workloads.includes(workload)) skipped.push(workload)
+      else if (skipped.includes(before)) {
+        skipped.push(workload)
+        log(`tributary (${mode}): ${workload} skipped: it reads what ${before} writes`)
+      } else errors.push(`${mode} ${workload}: not run (${before} failed)`)
+      return null
+    }
+    const consume100 = produce100 === null ? after('produce-100', 'consume-100') : await attempt('consume-100', 'consume them', () => consume(cluster, 'perf-100', produce100.records, `${mode} consume 100 B`))
+    const produce1k = await attempt('produce-1k', `produce ${plan.records1k} x 1 KiB`, () => produce(cluster, plan, 'perf-1k', plan.records1k, 1024, `${mode} produce 1 KiB`))
+    const consume1k = produce1k === null ? after('produce-1k', 'consume-1k') : await attempt('consume-1k', 'consume them', () => consume(cluster, 'perf-1k', produce1k.records, `${mode} consume 1 KiB`))
 
-    const e2e = await attempt(`end-to-end latency at ${plan.e2eRate} records/s (${plan.e2eRecords} records)`, async (): Promise<LatencyFigure> => {
+    const e2e = await attempt('e2e', `end-to-end latency at ${plan.e2eRate} records/s (${plan.e2eRecords} records)`, async (): Promise<LatencyFigure> => {
       const run = await withServerCores(cluster, () =>
         runPerfTool<EndToEndResult>('end-to-end-latency', ['--bootstrap-server', bootstrap, '--topic', 'perf-e2e', '--num-records', String(plan.e2eRecords), '--record-size', '100', '--throughput', String(plan.e2eRate), '--producer-props', ...plan.latencyProps], `  [${mode} e2e] `))
       return { latency: run.value.endToEnd, ack: run.value.ack, recordsPerSec: run.value.recordsPerSec, serverCores: run.serverCores, clientCores: clientCores(run.value.processCpuSeconds, run.wallMs), detail: run.value }
     })
 
-    const sequential = await attempt(`sequential produce latency (${plan.latencyRecords} records, one in flight)`, async (): Promise<LatencyFigure> => {
+    const sequential = await attempt('sequential', `sequential produce latency (${plan.latencyRecords} records, one in flight)`, async (): Promise<LatencyFigure> => {
       const run = await withServerCores(cluster, () =>
         runPerfTool<ProducerPerfResult>('producer-perf-test', ['--bootstrap-server', bootstrap, '--topic', 'perf-seq', '--num-records', String(plan.latencyRecords), '--record-size', '100', '--throughput', '-1', '--records-per-send', '1', '--sends-in-flight', '1', '--warmup-records', '500', '--reporting-interval', '0', '--producer-props', ...plan.latencyProps], `  [${mode} sequential] `))
       if (run.value.failed > 0) throw new Error(`${run.value.failed} records failed (${run.value.firstError ?? ''})`)
       return { latency: run.value.latency, ack: null, recordsPerSec: run.value.recordsPerSec, serverCores: run.serverCores, clientCores: clientCores(run.value.processCpuSeconds, run.wallMs), detail: run.value }
     })
-    return { mode, produce100, produce1k, consume100, consume1k, e2e, sequential, errors }
+    return { mode, produce100, produce1k, consume100, consume1k, e2e, sequential, errors, skipped }
   } finally {
     await cluster.close()
   }
