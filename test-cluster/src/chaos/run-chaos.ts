@@ -35,6 +35,7 @@ import { ConsumerWorkload } from './consumer-workload.ts'
 import { FaultInjector } from './fault-injector.ts'
 import { FaultSchedule, type FaultKind, type PartitionShape } from './fault-schedule.ts'
 import { readBackPartition } from './read-back.ts'
+import { writeJsonFile } from './json-file-writer.ts'
 import { chaosNowMs, sleep } from './chaos-clock.ts'
 import {
   CATCH_UP_TIMEOUT_MS, GROUP_ID, HEAL_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, NODE_OVERRIDES, RECOVERY_TIMEOUT_MS, TOPIC,
@@ -316,8 +317,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       say(`node directories kept: ${cluster.ids.map((id) => cluster.dataDir(id)).join(', ')}`)
       await mkdir(options.outDir, { recursive: true }).catch(() => undefined)
       await writeFile(join(options.outDir, 'cluster-output.txt'), cluster.dump()).catch(() => undefined)
-      const partial = { settings: { seed: options.seed }, entries: producers.flatMap((p) => p.entries()), faults, commits: consumer?.commits ?? [], consumed: consumer?.consumed ?? [] }
-      await writeFile(join(options.outDir, 'history-partial.json'), JSON.stringify(partial, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n').catch(() => undefined)
+      await writeJsonFile(join(options.outDir, 'history-partial.json'), [
+        ['settings', { seed: options.seed }], ['entries', producers.flatMap((p) => p.entries())], ['faults', faults],
+        ['commits', consumer?.commits ?? []], ['consumed', consumer?.consumed ?? []],
+      ]).catch(() => undefined)
       say(`the run failed; the nodes' output is in ${join(options.outDir, 'cluster-output.txt')}, what was recorded in history-partial.json`)
     }
     process.off('SIGINT', onSignal)
@@ -376,7 +379,7 @@ function message(err: unknown): string {
 }
 
 /**
- * history.json (bigints as decimal strings; each replica batch's bytes replaced by their
+ * history.json (streamed, see json-file-writer.ts; bigints as decimal strings; each replica batch's bytes replaced by their
  * sha256 and length, since the checker has compared the bytes already and they would make the
  * file as large as the data), report.json and summary.txt.
  */
@@ -388,8 +391,10 @@ async function writeOutputs(outDir: string, settings: ChaosSettings, history: Hi
     ...r,
     batches: r.batches.map((b) => ({ baseOffset: b.baseOffset, lastOffset: b.lastOffset, length: b.bytes.length, sha256: createHash('sha256').update(b.bytes).digest('hex') })),
   }))
-  const historyFile = { settings, ...history, replicas }
-  await writeFile(join(outDir, 'history.json'), JSON.stringify(historyFile, replacer) + '\n')
+  await writeJsonFile(join(outDir, 'history.json'), [
+    ['settings', settings], ['entries', history.entries], ['readBacks', history.readBacks], ['commits', history.commits],
+    ['consumed', history.consumed], ['replicas', replicas], ['faults', history.faults],
+  ])
   await writeFile(join(outDir, 'report.json'), JSON.stringify({ settings, notes, diagnostics, report }, replacer, 2) + '\n')
   await writeFile(join(outDir, 'summary.txt'), summary + '\n')
 }
