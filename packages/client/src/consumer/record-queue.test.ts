@@ -35,7 +35,7 @@ describe('RecordQueue', () => {
         for (let x = queue.shift(); x !== undefined; x = queue.shift()) rest.push(x)
         expect(rest).toEqual(model)
       }),
-      { numRuns: 200 },
+      { numRuns: 30 },
     )
   })
 })

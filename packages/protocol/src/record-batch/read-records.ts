@@ -12,7 +12,14 @@ import type { RecordBatchHeader } from './batch-header.js'
 import { CorruptBatchError } from './corrupt-batch-error.js'
 import { RECORD_BODY_BYTES_MIN, RECORD_BYTES_MIN } from './layout.js'
 import type { DecodedRecord, DecodedRecordHeader } from './record.js'
-import { readVarint, readVarlong, type ReadCursor } from './varint.js'
+import { readSmallVarlong, readVarint, readVarlong, type ReadCursor } from './varint.js'
+
+/** Base timestamps whose 7-byte-varlong deltas (|delta| < 2^48) cannot wrap int64. */
+const NUMBER_DELTA_BASE_MIN = -(2n ** 63n) + 2n ** 48n
+const NUMBER_DELTA_BASE_MAX = 2n ** 63n - 1n - 2n ** 48n
+
+/** The headers of every record without any (shared, frozen: records are read-only). */
+const NO_HEADERS: readonly DecodedRecordHeader[] = Object.freeze([])
 
 /** Bytes of the smallest header: key length 0, value length -1. */
 const HEADER_BYTES_MIN = 2
@@ -42,6 +49,12 @@ export function readRecords(region: Buffer, header: RecordBatchHeader, out: Deco
   const c: ReadCursor = { buf: region, pos: 0, end: region.length }
   let previousOffsetDelta = -1
   let maxTimestamp: bigint | undefined
+  // Timestamp deltas of up to 7 bytes are read as numbers: when the base timestamp is at
+  // least 2^48 from the int64 limits no such delta can wrap, so the largest timestamp is the
+  // base plus the largest delta, computed once (BigInt arithmetic per record was most of the
+  // per-record cost of validating a batch). Otherwise every record takes the BigInt path.
+  const numberDeltas = header.baseTimestamp >= NUMBER_DELTA_BASE_MIN && header.baseTimestamp <= NUMBER_DELTA_BASE_MAX
+  let maxNumberDelta = Number.NEGATIVE_INFINITY
   for (let i = 0; i < count; i++) {
     c.end = region.length
     const bodyBytes = readVarint(c)
@@ -51,7 +64,8 @@ export function readRecords(region: Buffer, header: RecordBatchHeader, out: Deco
     const recordEnd = c.pos + bodyBytes
     c.end = recordEnd
     c.pos += 1 // attributes: unused in magic 2
-    const timestampDelta = readVarlong(c)
+    const smallDelta = numberDeltas ? readSmallVarlong(c) : Number.NaN
+    const timestampDelta = Number.isNaN(smallDelta) ? readVarlong(c) : null
     const offsetDelta = readVarint(c)
     if (offsetDelta <= previousOffsetDelta || offsetDelta > header.lastOffsetDelta) {
       throw new CorruptBatchError(
@@ -66,7 +80,7 @@ export function readRecords(region: Buffer, header: RecordBatchHeader, out: Deco
     if (headerCount > (c.end - c.pos) / HEADER_BYTES_MIN) {
       throw new CorruptBatchError(`record ${i} declares ${headerCount} headers in ${c.end - c.pos} bytes`)
     }
-    const headers: DecodedRecordHeader[] | null = materialize ? [] : null
+    const headers: DecodedRecordHeader[] | null = materialize && headerCount > 0 ? [] : null
     for (let h = 0; h < headerCount; h++) {
       const keyBytes = readVarint(c)
       if (keyBytes < 0) throw new CorruptBatchError(`record ${i} header ${h} has a null or negative key length ${keyBytes}`)
@@ -77,19 +91,29 @@ export function readRecords(region: Buffer, header: RecordBatchHeader, out: Deco
       if (headers !== null) headers.push({ key: region.toString('utf8', keyStart, keyStart + keyBytes), value: headerValue })
     }
     if (c.pos !== recordEnd) throw new CorruptBatchError(`record ${i} declares ${bodyBytes} bytes but its fields end ${recordEnd - c.pos} bytes early`)
-    const timestamp = BigInt.asIntN(64, header.baseTimestamp + timestampDelta)
-    if (maxTimestamp === undefined || timestamp > maxTimestamp) maxTimestamp = timestamp
+    let timestamp: bigint | null = null
+    if (timestampDelta !== null) {
+      timestamp = BigInt.asIntN(64, header.baseTimestamp + timestampDelta)
+      if (maxTimestamp === undefined || timestamp > maxTimestamp) maxTimestamp = timestamp
+    } else if (smallDelta > maxNumberDelta) {
+      maxNumberDelta = smallDelta
+    }
     if (out !== null) {
+      timestamp ??= smallDelta === 0 ? header.baseTimestamp : header.baseTimestamp + BigInt(smallDelta)
       out.push({
         offset: header.baseOffset + BigInt(offsetDelta), // within [baseOffset, lastOffset]
         timestamp: header.timestampType === 'log-append-time' ? header.maxTimestamp : timestamp,
         key,
         value,
-        headers: headers ?? [],
+        headers: headers ?? NO_HEADERS,
       })
     }
   }
   if (c.pos !== region.length) throw new CorruptBatchError(`${region.length - c.pos} bytes remain after the last of ${count} records`)
+  if (maxNumberDelta !== Number.NEGATIVE_INFINITY) {
+    const fromNumbers = header.baseTimestamp + BigInt(maxNumberDelta)
+    if (maxTimestamp === undefined || fromNumbers > maxTimestamp) maxTimestamp = fromNumbers
+  }
   // An empty batch has no record timestamps; the caller decides what its maxTimestamp means.
   return maxTimestamp ?? header.maxTimestamp
 }

@@ -73,6 +73,28 @@ export function readVarlong(c: ReadCursor): bigint {
 }
 
 /** Writes value at pos and returns the position after it. value must be an int32. */
+/**
+ * readVarlong for encodings of at most 7 bytes (|value| < 2^48), as a number, without
+ * BigInt; NaN, reading nothing, for a longer encoding (the caller then uses readVarlong). A
+ * truncated field throws as readVarlong does.
+ */
+export function readSmallVarlong(c: ReadCursor): number {
+  let low = 0
+  let scale = 1
+  let pos = c.pos
+  for (let i = 0; i < 7; i++) {
+    if (pos >= c.end) throw new CorruptBatchError('varlong runs past the end of its field')
+    const b = c.buf[pos++]
+    low += (b & 0x7f) * scale
+    scale *= 128
+    if ((b & 0x80) === 0) {
+      c.pos = pos
+      return low % 2 === 0 ? low / 2 : -(low + 1) / 2
+    }
+  }
+  return Number.NaN
+}
+
 export function writeVarint(buf: Uint8Array, pos: number, value: number): number {
   if (!isInt32(value)) throw new RangeError(`varint value must be an int32, got ${value}`)
   let v = ((value << 1) ^ (value >> 31)) >>> 0
