@@ -46,6 +46,9 @@ interface Assigned {
 /** Start the next fetch round once this few records remain buffered (at least; see prefetchLowRecords). */
 export const CONSUMER_PREFETCH_LOW_RECORDS = 100
 
+/** With a fetch round in flight, next() lets the event loop turn once per this many records (see mustYield). */
+export const CONSUMER_YIELD_RECORDS = 256
+
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
 export class Consumer implements AsyncIterable<ConsumerRecord> {
@@ -54,6 +57,11 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private readonly buffer = new RecordQueue<ConsumerRecord>()
   /** Start the next round once this few records remain: half of the last round's records (at least CONSUMER_PREFETCH_LOW_RECORDS). */
   private prefetchLowRecords: number = CONSUMER_PREFETCH_LOW_RECORDS
+  /** Fetches in flight, by leader address (each settles to its error, or null), and the partitions they carry. */
+  private readonly fetching = new Map<string, Promise<unknown>>()
+  private readonly fetchingParts = new Set<Assigned>()
+  /** Records handed out since the event loop last turned inside next() (see mustYield). */
+  private handedOutSinceTurn = 0
   private round: Promise<void> | null = null
   private failures = 0
   private failure: TributaryError | null = null
@@ -184,17 +192,41 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         this.failure = null
         throw error
       }
+      if (this.mustYield()) {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        continue
+      }
       const record = this.takeBuffered()
       if (record !== undefined) return record
       this.startRound()
       await this.round
+      this.handedOutSinceTurn = 0
     }
+  }
+
+  /**
+   * Whether to let the event loop turn before handing out the next record: a fetch is in
+   * flight and CONSUMER_YIELD_RECORDS records went out since the last turn. Records
+   * handed out from the buffer resolve at once, so a consuming loop (`await next()`) runs in
+   * microtasks only and the round's answer is not even read off the socket until the buffer
+   * is empty: fetching and consuming took turns instead of overlapping (about half of the
+   * consume time in issue 7's runs).
+   */
+  private get fetchInFlight(): boolean {
+    return this.round !== null || this.fetching.size > 0
+  }
+
+  private mustYield(): boolean {
+    if (!this.fetchInFlight || this.handedOutSinceTurn < CONSUMER_YIELD_RECORDS) return false
+    this.handedOutSinceTurn = 0
+    return true
   }
 
   /** A buffered record, handed out (its partition's position moves past it). */
   private takeBuffered(): ConsumerRecord | undefined {
     const record = this.buffer.shift()
     if (record === undefined) return undefined
+    this.handedOutSinceTurn++
     const a = this.assigned.get(key(record.topic, record.partition))
     if (a !== undefined) a.position = record.offset + 1n
     // Prefetch: the next round runs while the buffered records are handed out.
@@ -210,7 +242,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const done: IteratorReturnResult<undefined> = { done: true, value: undefined }
     return {
       next: (): Promise<IteratorResult<ConsumerRecord, undefined>> => {
-        if (!this.closed && this.closing === null && this.failure === null) {
+        if (!this.closed && this.closing === null && this.failure === null && (!this.fetchInFlight || this.handedOutSinceTurn < CONSUMER_YIELD_RECORDS)) {
           const record = this.takeBuffered()
           if (record !== undefined) return Promise.resolve({ done: false, value: record })
         }
@@ -311,18 +343,35 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     await Promise.all(active.filter((a) => a.fetchPosition === null).map((a) => this.reset(a)))
     const byLeader = new Map<string, Assigned[]>()
     for (const a of active) {
+      if (this.fetchingParts.has(a)) continue
       const leader = this.client.cache.leader(a.topic, a.partition)
       if (leader === null) {
         this.client.cache.invalidate(a.topic)
         throw kafkaError(ErrorCode.LEADER_NOT_AVAILABLE.code, `fetch ${a.topic}-${a.partition}`)
       }
+      if (this.fetching.has(leader.address)) continue
       byLeader.set(leader.address, [...(byLeader.get(leader.address) ?? []), a])
     }
+    // One fetch in flight per leader (and per partition), each on its own, as Kafka's Fetcher:
+    // the round ends when any of them answers. Waiting for all of them let one leader whose
+    // partitions had no new records (its fetch parked for maxWaitMs) stall the others.
+    for (const [address, parts] of byLeader) {
+      for (const a of parts) this.fetchingParts.add(a)
+      const settled = this.fetchFrom(address, parts).then(
+        (): null => null,
+        (err: unknown) => err,
+      )
+      const done = settled.finally(() => {
+        this.fetching.delete(address)
+        for (const a of parts) this.fetchingParts.delete(a)
+      })
+      this.fetching.set(address, done)
+    }
+    if (this.fetching.size === 0) return
     const bufferedBefore = this.buffer.length
-    const results = await Promise.allSettled([...byLeader].map(([address, parts]) => this.fetchFrom(address, parts)))
+    const failure = await Promise.race(this.fetching.values())
     this.prefetchLowRecords = Math.max(CONSUMER_PREFETCH_LOW_RECORDS, Math.floor((this.buffer.length - bufferedBefore) / 2))
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined && this.buffer.length === 0) throw failed.reason
+    if (failure !== null && this.buffer.length === 0) throw failure
   }
 
   private async fetchFrom(address: string, parts: readonly Assigned[]): Promise<void> {
