@@ -2,7 +2,7 @@
  * startNode: one Tributary node process, in any of its roles (Kafka's KafkaRaftServer with
  * BrokerServer and ControllerServer): `controller`, `broker`, or both (combined mode).
  *
- * It owns, for its lifetime: the broker listener (BrokerService), the lock on the log dir
+ * It owns, for its lifetime: the broker listeners (BrokerService on each), the lock on the log dir
  * and its meta.properties, the replica manager, the metadata source (combined: the local
  * controller's committed image; broker-only: a Raft observer of the quorum), the broker's
  * lifecycle (registration, heartbeats, controlled shutdown) and its BrokerSession streams,
@@ -23,6 +23,14 @@
  *
  * A storage failure of the replica manager, a failed metadata apply or a stopped Raft loop
  * is fatal: onFatal (the CLI exits non-zero; a restart recovers from disk).
+ *
+ * Listeners (Kafka's named listeners, KIP-103): `broker.listener` is the inter-broker
+ * listener (inter.broker.listener.name); `broker.additionalListeners` are the others (e.g.
+ * INTERNAL for the compose network, EXTERNAL for the host). Each gets its own gRPC server
+ * serving the same BrokerService, which knows the listener's name: Metadata and
+ * FindCoordinator answer with the endpoints of the listener the request came in on. The
+ * broker registers every advertised endpoint; replica fetchers reach leaders on the
+ * inter-broker listener's endpoints.
  */
 import { randomUUID } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
@@ -46,11 +54,11 @@ import {
   type StateChange,
   type VoterAddress,
 } from '@tributary/metadata-quorum'
-import type { metadata, NodeId } from '@tributary/protocol'
+import { ErrorCode, type broker, type metadata, type NodeId } from '@tributary/protocol'
 import { REPLICA_MANAGER_DEFAULTS, ReplicaManager } from '../replica-manager/replica-manager.js'
 import type { ControllerChannel, LeaderChannels, ReplicaManagerConfig, ReplicaService } from '../replica-manager/types.js'
 import { brokerServiceImpl, RAW_BROKER_SERVICE, type AdminForwarder } from '../server/broker-service.js'
-import { DEFAULT_OFFSETS_TOPIC_PARTITIONS, GroupCoordinator } from '../group/group-coordinator.js'
+import { DEFAULT_OFFSETS_TOPIC_PARTITIONS, GroupCoordinator, type GroupRequests } from '../group/group-coordinator.js'
 import { DEFAULT_CONSUMER_GROUP_CONFIG } from '../group/consumer-group.js'
 import type { CleanupPolicyDefault, TopicDefaults } from '../partition/topic-config.js'
 import { ProducerIdManager } from '../producer-ids/producer-id-manager.js'
@@ -102,10 +110,25 @@ export interface BrokerListener {
   readonly port: number
 }
 
+/** An advertised endpoint (advertised.listeners): what others connect to; the port defaults to the bound one. */
+export interface AdvertisedEndpoint {
+  readonly host: string
+  readonly port?: number
+}
+
+/** A broker listener besides the inter-broker one (Kafka's EXTERNAL next to INTERNAL). */
+export interface AdditionalBrokerListener extends BrokerListener {
+  /** Defaults to the listener's host (localhost if empty) and the bound port. */
+  readonly advertised?: AdvertisedEndpoint
+}
+
 export interface BrokerSettings {
+  /** The inter-broker listener (inter.broker.listener.name): replica fetchers reach leaders on its endpoints. */
   readonly listener: BrokerListener
   /** advertised.listeners for the broker listener: what others connect to. Defaults to the listener's host (localhost if empty) and the bound port. */
-  readonly advertised?: { readonly host: string; readonly port?: number }
+  readonly advertised?: AdvertisedEndpoint
+  /** The other broker listeners; names distinct from `listener`'s and each other's. */
+  readonly additionalListeners?: readonly AdditionalBrokerListener[]
   readonly replica?: Partial<ReplicaSettings>
   /** broker.heartbeat.interval.ms */
   readonly heartbeatIntervalMs?: number
@@ -149,8 +172,10 @@ export interface NodeConfig {
 
 /** The broker part of a running node, for status lines and tests. */
 export interface BrokerView {
-  /** The bound broker port. */
+  /** The bound port of the inter-broker listener. */
   readonly port: number
+  /** The bound port of every broker listener, by name. */
+  readonly ports: ReadonlyMap<string, number>
   readonly brokerEpoch: bigint
   readonly registered: boolean
   readonly fenced: boolean
@@ -210,7 +235,7 @@ export async function startNode(config: NodeConfig): Promise<TributaryNode> {
   try {
     // 1. The broker listener first: a port in use fails before any disk work.
     const brokerShell = isBroker ? await bindBrokerShell(config, logger) : null
-    if (brokerShell !== null) cleanups.push(() => brokerShell.server.forceShutdown())
+    if (brokerShell !== null) cleanups.push(() => { for (const s of brokerShell.servers) s.server.forceShutdown() })
 
     // 2. The log dir and its lock (shared with the controller in combined mode).
     await mkdir(config.logDir, { recursive: true })
@@ -318,8 +343,20 @@ function sleep(ms: number): Promise<void> {
 
 // ---- The broker listener ---------------------------------------------------------------
 
-interface BrokerShell {
+interface ListenerServer {
+  readonly name: string
   readonly server: grpc.Server
+  readonly port: number
+  /** advertised.listeners for this listener, if given. */
+  readonly advertised: AdvertisedEndpoint | undefined
+  /** The listener's bind host (empty: every interface). */
+  readonly host: string
+}
+
+interface BrokerShell {
+  /** Every broker listener's server; the inter-broker one first. */
+  readonly servers: readonly ListenerServer[]
+  /** The inter-broker listener's bound port. */
   readonly port: number
   /** Filled in once the broker exists; calls before that get UNAVAILABLE. */
   target: BrokerTarget | null
@@ -342,40 +379,90 @@ function notReady(): CallStatusError {
 }
 
 async function bindBrokerShell(config: NodeConfig, logger: PinoLogger): Promise<BrokerShell> {
-  const listener = config.broker!.listener
-  const server = new grpc.Server(BROKER_SERVER_OPTIONS)
+  const settings = config.broker!
+  const listeners: AdditionalBrokerListener[] = [
+    { ...settings.listener, ...(settings.advertised === undefined ? {} : { advertised: settings.advertised }) },
+    ...(settings.additionalListeners ?? []),
+  ]
+  const names = new Set(listeners.map((l) => l.name))
+  if (names.size !== listeners.length) throw new Error(`broker listener names must be distinct (${listeners.map((l) => l.name).join(',')})`)
   let shell: BrokerShell | null = null
   const target = (): BrokerTarget => {
     const t = shell?.target ?? null
     if (t === null) throw notReady()
     return t
   }
-  server.addService(
-    RAW_BROKER_SERVICE,
-    brokerServiceImpl({
-      logger: logger.child({ component: 'broker-service' }),
-      listenerName: listener.name,
-      replicas: () => target().replicas,
-      metadata: () => {
-        const t = target()
-        const image = t.applier.appliedImage ?? t.applier.latestImage
-        return { image, controllerId: t.driver()?.status().leaderId ?? -1, clusterId: t.clusterId, topicDefaults: t.topicDefaults }
-      },
-      admin: {
-        createTopics: (r) => target().admin.createTopics(r),
-        deleteTopics: (r) => target().admin.deleteTopics(r),
-        createPartitions: (r) => target().admin.createPartitions(r),
-        electLeaders: (r) => target().admin.electLeaders(r),
-        alterConfigs: (r) => target().admin.alterConfigs(r),
-      },
-      producerIds: () => target().producerIds,
-      groups: () => target().groups,
-    }),
-  )
-  const port = await bindServer(server, listener.host, listener.port)
-  logger.info({ listener: listener.name, host: listener.host, port }, 'broker listening')
-  shell = { server, port, target: null }
+  const servers: ListenerServer[] = []
+  try {
+    for (const listener of listeners) {
+      const server = new grpc.Server(BROKER_SERVER_OPTIONS)
+      server.addService(RAW_BROKER_SERVICE, listenerService(listener.name, target, logger))
+      servers.push({ name: listener.name, server, port: 0, advertised: listener.advertised, host: listener.host })
+      const port = await bindServer(server, listener.host, listener.port)
+      servers[servers.length - 1] = { ...servers[servers.length - 1]!, port }
+      logger.info({ listener: listener.name, host: listener.host, port }, 'broker listening')
+    }
+  } catch (err) {
+    for (const s of servers) s.server.forceShutdown()
+    throw err
+  }
+  shell = { servers, port: servers[0]!.port, target: null }
   return shell
+}
+
+/** BrokerService as served on the listener `listenerName`: Metadata and FindCoordinator answer with that listener's endpoints. */
+function listenerService(listenerName: string, target: () => BrokerTarget, logger: PinoLogger): grpc.UntypedServiceImplementation {
+  return brokerServiceImpl({
+    logger: logger.child({ component: 'broker-service', listener: listenerName }),
+    listenerName,
+    replicas: () => target().replicas,
+    metadata: () => {
+      const t = target()
+      const image = t.applier.appliedImage ?? t.applier.latestImage
+      return { image, controllerId: t.driver()?.status().leaderId ?? -1, clusterId: t.clusterId, topicDefaults: t.topicDefaults }
+    },
+    admin: {
+      createTopics: (r) => target().admin.createTopics(r),
+      deleteTopics: (r) => target().admin.deleteTopics(r),
+      createPartitions: (r) => target().admin.createPartitions(r),
+      electLeaders: (r) => target().admin.electLeaders(r),
+      alterConfigs: (r) => target().admin.alterConfigs(r),
+    },
+    producerIds: () => target().producerIds,
+    groups: () => {
+      const t = target()
+      return groupsOnListener(t.groups, listenerName, () => t.applier.appliedImage ?? t.applier.latestImage)
+    },
+  })
+}
+
+/**
+ * The group RPCs as answered on one listener: the coordinator's FindCoordinator names the
+ * coordinator's endpoint on the inter-broker listener; a client on another listener gets the
+ * same broker's endpoint on its own listener instead (Kafka answers FindCoordinator with the
+ * request's listener), or COORDINATOR_NOT_AVAILABLE if that broker did not register one.
+ */
+export function groupsOnListener(groups: GroupRequests, listenerName: string, image: () => MetadataImage | null): GroupRequests {
+  return {
+    findCoordinator: async (request) => {
+      const answer = await groups.findCoordinator(request)
+      return answer.errorCode === 0 ? coordinatorOnListener(answer, listenerName, image()) : answer
+    },
+    heartbeat: (r) => groups.heartbeat(r),
+    commitOffsets: (r) => groups.commitOffsets(r),
+    fetchOffsets: (r) => groups.fetchOffsets(r),
+    listGroups: (r) => groups.listGroups(r),
+    describeGroups: (r) => groups.describeGroups(r),
+    deleteGroups: (r) => groups.deleteGroups(r),
+  }
+}
+
+function coordinatorOnListener(answer: broker.FindCoordinatorResponse, listenerName: string, image: MetadataImage | null): broker.FindCoordinatorResponse {
+  const endpoint = image?.brokers.get(answer.nodeId as NodeId)?.endpoints.find((e) => e.name === listenerName)
+  if (endpoint === undefined) {
+    return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE.code, errorMessage: `the coordinator ${answer.nodeId} has no ${listenerName} endpoint`, nodeId: -1, host: '', port: -1 }
+  }
+  return { ...answer, host: endpoint.host, port: endpoint.port }
 }
 
 // ---- The broker ------------------------------------------------------------------------
@@ -439,9 +526,13 @@ async function createBroker(
   )
   const sessions = new BrokerSessions(brokerId, router, logger.child({ component: 'broker-sessions' }))
 
-  const advertisedHost = settings.advertised?.host ?? (settings.listener.host === '' ? 'localhost' : settings.listener.host)
-  const advertisedPort = settings.advertised?.port ?? shell.port
-  const endpoints: metadata.Endpoint[] = [{ name: settings.listener.name, host: advertisedHost, port: advertisedPort }]
+  // Every listener's advertised endpoint, the inter-broker one first (Kafka's RegisterBrokerRecord lists them all).
+  const endpoints: metadata.Endpoint[] = shell.servers.map((s) => ({
+    name: s.name,
+    host: s.advertised?.host ?? (s.host === '' ? 'localhost' : s.host),
+    port: s.advertised?.port ?? s.port,
+  }))
+  const endpointsText = endpoints.map((e) => `${e.name}://${e.host}:${e.port}`).join(', ')
 
   let unfenced: () => void = () => {}
   const whenUnfenced = new Promise<void>((resolve) => (unfenced = resolve))
@@ -457,7 +548,7 @@ async function createBroker(
       replicas.setBrokerEpoch(brokerEpoch)
       sessions.setEpoch(brokerEpoch)
       applier.openGate(Number(brokerEpoch))
-      event(`broker registered with epoch ${brokerEpoch} (${advertisedHost}:${advertisedPort})`)
+      event(`broker registered with epoch ${brokerEpoch} (${endpointsText})`)
     },
     onFencedChange: (fenced) => {
       event(fenced ? 'broker fenced by the controller' : 'broker unfenced: serving')
@@ -514,7 +605,7 @@ async function createBroker(
       }
       lc.stop()
       sessions.close()
-      const serverDown = shutdownServer(shell.server, SERVER_SHUTDOWN_GRACE_MS)
+      const serverDown = Promise.all(shell.servers.map((s) => shutdownServer(s.server, SERVER_SHUTDOWN_GRACE_MS)))
       await applier.close()
       await coordinator.close()
       try {
@@ -533,6 +624,7 @@ async function createBroker(
     applier,
     view: {
       port: shell.port,
+      ports: new Map(shell.servers.map((s) => [s.name, s.port])),
       get brokerEpoch() { return lc.brokerEpoch },
       get registered() { return lc.registered },
       get fenced() { return lc.fenced },

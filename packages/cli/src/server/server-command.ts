@@ -21,6 +21,7 @@ import { CliError, oneLine } from '../cli-error.js'
 import {
   advertisedEndpoint,
   brokerListener,
+  brokerListeners,
   CONFIG_KEYS,
   controllerListener,
   parseServerConfig,
@@ -105,6 +106,10 @@ export function nodeConfigOf(config: ServerConfig, logger: NodeConfig['logger'])
           broker: {
             listener: { name: broker!.name, host: broker!.host, port: broker!.port },
             advertised: advertisedEndpoint(config, broker!),
+            // Every other broker listener (EXTERNAL beside INTERNAL): served and registered too.
+            additionalListeners: brokerListeners(config)
+              .filter((l) => l.name !== broker!.name)
+              .map((l) => ({ name: l.name, host: l.host, port: l.port, advertised: advertisedEndpoint(config, l) })),
             heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
             offsetsTopicPartitions: config.offsetsTopicNumPartitions,
             groupSessionTimeoutMs: config.groupConsumerSessionTimeoutMs,
@@ -238,7 +243,11 @@ async function runServer(config: ServerConfig, io: ServerIo): Promise<void> {
   }
   const parts: string[] = []
   const b = brokerListener(config)
-  if (node.broker !== null && b !== undefined) parts.push(`broker on ${listenerText(b, node.broker.port)}`)
+  if (node.broker !== null && b !== undefined) {
+    const others = brokerListeners(config).filter((l) => l.name !== b.name)
+    const bound = node.broker.ports
+    parts.push(`broker on ${[b, ...others].map((l) => listenerText(l, bound.get(l.name) ?? l.port)).join(', ')}`)
+  }
   const c = controllerListener(config)
   if (node.controller !== null && c !== undefined) parts.push(`controller on ${listenerText(c, node.controller.port)}`)
   logger.info({ roles, logDir, clusterId: node.clusterId }, 'started')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { advertisedEndpoint, brokerListener, controllerListener, envNameOf, parseServerConfig, type ConfigResult, type ConfigSources } from './server-config.js'
+import { advertisedEndpoint, brokerListener, brokerListeners, controllerListener, envNameOf, parseServerConfig, type ConfigResult, type ConfigSources } from './server-config.js'
 import { parseProperties } from './properties-file.js'
 
 const CONTROLLER_FILE = `
@@ -254,6 +254,62 @@ describe('parseServerConfig: broker keys', () => {
     ]
     for (const [what, overrides, key, message] of cases) {
       it(what, () => expectError(parse({ file: { name: 'f', text: COMBINED_FILE }, overrides }), key, message))
+    }
+  })
+})
+
+const MULTI_LISTENER_FILE = `
+node.id=1
+process.roles=broker,controller
+controller.quorum.voters=1@trib-1:19092,2@trib-2:19093,3@trib-3:19094
+listeners=INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092,CONTROLLER://0.0.0.0:19092
+advertised.listeners=INTERNAL://trib-1:29092,EXTERNAL://localhost:9092
+listener.security.protocol.map=INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=INTERNAL
+controller.listener.names=CONTROLLER
+log.dirs=/tmp/trib-1
+`
+
+describe('parseServerConfig: named listeners (INTERNAL / EXTERNAL, KIP-103)', () => {
+  it('reads Kafka\'s docker pattern: two broker listeners, each advertised, replicating over INTERNAL', () => {
+    const config = expectOk(parse({ file: { name: 'f', text: MULTI_LISTENER_FILE } }))
+    expect(brokerListeners(config).map((l) => l.name)).toEqual(['INTERNAL', 'EXTERNAL'])
+    expect(brokerListener(config)).toEqual({ name: 'INTERNAL', host: '0.0.0.0', port: 29092 })
+    expect(brokerListeners(config).map((l) => advertisedEndpoint(config, l))).toEqual([{ host: 'trib-1', port: 29092 }, { host: 'localhost', port: 9092 }])
+    expect(controllerListener(config)).toEqual({ name: 'CONTROLLER', host: '0.0.0.0', port: 19092 })
+    expect([...config.listenerSecurityProtocolMap]).toEqual([['INTERNAL', 'PLAINTEXT'], ['EXTERNAL', 'PLAINTEXT'], ['CONTROLLER', 'PLAINTEXT']])
+  })
+
+  it('defaults the inter-broker listener to PLAINTEXT when there is one (Kafka), else to the first broker listener', () => {
+    const unnamed = MULTI_LISTENER_FILE.replace('inter.broker.listener.name=INTERNAL\n', '')
+    expect(brokerListener(expectOk(parse({ file: { name: 'f', text: unnamed } })))?.name).toBe('INTERNAL')
+    const withPlaintext = expectOk(parse({ file: { name: 'f', text: unnamed }, overrides: ['listeners=EXTERNAL://:9092,PLAINTEXT://:29092,CONTROLLER://:19092', 'advertised.listeners=', 'listener.security.protocol.map='] }))
+    expect(brokerListener(withPlaintext)?.name).toBe('PLAINTEXT')
+    expect(brokerListeners(withPlaintext).map((l) => l.name)).toEqual(['EXTERNAL', 'PLAINTEXT'])
+  })
+
+  it('keeps single-listener configs as they were: no map needed, every listener is PLAINTEXT', () => {
+    const config = expectOk(parse({ file: { name: 'f', text: COMBINED_FILE } }))
+    expect(config.listenerSecurityProtocolMap.size).toBe(0)
+    expect(brokerListeners(config)).toEqual([{ name: 'PLAINTEXT', host: '', port: 9093 }])
+  })
+
+  describe('refuses, with one line naming the key', () => {
+    const cases: [string, string[], string, RegExp][] = [
+      ['a protocol other than PLAINTEXT', ['listener.security.protocol.map=INTERNAL:SSL,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT'], 'listener.security.protocol.map', /INTERNAL: SSL is not supported, only PLAINTEXT/],
+      ['an unknown protocol', ['listener.security.protocol.map=INTERNAL:TLS'], 'listener.security.protocol.map', /'TLS' is not a security protocol/],
+      ['a malformed map entry', ['listener.security.protocol.map=INTERNAL'], 'listener.security.protocol.map', /is not NAME:PROTOCOL/],
+      ['a listener named twice in the map', ['listener.security.protocol.map=INTERNAL:PLAINTEXT,internal:PLAINTEXT'], 'listener.security.protocol.map', /INTERNAL is listed twice/],
+      ['a listener missing from an explicit map', ['listener.security.protocol.map=INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT'], 'listener.security.protocol.map', /no security protocol for listener EXTERNAL/],
+      ['a listener named after SSL without a map', ['listener.security.protocol.map=', 'listeners=INTERNAL://:29092,SSL://:9092,CONTROLLER://:19092', 'advertised.listeners=INTERNAL://trib-1:29092'], 'listener.security.protocol.map', /SSL would use SSL, which is not supported/],
+      ['an advertised listener that is not a listener', ['advertised.listeners=INTERNAL://trib-1:29092,OUTSIDE://localhost:9092'], 'advertised.listeners', /OUTSIDE is not in listeners/],
+      ['an advertised listener named twice', ['advertised.listeners=INTERNAL://trib-1:29092,INTERNAL://localhost:9092'], 'advertised.listeners', /INTERNAL is listed twice/],
+      ['a listener named twice', ['listeners=INTERNAL://:29092,INTERNAL://:9092,CONTROLLER://:19092'], 'listeners', /INTERNAL is listed twice/],
+      ['two listeners on one port', ['listeners=INTERNAL://:9092,EXTERNAL://:9092,CONTROLLER://:19092'], 'listeners', /port 9092 is used by two listeners/],
+      ['an inter-broker listener that is the controller listener', ['inter.broker.listener.name=CONTROLLER'], 'inter.broker.listener.name', /CONTROLLER is not a broker listener/],
+    ]
+    for (const [what, overrides, key, message] of cases) {
+      it(what, () => expectError(parse({ file: { name: 'f', text: MULTI_LISTENER_FILE }, overrides }), key, message))
     }
   })
 })

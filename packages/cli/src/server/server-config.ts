@@ -12,6 +12,11 @@
  * min.insync.replicas 2 when the replication factor is at least 3, unclean election off
  * (and only off: an unclean election can lose acknowledged records), fsync durability
  * (log.flush.policy=fsync; page-cache is Kafka's mode).
+ * Listeners are Kafka's named listeners (KIP-103): `listeners` may hold several broker
+ * listeners (INTERNAL://:29092,EXTERNAL://:9092) beside the controller one; each is served
+ * and registered with its advertised endpoint, clients get the endpoints of the listener
+ * they connected to, and brokers replicate over inter.broker.listener.name.
+ * listener.security.protocol.map only accepts PLAINTEXT (no TLS or SASL yet).
  * Quorum timings default to DEFAULT_RAFT_TIMING (tighter than Kafka's, made for a LAN); the
  * metadata snapshot policy to DEFAULT_CONTROLLER_CONFIG, which uses Kafka's defaults.
  */
@@ -35,6 +40,9 @@ export interface ListenerConfig extends HostPort {
   readonly name: string
 }
 
+/** Kafka's security protocols; only PLAINTEXT is supported. */
+export type SecurityProtocol = 'PLAINTEXT'
+
 export interface VoterConfig extends HostPort {
   readonly id: NodeId
 }
@@ -46,6 +54,8 @@ export interface ServerConfig {
   readonly controllerListenerNames: readonly string[]
   readonly listeners: readonly ListenerConfig[]
   readonly advertisedListeners: readonly ListenerConfig[]
+  /** listener.security.protocol.map as given; empty when unset (every listener is then PLAINTEXT). */
+  readonly listenerSecurityProtocolMap: ReadonlyMap<string, SecurityProtocol>
   readonly logDirs: readonly string[]
   readonly numPartitions: number
   readonly defaultReplicationFactor: number
@@ -86,7 +96,7 @@ export interface ServerConfig {
   readonly leaderImbalanceCheckIntervalSeconds: number
   /** cluster.id; null: the one in meta.properties, or derived from controller.quorum.voters on a first start. */
   readonly clusterId: string | null
-  /** inter.broker.listener.name; null: the first listener that is not a controller listener. */
+  /** inter.broker.listener.name as given; null: PLAINTEXT if that is a broker listener, else the first broker listener (see brokerListener). */
   readonly interBrokerListenerName: string | null
   readonly quorumFetchTimeoutMs: number
   readonly quorumElectionTimeoutMs: number
@@ -222,6 +232,25 @@ function names(raw: string): Parsed<string[]> {
   return ok(items)
 }
 
+const SECURITY_PROTOCOLS: readonly string[] = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']
+
+/** listener.security.protocol.map: NAME:PROTOCOL,...; Kafka's protocols are known, only PLAINTEXT is accepted. */
+function protocolMap(raw: string): Parsed<Map<string, SecurityProtocol>> {
+  const out = new Map<string, SecurityProtocol>()
+  for (const item of list(raw)) {
+    const m = /^([^:]+):([^:]+)$/.exec(item)
+    if (m === null) return bad(`'${item}' is not NAME:PROTOCOL`)
+    const name = m[1]!.trim().toUpperCase()
+    const protocol = m[2]!.trim().toUpperCase()
+    if (!LISTENER_NAME.test(name)) return bad(`'${m[1]}' is not a listener name`)
+    if (out.has(name)) return bad(`listener ${name} is listed twice`)
+    if (!SECURITY_PROTOCOLS.includes(protocol)) return bad(`${name}: '${m[2]}' is not a security protocol (${SECURITY_PROTOCOLS.join(', ')})`)
+    if (protocol !== 'PLAINTEXT') return bad(`${name}: ${protocol} is not supported, only PLAINTEXT (no TLS or SASL yet)`)
+    out.set(name, 'PLAINTEXT')
+  }
+  return ok(out)
+}
+
 function flushPolicy(raw: string): Parsed<LogFlushPolicy> {
   const s = raw.trim().toLowerCase()
   if (s === 'fsync' || s === 'page-cache') return ok(s)
@@ -319,6 +348,8 @@ const KEYS = {
   'leader.imbalance.check.interval.seconds': withDefault('2', int(1, INT32_MAX)),
   'cluster.id': withDefault('', clusterId),
   'inter.broker.listener.name': withDefault('', optionalName),
+  // Kafka's default maps PLAINTEXT, SSL, SASL_* to themselves; unset here means every listener is PLAINTEXT.
+  'listener.security.protocol.map': withDefault('', protocolMap),
   'controller.quorum.fetch.timeout.ms': withDefault(String(DEFAULT_RAFT_TIMING.fetchTimeoutMs), int(10, INT32_MAX)),
   'controller.quorum.election.timeout.ms': withDefault(String(DEFAULT_RAFT_TIMING.electionTimeoutMs), int(1, INT32_MAX)),
   'controller.quorum.election.backoff.max.ms': withDefault(String(DEFAULT_RAFT_TIMING.electionJitterMs), int(1, INT32_MAX)),
@@ -465,6 +496,17 @@ function resolve(raw: Map<ConfigKey, RawValue>): ServerConfig {
     if (!listenerList.some((l) => l.name === a.name)) throw new ConfigError('advertised.listeners', `advertised.listeners: ${a.name} is not in listeners`)
     if (a.host === '' || a.host === '0.0.0.0' || a.host === '::') throw new ConfigError('advertised.listeners', `advertised.listeners: ${a.name} needs a host others can reach`)
   }
+  const protocols = get('listener.security.protocol.map')
+  for (const l of listenerList) {
+    // Kafka: an explicit map must name every listener; without one, a listener named after a protocol uses that protocol.
+    const protocol = protocols.size > 0 ? protocols.get(l.name) : SECURITY_PROTOCOLS.includes(l.name) ? l.name : 'PLAINTEXT'
+    if (protocol === undefined) {
+      throw new ConfigError('listener.security.protocol.map', `listener.security.protocol.map: no security protocol for listener ${l.name} (e.g. ${l.name}:PLAINTEXT)`)
+    }
+    if (protocol !== 'PLAINTEXT') {
+      throw new ConfigError('listener.security.protocol.map', `listener.security.protocol.map: listener ${l.name} would use ${protocol}, which is not supported (only PLAINTEXT); map it with ${l.name}:PLAINTEXT`)
+    }
+  }
 
   const sessionTimeoutMs = get('broker.session.timeout.ms')
   const heartbeatIntervalMs = get('broker.heartbeat.interval.ms')
@@ -497,6 +539,7 @@ function resolve(raw: Map<ConfigKey, RawValue>): ServerConfig {
     controllerListenerNames,
     listeners: listenerList,
     advertisedListeners: advertised,
+    listenerSecurityProtocolMap: protocols,
     logDirs: logDirList,
     numPartitions: get('num.partitions'),
     defaultReplicationFactor,
@@ -544,11 +587,21 @@ function hoursToMs(hours: number): number {
   return hours < 0 ? -1 : hours * 3_600_000
 }
 
-/** The listener the broker serves BrokerService on (inter.broker.listener.name, else the first non-controller listener). */
+/** Every listener the broker serves BrokerService on: those not named in controller.listener.names, in config order. */
+export function brokerListeners(config: ServerConfig): ListenerConfig[] {
+  return config.listeners.filter((l) => !config.controllerListenerNames.includes(l.name))
+}
+
+/**
+ * The inter-broker listener: replica fetchers reach leaders on its endpoints.
+ * inter.broker.listener.name if set; else PLAINTEXT (Kafka's default, from
+ * security.inter.broker.protocol) when that is a broker listener; else the first broker
+ * listener (Kafka would refuse the config; one unnamed choice keeps single-listener configs simple).
+ */
 export function brokerListener(config: ServerConfig): ListenerConfig | undefined {
-  const candidates = config.listeners.filter((l) => !config.controllerListenerNames.includes(l.name))
+  const candidates = brokerListeners(config)
   if (config.interBrokerListenerName !== null) return candidates.find((l) => l.name === config.interBrokerListenerName)
-  return candidates[0]
+  return candidates.find((l) => l.name === 'PLAINTEXT') ?? candidates[0]
 }
 
 /** The advertised endpoint of a listener: advertised.listeners if it names it, else the listener (localhost for all interfaces). */
