@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ErrorCode } from '@tributary/protocol'
+import { MetadataImage } from '@tributary/metadata-quorum'
+import type { metadata } from '@tributary/protocol'
 import { change, fence, threeBrokers } from '../node/test-images.js'
 import { metadataResponse } from './metadata-response.js'
 
@@ -33,5 +35,19 @@ describe('metadataResponse', () => {
 
   it('leaves out brokers without the listener', () => {
     expect(metadataResponse(threeBrokers(), { topics: [], allTopics: false }, { ...context, listenerName: 'OTHER' }).brokers).toEqual([])
+  })
+
+  it('answers each listener with its own endpoints: INTERNAL for brokers, EXTERNAL for clients; a broker without the listener is left out', () => {
+    const registration = (brokerId: number, endpoints: metadata.Endpoint[]): metadata.MetadataRecord => ({
+      record: { $case: 'registerBroker', value: { brokerId, brokerEpoch: BigInt(brokerId), incarnationId: `inc-${brokerId}`, endpoints, rack: '', fenced: false } },
+    })
+    const image = MetadataImage.EMPTY.replay([
+      registration(1, [{ name: 'INTERNAL', host: 'trib-1', port: 29092 }, { name: 'EXTERNAL', host: 'localhost', port: 9092 }]),
+      registration(2, [{ name: 'INTERNAL', host: 'trib-2', port: 29092 }, { name: 'EXTERNAL', host: 'localhost', port: 9093 }]),
+      registration(3, [{ name: 'INTERNAL', host: 'trib-3', port: 29092 }]),
+    ], 3)
+    const on = (listenerName: string) => metadataResponse(image, { topics: [], allTopics: false }, { ...context, listenerName }).brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`)
+    expect(on('INTERNAL')).toEqual(['1@trib-1:29092', '2@trib-2:29092', '3@trib-3:29092'])
+    expect(on('EXTERNAL')).toEqual(['1@localhost:9092', '2@localhost:9093'])
   })
 })
