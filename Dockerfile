@@ -18,7 +18,8 @@ COPY --from=build /app/packages ./packages
 RUN ln -s /app/packages/cli/bin/trib.js /usr/local/bin/trib && chmod +x /app/packages/cli/bin/trib.js
 # Partition logs, the metadata log, meta.properties and server.log (log.dirs points here).
 VOLUME ["/data"]
-# Broker listeners 9092-9094 and controller listeners 19092-19094 (one of each per node).
-EXPOSE 9092 9093 9094 19092 19093 19094
+# Broker listeners: EXTERNAL 9092-9094 (published to the host), INTERNAL 29092 (the compose
+# network); controller listeners 19092-19094 (one of each per node).
+EXPOSE 9092 9093 9094 29092 19092 19093 19094
 ENTRYPOINT ["trib"]
 CMD ["server", "--help"]

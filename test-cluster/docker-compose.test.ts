@@ -2,9 +2,10 @@
  * docker-compose.yml cannot run here (no Docker), so this test reads it and checks what can
  * be checked without it: three nodes whose ids, ports and voters are the local cluster's
  * defaults (cluster-defaults.ts / cluster-plan.ts, what `npm start` runs), with the same
- * `trib server` flags, container names equal to host names, advertised listeners naming the
- * container and the port published under the same number, and a configuration that
- * `trib server`'s own parser accepts.
+ * `trib server` flags, container names equal to host names, Kafka's two named broker
+ * listeners (INTERNAL advertised as trib-N:29092 for the compose network and used between
+ * brokers, EXTERNAL advertised as localhost:909N and published under the same number for the
+ * host), and a configuration that `trib server`'s own parser accepts and maps onto startNode.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -12,7 +13,9 @@ import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { BROKER_PORT_BASE, CONTROLLER_PORT_BASE, DEFAULT_NODE_COUNT } from '../packages/cli/src/cluster/cluster-defaults.js'
 import { planLocalCluster } from '../packages/cli/src/cluster/cluster-plan.js'
-import { brokerListener, controllerListener, parseServerConfig } from '../packages/cli/src/server/server-config.js'
+import pino from 'pino'
+import { nodeConfigOf } from '../packages/cli/src/server/server-command.js'
+import { advertisedEndpoint, brokerListener, brokerListeners, controllerListener, parseServerConfig } from '../packages/cli/src/server/server-config.js'
 import { REPO_ROOT } from './src/controller-cluster.js'
 
 interface Service {
@@ -29,6 +32,10 @@ const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'
 const services = compose.services ?? {}
 const names = Object.keys(services).sort()
 const ids = Array.from({ length: DEFAULT_NODE_COUNT }, (_, i) => i + 1)
+/** The INTERNAL listener's port: the same in every container (each has its own address). */
+const INTERNAL_PORT = 29092
+/** The keys compose adds to npm start's: Kafka's named-listener layout. */
+const LISTENER_KEYS = ['advertised.listeners', 'listener.security.protocol.map', 'inter.broker.listener.name', 'controller.listener.names']
 
 /** The `--override key=value` pairs of a service's command, after `server`. */
 function overridesOf(service: Service): Map<string, string> {
@@ -63,20 +70,23 @@ describe('docker-compose.yml', () => {
       const o = overridesOf(services[name]!)
       const plan = local.nodes[id - 1]!
       const localKeys = plan.overrides.map((p) => p.slice(0, p.indexOf('=')))
-      // The same keys as npm start, plus where to be reached from elsewhere.
-      expect([...o.keys()].sort(), name).toEqual([...localKeys, 'advertised.listeners'].sort())
+      // The same keys as npm start, plus the named listeners.
+      expect([...o.keys()].sort(), name).toEqual([...localKeys, ...LISTENER_KEYS].sort())
       expect(o.get('node.id'), name).toBe(String(id))
       expect(`process.roles=${o.get('process.roles')}`).toBe(plan.overrides.find((p) => p.startsWith('process.roles='))!)
       expect(o.get('controller.quorum.voters'), name).toBe(voters)
       // The voters list the local cluster's ids and ports; only the host differs.
       expect(o.get('controller.quorum.voters')!.replace(/trib-\d/g, 'localhost')).toBe(plan.overrides.find((p) => p.startsWith('controller.quorum.voters='))!.split('=')[1])
-      expect(o.get('listeners'), name).toBe(`PLAINTEXT://0.0.0.0:${BROKER_PORT_BASE + id},CONTROLLER://0.0.0.0:${CONTROLLER_PORT_BASE + id}`)
-      expect(o.get('advertised.listeners'), name).toBe(`PLAINTEXT://${name}:${BROKER_PORT_BASE + id}`)
+      expect(o.get('listeners'), name).toBe(`INTERNAL://0.0.0.0:${INTERNAL_PORT},EXTERNAL://0.0.0.0:${BROKER_PORT_BASE + id},CONTROLLER://0.0.0.0:${CONTROLLER_PORT_BASE + id}`)
+      expect(o.get('advertised.listeners'), name).toBe(`INTERNAL://${name}:${INTERNAL_PORT},EXTERNAL://localhost:${BROKER_PORT_BASE + id}`)
+      expect(o.get('listener.security.protocol.map'), name).toBe('INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT')
+      expect(o.get('inter.broker.listener.name'), name).toBe('INTERNAL')
+      expect(o.get('controller.listener.names'), name).toBe('CONTROLLER')
       expect(o.get('log.dirs'), name).toBe(`/data/node-${id}`)
     }
   })
 
-  it('publishes each node\'s ports under the same numbers, and keeps its data in a volume', () => {
+  it('publishes each node\'s EXTERNAL and controller ports under the same numbers (INTERNAL stays in the network), and keeps its data in a volume', () => {
     for (const id of ids) {
       const s = services[`trib-${id}`]!
       expect(s.ports).toEqual([`${BROKER_PORT_BASE + id}:${BROKER_PORT_BASE + id}`, `${CONTROLLER_PORT_BASE + id}:${CONTROLLER_PORT_BASE + id}`])
@@ -84,14 +94,24 @@ describe('docker-compose.yml', () => {
     }
   })
 
-  it('is a configuration trib server accepts, serving on the published ports', () => {
+  it('is a configuration trib server accepts: brokers replicate over INTERNAL, the host reaches EXTERNAL on the published ports', () => {
     for (const id of ids) {
-      const o = overridesOf(services[`trib-${id}`]!)
+      const name = `trib-${id}`
+      const o = overridesOf(services[name]!)
       const result = parseServerConfig({ overrides: [...o].map(([k, v]) => `${k}=${v}`), env: {} })
-      if (result.kind === 'error') throw new Error(`trib-${id}: ${result.message}`)
-      expect(brokerListener(result.config)?.port).toBe(BROKER_PORT_BASE + id)
-      expect(controllerListener(result.config)?.port).toBe(CONTROLLER_PORT_BASE + id)
-      expect(result.config.advertisedListeners).toEqual([{ name: 'PLAINTEXT', host: `trib-${id}`, port: BROKER_PORT_BASE + id }])
+      if (result.kind === 'error') throw new Error(`${name}: ${result.message}`)
+      const config = result.config
+      expect(brokerListener(config), name).toEqual({ name: 'INTERNAL', host: '0.0.0.0', port: INTERNAL_PORT })
+      expect(controllerListener(config)?.port, name).toBe(CONTROLLER_PORT_BASE + id)
+      expect(brokerListeners(config).map((l) => [l.name, advertisedEndpoint(config, l)]), name).toEqual([
+        ['INTERNAL', { host: name, port: INTERNAL_PORT }],
+        ['EXTERNAL', { host: 'localhost', port: BROKER_PORT_BASE + id }],
+      ])
+      // What startNode gets: INTERNAL as the inter-broker listener, EXTERNAL served and registered beside it.
+      const broker = nodeConfigOf(config, pino({ level: 'silent' })).broker!
+      expect(broker.listener, name).toEqual({ name: 'INTERNAL', host: '0.0.0.0', port: INTERNAL_PORT })
+      expect(broker.advertised, name).toEqual({ host: name, port: INTERNAL_PORT })
+      expect(broker.additionalListeners, name).toEqual([{ name: 'EXTERNAL', host: '0.0.0.0', port: BROKER_PORT_BASE + id, advertised: { host: 'localhost', port: BROKER_PORT_BASE + id } }])
     }
   })
 
