@@ -177,6 +177,12 @@ export interface ClosedSegment {
   readonly baseOffset: bigint
   readonly endOffset: bigint
   readonly size: number
+  /**
+   * The log's truncation count when this was taken: a truncation can cut a closed segment and
+   * appends refill it to the same size (a follower below its HW), so identity and size alone
+   * do not prove the cleaner still looks at the bytes it read.
+   */
+  readonly truncations: number
 }
 
 /** The steps of a cleaner swap after which a test may simulate a crash (cleaner-swap.ts). */
@@ -219,6 +225,8 @@ export class PartitionLog {
   /** Counts completed appends and cuts; flush() is free when none happened since the last one. */
   private writeGeneration = 0
   private flushedGeneration = 0
+  /** Counts truncations that cut bytes (see ClosedSegment.truncations). */
+  private truncations = 0
 
   private constructor(
     options: PartitionLogOptions,
@@ -797,6 +805,7 @@ export class PartitionLog {
       const segment = this.segments[index]
       const cut = await segment.findCut(targetOffset)
       const newEnd = cut.endOffset
+      this.truncations++
       await this.lowerRecoveryPoint(newEnd)
       if (this.epochCache.truncateFromEnd(newEnd)) await this.writeEpochCheckpoint()
       // Newest first, one directory fsync each: a crash leaves a contiguous prefix.
@@ -830,6 +839,7 @@ export class PartitionLog {
   }
 
   private async truncateFully(newOffset: bigint): Promise<void> {
+    this.truncations++
     await this.lowerRecoveryPoint(newOffset)
     if (this.epochCache.clear()) await this.writeEpochCheckpoint()
     // Oldest first, one directory fsync each: a crash leaves a contiguous suffix.
@@ -897,7 +907,7 @@ export class PartitionLog {
   /** The closed segments, oldest first, each with where its offset range ends (the next segment's base). */
   closedSegments(): readonly ClosedSegment[] {
     this.checkUsable()
-    return this.segments.slice(0, -1).map((segment, i) => ({ segment, baseOffset: segment.baseOffset, endOffset: this.segments[i + 1].baseOffset, size: segment.size }))
+    return this.segments.slice(0, -1).map((segment, i) => ({ segment, baseOffset: segment.baseOffset, endOffset: this.segments[i + 1].baseOffset, size: segment.size, truncations: this.truncations }))
   }
 
   /**
@@ -908,7 +918,7 @@ export class PartitionLog {
     this.checkUsable()
     return this.locked('read', async () => {
       const segment = closed.segment
-      if (!this.segments.includes(segment) || segment === this.active || segment.size !== closed.size || position + length > segment.size) return null
+      if (!this.segments.includes(segment) || segment === this.active || segment.size !== closed.size || this.truncations !== closed.truncations || position + length > segment.size) return null
       return segment.read(position, length)
     })
   }
@@ -935,7 +945,10 @@ export class PartitionLog {
     }
     return this.locked('exclusive', async () => {
       const first = this.segments.indexOf(group[0].segment)
-      const unchanged = first >= 0 && first + group.length < this.segments.length && group.every((g, i) => this.segments[first + i] === g.segment && g.segment.size === g.size)
+      const unchanged =
+        first >= 0 &&
+        first + group.length < this.segments.length &&
+        group.every((g, i) => this.segments[first + i] === g.segment && g.segment.size === g.size && g.truncations === this.truncations)
       if (!unchanged) return false
       const crash = (step: SwapStep): void => {
         if (crashAfter === step) throw new Error(`simulated crash after the swap step '${step}'`)
@@ -964,6 +977,25 @@ export class PartitionLog {
       this.segments.splice(first, group.length, cleaned)
       return true
     })
+  }
+
+  /**
+   * Runs `record` (the cleaner's checkpoint write) unless the log was truncated since `closed`
+   * was taken, and returns whether it ran. It runs alongside reads and appends but never
+   * alongside a truncation, so a truncation either comes after it (and the partition lowers
+   * the checkpoint it wrote) or makes it skip: the checkpoint never stays above new records.
+   */
+  async unlessTruncatedSince(closed: ClosedSegment, record: () => Promise<void>): Promise<boolean> {
+    this.checkUsable()
+    return this.locked(
+      'read',
+      async () => {
+        if (this.truncations !== closed.truncations) return false
+        await record()
+        return true
+      },
+      false,
+    )
   }
 
   // ---- lifecycle ------------------------------------------------------------------------

@@ -318,7 +318,9 @@ export async function cleanLog(log: PartitionLog, params: CleanParams): Promise<
     batchesDropped += outcome.batchesDropped
     segmentsAfter++
   }
-  await writeCleanerCheckpoint(log.dir, cleanEnd, params.syncOps)
+  // A truncation during the pass (a follower) made what lies above it dirty again.
+  const recorded = await log.unlessTruncatedSince(closed[0], () => writeCleanerCheckpoint(log.dir, cleanEnd, params.syncOps))
+  if (!recorded) return { kind: 'aborted', reason: 'the log was truncated during the pass' }
   params.logger.info(
     { dir: log.dir, cleanedUpTo: String(cleanEnd), segmentsBefore: rewrite.length, segmentsAfter, bytesBefore, bytesAfter, recordsRemoved, batchesDropped, keys: map.size },
     'cleaned log',

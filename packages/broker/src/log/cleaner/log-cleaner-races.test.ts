@@ -1,0 +1,118 @@
+import type { FileHandle } from 'node:fs/promises'
+import { nodeSyncOps, type FsSyncOps } from '@tributary/metadata-quorum'
+import { decodeRecords, encodeRecordBatch, iterateBatches } from '@tributary/protocol'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { PartitionLog } from '../partition-log.js'
+import { testLogDir, type TestLogDir } from '../test-support.js'
+import { CLEANER_CHECKPOINT_FILE, cleanLog, lowerCleanerCheckpoint, readCleanerCheckpoint, type CleanParams } from './log-cleaner.js'
+
+let t: TestLogDir
+beforeEach(async () => {
+  t = await testLogDir()
+})
+afterEach(async () => {
+  await t.cleanup()
+})
+
+const logConfig = { segmentBytes: 300 }
+
+/** Same-sized batches (one record each): a segment refilled after a truncation gets its old size back. */
+function batch(key: string, value: string, timestamp: bigint): Buffer {
+  return encodeRecordBatch({ records: [{ key: Buffer.from(key), value: Buffer.from(value.padEnd(40, '.')), timestamp }] })
+}
+
+async function values(log: PartitionLog): Promise<Map<bigint, string>> {
+  const out = new Map<bigint, string>()
+  let next = log.logStartOffset
+  while (next < log.logEndOffset) {
+    const read = await log.read(next, 1 << 20)
+    if (read.kind !== 'ok') throw new Error(read.kind)
+    for (const scan of iterateBatches(read.bytes)) {
+      if (scan.kind !== 'batch') throw new Error('partial batch')
+      for (const r of decodeRecords(read.bytes.subarray(scan.position, scan.position + scan.header.sizeBytes))) out.set(r.offset, r.value?.toString() ?? '')
+    }
+    next = read.nextOffset
+  }
+  return out
+}
+
+/** Sync ops that run `hook` once, at the first fsync of a path `when` accepts. */
+function hookedSyncOps(when: (path: string) => boolean, hook: () => Promise<void>): FsSyncOps {
+  let fired = false
+  return {
+    datasync: (file: FileHandle, path: string) => nodeSyncOps.datasync(file, path),
+    syncDir: (dir: string) => nodeSyncOps.syncDir(dir),
+    async fsync(file: FileHandle, path: string): Promise<void> {
+      await nodeSyncOps.fsync(file, path)
+      if (!fired && when(path)) {
+        fired = true
+        await hook()
+      }
+    },
+  }
+}
+
+function params(log: PartitionLog, syncOps: FsSyncOps): CleanParams {
+  return {
+    nowMs: t.nowMs,
+    highWatermark: log.logEndOffset,
+    deleteRetentionMs: 86_400_000,
+    minCompactionLagMs: 0,
+    minCleanableDirtyRatio: 0.5,
+    segmentBytes: logConfig.segmentBytes,
+    syncOps,
+    logger: t.logger,
+    isLastBatchOfProducer: () => false,
+  }
+}
+
+describe('log cleaner: a truncation during a pass', () => {
+  it('a segment truncated and refilled to its old size while it was cleaned is not replaced by the cleaned old bytes', async () => {
+    const log = await t.open(logConfig)
+    const ts = BigInt(t.nowMs)
+    for (let i = 0; i < 12; i++) await log.append(batch(`k${i % 3}`, `old-${i}`, ts), 0)
+    const first = log.closedSegments()[0]
+    expect(first.endOffset).toBe(2n) // two batches a segment
+    const syncOps = hookedSyncOps(
+      (path) => path.endsWith('.log.cleaned'),
+      async () => {
+        // A follower truncation (below the HW: page-cache durability after a crashed leader)
+        // into the segment being cleaned, then the new leader's records refill it to the same
+        // size and the log rolls past it again.
+        expect(await log.truncateTo(1n)).toBe(1n)
+        for (let i = 1; i < 4; i++) await log.append(batch(`k${i % 3}`, `new-${i}`, ts), 0)
+        expect(log.closedSegments()[0]).toMatchObject({ segment: first.segment, size: first.size, endOffset: 2n })
+      },
+    )
+    await cleanLog(log, params(log, syncOps))
+    const after = await values(log)
+    expect(after.get(1n)).toMatch(/^new-1/)
+    expect([...after.values()].some((v) => v.startsWith('old-1.'))).toBe(false)
+    await log.close()
+  })
+
+  it('the cleaner checkpoint never stays above a truncation that happened during the pass', async () => {
+    const log = await t.open(logConfig)
+    const ts = BigInt(t.nowMs)
+    for (let i = 0; i < 12; i++) await log.append(batch(`k${i % 3}`, `old-${i}`, ts), 0)
+    let truncation: Promise<bigint> | null = null
+    const syncOps = hookedSyncOps(
+      (path) => path.includes(CLEANER_CHECKPOINT_FILE),
+      async () => {
+        // As Partition.afterTruncation does: truncate, then lower the cleaner checkpoint.
+        truncation = log.truncateTo(3n).then(async (newEnd) => {
+          await lowerCleanerCheckpoint(t.dir, newEnd, nodeSyncOps)
+          return newEnd
+        })
+        await Promise.race([truncation, new Promise((resolve) => setTimeout(resolve, 200))])
+      },
+    )
+    const result = await cleanLog(log, params(log, syncOps))
+    expect(truncation).not.toBeNull()
+    const newEnd = await truncation!
+    expect(result.kind).not.toBe('idle')
+    const checkpoint = await readCleanerCheckpoint(t.dir)
+    expect(checkpoint === null || checkpoint <= newEnd).toBe(true)
+    await log.close()
+  })
+})
