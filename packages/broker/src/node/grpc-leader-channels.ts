@@ -17,7 +17,7 @@ import type { LeaderChannel, LeaderChannels } from '../replica-manager/types.js'
 import { BROKER_CHANNEL_OPTIONS, OFFSETS_FOR_LEADER_EPOCH_TIMEOUT_MS, REPLICA_FETCH_ANSWER_MARGIN_MS } from '../server/server-limits.js'
 
 export interface GrpcLeaderChannelsOptions {
-  /** The listener name whose endpoint brokers use to reach each other (the broker listener). */
+  /** The listener name whose endpoint brokers use to reach each other (inter.broker.listener.name; Kafka's replica fetchers use the same). */
   readonly listenerName: string
   readonly logger: Logger
 }

@@ -8,7 +8,7 @@
  * lifecycle (registration, heartbeats, controlled shutdown) and its BrokerSession streams,
  * and in combined or controller mode the controller node.
  *
- * Start order: bind the broker listener (a port in use fails fast, before any disk work;
+ * Start order: bind the broker listeners (a port in use fails fast, before any disk work;
  * calls get UNAVAILABLE until the node is up), lock the log dir (the controller shares that
  * lock in combined mode), check or write meta.properties, create the replica manager, start
  * the metadata source (the controller, or the observer), then register. The replica manager
