@@ -116,3 +116,35 @@ describe('log cleaner: a truncation during a pass', () => {
     await log.close()
   })
 })
+
+describe('log cleaner: tombstones (delete.retention.ms)', () => {
+  it('a tombstone outlives the pass that first cleans it, even in a segment older than delete.retention.ms (Kafka: the horizon is delete.retention.ms below the last clean segment)', async () => {
+    const log = await t.open(logConfig)
+    const day = 86_400_000
+    const old = BigInt(t.nowMs - 2 * day)
+    for (let i = 0; i < 6; i++) await log.append(batch(`k${i % 3}`, `v-${i}`, old), 0)
+    await log.append(encodeRecordBatch({ records: [{ key: Buffer.from('k0'), value: null, timestamp: old }] }), 0)
+    for (let i = 0; i < 4; i++) await log.append(batch(`x${i}`, `x-${i}`, old), 0)
+    const tombstone = log.logEndOffset - 5n
+    // The cleaner was behind (disabled, or below the dirty ratio) for longer than
+    // delete.retention.ms: a consumer reading from the start now, which already read k0's
+    // value, must still find k0's delete.
+    const first = await cleanLog(log, { ...params(log, nodeSyncOps), deleteRetentionMs: day, segmentBytes: 1 << 20 })
+    expect(first.kind).toBe('cleaned')
+    const after = await values(log)
+    expect(after.has(tombstone)).toBe(true)
+    expect(after.get(tombstone)).toBe('')
+
+    // Once the clean part reaches records delete.retention.ms newer than the tombstone's segment, it goes.
+    t.nowMs += 2 * day
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 4; i++) await log.append(batch(`y${i}`, `y-${round}`, BigInt(t.nowMs)), 0)
+      // Cleaned groups of segment.bytes: the new records do not share the tombstone's segment,
+      // whose age would otherwise become theirs (Kafka's cleaner keeps the newest mtime too).
+      await cleanLog(log, { ...params(log, nodeSyncOps), deleteRetentionMs: day, ignoreDirtyRatio: true })
+      if (round === 0) expect((await values(log)).has(tombstone)).toBe(true)
+    }
+    expect((await values(log)).has(tombstone)).toBe(false)
+    await log.close()
+  })
+})

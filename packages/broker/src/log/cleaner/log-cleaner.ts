@@ -17,7 +17,9 @@
  *      groupSegmentsBySize), each group into one segment with the first one's base offset.
  *      A record stays when it is the latest for its key; a tombstone (null value) that is the
  *      latest stays while its segment was last modified (largest timestamp, else file mtime)
- *      less than delete.retention.ms ago; keyless records stay (see compact-batch.ts).
+ *      after the last clean segment's modification minus delete.retention.ms (Kafka's
+ *      deleteHorizonMs; every tombstone stays while nothing is clean yet); keyless records
+ *      stay (see compact-batch.ts).
  * Batches keep their header (base and last offset, producer id/epoch/base sequence, leader
  * epoch, attributes); the CRC is recomputed; compressed batches are re-compressed with their
  * own codec. A batch left with no record is dropped, except that it is kept as an empty batch
@@ -171,7 +173,7 @@ interface GroupOutcome {
 }
 
 /** Writes the cleaned form of `group` to its .cleaned file (fsynced). */
-async function writeCleanedGroup(log: PartitionLog, group: readonly ClosedSegment[], map: OffsetMap, params: CleanParams, path: string): Promise<GroupOutcome> {
+async function writeCleanedGroup(log: PartitionLog, group: readonly ClosedSegment[], map: OffsetMap, params: CleanParams, path: string, tombstoneHorizonMs: number): Promise<GroupOutcome> {
   const file = await open(path, 'w')
   let written = 0
   let recordsRemoved = 0
@@ -195,7 +197,7 @@ async function writeCleanedGroup(log: PartitionLog, group: readonly ClosedSegmen
     for (let g = 0; g < group.length; g++) {
       const closed = group[g]
       newestMtimeMs = Math.max(newestMtimeMs, (await stat(closed.segment.logPath)).mtimeMs)
-      const retainDeletes = (await lastModifiedMs(closed)) > params.nowMs - params.deleteRetentionMs
+      const retainDeletes = (await lastModifiedMs(closed)) > tombstoneHorizonMs
       const deleteHorizonMs = retainDeletes ? undefined : DROP_ALL_TOMBSTONES
       let previous: Buffer | null = null
       const emit = async (batch: Buffer, isGroupLast: boolean): Promise<void> => {
@@ -256,6 +258,13 @@ export async function cleanLog(log: PartitionLog, params: CleanParams): Promise<
   const dirtyRatio = totalBytes === 0 ? 1 : dirtyBytes / totalBytes
   if (!params.ignoreDirtyRatio && dirtyRatio < params.minCleanableDirtyRatio) return { kind: 'idle', reason: `dirty ratio ${dirtyRatio.toFixed(3)} below min.cleanable.dirty.ratio` }
 
+  // Kafka's deleteHorizonMs: delete.retention.ms below the last modification of the last clean
+  // segment (0, keeping every tombstone, while nothing is clean). Measured from the wall clock
+  // instead, a cleaner that lagged behind by delete.retention.ms dropped a tombstone in the very
+  // pass that first removed its key's older values, before a reader could see the delete.
+  const lastClean = closed.filter((s) => s.baseOffset < firstDirty).at(-1)
+  const tombstoneHorizonMs = lastClean === undefined ? 0 : (await lastModifiedMs(lastClean)) - params.deleteRetentionMs
+
   // Pass 1: the offset map over the dirty part.
   const map = new OffsetMap()
   let cleanEnd = firstDirty
@@ -288,7 +297,7 @@ export async function cleanLog(log: PartitionLog, params: CleanParams): Promise<
     const path = cleanedLogPath(log.dir, base)
     let outcome: GroupOutcome
     try {
-      outcome = await writeCleanedGroup(log, group, map, params, path)
+      outcome = await writeCleanedGroup(log, group, map, params, path, tombstoneHorizonMs)
     } catch (err) {
       await deleteCleanedFiles(log.dir, base)
       if (err instanceof SegmentGone) return { kind: 'aborted', reason: 'a segment left the log while it was cleaned' }
