@@ -196,12 +196,14 @@ export class Producer {
     const partitions = records.map((record, i) => this.choosePartition(topic, record, inputs[i], numPartitions))
     const runs: BatchRun[] = []
     let run: BatchRun | null = null
+    let queue: PartitionQueue | null = null
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i]
       const size = recordSizeBytes(input)
       // Waits only when the buffer is full (an await per record costs more than the append).
       if (!this.reserveNow(size)) await this.reserve(size, startedAtMs + this.options.maxBlockMs)
-      const queue = this.queueFor(topic, partitions[i])
+      // Records of one send() mostly share a partition: look its queue up once.
+      if (queue === null || queue.partition !== partitions[i]) queue = this.queueFor(topic, partitions[i])
       if (queue.open !== null && !queue.open.fits(size, this.options.batchBytes)) this.seal(queue)
       const batch = queue.open ?? this.openBatch(queue, startedAtMs)
       const index = batch.append(input, size)
@@ -584,7 +586,12 @@ async function acknowledgments(topic: string, runs: readonly BatchRun[]): Promis
   const out: RecordMetadata[] = []
   runs.forEach((run, i) => {
     const base = deliveries[i].baseOffset
-    for (let k = 0; k < run.count; k++) out.push({ topic, partition: run.partition, offset: base < 0n ? -1n : base + BigInt(run.firstIndex + k) })
+    if (base < 0n) {
+      for (let k = 0; k < run.count; k++) out.push({ topic, partition: run.partition, offset: -1n })
+      return
+    }
+    let offset = base + BigInt(run.firstIndex)
+    for (let k = 0; k < run.count; k++, offset++) out.push({ topic, partition: run.partition, offset })
   })
   return out
 }
