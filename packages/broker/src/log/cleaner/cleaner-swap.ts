@@ -102,9 +102,12 @@ async function checkSwapFile(path: string, baseOffset: bigint, codecs: Compressi
       want = RECOVERY_READ_CHUNK_BYTES
       for (const scan of iterateBatches(chunk)) {
         const at = position + scan.position
-        if (scan.kind === 'truncated' && position + length < size && chunk.length - scan.position >= RecordBatchLayout.logOverheadBytes) {
-          // A batch running past this chunk: read again from its start, big enough to hold it.
-          want = Math.max(want, chunk.readInt32BE(scan.position + RecordBatchLayout.batchLengthPos) + RecordBatchLayout.logOverheadBytes)
+        if (scan.kind === 'truncated' && position + length < size) {
+          // A batch running past this chunk (its framing possibly cut too): read again from its
+          // start, big enough to hold it.
+          if (chunk.length - scan.position >= RecordBatchLayout.logOverheadBytes) {
+            want = Math.max(want, chunk.readInt32BE(scan.position + RecordBatchLayout.batchLengthPos) + RecordBatchLayout.logOverheadBytes)
+          }
           break
         }
         if (scan.kind !== 'batch') throw new StoreCorruptionError(path, `damaged batch at byte ${at}: ${scan.reason}`, at)

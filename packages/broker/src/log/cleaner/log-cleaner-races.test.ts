@@ -148,3 +148,42 @@ describe('log cleaner: tombstones (delete.retention.ms)', () => {
     await log.close()
   })
 })
+
+describe('log cleaner: a chunk boundary a few bytes into a batch', () => {
+  /** A keyed batch of exactly `sizeBytes` bytes. */
+  function sized(key: string, sizeBytes: number, timestamp: bigint): Buffer {
+    const probe = encodeRecordBatch({ records: [{ key: Buffer.from(key), value: Buffer.alloc(1 << 20), timestamp }] })
+    const out = encodeRecordBatch({ records: [{ key: Buffer.from(key), value: Buffer.alloc((1 << 20) + sizeBytes - probe.length), timestamp }] })
+    expect(out.length).toBe(sizeBytes)
+    return out
+  }
+
+  /** One closed segment: a big batch ending 5 bytes before `boundary`, then 'b' twice (the first goes when cleaned); then the active segment. */
+  async function logWithBoundaryAt(boundary: number): Promise<PartitionLog> {
+    const log = await t.open({ segmentBytes: 64 << 20, maxMessageBytes: 32 << 20, rollMs: 1_000 })
+    const ts = BigInt(t.nowMs)
+    await log.append(sized('a', boundary - 5, ts), 0)
+    await log.append(batch('b', 'b-1', ts), 0)
+    await log.append(batch('b', 'b-2', ts), 0)
+    await log.append(batch('c', 'c-1', ts + 10_000n), 0) // rolls by age
+    expect(log.closedSegments()).toHaveLength(1)
+    return log
+  }
+
+  it('the cleaner reads on across its 4 MiB read chunks (no false corruption)', async () => {
+    const log = await logWithBoundaryAt(4 * 1024 * 1024)
+    const result = await cleanLog(log, { ...params(log, nodeSyncOps), ignoreDirtyRatio: true, segmentBytes: 64 << 20 })
+    expect(result).toMatchObject({ kind: 'cleaned', recordsRemoved: 1 })
+    expect([...(await values(log)).keys()]).toEqual([0n, 2n, 3n])
+    await log.close()
+  })
+
+  it('recovery of an interrupted swap reads on across its 8 MiB read chunks (the partition opens)', async () => {
+    const log = await logWithBoundaryAt(8 * 1024 * 1024)
+    await expect(cleanLog(log, { ...params(log, nodeSyncOps), ignoreDirtyRatio: true, segmentBytes: 64 << 20, crashAfter: 'swap-renamed' })).rejects.toThrow(/simulated crash/)
+    await t.crash(log)
+    const reopened = await t.open({ segmentBytes: 64 << 20, maxMessageBytes: 32 << 20, rollMs: 1_000 })
+    expect([...(await values(reopened)).keys()]).toEqual([0n, 2n, 3n])
+    await reopened.close()
+  })
+})

@@ -123,10 +123,11 @@ async function* batchesOf(log: PartitionLog, closed: ClosedSegment): AsyncGenera
         continue
       }
       const atFileEnd = position + chunk.length >= closed.size
-      if (scan.kind === 'corrupt' || atFileEnd || chunk.length - scan.position < RecordBatchLayout.logOverheadBytes) {
+      if (scan.kind === 'corrupt' || atFileEnd) {
         throw new StoreCorruptionError(closed.segment.logPath, `the cleaner found no whole batch at byte ${position + scan.position}: ${scan.reason}`, position + scan.position)
       }
-      need = chunk.readInt32BE(scan.position + RecordBatchLayout.batchLengthPos) + RecordBatchLayout.logOverheadBytes
+      // A batch running past this chunk, its framing possibly cut too: the next read starts at it.
+      if (chunk.length - scan.position >= RecordBatchLayout.logOverheadBytes) need = chunk.readInt32BE(scan.position + RecordBatchLayout.batchLengthPos) + RecordBatchLayout.logOverheadBytes
       break
     }
     if (consumed === 0 && need > 0) {
