@@ -631,6 +631,10 @@ export class Partition {
       if (!this.followsIn(leaderEpoch)) return null
       const log = this.requireLog()
       const endBefore = log.logEndOffset
+      // The cleaner checkpoint comes down first, durably (as the recovery point does): a crash
+      // right after the cut must not leave it above records the new leader will send, which the
+      // cleaner would then count as clean (afterTruncation lowers it to the exact new end).
+      if ((await this.guard(() => lowerCleanerCheckpoint(this.dir, offset, this.options.syncOps))) === null) return null
       const newEnd = await this.guard(() => log.truncateTo(offset))
       if (newEnd === null) return null
       if (newEnd < endBefore || newEnd < this.state.highWatermark) await this.afterTruncation(newEnd, reason)
