@@ -23,7 +23,7 @@ afterEach(async () => {
 })
 
 describe('Partition: the cleaner checkpoint and follower truncation', () => {
-  it('a truncation that fails before the checkpoint is lowered leaves no checkpoint above the log end', async () => {
+  it.each([false, true])('a truncation (full: %s) that fails before the checkpoint is lowered leaves no checkpoint above the log end', async (full) => {
     let failCheckpoint = false
     const syncOps: FsSyncOps = {
       datasync: (file: FileHandle, path: string) => nodeSyncOps.datasync(file, path),
@@ -46,7 +46,8 @@ describe('Partition: the cleaner checkpoint and follower truncation', () => {
     await writeCleanerCheckpoint(dir, 8n, nodeSyncOps)
 
     failCheckpoint = true
-    await p.truncateAsFollower(0, 3n, 'test')
+    if (full) await p.truncateFullyAsFollower(0, 2n)
+    else await p.truncateAsFollower(0, 3n, 'test')
     await p.close()
     failCheckpoint = false
 

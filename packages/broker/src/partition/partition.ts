@@ -647,9 +647,10 @@ export class Partition {
     return this.mutex.run(async () => {
       if (!this.followsIn(leaderEpoch)) return false
       const log = this.requireLog()
+      // Before the cut, as in truncateAsFollower: a crash between must not leave it above the new log.
+      if ((await this.guard(() => lowerCleanerCheckpoint(this.dir, offset, this.options.syncOps))) === null) return false
       const done = await this.guard(() => log.truncateFullyAndStartAt(offset))
       if (done === null) return false
-      await this.guard(() => lowerCleanerCheckpoint(this.dir, offset, this.options.syncOps))
       this.producers.rebuild([])
       if (this.state.highWatermark > offset) {
         this.lowerFollowerHighWatermark(offset, 'the leader log starts after the local log')
