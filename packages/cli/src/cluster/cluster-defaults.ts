@@ -16,6 +16,14 @@ export const NODE_COUNT_MAX = 9
 export const CONTROLLER_PORT_BASE = 19091
 /** Node N's broker listener port is BROKER_PORT_BASE + N (node 1 -> 9092, the CLI's default bootstrap). */
 export const BROKER_PORT_BASE = 9091
+/**
+ * The tools' bootstrap when no --bootstrap-server is given: the default local cluster's
+ * brokers, localhost:9092 first (DESIGN.md's default). The others matter once node 1 is down:
+ * `trib cluster kill 1` and then `trib topics --describe` still finds the cluster.
+ */
+export const DEFAULT_BOOTSTRAP_SERVERS: readonly string[] = Array.from({ length: 3 }, (_, i) => `localhost:${BROKER_PORT_BASE + 1 + i}`)
+/** How help texts and messages name that default. */
+export const DEFAULT_BOOTSTRAP_SERVER = DEFAULT_BOOTSTRAP_SERVERS[0]!
 /** Replicas per partition by default: 3, or fewer when the cluster has fewer nodes. */
 export const DEFAULT_REPLICATION_FACTOR_MAX = 3
 /** The host every local listener binds and every voter address names. */

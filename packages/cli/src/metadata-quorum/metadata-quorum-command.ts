@@ -11,8 +11,8 @@ import { ControllerClient, isServiceError } from '@tributary/metadata-quorum'
 import { errorInfo, type quorum } from '@tributary/protocol'
 import { CliError, foldLines, oneLine } from '../cli-error.js'
 import { formatReplication, formatStatus } from './quorum-format.js'
+import { DEFAULT_BOOTSTRAP_SERVERS } from '../cluster/cluster-defaults.js'
 
-export const DEFAULT_BOOTSTRAP_SERVER = 'localhost:9092'
 
 /** Each DescribeQuorum attempt's deadline. */
 export const DESCRIBE_TIMEOUT_MS = 5000
@@ -85,7 +85,7 @@ export function metadataQuorumCommand(out: (text: string) => void): Command {
       const q =
         parent.bootstrapController !== undefined
           ? await fetchQuorum(parseAddressList(parent.bootstrapController, '--bootstrap-controller'), 'controller')
-          : await fetchQuorum(parseAddressList(parent.bootstrapServer ?? DEFAULT_BOOTSTRAP_SERVER, '--bootstrap-server'), 'server')
+          : await fetchQuorum(parseAddressList(parent.bootstrapServer ?? DEFAULT_BOOTSTRAP_SERVERS.join(','), '--bootstrap-server'), 'server')
       out(options.status === true ? formatStatus(q) : formatReplication(q, { humanReadable: options.humanReadable === true }))
     })
   return cmd

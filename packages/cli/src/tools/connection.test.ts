@@ -7,11 +7,11 @@ import { producerOptionsFrom } from './producer-properties.js'
 
 describe('bootstrapFrom', () => {
   const none = new Map<string, string>()
-  it('takes --bootstrap-server, else --broker-list, else bootstrap.servers, else localhost:9092', () => {
+  it('takes --bootstrap-server, else --broker-list, else bootstrap.servers, else the local cluster (localhost:9092 first)', () => {
     expect(bootstrapFrom({ bootstrapServer: 'a:1,b:2', brokerList: 'c:3' }, none)).toEqual(['a:1', 'b:2'])
     expect(bootstrapFrom({ brokerList: 'c:3' }, none)).toEqual(['c:3'])
     expect(bootstrapFrom({}, new Map([['bootstrap.servers', 'd:4']]))).toEqual(['d:4'])
-    expect(bootstrapFrom({}, none)).toEqual(['localhost:9092'])
+    expect(bootstrapFrom({}, none)).toEqual(['localhost:9092', 'localhost:9093', 'localhost:9094'])
   })
 
   it('refuses --zookeeper with a pointer to --bootstrap-server, and bad addresses', () => {

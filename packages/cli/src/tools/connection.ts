@@ -1,6 +1,7 @@
 /**
  * The flags every Kafka tool shares to reach the cluster, and the connect step:
- * - `--bootstrap-server H:P[,H:P]` (default localhost:9092) and its older name `--broker-list`
+ * - `--bootstrap-server H:P[,H:P]` (default localhost:9092, then the local cluster's 9093 and
+ *   9094) and its older name `--broker-list`
  *   (console-producer and GetOffsetShell still take it in Kafka 3.x; the seed uses it);
  * - `--zookeeper` is refused with one line: there is no ZooKeeper (KRaft, DESIGN.md);
  * - `--command-config FILE`: client properties (client.id, request.timeout.ms, ...).
@@ -17,7 +18,7 @@ import { parseAddressList } from '../metadata-quorum/metadata-quorum-command.js'
 import { CLIENT_PROPERTY_KEYS, clientOptionsFrom, propertiesFromText, unknownKeys, unknownKeyWarning, type Properties } from './client-properties.js'
 import { hasCode } from './tool-errors.js'
 import { line, type ToolIo } from './tool-io.js'
-import { DEFAULT_BOOTSTRAP_SERVER, TOOL_LIMITS } from './tool-limits.js'
+import { DEFAULT_BOOTSTRAP_SERVER, DEFAULT_BOOTSTRAP_SERVERS, TOOL_LIMITS } from './tool-limits.js'
 
 export interface ConnectionFlags {
   readonly bootstrapServer?: string
@@ -28,7 +29,7 @@ export interface ConnectionFlags {
 
 export function addConnectionOptions(cmd: Command, options: { readonly commandConfig?: boolean } = {}): Command {
   cmd
-    .option('--bootstrap-server <host:port>', `REQUIRED in Kafka: the server(s) to connect to, comma-separated (default: ${DEFAULT_BOOTSTRAP_SERVER})`)
+    .option('--bootstrap-server <host:port>', `REQUIRED in Kafka: the server(s) to connect to, comma-separated (default: ${DEFAULT_BOOTSTRAP_SERVERS.join(',')}, the local cluster)`)
     .option('--broker-list <host:port>', 'DEPRECATED, use --bootstrap-server instead; ignored if --bootstrap-server is given')
     .addOption(new Option('--zookeeper <host:port>', 'not supported: Tributary has no ZooKeeper (use --bootstrap-server)'))
   if (options.commandConfig !== false) cmd.option('--command-config <file>', 'Property file containing configs to be passed to the client (client.id, request.timeout.ms, default.api.timeout.ms, retry.backoff.ms, ...)')
@@ -40,7 +41,7 @@ export const ZOOKEEPER_REFUSED = `--zookeeper is not supported (Tributary has no
 
 /**
  * The addresses to bootstrap from: --bootstrap-server, else --broker-list, else the config's
- * bootstrap.servers, else localhost:9092. Pure.
+ * bootstrap.servers, else the local cluster's brokers (localhost:9092 first). Pure.
  */
 export function bootstrapFrom(flags: ConnectionFlags, config: Properties): string[] {
   if (flags.zookeeper !== undefined) throw new CliError(ZOOKEEPER_REFUSED)
@@ -48,7 +49,7 @@ export function bootstrapFrom(flags: ConnectionFlags, config: Properties): strin
   if (flags.brokerList !== undefined) return parseAddressList(flags.brokerList, '--broker-list')
   const fromConfig = config.get('bootstrap.servers')
   if (fromConfig !== undefined) return parseAddressList(fromConfig, 'bootstrap.servers')
-  return [DEFAULT_BOOTSTRAP_SERVER]
+  return [...DEFAULT_BOOTSTRAP_SERVERS]
 }
 
 /** The --command-config file's properties (empty without the flag). */

@@ -15,4 +15,4 @@ export const TOOL_LIMITS = {
   producerPendingSendsMax: 1000,
 } as const
 
-export const DEFAULT_BOOTSTRAP_SERVER = 'localhost:9092'
+export { DEFAULT_BOOTSTRAP_SERVER, DEFAULT_BOOTSTRAP_SERVERS } from '../cluster/cluster-defaults.js'
