@@ -4,7 +4,7 @@ import { decodeRecords, encodeRecordBatch, iterateBatches } from '@tributary/pro
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { PartitionLog } from '../partition-log.js'
 import { testLogDir, type TestLogDir } from '../test-support.js'
-import { CLEANER_CHECKPOINT_FILE, cleanLog, lowerCleanerCheckpoint, readCleanerCheckpoint, type CleanParams } from './log-cleaner.js'
+import { CLEANER_CHECKPOINT_FILE, cleanLog, lowerCleanerCheckpoint, readCleanerCheckpoint, writeCleanerCheckpoint, type CleanParams } from './log-cleaner.js'
 
 let t: TestLogDir
 beforeEach(async () => {
@@ -185,5 +185,23 @@ describe('log cleaner: a chunk boundary a few bytes into a batch', () => {
     const reopened = await t.open({ segmentBytes: 64 << 20, maxMessageBytes: 32 << 20, rollMs: 1_000 })
     expect([...(await values(reopened)).keys()]).toEqual([0n, 2n, 3n])
     await reopened.close()
+  })
+})
+
+describe('log cleaner: the checkpoint file under concurrent writers', () => {
+  it("a pass's checkpoint write and a truncation's lowering never interleave (they share one temp file)", async () => {
+    const log = await t.open(logConfig) // creates the partition directory
+    await writeCleanerCheckpoint(t.dir, 5n, nodeSyncOps)
+    for (let round = 0; round < 30; round++) {
+      const results = await Promise.allSettled([
+        writeCleanerCheckpoint(t.dir, 123_456_789_012n, nodeSyncOps),
+        lowerCleanerCheckpoint(t.dir, 3n, nodeSyncOps),
+        writeCleanerCheckpoint(t.dir, 7n, nodeSyncOps),
+      ])
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([])
+      // In call order: the lowering saw the big value and wrote 3, then 7 was written.
+      expect(await readCleanerCheckpoint(t.dir)).toBe(7n)
+    }
+    await log.close()
   })
 })

@@ -34,7 +34,7 @@
  * it was (retention or a follower truncation meanwhile makes the pass stop, changing nothing).
  */
 import { open, stat, utimes } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { StoreCorruptionError, type FsSyncOps, type Logger } from '@tributary/metadata-quorum'
 import { RecordBatchLayout, decodeRecords, iterateBatches, readBatchHeader, type CompressionCodecs } from '@tributary/protocol'
 import { parseOffsetField, readCheckpointFile, writeCheckpointFile } from '../checkpoint-file.js'
@@ -98,14 +98,35 @@ export async function readCleanerCheckpoint(dir: string): Promise<bigint | null>
   return parseOffsetField(path, entries[0][0], 'first dirty offset')
 }
 
+/**
+ * One checkpoint change at a time per partition directory: a pass's write (under the log's
+ * read lock) and a truncation's lowering (under the partition's mutex) may otherwise overlap,
+ * and they share one temp file (a writer's rename then fails, or renames the other's bytes),
+ * and a lowering reads before it writes.
+ */
+const checkpointChanges = new Map<string, Promise<void>>()
+
+function oneChangeAtATime(dir: string, change: () => Promise<void>): Promise<void> {
+  const key = resolve(dir) // the partition passes its directory as configured, the log resolved
+  const run = (checkpointChanges.get(key) ?? Promise.resolve()).then(change)
+  const settled = run.catch(() => {})
+  checkpointChanges.set(key, settled)
+  void settled.then(() => {
+    if (checkpointChanges.get(key) === settled) checkpointChanges.delete(key)
+  })
+  return run
+}
+
 export async function writeCleanerCheckpoint(dir: string, offset: bigint, syncOps: FsSyncOps): Promise<void> {
-  await writeCheckpointFile(join(dir, CLEANER_CHECKPOINT_FILE), dir, [[offset]], syncOps)
+  await oneChangeAtATime(dir, () => writeCheckpointFile(join(dir, CLEANER_CHECKPOINT_FILE), dir, [[offset]], syncOps))
 }
 
 /** After a truncation to `offset`: what lies at or above it is new, hence dirty (Kafka's LogCleanerManager.maybeTruncateCheckpoint). */
 export async function lowerCleanerCheckpoint(dir: string, offset: bigint, syncOps: FsSyncOps): Promise<void> {
-  const current = await readCleanerCheckpoint(dir)
-  if (current !== null && current > offset) await writeCleanerCheckpoint(dir, offset, syncOps)
+  await oneChangeAtATime(dir, async () => {
+    const current = await readCleanerCheckpoint(dir)
+    if (current !== null && current > offset) await writeCheckpointFile(join(dir, CLEANER_CHECKPOINT_FILE), dir, [[offset]], syncOps)
+  })
 }
 
 /** The whole batches of a closed segment, in order, read in chunks under the log's read lock. */
