@@ -205,3 +205,24 @@ describe('log cleaner: the checkpoint file under concurrent writers', () => {
     await log.close()
   })
 })
+
+describe('log cleaner: tombstones and producer timestamps', () => {
+  it('a far-future record timestamp in the clean part does not make a new tombstone go in its first pass', async () => {
+    const log = await t.open(logConfig)
+    const day = 86_400_000
+    const now = BigInt(t.nowMs)
+    await log.append(batch('k0', 'value', now), 0)
+    for (let i = 0; i < 4; i++) await log.append(batch(`f${i}`, 'future', now + 100n * BigInt(day)), 0)
+    await log.append(batch('x', 'x', now), 0)
+    const settings = { ...params(log, nodeSyncOps), deleteRetentionMs: day, ignoreDirtyRatio: true }
+    expect(await cleanLog(log, { ...settings, highWatermark: log.logEndOffset })).toMatchObject({ kind: 'cleaned' })
+    await log.append(encodeRecordBatch({ records: [{ key: Buffer.from('k0'), value: null, timestamp: now }] }), 0)
+    const tombstone = log.logEndOffset - 1n
+    for (let i = 0; i < 4; i++) await log.append(batch(`y${i}`, 'y', now), 0)
+    expect(await cleanLog(log, { ...settings, highWatermark: log.logEndOffset })).toMatchObject({ kind: 'cleaned' })
+    const after = await values(log)
+    expect(after.has(0n)).toBe(false) // k0's value went...
+    expect(after.get(tombstone)).toBe('') // ...so its delete must stay for delete.retention.ms
+    await log.close()
+  })
+})

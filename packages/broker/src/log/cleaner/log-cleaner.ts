@@ -285,7 +285,8 @@ export async function cleanLog(log: PartitionLog, params: CleanParams): Promise<
   // instead, a cleaner that lagged behind by delete.retention.ms dropped a tombstone in the very
   // pass that first removed its key's older values, before a reader could see the delete.
   const lastClean = closed.filter((s) => s.baseOffset < firstDirty).at(-1)
-  const tombstoneHorizonMs = lastClean === undefined ? 0 : (await lastModifiedMs(lastClean)) - params.deleteRetentionMs
+  // Capped by the clock: a producer's far-future CreateTime in the clean part must not move it ahead.
+  const tombstoneHorizonMs = lastClean === undefined ? 0 : Math.min(await lastModifiedMs(lastClean), params.nowMs) - params.deleteRetentionMs
 
   // Pass 1: the offset map over the dirty part.
   const map = new OffsetMap()
