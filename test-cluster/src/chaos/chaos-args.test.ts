@@ -35,6 +35,13 @@ describe('parseChaosArgs', () => {
     expect(error(['--seed', '-1'])).toMatch(/--seed/)
   })
 
+  it('passes repeated --override settings to a fresh cluster only', () => {
+    const a = parseChaosArgs(['--override', 'log.segment.bytes=262144', '--override', 'replica.lag.time.max.ms=2000'], NOW, 1)
+    expect(a.kind === 'run' && a.options.overrides).toEqual(['log.segment.bytes=262144', 'replica.lag.time.max.ms=2000'])
+    expect(parseChaosArgs(['--override', 'nonsense'], NOW, 1)).toMatchObject({ kind: 'error', message: "--override must be key=value, not 'nonsense'" })
+    expect(parseChaosArgs(['--override', 'a=b', '--bootstrap', 'h:1', '--data-dir', 'd'], NOW, 1)).toMatchObject({ kind: 'error' })
+  })
+
   it('uses the given seed and a fresh topic name against a running cluster', () => {
     const a = parseChaosArgs(['--seed', '12', '--bootstrap', 'localhost:9092', '--data-dir', './data'], NOW, 1)
     expect(a.kind).toBe('run')

@@ -29,6 +29,7 @@ const FLAGS: readonly Flag[] = [
   { name: 'in-flight', value: 'N', fallback: String(SENDS_IN_FLIGHT_MAX), about: 'send() calls (one record each) a producer keeps unanswered at most' },
   { name: 'consumers', value: 'N', fallback: '2', about: 'members of the consumer group (0: no group)' },
   { name: 'partitions', value: 'N', fallback: String(TOPIC_PARTITIONS), about: 'partitions of the workload topic' },
+  { name: 'override', value: 'KEY=VALUE', fallback: null, about: 'an extra server setting for every node of a fresh cluster, e.g. log.segment.bytes=262144 (repeatable)' },
   { name: 'keep-data', value: '', fallback: null, about: 'keep the fresh cluster\'s node directories (removed by default)' },
 ]
 
@@ -63,10 +64,14 @@ function positiveInt(values: Readonly<Record<string, string | boolean | undefine
 export function parseChaosArgs(argv: readonly string[], now: Date, randomSeed: number): ChaosArgs {
   if (argv.includes('--help') || argv.includes('-h')) return { kind: 'help', text: chaosUsage() }
   let values: Record<string, string | boolean | undefined>
+  let overrides: string[] = []
   try {
-    const options: Record<string, { type: 'string' | 'boolean' }> = {}
-    for (const f of FLAGS) options[f.name] = { type: f.value === '' ? 'boolean' : 'string' }
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values
+    const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {}
+    for (const f of FLAGS) options[f.name] = { type: f.value === '' ? 'boolean' : 'string', ...(f.name === 'override' ? { multiple: true } : {}) }
+    const parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values
+    const given = parsed.override
+    overrides = Array.isArray(given) ? given.filter((o): o is string => typeof o === 'string') : []
+    values = Object.fromEntries(Object.entries(parsed).filter(([k]) => k !== 'override')) as Record<string, string | boolean | undefined>
   } catch (err) {
     // node:util's messages may run over several lines; the first says what is wrong.
     return { kind: 'error', message: (err instanceof Error ? err.message : String(err)).split('\n')[0]! }
@@ -91,6 +96,9 @@ export function parseChaosArgs(argv: readonly string[], now: Date, randomSeed: n
   if (bootstrap !== null && !/^.+:[0-9]+$/.test(bootstrap)) return { kind: 'error', message: `--bootstrap must be host:port, not '${bootstrap}'` }
   if (bootstrap !== null && dataDir === null) return { kind: 'error', message: '--bootstrap needs --data-dir (the running cluster\'s data directory)' }
   if (bootstrap === null && dataDir !== null) return { kind: 'error', message: '--data-dir goes with --bootstrap (a fresh cluster uses temporary directories)' }
+  const badOverride = overrides.find((o) => !/^[a-z0-9._-]+=.*$/.test(o))
+  if (badOverride !== undefined) return { kind: 'error', message: `--override must be key=value, not '${badOverride}'` }
+  if (overrides.length > 0 && bootstrap !== null) return { kind: 'error', message: '--override applies to a fresh cluster, not to a running one (--bootstrap)' }
   const stamp = now.toISOString().replace(/[:.]/g, '-')
   const compact = now.toISOString().replace(/[-:]|\.[0-9]+Z$/g, '')
   return {
@@ -102,6 +110,7 @@ export function parseChaosArgs(argv: readonly string[], now: Date, randomSeed: n
       producers: ints.producers!, consumers: ints.consumers!, recordsPerSecond: ints.rate!, inFlightMax: ints['in-flight']!, partitions: ints.partitions!,
       // A running cluster may hold a `chaos` topic from an earlier run: a fresh name each time.
       ...(bootstrap === null ? {} : { topic: `chaos-${compact}` }),
+      overrides,
       keepData: values['keep-data'] === true,
     },
   }

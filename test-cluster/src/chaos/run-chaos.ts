@@ -60,6 +60,8 @@ export interface ChaosOptions {
   readonly topic?: string
   /** Shapes of the partition faults (all of PARTITION_SHAPES by default). */
   readonly partitionShapes?: readonly PartitionShape[]
+  /** Extra `key=value` server settings for every node of a fresh cluster (after NODE_OVERRIDES, so they win). */
+  readonly overrides?: readonly string[]
   /** Keep a fresh cluster's node directories (they are removed otherwise). */
   readonly keepData: boolean
   /** Progress lines (console.log by default). */
@@ -78,6 +80,7 @@ export interface ChaosSettings {
   readonly recordsPerSecond: number
   readonly topic: string
   readonly partitions: number
+  readonly overrides: readonly string[]
 }
 
 export interface ChaosRun {
@@ -110,13 +113,14 @@ async function openCluster(options: ChaosOptions, notes: string[]): Promise<Chao
     if (options.dataDir === null) throw new Error('--bootstrap needs --data-dir (the running cluster\'s data directory)')
     return TribChaosCluster.connect(options.bootstrap, options.dataDir)
   }
+  const overrides = [...NODE_OVERRIDES, ...(options.overrides ?? [])]
   if (options.faults.includes('partition')) {
     const available = await netnsAvailable()
-    if (available.ok) return LocalChaosCluster.startInNamespaces(options.nodes, NODE_OVERRIDES)
+    if (available.ok) return LocalChaosCluster.startInNamespaces(options.nodes, overrides)
     notes.push(`partition faults skipped: ${available.reason}`)
-    return LocalChaosCluster.start(options.nodes, NODE_OVERRIDES, available.reason)
+    return LocalChaosCluster.start(options.nodes, overrides, available.reason)
   }
-  return LocalChaosCluster.start(options.nodes, NODE_OVERRIDES)
+  return LocalChaosCluster.start(options.nodes, overrides)
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
@@ -148,7 +152,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
   const settings: ChaosSettings = {
     seed: options.seed, nodes: cluster.ids.length, cluster: cluster.kind, durationS: options.durationS,
     faultsRequested: options.faults, faultsRun, producers: options.producers, consumers: options.consumers,
-    recordsPerSecond: options.recordsPerSecond, topic, partitions: options.partitions,
+    recordsPerSecond: options.recordsPerSecond, topic, partitions: options.partitions, overrides: options.overrides ?? [],
   }
 
   const clients: Client[] = []
@@ -293,6 +297,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     const summary = [
       `chaos run: seed ${settings.seed}, ${settings.nodes} nodes (${settings.cluster}), ${settings.durationS} s of faults, ` +
         `kinds ${settings.faultsRun.join(',') || 'none'}${settings.faultsRun.length < settings.faultsRequested.length ? ` (requested ${settings.faultsRequested.join(',')})` : ''}`,
+      ...(settings.overrides.length === 0 ? [] : [`node overrides: ${settings.overrides.join(' ')}`]),
       `faults injected: ${faults.length} (${countBy(faults.map((f) => f.kind))}); producers ${settings.producers} x ${settings.recordsPerSecond} records/s; consumers ${settings.consumers}`,
       `producer retries ${diagnostics.producerRetries}, producer id resets ${diagnostics.producerIdResets}`,
       ...sendFailures.slice(0, ERROR_KINDS_PRINTED).map(([error, n]) => `failed sends x${n}: ${error}`),
