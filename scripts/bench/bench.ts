@@ -13,7 +13,8 @@
  *
  * Prints Markdown tables and writes bench-results/bench-<time>.json.
  */
-import { access, readdir, stat } from 'node:fs/promises'
+import { access, readdir, readFile, stat } from 'node:fs/promises'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { benchArgs, environment, writeResult } from './bench-report.ts'
 import { natsCoresLine, peerTable, tributaryTable } from './bench-table.ts'
@@ -141,6 +142,22 @@ async function staleBuilds(): Promise<string[]> {
   }
   return stale
 }
+/**
+ * Processes of other benchmarks (trib servers, perf tools, nats-server) already running: they
+ * share the cores, so the run's figures would be disturbed. Read from /proc (Linux only).
+ */
+async function foreignLoad(): Promise<string[]> {
+  const found: string[] = []
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue
+    const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ')
+    if (/trib\.js (server|producer-perf-test|consumer-perf-test|end-to-end-latency)\b/.test(cmd) || /(^|\/)nats-server /.test(cmd)) found.push(`pid ${pid} ${cmd.slice(Math.max(0, cmd.search(/trib\.js|nats-server/)), 60)}`)
+  }
+  return found
+}
+const foreign = await foreignLoad()
+if (foreign.length > 0) console.error(`bench: WARNING: ${foreign.length} other server/tool process(es) are running and share the cores; figures will be disturbed (${foreign.slice(0, 3).join('; ')}${foreign.length > 3 ? '; ...' : ''})`)
+const loadAtStart = loadavg()
 const stale = await staleBuilds()
 if (stale.length > 0) console.error(`bench: WARNING: sources newer than the build in ${stale.join(', ')}; this run measures the last build (npm run build first)`)
 if (peer === 'nats') {
@@ -156,6 +173,7 @@ log('tributary benchmark (issue 7)')
 for (const [k, v] of Object.entries(environment())) log(`  ${k.padEnd(22)} ${v}`)
 log(`  ${'plan'.padEnd(22)} ${JSON.stringify(plan)}`)
 log('  note: the cluster, the clients and the peer share this machine\'s cores; compare figures within one run')
+log(`  ${'load average'.padEnd(22)} ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}${foreign.length > 0 ? ` (${foreign.length} other server/tool processes running!)` : ''}`)
 
 const runs: TributaryResults[] = []
 let nats: NatsResults | null = null
@@ -198,7 +216,7 @@ if (nats !== null) {
   log('')
   log(natsCoresLine(nats))
 }
-const file = await writeResult('bench', { environment: environment(), plan, peer, failures, tributary: runs, nats })
+const file = await writeResult('bench', { environment: environment(), loadavg: { start: loadAtStart, end: loadavg() }, foreignProcessesAtStart: foreign, plan, peer, failures, tributary: runs, nats })
 log('')
 if (failures.length > 0) {
   log(`${failures.length} part(s) failed:`)
