@@ -67,3 +67,20 @@ describe('RecentAppends', () => {
     expect(small.heldBytes).toBe(20)
   })
 })
+
+describe('RecentAppends memory', () => {
+  it('keeps a copy of records that are a small part of a larger message, and the records themselves otherwise', () => {
+    const p = { isLeader: true, leaderEpoch: 1 }
+    const recent = new RecentAppends()
+    const message = Buffer.alloc(1 << 20, 9)
+    const small = message.subarray(100, 1100)
+    recent.add(p, 1, 0n, 9n, small)
+    const kept = recent.read(p, 0n, 1 << 20, true)!
+    expect(kept).toEqual(small)
+    expect(kept.buffer).not.toBe(message.buffer)
+    const whole = Buffer.alloc(1 << 20, 5)
+    const most = whole.subarray(10)
+    recent.add(p, 1, 10n, 19n, most)
+    expect(recent.read(p, 10n, 1 << 21, true)!.buffer).toBe(whole.buffer)
+  })
+})

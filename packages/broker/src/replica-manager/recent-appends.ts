@@ -20,7 +20,8 @@
  * a read may always do.
  *
  * Bounds: RECENT_APPENDS_PARTITION_BYTES_MAX and RECENT_APPENDS_PARTITION_ENTRIES_MAX per
- * partition, RECENT_APPENDS_BYTES_MAX in all; oldest entries are dropped first.
+ * partition, RECENT_APPENDS_BYTES_MAX in all; oldest entries are dropped first. An entry holds
+ * at most twice its bytes (see owned()).
  */
 import { RECENT_APPENDS_BYTES_MAX, RECENT_APPENDS_PARTITION_BYTES_MAX, RECENT_APPENDS_PARTITION_ENTRIES_MAX } from './replica-limits.js'
 
@@ -41,6 +42,16 @@ interface PartitionAppends {
   readonly leaderEpoch: number
   readonly entries: Entry[]
   bytes: number
+}
+
+/**
+ * The bytes to keep: `bytes` itself when it is most of the memory it views, else a copy. A
+ * produce request's records are a view of the whole received message, which may carry many
+ * partitions' batches: keeping views would hold every such message for each partition's
+ * entry, far beyond the bounds, which count only the records' bytes.
+ */
+function owned(bytes: Buffer): Buffer {
+  return bytes.byteLength * 2 >= bytes.buffer.byteLength ? bytes : Buffer.from(bytes)
 }
 
 export class RecentAppends {
@@ -67,7 +78,7 @@ export class RecentAppends {
       appends = { leaderEpoch, entries: [], bytes: 0 }
       this.partitions.set(partition, appends)
     }
-    appends.entries.push({ firstOffset, endOffset: lastOffset + 1n, bytes })
+    appends.entries.push({ firstOffset, endOffset: lastOffset + 1n, bytes: owned(bytes) })
     appends.bytes += bytes.length
     this.bytes += bytes.length
     while (appends.bytes > this.partitionBytesMax || appends.entries.length > this.partitionEntriesMax) this.dropOldest(appends)
