@@ -38,6 +38,14 @@ export function transportError(error: grpc.ServiceError, context: string): Tribu
       return new TributaryError(ErrorCode.INVALID_REQUEST, message, { cause: error })
     case grpc.status.UNIMPLEMENTED:
       return new TributaryError(ErrorCode.UNSUPPORTED_VERSION, message, { cause: error })
+    case grpc.status.INTERNAL:
+      // grpc-js reports a stream the server reset without a status (RST_STREAM, e.g. a
+      // keepalive that timed out while the broker was paused) as INTERNAL: the connection was
+      // cut, not the request judged, so it is retriable like UNAVAILABLE. Other INTERNALs
+      // (a response that does not decode) stay non-retriable.
+      return /RST_STREAM/.test(error.details)
+        ? new TributaryError(ErrorCode.NETWORK_EXCEPTION, message, { cause: error })
+        : new TributaryError(ErrorCode.UNKNOWN_SERVER_ERROR, message, { cause: error })
     default:
       return new TributaryError(ErrorCode.UNKNOWN_SERVER_ERROR, message, { cause: error })
   }
