@@ -56,4 +56,15 @@ describe('validateAppend', () => {
     expect(validateAppend(concat(a, makeBatch({ baseOffset: 12n, partitionLeaderEpoch: 2 })), follower)).toMatchObject({ error: ErrorCode.INVALID_RECORD, batchIndex: 1 })
     expect(validateAppend(makeBatch({ baseOffset: 0n }), follower)).toMatchObject({ error: ErrorCode.INVALID_RECORD, reason: expect.stringMatching(/no leader epoch/) })
   })
+  it('checks a follower batch by header and CRC: a compacted batch (fewer records than offsets) passes, a flipped byte does not', () => {
+    const compacted = makeBatch({ records: 2, baseOffset: 20n, partitionLeaderEpoch: 1 })
+    compacted.writeInt32BE(5, RecordBatchLayout.lastOffsetDeltaPos)
+    compacted.writeUInt32BE(crc32c(compacted.subarray(RecordBatchLayout.attributesPos)), RecordBatchLayout.crcPos)
+    const result = validateAppend(concat(compacted, makeBatch({ baseOffset: 26n, partitionLeaderEpoch: 1 })), follower)
+    expect(result).toMatchObject({ kind: 'ok', batches: [{ baseOffset: 20n, lastOffset: 25n }, { baseOffset: 26n }] })
+    expect(validateAppend(compacted, leader)).toMatchObject({ error: ErrorCode.CORRUPT_MESSAGE })
+    const flipped = makeBatch({ baseOffset: 26n, partitionLeaderEpoch: 1 })
+    flipped[flipped.length - 1] ^= 0x10
+    expect(validateAppend(flipped, follower)).toMatchObject({ error: ErrorCode.CORRUPT_MESSAGE, reason: expect.stringMatching(/CRC/) })
+  })
 })

@@ -7,18 +7,19 @@
  * most `max.message.bytes`, fits in a segment, is not a control batch (only the broker writes
  * those), and carries a max timestamp >= -1.
  *
- * Follower appends (replica fetch) hold what the leader stored: the same integrity checks,
- * widened to batches log compaction rewrote (validate-stored-batch.ts), but no size policy
- * (the leader already applied its own), and offsets and leader epochs must already be
+ * Follower appends (replica fetch) hold what the leader stored and validated record by record:
+ * like Kafka's follower they check each batch's header and CRC-32C only, not its records
+ * (validateReplicatedBatch), accept the shapes log compaction rewrites (fewer records than
+ * offsets, even none), apply no size policy (the leader already applied its own), and
+ * offsets and leader epochs must already be
  * assigned: increasing offsets and non-decreasing epochs >= 0 inside the buffer. Offsets may
  * jump between batches: a compacted leader drops batches whose records were all cleaned away.
  *
  * Bad input is a value naming the batch and Kafka's error code, never an exception.
  */
-import { ErrorCode, iterateBatches, validateBatch, type CompressionCodecs, type ErrorCodeInfo } from '@tributary/protocol'
+import { ErrorCode, iterateBatches, validateBatch, validateReplicatedBatch, type CompressionCodecs, type ErrorCodeInfo } from '@tributary/protocol'
 import { summarize, type BatchSummary } from './log-segment.js'
 import { SEGMENT_BYTES_MAX } from './log-limits.js'
-import { validateStoredBatch } from './validate-stored-batch.js'
 
 export interface AppendRules {
   readonly origin: 'leader' | 'follower'
@@ -59,7 +60,7 @@ export function validateAppend(buf: Buffer, rules: AppendRules): AppendValidatio
       return invalid(ErrorCode.RECORD_LIST_TOO_LARGE, index, `batch of ${header.sizeBytes} bytes exceeds log.segment.bytes ${rules.segmentBytes}`)
     }
     const bytes = buf.subarray(position, position + header.sizeBytes)
-    const validation = leader ? validateBatch(bytes, { codecs: rules.codecs }) : validateStoredBatch(bytes, { codecs: rules.codecs })
+    const validation = leader ? validateBatch(bytes, { codecs: rules.codecs }) : validateReplicatedBatch(bytes)
     if (validation.kind === 'corrupt') return invalid(ErrorCode.CORRUPT_MESSAGE, index, validation.reason)
     if (validation.kind === 'unsupported_compression' && leader) {
       return invalid(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, index, `no ${validation.compression} codec is installed on this broker`)
