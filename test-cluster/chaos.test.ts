@@ -1,7 +1,7 @@
 /**
  * The chaos runner in CI (issue 6), through the same code as `npm run chaos` (runChaos, called
  * as a function): a fresh 3-node cluster, three idempotent producers and a consumer group,
- * about 35 s of the kill faults (SIGKILL of a partition leader, of the active controller, of
+ * about 30 s of the kill faults (SIGKILL of a partition leader, of the active controller, of
  * any node, and clean restarts), then healing, the read-back and the history check. The run
  * must find no violation at all and acknowledge records. The seed is random and printed
  * (`npm run chaos -- --seed N --faults kill-leader,kill-controller,kill-any,restart`
@@ -17,7 +17,7 @@ import { runChaos } from './src/chaos/run-chaos.ts'
 import { KILL_FAULT_KINDS } from './src/chaos/fault-schedule.ts'
 
 /** Seconds of faults: with the warm-up, healing and the check the test takes about a minute. */
-const FAULT_SECONDS = 35
+const FAULT_SECONDS = 30
 
 describe('chaos run with kill faults (3 combined processes)', () => {
   it('keeps every acknowledged record exactly once, in order, on identical replicas, through kills and restarts', async () => {
