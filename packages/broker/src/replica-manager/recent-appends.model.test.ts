@@ -97,6 +97,9 @@ describe('RecentAppends against the log (model)', () => {
               const log = await logBytes(p, at)
               expect(answer.records.length).toBeLessThanOrEqual(log.length)
               expect(answer.records.equals(log.subarray(0, answer.records.length))).toBe(true)
+              // Whole batches up to partition_max_bytes, or the first batch alone (KIP-74).
+              const firstBatchBytes = log.length === 0 ? 0 : 12 + log.readInt32BE(8)
+              expect(answer.records.length).toBeLessThanOrEqual(Math.max(s.maxBytes, firstBatchBytes))
             } else {
               // Leadership moves to OTHER, whose log diverged: this replica cuts its log at or
               // above the HW and takes OTHER's batches there (other bytes at the same offsets),

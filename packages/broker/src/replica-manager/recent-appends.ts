@@ -23,6 +23,7 @@
  * partition, RECENT_APPENDS_BYTES_MAX in all; oldest entries are dropped first. An entry holds
  * at most twice its bytes (see owned()).
  */
+import { RecordBatchLayout } from '@tributary/protocol'
 import { RECENT_APPENDS_BYTES_MAX, RECENT_APPENDS_PARTITION_BYTES_MAX, RECENT_APPENDS_PARTITION_ENTRIES_MAX } from './replica-limits.js'
 
 /** What a read checks of the partition (a Partition; tests pass a plain object). */
@@ -93,7 +94,7 @@ export class RecentAppends {
 
   /**
    * Whole batches from `fetchOffset` (an entry's first offset) up to `maxBytes` (the first
-   * entry even beyond it when `minOneBatch`), or null when the entries cannot answer.
+   * batch even beyond it when `minOneBatch`), or null when the entries cannot answer.
    */
   read(partition: LeaderRole, fetchOffset: bigint, maxBytes: number, minOneBatch: boolean): Buffer | null {
     const appends = this.partitions.get(partition)
@@ -107,7 +108,12 @@ export class RecentAppends {
     let total = 0
     for (; i < entries.length; i++) {
       const size = entries[i].bytes.length
-      if (total + size > maxBytes && !(parts.length === 0 && minOneBatch)) break
+      if (total + size > maxBytes) {
+        if (parts.length > 0 || !minOneBatch) break
+        // KIP-74, as PartitionLog.read: the first batch alone (an entry may hold several).
+        const bytes = entries[i].bytes
+        return bytes.subarray(0, RecordBatchLayout.logOverheadBytes + bytes.readInt32BE(RecordBatchLayout.batchLengthPos))
+      }
       parts.push(entries[i].bytes)
       total += size
     }
