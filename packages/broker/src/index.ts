@@ -82,6 +82,7 @@ export {
 export { ensureMetaProperties, clusterIdFromVoters, MetaPropertiesError, META_PROPERTIES_FILE, type MetaProperties } from './node/meta-properties.js'
 export { clusterEvents, localLeadershipEvent } from './node/image-events.js'
 export * as brokerNodeLimits from './node/node-limits.js'
+export { applyBrokerV8Flags } from './node/v8-tuning.js'
 // Testing utility (not for production): N combined nodes in one process on free ports and temp dirs.
 export {
   startInProcessCluster,

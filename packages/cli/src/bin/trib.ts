@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
+import { applyBrokerV8Flags } from '@tributary/broker'
 import { CliError, foldLines, oneLine } from '../cli-error.js'
 import { clusterCommand } from '../cluster/cluster-command.js'
 import { consumerPerfCommand } from '../perf/consumer-perf-command.js'
@@ -42,6 +43,12 @@ const out = (text: string): void => {
 const err = (text: string): void => {
   if (stderrOpen) process.stderr.write(`${text}\n`)
 }
+
+// Every trib process moves large Buffers (a node's requests and log reads; the perf and
+// console tools' produce and fetch payloads), so each gets the brokers' V8 setting: without
+// it V8 runs a full GC per 64 MiB of Buffer allocation (v8-tuning.ts; +25-40% records per
+// client CPU-second measured for the perf tools, issue 7).
+applyBrokerV8Flags()
 
 const program = new Command('trib')
   .description('Tributary: a Kafka-style distributed commit log. Tools take the flags of their kafka-* counterparts.')

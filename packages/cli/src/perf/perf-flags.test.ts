@@ -19,8 +19,8 @@ describe('perf tool flags', () => {
     expect(() => throughputFlag('0')).toThrow(/never send/)
   })
 
-  it('--bootstrap-server defaults to localhost:9092 and checks host:port', () => {
-    expect(bootstrapFlag(undefined)).toEqual(['localhost:9092'])
+  it('--bootstrap-server defaults to the local cluster (localhost:9092 first) and checks host:port', () => {
+    expect(bootstrapFlag(undefined)).toEqual(['localhost:9092', 'localhost:9093', 'localhost:9094'])
     expect(bootstrapFlag('a:1,b:2')).toEqual(['a:1', 'b:2'])
     expect(() => bootstrapFlag('nohost')).toThrow(/not host:port/)
   })

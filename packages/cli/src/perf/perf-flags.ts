@@ -3,9 +3,8 @@
  * value is a CliError naming the flag (one line, exit 1), never NaN flowing into a run.
  */
 import { CliError } from '../cli-error.js'
+import { DEFAULT_BOOTSTRAP_SERVERS } from '../cluster/cluster-defaults.js'
 import { parseAddressList } from '../metadata-quorum/metadata-quorum-command.js'
-
-export const DEFAULT_BOOTSTRAP_SERVER = 'localhost:9092'
 
 export function intFlag(flag: string, raw: string | undefined, min: number, fallback?: number): number {
   if (raw === undefined) {
@@ -25,5 +24,5 @@ export function throughputFlag(raw: string | undefined, fallback?: number): numb
 }
 
 export function bootstrapFlag(raw: string | undefined): string[] {
-  return parseAddressList(raw ?? DEFAULT_BOOTSTRAP_SERVER, '--bootstrap-server')
+  return raw === undefined ? [...DEFAULT_BOOTSTRAP_SERVERS] : parseAddressList(raw, '--bootstrap-server')
 }
