@@ -177,6 +177,24 @@ describe('Consumer per-leader fetch loop', () => {
     expect(offsets).toEqual(Array.from({ length: 100 }, (_, i) => BigInt(i)))
   })
 
+  it('a leader change while a fetch is in flight: every record once, in order, from the new leader', async () => {
+    const { fake, consumer } = setup()
+    fake.partitions[0]!.values.push(...Array.from({ length: 600 }, (_, i) => `1-${i}`))
+    consumer.assign([{ topic: 't', partition: 0 }])
+    const offsets: bigint[] = []
+    for (let i = 0; i < 30; i++) offsets.push((await consumer.next())!.offset)
+    let release!: () => void
+    fake.hold = { address: 'broker1:9092', release: new Promise<void>((resolve) => (release = resolve)) }
+    for (let i = 0; i < 30; i++) offsets.push((await consumer.next())!.offset)
+    // The partition moves to broker 2; the held fetch to broker 1 is answered NOT_LEADER.
+    fake.partitions[0]!.leader = 2
+    release()
+    fake.hold = null
+    while (offsets.length < 600) offsets.push((await consumer.next())!.offset)
+    expect(offsets).toEqual(Array.from({ length: 600 }, (_, i) => BigInt(i)))
+    expect(fake.fetchCalls.get('broker2:9092') ?? 0).toBeGreaterThan(0)
+  })
+
   // A round ends at the first answer and the next starts as records are handed out: a leader
   // answering errors at once must not be asked again for every record handed out.
   it('asks a leader that answers errors about once per fetch of the healthy leader, not once per record', async () => {
