@@ -7,7 +7,13 @@ export interface ConsumerOptions {
   /** How long the leader may hold a fetch waiting for minBytes (fetch.max.wait.ms). */
   readonly maxWaitMs?: number
   readonly minBytes?: number
-  /** Per fetch request (fetch.max.bytes) and per partition (max.partition.fetch.bytes). */
+  /**
+   * Per fetch request (fetch.max.bytes) and per partition (max.partition.fetch.bytes). The
+   * per-partition default is 4 MiB, not Kafka's 1 MiB: a fetch here is a gRPC unary call whose
+   * round trip costs more than Kafka's pipelined TCP requests, and with 1 MiB a consumer spent
+   * most of its time waiting for answers (issue 7: 1 KiB records 1.0-2.2x, 100 B 1.4-2.4x
+   * faster with 4 MiB, alternated in one window). fetch.max.bytes (50 MiB) still bounds a fetch.
+   */
   readonly maxBytes?: number
   readonly partitionMaxBytes?: number
   /** With no successful heartbeat for this long the consumer drops its partitions locally (session.timeout.ms). */
@@ -26,7 +32,7 @@ export const CONSUMER_DEFAULTS = {
   maxWaitMs: 500,
   minBytes: 1,
   maxBytes: 50 * 1024 * 1024,
-  partitionMaxBytes: 1024 * 1024,
+  partitionMaxBytes: 4 * 1024 * 1024,
   sessionTimeoutMs: 45_000,
   heartbeatIntervalMs: 5_000,
   rebalanceTimeoutMs: 300_000,
