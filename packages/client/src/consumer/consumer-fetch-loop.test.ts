@@ -195,6 +195,17 @@ describe('Consumer per-leader fetch loop', () => {
     expect(fake.fetchCalls.get('broker2:9092') ?? 0).toBeGreaterThan(0)
   })
 
+  it('does not fetch ahead without bound while the application holds off (one fetch per leader beyond the buffer)', async () => {
+    const { fake, consumer } = setup()
+    for (const p of fake.partitions) p.values.push(...Array.from({ length: 5_000 }, (_, i) => `${p.leader}-${i}`))
+    consumer.assign([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }])
+    expect(await consumer.next()).not.toBeNull()
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    const calls = (fake.fetchCalls.get('broker1:9092') ?? 0) + (fake.fetchCalls.get('broker2:9092') ?? 0)
+    // The first round (two leaders) and at most one prefetch per leader: 4 fetches of 50 records.
+    expect(calls).toBeLessThanOrEqual(4)
+  })
+
   // A round ends at the first answer and the next starts as records are handed out: a leader
   // answering errors at once must not be asked again for every record handed out.
   it('asks a leader that answers errors about once per fetch of the healthy leader, not once per record', async () => {
