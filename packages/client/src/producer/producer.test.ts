@@ -111,9 +111,12 @@ describe('Producer (fake cluster)', () => {
     const error = await producer.send('t', [{ value: 'never' }]).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RetriesExhaustedError)
     const exhausted = error as RetriesExhaustedError
-    expect(exhausted.code).toBe(ErrorCode.NOT_ENOUGH_REPLICAS.code)
     expect(exhausted.errors.length).toBeGreaterThan(1)
-    expect(exhausted.errors.every((e) => e.code === ErrorCode.NOT_ENOUGH_REPLICAS.code)).toBe(true)
+    // Every attempt got the broker's answer, except that the delivery deadline may cut the
+    // last one short (REQUEST_TIMED_OUT) when a loaded machine stalls this process mid-call.
+    expect(exhausted.errors.slice(0, -1).every((e) => e.code === ErrorCode.NOT_ENOUGH_REPLICAS.code)).toBe(true)
+    expect([ErrorCode.NOT_ENOUGH_REPLICAS.code, ErrorCode.REQUEST_TIMED_OUT.code]).toContain(exhausted.code)
+    expect(exhausted.code).toBe(exhausted.errors.at(-1)!.code)
     expect(fake.topics.get('t')![0]!.log).toHaveLength(0)
   })
 
