@@ -21,7 +21,7 @@
  *
  * Not yet: per-partition prefetch limits.
  */
-import { compressionCodecs, decodeRecords, ErrorCode, iterateBatches, type broker } from '@tributary/protocol'
+import { compressionCodecs, decodeRecordsInto, ErrorCode, iterateBatches, type broker, type RecordSink } from '@tributary/protocol'
 import type { Client } from '../client/client.js'
 import { asTributaryError, ClientClosedError, kafkaError, TributaryError } from '../errors.js'
 import { backoffMs } from '../retry.js'
@@ -60,6 +60,12 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   /** Fetches in flight, by leader address (each settles to its error, or null), and the partitions they carry. */
   private readonly fetching = new Map<string, Promise<unknown>>()
   private readonly fetchingParts = new Set<Assigned>()
+  /**
+   * The partition of the record handed out last, while the assignment is unchanged (null after
+   * any change): records come in runs of one partition, so takeBuffered rarely builds a key to
+   * look one up (per record, that was a string concatenation and a hash).
+   */
+  private lastTaken: Assigned | null = null
   /** Records handed out since the event loop last turned inside next() (see mustYield). */
   private handedOutSinceTurn = 0
   private round: Promise<void> | null = null
@@ -96,6 +102,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       next.set(k, this.assigned.get(k) ?? { topic: tp.topic, partition: tp.partition, position: null, fetchPosition: null, paused: false, generation: 0 })
     }
     this.assigned.clear()
+    this.lastTaken = null
     for (const [k, a] of next) this.assigned.set(k, a)
     this.buffer.retain((r) => this.assigned.has(key(r.topic, r.partition)))
   }
@@ -227,8 +234,12 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const record = this.buffer.shift()
     if (record === undefined) return undefined
     this.handedOutSinceTurn++
-    const a = this.assigned.get(key(record.topic, record.partition))
-    if (a !== undefined) a.position = record.offset + 1n
+    let a = this.lastTaken
+    if (a === null || a.partition !== record.partition || a.topic !== record.topic) {
+      a = this.assigned.get(key(record.topic, record.partition)) ?? null
+      this.lastTaken = a
+    }
+    if (a !== null) a.position = record.offset + 1n
     // Prefetch: the next round runs while the buffered records are handed out.
     if (this.buffer.length <= this.prefetchLowRecords) this.startRound()
     return record
@@ -268,6 +279,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       await this.member.leave()
       // The group may give them to another member at once.
       this.assigned.clear()
+      this.lastTaken = null
       this.buffer.clear()
     }
     this.closed = true
@@ -283,6 +295,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       const k = key(tp.topic, tp.partition)
       const offset = committed.get(k) ?? null
       this.assigned.set(k, { topic: tp.topic, partition: tp.partition, position: offset, fetchPosition: offset, paused: false, generation: 0 })
+      this.lastTaken = null
     }
   }
 
@@ -294,6 +307,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       if (a?.position !== null && a?.position !== undefined) offsets.push({ topic: tp.topic, partition: tp.partition, offset: a.position })
       // Stop fetching: records of a round in flight for it are dropped (fetchFrom finds no entry).
       this.assigned.delete(k)
+      this.lastTaken = null
     }
     const gone = new Set(partitions.map((tp) => key(tp.topic, tp.partition)))
     this.buffer.retain((r) => !gone.has(key(r.topic, r.partition)))
@@ -419,20 +433,33 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     if (retriable !== null && this.buffer.length === 0) throw retriable
   }
 
-  /** Buffers the records of whole batches at or after the position (a fetch may end with a partial batch). */
+  /**
+   * Buffers the records of whole batches at or after the position (a fetch may end with a
+   * partial batch). Records are built straight from the decoder's fields (decodeRecordsInto),
+   * one object per record. A corrupt batch buffers nothing of this answer: the error is thrown
+   * and the partition is fetched again from the same position.
+   */
   private take(a: Assigned, bytes: Buffer): void {
     const from = a.fetchPosition!
     let batchesEnd = from
-    for (const scan of iterateBatches(bytes)) {
-      if (scan.kind !== 'batch') break
-      // A compacted topic's batch may hold fewer records than its offset range, or none at all
-      // (log cleaner): the next fetch starts after the batch, not after its last record, or
-      // the consumer would fetch the same batch forever. Offsets handed out may jump.
-      if (scan.header.lastOffset + 1n > batchesEnd) batchesEnd = scan.header.lastOffset + 1n
-      for (const r of decodeRecords(bytes.subarray(scan.position, scan.position + scan.header.sizeBytes), { codecs: compressionCodecs })) {
-        if (r.offset < from) continue
-        this.buffer.push({ topic: a.topic, partition: a.partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers })
+    const buffer = this.buffer
+    const { topic, partition } = a
+    const sink: RecordSink = (offset, timestamp, key, value, headers) => {
+      if (offset >= from) buffer.push({ topic, partition, offset, timestamp, key, value, headers })
+    }
+    const bufferedBefore = buffer.length
+    try {
+      for (const scan of iterateBatches(bytes)) {
+        if (scan.kind !== 'batch') break
+        // A compacted topic's batch may hold fewer records than its offset range, or none at all
+        // (log cleaner): the next fetch starts after the batch, not after its last record, or
+        // the consumer would fetch the same batch forever. Offsets handed out may jump.
+        if (scan.header.lastOffset + 1n > batchesEnd) batchesEnd = scan.header.lastOffset + 1n
+        decodeRecordsInto(bytes.subarray(scan.position, scan.position + scan.header.sizeBytes), { codecs: compressionCodecs }, sink)
       }
+    } catch (err) {
+      buffer.truncate(bufferedBefore)
+      throw err
     }
     // The position moves when records are handed out; the next fetch starts after what is buffered.
     if (batchesEnd > from) a.fetchPosition = batchesEnd

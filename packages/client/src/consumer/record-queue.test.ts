@@ -9,6 +9,7 @@ describe('RecordQueue', () => {
       fc.record({ kind: fc.constant('shift' as const), n: fc.integer({ min: 1, max: 6000 }) }),
       fc.record({ kind: fc.constant('retain' as const), n: fc.integer({ min: 2, max: 5 }) }),
       fc.record({ kind: fc.constant('clear' as const), n: fc.constant(0) }),
+      fc.record({ kind: fc.constant('truncate' as const), n: fc.integer({ min: 0, max: 3000 }) }),
     )
     fc.assert(
       fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
@@ -28,6 +29,12 @@ describe('RecordQueue', () => {
           if (kind === 'clear') {
             queue.clear()
             model = []
+          }
+          if (kind === 'truncate') {
+            const length = Math.min(n, model.length)
+            queue.truncate(length)
+            model = model.slice(0, length)
+            expect(() => queue.truncate(length + 1)).toThrow(RangeError)
           }
           expect(queue.length).toBe(model.length)
         }

@@ -42,6 +42,13 @@ export class RecordQueue<T> {
     this.head = 0
   }
 
+  /** Drops the entries after the first `length` (those pushed since the queue was that long). */
+  truncate(length: number): void {
+    if (length < 0 || length > this.length) throw new RangeError(`cannot truncate ${this.length} entries to ${length}`)
+    this.items.length = this.head + length
+    if (length === 0) this.clear()
+  }
+
   clear(): void {
     this.items = []
     this.head = 0

@@ -3,8 +3,9 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { ErrorCode, TributaryError } from '../errors.js'
 import type { CompressionCodecs } from './compression.js'
+import type { DecodedRecord } from './record.js'
 import { CorruptBatchError } from './corrupt-batch-error.js'
-import { decodeRecords } from './decode-records.js'
+import { decodeRecords, decodeRecordsInto } from './decode-records.js'
 import { encodeRecordBatch } from './encode-record-batch.js'
 import { RecordBatchLayout as L } from './layout.js'
 import { batchInputArb, comparable, expectedRecords, recordArb, withFreshCrc } from './test-batches.js'
@@ -40,6 +41,21 @@ describe('decodeRecords', () => {
       }),
       { numRuns: 300 },
     )
+  })
+
+  it('decodeRecordsInto hands the sink exactly the fields decodeRecords returns, in order', () => {
+    fc.assert(
+      fc.property(batchInputArb, (input) => {
+        const batch = encodeRecordBatch(input)
+        const seen: DecodedRecord[] = []
+        decodeRecordsInto(batch, {}, (offset, timestamp, key, value, headers) => seen.push({ offset, timestamp, key, value, headers }))
+        expect(seen).toEqual(decodeRecords(batch))
+      }),
+      { numRuns: 100 },
+    )
+    const bad = encodeRecordBatch({ records: [{ key: null, value: null, timestamp: 1n }] })
+    bad[bad.length - 1] ^= 1
+    expect(() => decodeRecordsInto(bad, {}, () => undefined)).toThrow(CorruptBatchError)
   })
 
   it('round-trips batches with gaps in offsetDeltas, as compaction leaves them', () => {

@@ -17,7 +17,7 @@ import { CorruptBatchError } from './corrupt-batch-error.js'
 import { inflateRecords } from './inflate-records.js'
 import { MAGIC_V2, RecordBatchLayout as L } from './layout.js'
 import { RecordBatchLimits } from './limits.js'
-import { readRecords } from './read-records.js'
+import { readRecords, type RecordSink } from './read-records.js'
 import type { DecodedRecord } from './record.js'
 
 export interface DecodeOptions {
@@ -28,6 +28,21 @@ export interface DecodeOptions {
 const UNSUPPORTED_COMPRESSION_TYPE = 76
 
 export function decodeRecords(batch: Buffer, options: DecodeOptions = {}): DecodedRecord[] {
+  const out: DecodedRecord[] = []
+  decode(batch, options, out, null)
+  return out
+}
+
+/**
+ * decodeRecords, handing each record's fields to sink in offset order instead of returning
+ * objects; same checks, same throws. A sink may have seen some records of a batch that then
+ * turns out corrupt further in.
+ */
+export function decodeRecordsInto(batch: Buffer, options: DecodeOptions, sink: RecordSink): void {
+  decode(batch, options, null, sink)
+}
+
+function decode(batch: Buffer, options: DecodeOptions, out: DecodedRecord[] | null, sink: RecordSink | null): void {
   const header = readBatchHeader(batch)
   const framing = batchLengthProblem(header.batchLength)
   if (framing !== undefined) throw new CorruptBatchError(framing)
@@ -51,7 +66,5 @@ export function decodeRecords(batch: Buffer, options: DecodeOptions = {}): Decod
     }
     records = inflateRecords(records, compression, codec)
   }
-  const out: DecodedRecord[] = []
-  readRecords(records, header, out)
-  return out
+  readRecords(records, header, out, sink)
 }

@@ -21,6 +21,12 @@ const NUMBER_DELTA_BASE_MAX = 2n ** 63n - 1n - 2n ** 48n
 /** The headers of every record without any (shared, frozen: records are read-only). */
 const NO_HEADERS: readonly DecodedRecordHeader[] = Object.freeze([])
 
+/**
+ * Takes each decoded record's fields instead of a DecodedRecord object (decodeRecordsInto): a
+ * consumer builds its own record object per record, without an intermediate one (issue 7).
+ */
+export type RecordSink = (offset: bigint, timestamp: bigint, key: Buffer | null, value: Buffer | null, headers: readonly DecodedRecordHeader[]) => void
+
 /** Bytes of the smallest header: key length 0, value length -1. */
 const HEADER_BYTES_MIN = 2
 
@@ -36,16 +42,16 @@ function readNullableBytes(c: ReadCursor, what: string, materialize: boolean, re
 
 /**
  * Reads header.recordCount records that must fill region exactly. Appends them to out when
- * out is given. Returns the largest record timestamp (baseTimestamp + timestampDelta, int64
+ * out is given, else hands them to sink when that is given. Returns the largest record timestamp (baseTimestamp + timestampDelta, int64
  * wrapping like Java), which CreateTime batches must carry as maxTimestamp.
  */
-export function readRecords(region: Buffer, header: RecordBatchHeader, out: DecodedRecord[] | null): bigint {
+export function readRecords(region: Buffer, header: RecordBatchHeader, out: DecodedRecord[] | null, sink: RecordSink | null = null): bigint {
   const count = header.recordCount
   if (count < 0) throw new CorruptBatchError(`record count ${count} is negative`)
   if (count > region.length / RECORD_BYTES_MIN) {
     throw new CorruptBatchError(`record count ${count} cannot fit in ${region.length} bytes of records`)
   }
-  const materialize = out !== null
+  const materialize = out !== null || sink !== null
   const c: ReadCursor = { buf: region, pos: 0, end: region.length }
   let previousOffsetDelta = -1
   let maxTimestamp: bigint | undefined
@@ -98,15 +104,12 @@ export function readRecords(region: Buffer, header: RecordBatchHeader, out: Deco
     } else if (smallDelta > maxNumberDelta) {
       maxNumberDelta = smallDelta
     }
-    if (out !== null) {
+    if (materialize) {
       timestamp ??= smallDelta === 0 ? header.baseTimestamp : header.baseTimestamp + BigInt(smallDelta)
-      out.push({
-        offset: header.baseOffset + BigInt(offsetDelta), // within [baseOffset, lastOffset]
-        timestamp: header.timestampType === 'log-append-time' ? header.maxTimestamp : timestamp,
-        key,
-        value,
-        headers: headers ?? NO_HEADERS,
-      })
+      const offset = header.baseOffset + BigInt(offsetDelta) // within [baseOffset, lastOffset]
+      const recordTimestamp = header.timestampType === 'log-append-time' ? header.maxTimestamp : timestamp
+      if (out !== null) out.push({ offset, timestamp: recordTimestamp, key, value, headers: headers ?? NO_HEADERS })
+      else sink!(offset, recordTimestamp, key, value, headers ?? NO_HEADERS)
     }
   }
   if (c.pos !== region.length) throw new CorruptBatchError(`${region.length - c.pos} bytes remain after the last of ${count} records`)
