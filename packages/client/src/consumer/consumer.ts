@@ -6,7 +6,8 @@
  * - Positions: a partition without one starts at its log start (fromBeginning) or its end
  *   (ListOffsets at the leader); seek() sets one. OFFSET_OUT_OF_RANGE resets it the same way
  *   (Kafka's auto.offset.reset).
- * - Fetching: one Fetch per leader for all of its assigned, unpaused partitions; the next
+ * - Fetching: up to CONSUMER_FETCHES_PER_LEADER Fetches per leader, each for its own share of
+ *   the leader's assigned, unpaused partitions (a partition is in one fetch at a time); the next
  *   round is started as soon as a round's records are handed over (prefetch), so the
  *   iterator rarely waits on the network. A seek or pause during a round discards that
  *   round's records of the partition (a generation per partition tells them apart).
@@ -46,6 +47,13 @@ interface Assigned {
 /** Start the next fetch round once this few records remain buffered (at least; see prefetchLowRecords). */
 export const CONSUMER_PREFETCH_LOW_RECORDS = 100
 
+/**
+ * Fetches in flight to one leader at most, each for its own partitions (Kafka's consumer has
+ * one per node; a gRPC answer is read and decoded whole, so a second one lets the leader read
+ * and send one while the consumer decodes the other).
+ */
+export const CONSUMER_FETCHES_PER_LEADER = 2
+
 /** With a fetch round in flight, next() lets the event loop turn once per this many records (see mustYield). */
 export const CONSUMER_YIELD_RECORDS = 256
 
@@ -57,8 +65,10 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private readonly buffer = new RecordQueue<ConsumerRecord>()
   /** Start the next round once this few records remain: half of the last round's records (at least CONSUMER_PREFETCH_LOW_RECORDS). */
   private prefetchLowRecords: number = CONSUMER_PREFETCH_LOW_RECORDS
-  /** Fetches in flight, by leader address (each settles to its error, or null), and the partitions they carry. */
-  private readonly fetching = new Map<string, Promise<unknown>>()
+  /** Fetches in flight, by an id (each settles to its error, or null), how many per leader address, and the partitions they carry. */
+  private readonly fetching = new Map<number, Promise<unknown>>()
+  private readonly leaderFetches = new Map<string, number>()
+  private nextFetchId = 0
   private readonly fetchingParts = new Set<Assigned>()
   /**
    * The partition of the record handed out last, while the assignment is unchanged (null after
@@ -363,23 +373,34 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         this.client.cache.invalidate(a.topic)
         throw kafkaError(ErrorCode.LEADER_NOT_AVAILABLE.code, `fetch ${a.topic}-${a.partition}`)
       }
-      if (this.fetching.has(leader.address)) continue
+      if ((this.leaderFetches.get(leader.address) ?? 0) >= CONSUMER_FETCHES_PER_LEADER) continue
       byLeader.set(leader.address, [...(byLeader.get(leader.address) ?? []), a])
     }
-    // One fetch in flight per leader (and per partition), each on its own, as Kafka's Fetcher:
+    // Fetches in flight per leader (one per partition), each on its own, as Kafka's Fetcher:
     // the round ends when any of them answers. Waiting for all of them let one leader whose
     // partitions had no new records (its fetch parked for maxWaitMs) stall the others.
-    for (const [address, parts] of byLeader) {
-      for (const a of parts) this.fetchingParts.add(a)
-      const settled = this.fetchFrom(address, parts).then(
-        (): null => null,
-        (err: unknown) => err,
-      )
-      const done = settled.finally(() => {
-        this.fetching.delete(address)
-        for (const a of parts) this.fetchingParts.delete(a)
-      })
-      this.fetching.set(address, done)
+    // Up to CONSUMER_FETCHES_PER_LEADER fetches per leader, over disjoint partitions: a
+    // partition is in one fetch at a time, so its records still arrive in offset order.
+    for (const [address, all] of byLeader) {
+      const slots = Math.min(all.length, CONSUMER_FETCHES_PER_LEADER - (this.leaderFetches.get(address) ?? 0))
+      for (let slot = 0; slot < slots; slot++) {
+        const parts = all.filter((_, i) => i % slots === slot)
+        for (const a of parts) this.fetchingParts.add(a)
+        const id = this.nextFetchId++
+        this.leaderFetches.set(address, (this.leaderFetches.get(address) ?? 0) + 1)
+        const settled = this.fetchFrom(address, parts).then(
+          (): null => null,
+          (err: unknown) => err,
+        )
+        const done = settled.finally(() => {
+          this.fetching.delete(id)
+          const left = (this.leaderFetches.get(address) ?? 1) - 1
+          if (left === 0) this.leaderFetches.delete(address)
+          else this.leaderFetches.set(address, left)
+          for (const a of parts) this.fetchingParts.delete(a)
+        })
+        this.fetching.set(id, done)
+      }
     }
     if (this.fetching.size === 0) return
     const bufferedBefore = this.buffer.length
