@@ -526,7 +526,9 @@ export class PartitionLog {
    * A follower append (replica fetch): the batches carry the leader's offsets and epochs and
    * must start at or after this log's end offset (after it when the leader's log was compacted
    * and the batch at the end offset was cleaned away; Kafka's follower accepts the same).
-   * Validated for integrity like a produce, without the size policy. Not durable until flush().
+   * Each batch's header and CRC-32C are checked, not its records (the leader validated them at
+   * produce; validateReplicatedBatch, as Kafka's follower), without the size policy. Not
+   * durable until flush().
    */
   async appendAsFollower(batches: Buffer): Promise<AppendResult> {
     this.checkUsable()
