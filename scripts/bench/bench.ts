@@ -31,14 +31,17 @@ const COUNTS = {
 /**
  * Producer settings of the throughput runs: what a Kafka throughput benchmark would set
  * (acks=all as the issue asks, idempotence on, 256 KiB batches, a short linger, 5 requests
- * in flight per partition), with records handed to send() 100 at a time and 50 such calls
- * unanswered at once (5,000 records in flight; NATS's bench keeps 1,024 publishes in
- * flight). Measured here (page-cache, loaded machine): the SDK went about 3x slower when
- * its whole buffer.memory was queued (Kafka's tool's default) than with this window.
+ * in flight per partition), with records handed to send() 100 at a time and as many such
+ * calls unanswered as hold IN_FLIGHT_BYTES of records (100 B: 400 calls, 40,000 records;
+ * 1 KiB: 39 calls). That is well inside Kafka's buffer.memory (32 MiB). Measured here, fsync
+ * mode, old/new alternated: 100 B went 321-329k -> 478-491k records/s from 50 to 400 calls;
+ * 1 KiB went 81-83 -> 68-70 MB/s from 50 to 400 calls (the buffer then holds 40 MB and
+ * latency reaches 0.5 s), so the window is a byte budget, not a call count. The SDK also went
+ * about 3x slower with its whole buffer.memory queued. `--sends-in-flight N` fixes the count.
  */
 const THROUGHPUT_PROPS = ['acks=all', 'linger.ms=5', 'batch.size=262144', 'max.in.flight.requests.per.connection=5']
 const RECORDS_PER_SEND = 100
-const SENDS_IN_FLIGHT = 50
+const IN_FLIGHT_BYTES = 4_000_000
 /** Latency runs: acks=all, no linger (a record goes out as soon as a request slot is free). */
 const LATENCY_PROPS = ['acks=all', 'linger.ms=0']
 
@@ -59,7 +62,7 @@ const { values } = benchArgs(
       'latency-records': { type: 'string' },
       producers: { type: 'string', default: '1' },
       'records-per-send': { type: 'string', default: String(RECORDS_PER_SEND) },
-      'sends-in-flight': { type: 'string', default: String(SENDS_IN_FLIGHT) },
+      'sends-in-flight': { type: 'string' },
       'producer-prop': { type: 'string', multiple: true, default: [] },
       'latency-prop': { type: 'string', multiple: true, default: [] },
       override: { type: 'string', multiple: true, default: [] },
@@ -110,7 +113,8 @@ const plan: TributaryPlan = {
   producers: count('producers', values.producers, 1),
   throughputProps: mergeProps(THROUGHPUT_PROPS, values['producer-prop']),
   recordsPerSend: count('records-per-send', values['records-per-send'], RECORDS_PER_SEND),
-  sendsInFlight: count('sends-in-flight', values['sends-in-flight'], SENDS_IN_FLIGHT),
+  sendsInFlight: values['sends-in-flight'] === undefined ? null : count('sends-in-flight', values['sends-in-flight'], 1),
+  inFlightBytes: IN_FLIGHT_BYTES,
   latencyProps: mergeProps(LATENCY_PROPS, values['latency-prop']),
   overrides: values.override,
   workloads: workloads as Workload[],
@@ -204,7 +208,7 @@ if (failures.length > 0) process.exitCode = 1
 
 if (runs.length > 0) {
   log('')
-  log(`Tributary, 3 nodes, RF 3, acks=all, ${plan.partitions} partitions, ${plan.producers} producer process(es); throughput producer: ${plan.throughputProps.join(' ')}, ${plan.recordsPerSend} records per send(), ${plan.sendsInFlight} send() calls in flight; latency producer: ${plan.latencyProps.join(' ')}; end-to-end at ${plan.e2eRate} records/s; consume figures leave out the group join (Kafka's fetch.* columns); MB = 10^6 bytes`)
+  log(`Tributary, 3 nodes, RF 3, acks=all, ${plan.partitions} partitions, ${plan.producers} producer process(es); throughput producer: ${plan.throughputProps.join(' ')}, ${plan.recordsPerSend} records per send(), ${plan.sendsInFlight ?? `${plan.inFlightBytes / 1e6} MB of records`} send() calls in flight; latency producer: ${plan.latencyProps.join(' ')}; end-to-end at ${plan.e2eRate} records/s; consume figures leave out the group join (Kafka's fetch.* columns); MB = 10^6 bytes`)
   log('')
   for (const line of tributaryTable(runs)) log(line)
 }

@@ -32,7 +32,9 @@ export interface TributaryPlan {
   /** Producer properties of the throughput runs (Kafka names). */
   readonly throughputProps: readonly string[]
   readonly recordsPerSend: number
+  /** send() calls in flight, or null: as many as hold inFlightBytes of records. */
   readonly sendsInFlight: number | null
+  readonly inFlightBytes: number
   /** Producer properties of the latency runs. */
   readonly latencyProps: readonly string[]
   /** Extra broker overrides (key=value) for every node. */
@@ -111,7 +113,7 @@ async function produce(cluster: BrokerCluster, plan: TributaryPlan, topic: strin
       runPerfTool<ProducerPerfResult>('producer-perf-test', [
         '--bootstrap-server', bootstrap, '--topic', topic, '--num-records', String(i === plan.producers - 1 ? records - share * (plan.producers - 1) : share),
         '--record-size', String(recordSize), '--throughput', '-1', '--records-per-send', String(plan.recordsPerSend),
-        ...(plan.sendsInFlight === null ? [] : ['--sends-in-flight', String(plan.sendsInFlight)]),
+        '--sends-in-flight', String(plan.sendsInFlight ?? Math.max(1, Math.round(plan.inFlightBytes / (plan.recordsPerSend * recordSize)))),
         '--producer-props', ...plan.throughputProps,
       ], `  [${label}${plan.producers > 1 ? ` #${i + 1}` : ''}] `))))
   const failed = results.reduce((a, r) => a + r.failed, 0)
