@@ -1,12 +1,13 @@
 /**
  * Kafka client properties (`--command-config FILE`, `--producer-property k=v`,
- * `--consumer-property k=v`, `--property k=v`) turned into SDK options. Pure: the caller
- * reads the files. Every key a tool does not use is reported back so it can warn as Kafka does
- * ("The configuration 'x' was supplied but isn't a known config.").
+ * `--consumer-property k=v`, `--property k=v`) turned into SDK options through the one table in
+ * kafka-properties.ts. Pure: the caller reads the files. Every key a tool does not use is
+ * reported back so it can warn as Kafka does ("The configuration 'x' was supplied but isn't a
+ * known config.").
  */
 import type { ClientOptions } from '@tributary/client'
-import { CliError } from '../cli-error.js'
 import { parseProperties } from '../server/properties-file.js'
+import { applyProperty, emptyOptions, parsePropItems, propertyKeys, type KafkaOptions, type PropertyScope } from './kafka-properties.js'
 
 export type Properties = ReadonlyMap<string, string>
 
@@ -17,13 +18,7 @@ export function collect(value: string, previous: readonly string[] = []): string
 
 /** `['a=1', 'b=2']` as a map; `flag` names the option in the error. */
 export function parsePairs(pairs: readonly string[], flag: string): Map<string, string> {
-  const out = new Map<string, string>()
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=')
-    if (eq <= 0) throw new CliError(`${flag} '${pair}' is not key=value`)
-    out.set(pair.slice(0, eq).trim(), pair.slice(eq + 1))
-  }
-  return out
+  return new Map(parsePropItems(pairs, flag).map((e) => [e.key, e.value]))
 }
 
 /** A properties file's text as a map (later keys win). */
@@ -38,34 +33,20 @@ export function mergeProperties(...maps: readonly Properties[]): Map<string, str
   return out
 }
 
-export function nonNegativeInt(props: Properties, key: string): number | undefined {
-  const raw = props.get(key)
-  if (raw === undefined) return undefined
-  const n = Number(raw.trim())
-  if (raw.trim() === '' || !Number.isInteger(n) || n < 0) throw new CliError(`Invalid value ${raw} for configuration ${key}: not a non-negative integer`)
-  return n
-}
-
 /** The client-wide keys every tool honours, by Kafka name. */
-export const CLIENT_PROPERTY_KEYS = ['bootstrap.servers', 'client.id', 'request.timeout.ms', 'default.api.timeout.ms', 'retry.backoff.ms', 'retry.backoff.max.ms', 'metadata.max.age.ms'] as const
+export const CLIENT_PROPERTY_KEYS: readonly string[] = propertyKeys('client')
+
+/** Every known key of `scope` in `props` applied; unknown keys are left to the caller's policy. */
+export function kafkaOptionsFrom(props: Properties, scope: PropertyScope): KafkaOptions {
+  const options = emptyOptions()
+  for (const [k, v] of props) applyProperty(options, scope, k, v)
+  return options
+}
 
 /** The client options the properties set (bootstrap.servers is the caller's: flags win over it). */
 export function clientOptionsFrom(props: Properties): Omit<ClientOptions, 'bootstrap'> {
-  const options: { -readonly [K in keyof Omit<ClientOptions, 'bootstrap'>]: ClientOptions[K] } = {}
-  const clientId = props.get('client.id')
-  if (clientId !== undefined) options.clientId = clientId
-  const pairs = [
-    ['request.timeout.ms', 'requestTimeoutMs'],
-    ['default.api.timeout.ms', 'adminTimeoutMs'],
-    ['retry.backoff.ms', 'retryBackoffMs'],
-    ['retry.backoff.max.ms', 'retryBackoffMaxMs'],
-    ['metadata.max.age.ms', 'metadataMaxAgeMs'],
-  ] as const
-  for (const [key, option] of pairs) {
-    const v = nonNegativeInt(props, key)
-    if (v !== undefined) options[option] = v
-  }
-  return options
+  const { bootstrap: _bootstrap, ...client } = kafkaOptionsFrom(props, 'client').client
+  return client
 }
 
 /** Keys of `props` outside `known`: each gets Kafka's warning line. */
