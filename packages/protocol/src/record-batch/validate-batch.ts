@@ -45,21 +45,32 @@ function corrupt(reason: string): BatchValidation {
   return { kind: 'corrupt', reason }
 }
 
-export function validateBatch(buf: Buffer, options: ValidateOptions = {}): BatchValidation {
-  if (buf.length < L.headerBytes) return corrupt(`${buf.length} bytes are fewer than the ${L.headerBytes}-byte batch header`)
+/**
+ * Why `buf` is not exactly one magic-2 batch whose CRC-32C matches, or null: the framing
+ * (header present, batchLength in range, nothing missing or trailing), the magic, the CRC.
+ * Shared by validateBatch (producers) and validateReplicatedBatch (followers).
+ */
+export function framingAndCrcProblem(buf: Buffer): string | null {
+  if (buf.length < L.headerBytes) return `${buf.length} bytes are fewer than the ${L.headerBytes}-byte batch header`
   const batchLength = buf.readInt32BE(L.batchLengthPos)
   const framing = batchLengthProblem(batchLength)
-  if (framing !== undefined) return corrupt(framing)
+  if (framing !== undefined) return framing
   const sizeBytes = batchLength + L.logOverheadBytes
-  if (sizeBytes > buf.length) return corrupt(`truncated: the batch declares ${sizeBytes} bytes, ${buf.length} are present`)
-  if (sizeBytes < buf.length) return corrupt(`${buf.length - sizeBytes} bytes follow the ${sizeBytes}-byte batch`)
+  if (sizeBytes > buf.length) return `truncated: the batch declares ${sizeBytes} bytes, ${buf.length} are present`
+  if (sizeBytes < buf.length) return `${buf.length - sizeBytes} bytes follow the ${sizeBytes}-byte batch`
   const magic = buf.readInt8(L.magicPos)
-  if (magic !== MAGIC_V2) return corrupt(`magic ${magic} is not ${MAGIC_V2}`)
+  if (magic !== MAGIC_V2) return `magic ${magic} is not ${MAGIC_V2}`
   const storedCrc = buf.readUInt32BE(L.crcPos)
   const computedCrc = crc32c(buf.subarray(L.attributesPos))
   if (storedCrc !== computedCrc) {
-    return corrupt(`CRC mismatch: stored 0x${storedCrc.toString(16).padStart(8, '0')}, computed 0x${computedCrc.toString(16).padStart(8, '0')}`)
+    return `CRC mismatch: stored 0x${storedCrc.toString(16).padStart(8, '0')}, computed 0x${computedCrc.toString(16).padStart(8, '0')}`
   }
+  return null
+}
+
+export function validateBatch(buf: Buffer, options: ValidateOptions = {}): BatchValidation {
+  const problem = framingAndCrcProblem(buf)
+  if (problem !== null) return corrupt(problem)
 
   const header = readBatchHeader(buf)
   const compression = compressionFromId(header.compressionId)

@@ -20,32 +20,18 @@
  *
  * Produce requests never use this: a producer's batches go through validateBatch.
  */
-import { crc32c } from '@node-rs/crc32'
-import { batchLengthProblem, offsetRangeProblem, readBatchHeader } from './batch-header.js'
+import { offsetRangeProblem, readBatchHeader } from './batch-header.js'
 import { compressionFromId } from './compression.js'
-import { MAGIC_V2, RecordBatchLayout as L } from './layout.js'
 import { RecordBatchLimits } from './limits.js'
-import type { BatchValidation } from './validate-batch.js'
+import { framingAndCrcProblem, type BatchValidation } from './validate-batch.js'
 
 function corrupt(reason: string): BatchValidation {
   return { kind: 'corrupt', reason }
 }
 
 export function validateReplicatedBatch(buf: Buffer): BatchValidation {
-  if (buf.length < L.headerBytes) return corrupt(`${buf.length} bytes are fewer than the ${L.headerBytes}-byte batch header`)
-  const batchLength = buf.readInt32BE(L.batchLengthPos)
-  const framing = batchLengthProblem(batchLength)
-  if (framing !== undefined) return corrupt(framing)
-  const sizeBytes = batchLength + L.logOverheadBytes
-  if (sizeBytes > buf.length) return corrupt(`truncated: the batch declares ${sizeBytes} bytes, ${buf.length} are present`)
-  if (sizeBytes < buf.length) return corrupt(`${buf.length - sizeBytes} bytes follow the ${sizeBytes}-byte batch`)
-  const magic = buf.readInt8(L.magicPos)
-  if (magic !== MAGIC_V2) return corrupt(`magic ${magic} is not ${MAGIC_V2}`)
-  const storedCrc = buf.readUInt32BE(L.crcPos)
-  const computedCrc = crc32c(buf.subarray(L.attributesPos))
-  if (storedCrc !== computedCrc) {
-    return corrupt(`CRC mismatch: stored 0x${storedCrc.toString(16).padStart(8, '0')}, computed 0x${computedCrc.toString(16).padStart(8, '0')}`)
-  }
+  const problem = framingAndCrcProblem(buf)
+  if (problem !== null) return corrupt(problem)
 
   const header = readBatchHeader(buf)
   if (compressionFromId(header.compressionId) === undefined) return corrupt(`compression id ${header.compressionId} is unknown`)
