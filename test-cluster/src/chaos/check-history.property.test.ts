@@ -26,6 +26,12 @@ function nonEmptyReadBacks(h: History): History['readBacks'] {
   return h.readBacks.filter((rb) => rb.records.length > 0)
 }
 
+/** One read-back with records, chosen by pick. */
+function pickNonEmptyReadBack(h: History, pick: number): History['readBacks'][number] {
+  const rbs = nonEmptyReadBacks(h)
+  return rbs[nth(pick, rbs.length)]
+}
+
 function replaceReadBack(h: History, target: History['readBacks'][number], next: History['readBacks'][number]): History {
   return { ...h, readBacks: h.readBacks.map((rb) => (rb === target ? next : rb)) }
 }
@@ -34,8 +40,7 @@ const MUTATIONS: Record<string, { readonly kind: ViolationKind; readonly apply: 
   'drop a record': {
     kind: 'lost',
     apply: (h, pick) => {
-      const rbs = nonEmptyReadBacks(h)
-      const rb = rbs[nth(pick, rbs.length)]
+      const rb = pickNonEmptyReadBack(h, pick)
       const i = nth(pick >> 3, rb.records.length)
       return replaceReadBack(h, rb, { ...rb, records: rb.records.filter((_, j) => j !== i) })
     },
@@ -43,8 +48,7 @@ const MUTATIONS: Record<string, { readonly kind: ViolationKind; readonly apply: 
   'write a record twice': {
     kind: 'duplicated',
     apply: (h, pick) => {
-      const rbs = nonEmptyReadBacks(h)
-      const rb = rbs[nth(pick, rbs.length)]
+      const rb = pickNonEmptyReadBack(h, pick)
       const copy = rb.records[nth(pick >> 3, rb.records.length)]
       return replaceReadBack(h, rb, { ...rb, records: [...rb.records, { offset: rb.highWatermark, value: copy.value }], highWatermark: rb.highWatermark + 1n })
     },
@@ -74,8 +78,7 @@ const MUTATIONS: Record<string, { readonly kind: ViolationKind; readonly apply: 
   'open a gap': {
     kind: 'non-dense',
     apply: (h, pick) => {
-      const rbs = nonEmptyReadBacks(h)
-      const rb = rbs[nth(pick, rbs.length)]
+      const rb = pickNonEmptyReadBack(h, pick)
       const from = nth(pick >> 3, rb.records.length)
       return replaceReadBack(h, rb, { ...rb, records: rb.records.map((r, j) => (j >= from ? { ...r, offset: r.offset + 1n } : r)), highWatermark: rb.highWatermark + 1n })
     },
