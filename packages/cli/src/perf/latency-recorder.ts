@@ -5,17 +5,7 @@
  * a histogram keeps them all.
  */
 import { build, type Histogram } from 'hdr-histogram-js'
-
-/** Latency summary in milliseconds (null figures: nothing was recorded). */
-export interface LatencySummary {
-  readonly count: number
-  readonly avgMs: number | null
-  readonly p50Ms: number | null
-  readonly p95Ms: number | null
-  readonly p99Ms: number | null
-  readonly p999Ms: number | null
-  readonly maxMs: number | null
-}
+import type { LatencyFigures } from './perf-result.js'
 
 /** Values are recorded in microseconds: sub-millisecond latencies keep their resolution. */
 const US_PER_MS = 1000
@@ -36,7 +26,8 @@ export class LatencyRecorder {
     return this.histogram.totalCount
   }
 
-  summary(): LatencySummary {
+  /** Milliseconds; null figures: nothing was recorded. */
+  summary(): LatencyFigures {
     const h = this.histogram
     if (h.totalCount === 0) return { count: 0, avgMs: null, p50Ms: null, p95Ms: null, p99Ms: null, p999Ms: null, maxMs: null }
     const maxMs = this.maxMs
