@@ -54,12 +54,17 @@ export function bootstrapFrom(flags: ConnectionFlags, config: Properties): strin
 
 /** The --command-config file's properties (empty without the flag). */
 export function readCommandConfig(flags: ConnectionFlags): Map<string, string> {
-  if (flags.commandConfig === undefined) return new Map()
+  return readPropertiesFile(flags.commandConfig, '--command-config')
+}
+
+/** A properties file named by `flag` (--command-config, --producer.config, ...); empty when not given. */
+export function readPropertiesFile(path: string | undefined, flag: string): Map<string, string> {
+  if (path === undefined) return new Map()
   let text: string
   try {
-    text = readFileSync(flags.commandConfig, 'utf8')
+    text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw new CliError(`cannot read --command-config ${flags.commandConfig}: ${oneLine(err)}`)
+    throw new CliError(`cannot read ${flag} ${path}: ${oneLine(err)}`)
   }
   return propertiesFromText(text)
 }

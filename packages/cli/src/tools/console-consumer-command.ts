@@ -8,12 +8,11 @@
  *   --offset.
  * - A timeout is a normal end (exit 0), as in Kafka.
  */
-import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import type { Consumer, ConsumerOptions, ConsumerRecord } from '@tributary/client'
 import { CliError, oneLine } from '../cli-error.js'
-import { collect, mergeProperties, parsePairs, propertiesFromText } from './client-properties.js'
-import { addConnectionOptions, openClient, readCommandConfig, type ConnectionFlags } from './connection.js'
+import { collect, mergeProperties, parsePairs } from './client-properties.js'
+import { addConnectionOptions, openClient, readCommandConfig, readPropertiesFile, type ConnectionFlags } from './connection.js'
 import { CONSUMER_PROPERTY_KEYS, consumerOptionsFrom } from './consumer-properties.js'
 import { formatRecord, formatterConfig, type FormatterConfig } from './record-formatter.js'
 import { intFlag, tidyErrors } from './tool-errors.js'
@@ -140,14 +139,7 @@ export async function consumeRecords(consumer: Consumer, plan: ConsumerPlan, for
 export async function runConsoleConsumer(flags: ConsoleConsumerFlags, io: ToolIo): Promise<void> {
   const warnings: string[] = []
   const format = formatterConfig(parsePairs(flags.property ?? [], '--property'), warnings)
-  let fileProps = new Map<string, string>()
-  if (flags.consumerConfig !== undefined) {
-    try {
-      fileProps = propertiesFromText(readFileSync(flags.consumerConfig, 'utf8'))
-    } catch (err) {
-      throw new CliError(`cannot read --consumer.config ${flags.consumerConfig}: ${oneLine(err)}`)
-    }
-  }
+  const fileProps = readPropertiesFile(flags.consumerConfig, '--consumer.config')
   const props = mergeProperties(readCommandConfig(flags), fileProps, parsePairs(flags.consumerProperty ?? [], '--consumer-property'))
   const base = consumerOptionsFrom(props)
   const plan = consumerPlan(flags, base)

@@ -6,12 +6,11 @@
  * send prints one ERROR line on stderr; at the end the tool exits 1 when any send failed.
  * Ctrl-C stops reading, then what was read is still delivered.
  */
-import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { Command } from 'commander'
 import { CliError, oneLine } from '../cli-error.js'
-import { collect, mergeProperties, parsePairs, propertiesFromText } from './client-properties.js'
-import { addConnectionOptions, openClient, readCommandConfig, type ConnectionFlags } from './connection.js'
+import { collect, mergeProperties, parsePairs } from './client-properties.js'
+import { addConnectionOptions, openClient, readCommandConfig, readPropertiesFile, type ConnectionFlags } from './connection.js'
 import { lineReaderConfig, parseLine, type LineReaderConfig } from './console-producer-lines.js'
 import { PRODUCER_PROPERTY_KEYS, producerOptionsFrom, type ProducerFlags } from './producer-properties.js'
 import { tidyErrors } from './tool-errors.js'
@@ -95,14 +94,7 @@ export async function runConsoleProducer(flags: ConsoleProducerFlags, io: ToolIo
   if (topic === undefined || topic === '') throw new CliError('Missing required argument "[topic]"')
   const warnings: string[] = []
   const reader = lineReaderConfig(parsePairs(flags.property ?? [], '--property'), warnings)
-  let fileProps = new Map<string, string>()
-  if (flags.producerConfig !== undefined) {
-    try {
-      fileProps = propertiesFromText(readFileSync(flags.producerConfig, 'utf8'))
-    } catch (err) {
-      throw new CliError(`cannot read --producer.config ${flags.producerConfig}: ${oneLine(err)}`)
-    }
-  }
+  const fileProps = readPropertiesFile(flags.producerConfig, '--producer.config')
   const props = mergeProperties(readCommandConfig(flags), fileProps, parsePairs(flags.producerProperty ?? [], '--producer-property'))
   const producerOptions = producerOptionsFrom(props, flags)
   for (const w of warnings) line(io.stderr, w)
