@@ -70,23 +70,25 @@ export function topicSettings(configs: ReadonlyMap<string, string> | undefined, 
   if (defaults.cleanupPolicy !== undefined && topicConfigValueError('cleanup.policy', defaults.cleanupPolicy) === null) compaction.cleanupPolicy = defaults.cleanupPolicy.trim()
   if (configs === undefined) return { ...settings, ...compaction }
   for (const [key, field] of COMPACTION_CONFIG_FIELDS) {
-    const text = configs.get(key)
+    const text = validConfigText(configs, key, topic, logger)
     if (text === undefined) continue
-    if (topicConfigValueError(key, text) !== null) {
-      logger.warn({ topic, key, value: text }, 'ignored an invalid topic config value; using the broker default')
-      continue
-    }
-    if (field === 'cleanupPolicy') compaction.cleanupPolicy = text.trim()
-    else compaction[field] = Number(text.trim())
+    if (field === 'cleanupPolicy') compaction.cleanupPolicy = text
+    else compaction[field] = Number(text)
   }
   for (const [key, field] of TOPIC_CONFIG_FIELDS) {
-    const text = configs.get(key)
-    if (text === undefined) continue
-    if (topicConfigValueError(key, text) !== null) {
-      logger.warn({ topic, key, value: text }, 'ignored an invalid topic config value; using the broker default')
-      continue
-    }
-    settings[field] = Number(text.trim())
+    const text = validConfigText(configs, key, topic, logger)
+    if (text !== undefined) settings[field] = Number(text)
   }
   return { ...settings, ...compaction }
+}
+
+/** The topic's trimmed value of `key`, or undefined when unset or invalid (an invalid one is logged and ignored). */
+function validConfigText(configs: ReadonlyMap<string, string>, key: string, topic: string, logger: Logger): string | undefined {
+  const text = configs.get(key)
+  if (text === undefined) return undefined
+  if (topicConfigValueError(key, text) !== null) {
+    logger.warn({ topic, key, value: text }, 'ignored an invalid topic config value; using the broker default')
+    return undefined
+  }
+  return text.trim()
 }
