@@ -5,25 +5,15 @@
  * (end-to-end-latency.ts). Kafka's kafka-e2e-latency.sh measures one record at a time; this
  * tool measures a steady stream (default 10,000 records/s).
  */
-import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
-import { Client } from '@tributary/client'
 import { CliError } from '../cli-error.js'
 import { runEndToEnd } from './end-to-end-latency.js'
-import { bootstrapFlag, intFlag, throughputFlag } from './perf-flags.js'
+import { intFlag, throughputFlag } from './perf-flags.js'
 import { formatEndToEndFinal } from './perf-format.js'
-import { producerConfig } from './producer-config.js'
 import { processCpuSeconds } from './perf-result.js'
-import type { PerfIo } from './producer-perf-command.js'
+import { producerLoadClient, type PerfIo, type ProducerLoadFlags } from './producer-perf-command.js'
 
-interface EndToEndFlags {
-  topic?: string
-  numRecords?: string
-  recordSize?: string
-  throughput?: string
-  producerProps?: string[]
-  'producer.config'?: string
-  bootstrapServer?: string
+interface EndToEndFlags extends ProducerLoadFlags {
   timeout?: string
   json?: boolean
 }
@@ -46,9 +36,7 @@ export function endToEndLatencyCommand(io: PerfIo): Command {
       const recordSize = intFlag('--record-size', flags.recordSize, 16)
       const throughput = throughputFlag(flags.throughput)
       const timeoutMs = intFlag('--timeout', flags.timeout, 1)
-      const fileText = flags['producer.config'] === undefined ? null : readFileSync(flags['producer.config'], 'utf8')
-      const config = producerConfig(fileText, flags.producerProps ?? [])
-      const client = new Client({ ...config.client, bootstrap: config.client.bootstrap ?? bootstrapFlag(flags.bootstrapServer), clientId: config.client.clientId ?? 'end-to-end-latency' })
+      const { config, client } = producerLoadClient(flags, 'end-to-end-latency')
       try {
         const result = await runEndToEnd(client, { topic: flags.topic, numRecords, recordSize, throughput, producer: config.producer, timeoutMs })
         io.out(flags.json === true ? JSON.stringify({ ...result, processCpuSeconds: processCpuSeconds() }) : formatEndToEndFinal(result))

@@ -12,11 +12,12 @@ import { CliError } from '../cli-error.js'
 import { bootstrapFlag, intFlag, throughputFlag } from './perf-flags.js'
 import { formatProducerFinal } from './perf-format.js'
 import { processCpuSeconds } from './perf-result.js'
-import { PRODUCER_PROPERTY_KEYS, producerConfig } from './producer-config.js'
+import { PRODUCER_PROPERTY_KEYS, producerConfig, type PerfClientConfig } from './producer-config.js'
 import { REPORTING_INTERVAL_MS } from './perf-limits.js'
 import { runProducerPerf } from './producer-perf.js'
 
-interface ProducerPerfFlags {
+/** The flags producer-perf-test and end-to-end-latency share. */
+export interface ProducerLoadFlags {
   topic?: string
   numRecords?: string
   recordSize?: string
@@ -24,6 +25,9 @@ interface ProducerPerfFlags {
   producerProps?: string[]
   'producer.config'?: string
   bootstrapServer?: string
+}
+
+interface ProducerPerfFlags extends ProducerLoadFlags {
   recordsPerSend?: string
   sendsInFlight?: string
   reportingInterval?: string
@@ -63,9 +67,7 @@ export function producerPerfCommand(io: PerfIo): Command {
       const sendsInFlight = flags.sendsInFlight === undefined ? null : intFlag('--sends-in-flight', flags.sendsInFlight, 1)
       const reportingIntervalMs = intFlag('--reporting-interval', flags.reportingInterval, 0)
       const warmupRecords = intFlag('--warmup-records', flags.warmupRecords, 0)
-      const fileText = flags['producer.config'] === undefined ? null : readFileSync(flags['producer.config'], 'utf8')
-      const config = producerConfig(fileText, flags.producerProps ?? [])
-      const client = new Client({ ...config.client, bootstrap: config.client.bootstrap ?? bootstrapFlag(flags.bootstrapServer), clientId: config.client.clientId ?? 'producer-perf-test' })
+      const { config, client } = producerLoadClient(flags, 'producer-perf-test')
       try {
         const producer = client.producer(config.producer)
         const progress = flags.json === true ? io.err : io.out
@@ -78,4 +80,12 @@ export function producerPerfCommand(io: PerfIo): Command {
         await client.close()
       }
     })
+}
+
+/** The producer config (--producer.config, then --producer-props) and a client for it. */
+export function producerLoadClient(flags: ProducerLoadFlags, defaultClientId: string): { config: PerfClientConfig; client: Client } {
+  const fileText = flags['producer.config'] === undefined ? null : readFileSync(flags['producer.config'], 'utf8')
+  const config = producerConfig(fileText, flags.producerProps ?? [])
+  const client = new Client({ ...config.client, bootstrap: config.client.bootstrap ?? bootstrapFlag(flags.bootstrapServer), clientId: config.client.clientId ?? defaultClientId })
+  return { config, client }
 }
