@@ -26,7 +26,7 @@ import { compressionCodecs, decodeRecordsInto, ErrorCode, iterateBatches, type b
 import type { Client } from '../client/client.js'
 import { asTributaryError, ClientClosedError, kafkaError, TributaryError } from '../errors.js'
 import { backoffMs } from '../retry.js'
-import { GroupMember, type CommitOffset } from './group-member.js'
+import { GroupMember, tpKey, type CommitOffset } from './group-member.js'
 import { resolveConsumerOptions, type ConsumerOptions, type ResolvedConsumerOptions } from './options.js'
 import { RecordQueue } from './record-queue.js'
 import { sleepUntilAborted } from './sleep-until-aborted.js'
@@ -56,8 +56,6 @@ export const CONSUMER_FETCHES_PER_LEADER = 2
 
 /** With a fetch round in flight, next() lets the event loop turn once per this many records (see mustYield). */
 export const CONSUMER_YIELD_RECORDS = 256
-
-const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
 export class Consumer implements AsyncIterable<ConsumerRecord> {
   readonly options: ResolvedConsumerOptions
@@ -108,13 +106,13 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const next = new Map<string, Assigned>()
     for (const tp of partitions) {
       if (!Number.isInteger(tp.partition) || tp.partition < 0) throw new RangeError(`partition must be a non-negative integer, got ${tp.partition}`)
-      const k = key(tp.topic, tp.partition)
+      const k = tpKey(tp.topic, tp.partition)
       next.set(k, this.assigned.get(k) ?? { topic: tp.topic, partition: tp.partition, position: null, fetchPosition: null, paused: false, generation: 0 })
     }
     this.assigned.clear()
     this.lastTaken = null
     for (const [k, a] of next) this.assigned.set(k, a)
-    this.buffer.retain((r) => this.assigned.has(key(r.topic, r.partition)))
+    this.buffer.retain((r) => this.assigned.has(tpKey(r.topic, r.partition)))
   }
 
   /**
@@ -246,7 +244,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.handedOutSinceTurn++
     let a = this.lastTaken
     if (a === null || a.partition !== record.partition || a.topic !== record.topic) {
-      a = this.assigned.get(key(record.topic, record.partition)) ?? null
+      a = this.assigned.get(tpKey(record.topic, record.partition)) ?? null
       this.lastTaken = a
     }
     if (a !== null) a.position = record.offset + 1n
@@ -302,7 +300,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
 
   private onAssigned(partitions: readonly TopicPartition[], committed: ReadonlyMap<string, bigint>): void {
     for (const tp of partitions) {
-      const k = key(tp.topic, tp.partition)
+      const k = tpKey(tp.topic, tp.partition)
       const offset = committed.get(k) ?? null
       this.assigned.set(k, { topic: tp.topic, partition: tp.partition, position: offset, fetchPosition: offset, paused: false, generation: 0 })
       this.lastTaken = null
@@ -312,22 +310,22 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private async onRevoked(partitions: readonly TopicPartition[], commit: boolean): Promise<void> {
     const offsets: CommitOffset[] = []
     for (const tp of partitions) {
-      const k = key(tp.topic, tp.partition)
+      const k = tpKey(tp.topic, tp.partition)
       const a = this.assigned.get(k)
       if (a?.position !== null && a?.position !== undefined) offsets.push({ topic: tp.topic, partition: tp.partition, offset: a.position })
       // Stop fetching: records of a round in flight for it are dropped (fetchFrom finds no entry).
       this.assigned.delete(k)
       this.lastTaken = null
     }
-    const gone = new Set(partitions.map((tp) => key(tp.topic, tp.partition)))
-    this.buffer.retain((r) => !gone.has(key(r.topic, r.partition)))
+    const gone = new Set(partitions.map((tp) => tpKey(tp.topic, tp.partition)))
+    this.buffer.retain((r) => !gone.has(tpKey(r.topic, r.partition)))
     if (commit && offsets.length > 0) await this.member?.commit(offsets).catch(() => undefined)
   }
 
   // ---- fetching -----------------------------------------------------------------------
 
   private get(topic: string, partition: number): Assigned {
-    const a = this.assigned.get(key(topic, partition))
+    const a = this.assigned.get(tpKey(topic, partition))
     if (a === undefined) throw new RangeError(`${topic}-${partition} is not assigned to this consumer`)
     return a
   }
@@ -432,7 +430,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     let retriable: TributaryError | null = null
     for (const t of res.topics) {
       for (const p of t.partitions) {
-        const a = this.assigned.get(key(t.topic, p.partitionIndex))
+        const a = this.assigned.get(tpKey(t.topic, p.partitionIndex))
         if (a === undefined || a.paused || generations.get(a) !== a.generation) continue
         if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE.code) {
           // auto.offset.reset: start again at the log start or end.
