@@ -1,9 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import * as grpc from '@grpc/grpc-js'
 import { broker, ErrorCode } from '@tributary/protocol'
 import { startInProcessCluster, type InProcessCluster } from '../node/in-process-cluster.js'
-import { call, until } from '../node/test-broker-rpc.js'
-import { BROKER_CHANNEL_OPTIONS } from '../server/server-limits.js'
+import { brokerClients, call, until } from '../node/test-broker-rpc.js'
 import { OFFSETS_TOPIC } from './group-coordinator.js'
 
 const RETRIABLE = new Set([ErrorCode.COORDINATOR_LOAD_IN_PROGRESS.code, ErrorCode.COORDINATOR_NOT_AVAILABLE.code, ErrorCode.NOT_COORDINATOR.code])
@@ -19,20 +17,14 @@ function partitionsOf(m: Member): number[] {
 }
 
 describe('GroupCoordinator in the broker (3 combined nodes, real gRPC)', () => {
-  const clients: broker.BrokerServiceClient[] = []
+  const { client, closeAll } = brokerClients()
   let cluster: InProcessCluster | null = null
 
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.close()
+    closeAll()
     await cluster?.close()
     cluster = null
   })
-
-  function client(port: number): broker.BrokerServiceClient {
-    const c = new broker.BrokerServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), BROKER_CHANNEL_OPTIONS)
-    clients.push(c)
-    return c
-  }
 
   it('finds the coordinator, rebalances two members revoke-then-assign, and keeps committed offsets across a coordinator failover', async () => {
     cluster = await startInProcessCluster(3, {

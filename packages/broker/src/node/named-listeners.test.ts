@@ -5,13 +5,11 @@
  * in on, and replicates over the inter-broker listener only.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import * as grpc from '@grpc/grpc-js'
 import { broker, decodeRecords, encodeRecordBatch, iterateBatches } from '@tributary/protocol'
-import { BROKER_CHANNEL_OPTIONS } from '../server/server-limits.js'
 import { GrpcLeaderChannel } from './grpc-leader-channels.js'
 import { startInProcessCluster, testLogger, type InProcessCluster } from './in-process-cluster.js'
 import { createDefaultReplicaManager, type NodeConfig } from './start-node.js'
-import { call, until } from './test-broker-rpc.js'
+import { brokerClients, call, until } from './test-broker-rpc.js'
 
 const logger = testLogger()
 
@@ -30,20 +28,14 @@ function valuesIn(records: Uint8Array): string[] {
 }
 
 describe('named broker listeners (INTERNAL for brokers, EXTERNAL for clients)', () => {
-  const clients: broker.BrokerServiceClient[] = []
+  const { client, closeAll } = brokerClients()
   let cluster: InProcessCluster | null = null
 
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.close()
+    closeAll()
     await cluster?.close()
     cluster = null
   })
-
-  function client(port: number): broker.BrokerServiceClient {
-    const c = new broker.BrokerServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), BROKER_CHANNEL_OPTIONS)
-    clients.push(c)
-    return c
-  }
 
   /** Each node: INTERNAL (inter-broker) and EXTERNAL on free ports; the addresses its replica fetchers open go to `leaderAddresses`. */
   function twoListeners(leaderAddresses: string[]): (config: NodeConfig) => NodeConfig {

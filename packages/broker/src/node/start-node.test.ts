@@ -5,12 +5,11 @@ import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { DirLockError, PortInUseError, type VoterAddress } from '@tributary/metadata-quorum'
 import { broker, controller, decodeRecords, encodeRecordBatch, ErrorCode, iterateBatches, type NodeId } from '@tributary/protocol'
-import { BROKER_CHANNEL_OPTIONS } from '../server/server-limits.js'
 import { GrpcLeaderChannel } from './grpc-leader-channels.js'
 import { freePort, inProcessNodeConfig, startInProcessCluster, testLogger, type InProcessCluster } from './in-process-cluster.js'
 import { META_PROPERTIES_FILE, MetaPropertiesError } from './meta-properties.js'
 import { startNode, type NodeConfig, type TributaryNode } from './start-node.js'
-import { call, until } from './test-broker-rpc.js'
+import { brokerClients, call, until } from './test-broker-rpc.js'
 
 const logger = testLogger()
 
@@ -31,12 +30,12 @@ function valuesIn(records: Uint8Array): string[] {
 describe('startNode (combined nodes in one process, real gRPC)', () => {
   /** Nodes a test starts by hand, under `dir`; startCluster's nodes are in `cluster`. */
   const nodes = new Map<number, TributaryNode>()
-  const clients: broker.BrokerServiceClient[] = []
+  const { client, closeAll } = brokerClients()
   let dir = ''
   let cluster: InProcessCluster | null = null
 
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.close()
+    closeAll()
     await cluster?.close()
     cluster = null
     await Promise.all([...nodes.values()].map((n) => n.close()))
@@ -44,12 +43,6 @@ describe('startNode (combined nodes in one process, real gRPC)', () => {
     if (dir !== '') await rm(dir, { recursive: true, force: true })
     dir = ''
   })
-
-  function client(port: number): broker.BrokerServiceClient {
-    const c = new broker.BrokerServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), BROKER_CHANNEL_OPTIONS)
-    clients.push(c)
-    return c
-  }
 
   function nodeConfig(id: number, voters: readonly VoterAddress[], logDirs: string, events: string[] = []): NodeConfig {
     return { ...inProcessNodeConfig(id as NodeId, voters, logDirs, logger), onEvent: (line) => events.push(line) }

@@ -1,9 +1,10 @@
 /**
  * Test support for the node and group tests that talk to real brokers over gRPC: a polling
- * wait and a promise around a unary BrokerService call.
+ * wait, a promise around a unary BrokerService call, and loopback clients closed together.
  */
 import * as grpc from '@grpc/grpc-js'
-import type { broker } from '@tributary/protocol'
+import { broker } from '@tributary/protocol'
+import { BROKER_CHANNEL_OPTIONS } from '../server/server-limits.js'
 
 /**
  * Polls `probe` until it returns a value other than null (a throw counts as "not yet"), or
@@ -31,4 +32,19 @@ export function call<Req, Res>(method: Unary<Req, Res>, client: broker.BrokerSer
   return new Promise((resolve, reject) => {
     method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err === null ? resolve(res) : reject(err)))
   })
+}
+
+/** BrokerService clients of loopback ports; closeAll() (in afterEach) closes every one opened so far. */
+export function brokerClients(): { client(port: number): broker.BrokerServiceClient; closeAll(): void } {
+  const open: broker.BrokerServiceClient[] = []
+  return {
+    client(port) {
+      const c = new broker.BrokerServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), BROKER_CHANNEL_OPTIONS)
+      open.push(c)
+      return c
+    },
+    closeAll() {
+      for (const c of open.splice(0)) c.close()
+    },
+  }
 }

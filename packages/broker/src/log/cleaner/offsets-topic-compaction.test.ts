@@ -6,13 +6,11 @@
  */
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import * as grpc from '@grpc/grpc-js'
 import { broker, controller, ErrorCode } from '@tributary/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
 import { OFFSETS_TOPIC } from '../../group/group-coordinator.js'
 import { startInProcessCluster, type InProcessCluster } from '../../node/in-process-cluster.js'
-import { call, until } from '../../node/test-broker-rpc.js'
-import { BROKER_CHANNEL_OPTIONS } from '../../server/server-limits.js'
+import { brokerClients, call, until } from '../../node/test-broker-rpc.js'
 
 const RETRIABLE = new Set([ErrorCode.COORDINATOR_LOAD_IN_PROGRESS.code, ErrorCode.COORDINATOR_NOT_AVAILABLE.code, ErrorCode.NOT_COORDINATOR.code])
 const COMMITS = 300
@@ -24,20 +22,14 @@ async function logBytes(dir: string): Promise<number> {
 }
 
 describe('log cleaner on __consumer_offsets (3 combined nodes)', () => {
-  const clients: broker.BrokerServiceClient[] = []
+  const { client, closeAll } = brokerClients()
   let cluster: InProcessCluster | null = null
 
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.close()
+    closeAll()
     await cluster?.close()
     cluster = null
   })
-
-  function client(port: number): broker.BrokerServiceClient {
-    const c = new broker.BrokerServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), BROKER_CHANNEL_OPTIONS)
-    clients.push(c)
-    return c
-  }
 
   it('shrinks every replica of a group’s offsets partition and keeps the latest commit, across a coordinator failover', async () => {
     cluster = await startInProcessCluster(3, {
