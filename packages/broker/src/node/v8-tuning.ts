@@ -15,7 +15,7 @@
 import { setFlagsFromString } from 'node:v8'
 
 /** V8 flags a broker sets on itself. */
-export const BROKER_V8_FLAGS = ['--external-memory-accounted-in-global-limit'] as const
+const BROKER_V8_FLAGS = ['--external-memory-accounted-in-global-limit'] as const
 
 let applied = false
 
