@@ -4,7 +4,6 @@
  * line"). Every expected failure ends as ONE line on stderr and a non-zero exit, never a
  * stack trace.
  */
-import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { applyBrokerV8Flags } from '@tributary/broker'
 import { CliError, foldLines, oneLine } from '../cli-error.js'
@@ -14,17 +13,8 @@ import { endToEndLatencyCommand } from '../perf/end-to-end-latency-command.js'
 import { producerPerfCommand } from '../perf/producer-perf-command.js'
 import { metadataQuorumCommand } from '../metadata-quorum/metadata-quorum-command.js'
 import { serverCommand } from '../server/server-command.js'
+import { tributaryVersion } from '../tools/broker-api-versions-command.js'
 import { toolCommands } from '../tools/tool-commands.js'
-
-function version(): string {
-  try {
-    const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
-    if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string') return pkg.version
-  } catch {
-    // Fall through: a missing package.json only loses the version string.
-  }
-  return 'unknown'
-}
 
 // Losing the console (the reader of a pipe exited: `trib server | head -1`, a SIGKILLed
 // launcher) loses only console lines: without these listeners the EPIPE would be an uncaught
@@ -52,7 +42,7 @@ applyBrokerV8Flags()
 
 const program = new Command('trib')
   .description('Tributary: a Kafka-style distributed commit log. Tools take the flags of their kafka-* counterparts.')
-  .version(version())
+  .version(tributaryVersion())
   .showSuggestionAfterError(true)
   .exitOverride()
 program.addCommand(serverCommand({ out, err, env: process.env, exit: (code) => process.exit(code) }))
