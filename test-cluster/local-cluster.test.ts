@@ -20,7 +20,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ControllerClient, isServiceError } from '@tributary/metadata-quorum'
 import { ErrorCode, type quorum } from '@tributary/protocol'
-import { REPO_ROOT, TRIB_BIN, nodeBinary, waitFor } from './src/controller-cluster.js'
+import { REPO_ROOT, TRIB_BIN, isPidAlive, nodeBinary, waitFor } from './src/controller-cluster.js'
 
 const PORTS = [19092, 19093, 19094]
 const ADDRESSES = PORTS.map((p) => `localhost:${p}`)
@@ -49,15 +49,6 @@ async function portsBusy(): Promise<string | null> {
     }
   }
   return null
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 function childEnv(): NodeJS.ProcessEnv {
@@ -197,7 +188,7 @@ describe('trib cluster start (npm start)', () => {
     if (dataDir !== null) {
       // Whatever a failed test left running: the nodes are detached from the launcher.
       const nodes = await stateNodes(dataDir).catch(() => [])
-      for (const n of nodes) if (isAlive(n.pid)) process.kill(n.pid, 'SIGKILL')
+      for (const n of nodes) if (isPidAlive(n.pid)) process.kill(n.pid, 'SIGKILL')
       await rm(dataDir, { recursive: true, force: true })
       dataDir = null
     }
@@ -225,7 +216,7 @@ describe('trib cluster start (npm start)', () => {
     expect(first.stdout).toContain('npx trib metadata-quorum --bootstrap-controller localhost:19092 describe --status')
     const nodes = await stateNodes(dataDir)
     expect(nodes.map((n) => n.id)).toEqual([1, 2, 3])
-    for (const n of nodes) expect(isAlive(n.pid), `node ${n.id} pid ${n.pid}`).toBe(true)
+    for (const n of nodes) expect(isPidAlive(n.pid), `node ${n.id} pid ${n.pid}`).toBe(true)
 
     const status = await run(['cluster', 'status', '--data-dir', dataDir])
     expect(status.code, `${status.stdout}\n${status.stderr}`).toBe(0)
@@ -242,7 +233,7 @@ describe('trib cluster start (npm start)', () => {
 
     expect(await first.stop()).toBe(0)
     expect(first.stdout).toContain('all nodes stopped')
-    for (const n of nodes) expect(isAlive(n.pid), `node ${n.id} pid ${n.pid} after SIGINT`).toBe(false)
+    for (const n of nodes) expect(isPidAlive(n.pid), `node ${n.id} pid ${n.pid} after SIGINT`).toBe(false)
     const stopped = await stateNodes(dataDir)
     expect(stopped.map((n) => n.exit?.code)).toEqual([0, 0, 0])
     const after = await run(['cluster', 'status', '--data-dir', dataDir])

@@ -103,6 +103,16 @@ export async function freePort(): Promise<number> {
   })
 }
 
+/** Does process `pid` exist (signal 0 reaches it)? A zombie still counts. */
+export function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /**
  * Polls `probe` every `intervalMs` until it returns a value (not null); gives up after
  * `timeoutMs` (monotonic clock). Errors thrown by the probe count as "not yet".

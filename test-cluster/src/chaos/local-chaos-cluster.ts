@@ -6,6 +6,7 @@
 import { ErrorCode } from '@tributary/protocol'
 import { sleep } from './chaos-clock.ts'
 import { BrokerCluster } from '../broker-cluster.ts'
+import { isPidAlive } from '../controller-cluster.ts'
 import { NetnsCluster } from '../netns/netns-cluster.ts'
 import type { ChaosCluster, NetworkFaults, PartitionView } from './chaos-cluster.ts'
 import { BROKER_SESSION_TIMEOUT_MS } from './chaos-limits.ts'
@@ -137,18 +138,10 @@ export class LocalChaosCluster implements ChaosCluster {
 const SIGKILL_EXIT_TIMEOUT_MS = 10_000
 
 async function killAndWait(pid: number): Promise<void> {
-  const alive = (): boolean => {
-    try {
-      process.kill(pid, 0)
-      return true
-    } catch {
-      return false
-    }
-  }
   try {
     process.kill(pid, 'SIGKILL')
   } catch {
     return
   }
-  for (let waitedMs = 0; alive() && waitedMs < SIGKILL_EXIT_TIMEOUT_MS; waitedMs += 50) await sleep(50)
+  for (let waitedMs = 0; isPidAlive(pid) && waitedMs < SIGKILL_EXIT_TIMEOUT_MS; waitedMs += 50) await sleep(50)
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { nodeBinary, waitFor } from '../controller-cluster.ts'
+import { isPidAlive, nodeBinary, waitFor } from '../controller-cluster.ts'
 import { netnsAvailable, runNetCommand, type NetnsAvailability } from './net-command-runner.ts'
 import { claimedRunIds, NetnsTopology, sweepStaleRuns } from './netns-topology.ts'
 
@@ -57,15 +57,6 @@ async function reachability(net: NetnsTopology): Promise<string[]> {
   const ok: string[] = []
   for (const a of net.nodes) for (const b of net.nodes) if (a !== b && await reaches(net, a, b)) ok.push(`${a}->${b}`)
   return ok
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 async function namespaces(): Promise<string[]> {
@@ -189,9 +180,9 @@ describe('NetnsTopology (real namespaces)', () => {
       killed.kill()
       await killed.exited
       expect((await namespaces()).filter((n) => n.startsWith(`trib-${killed.runId}-`))).toHaveLength(2)
-      expect(isAlive(killed.orphanPid)).toBe(true)
+      expect(isPidAlive(killed.orphanPid)).toBe(true)
       expect(await sweepStaleRuns()).toContain(killed.runId)
-      await waitFor(() => (isAlive(killed.orphanPid) ? null : true), `the crashed run's process ${killed.orphanPid} to be ended by the sweep`, 5000)
+      await waitFor(() => (isPidAlive(killed.orphanPid) ? null : true), `the crashed run's process ${killed.orphanPid} to be ended by the sweep`, 5000)
       expect((await namespaces()).filter((n) => n.startsWith(`trib-${killed.runId}-`))).toEqual([])
       expect(claimedRunIds()).not.toContain(killed.runId)
       // This process's own run is live and survives every sweep.
