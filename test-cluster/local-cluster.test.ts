@@ -14,13 +14,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ControllerClient, isServiceError } from '@tributary/metadata-quorum'
 import { ErrorCode, type quorum } from '@tributary/protocol'
-import { REPO_ROOT, TRIB_BIN, isPidAlive, nodeBinary, waitFor } from './src/controller-cluster.js'
+import { REPO_ROOT, TRIB_BIN, busyLoopbackPort, isPidAlive, nodeBinary, waitFor } from './src/controller-cluster.js'
 
 const PORTS = [19092, 19093, 19094]
 const ADDRESSES = PORTS.map((p) => `localhost:${p}`)
@@ -38,17 +37,8 @@ interface StateNode {
 
 /** The reason the default ports cannot be used, or null when they are free. */
 async function portsBusy(): Promise<string | null> {
-  for (const port of PORTS) {
-    for (const host of ['127.0.0.1', '::1']) {
-      const problem = await new Promise<string | null>((resolve) => {
-        const server = createServer()
-        server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE' ? `port ${port} on ${host} is in use` : null))
-        server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(null)))
-      })
-      if (problem !== null) return `${problem} (a local cluster running?); this test needs ${PORTS.join(', ')}`
-    }
-  }
-  return null
+  const busy = await busyLoopbackPort(PORTS)
+  return busy === null ? null : `port ${busy.port} on ${busy.host} is in use (a local cluster running?); this test needs ${PORTS.join(', ')}`
 }
 
 function childEnv(): NodeJS.ProcessEnv {
@@ -115,17 +105,8 @@ function run(args: readonly string[]): Promise<{ code: number | null; stdout: st
 
 /** Free when neither loopback address has it bound. */
 async function portsFree(ports: readonly number[]): Promise<string | null> {
-  for (const port of ports) {
-    for (const host of ['127.0.0.1', '::1']) {
-      const busy = await new Promise<boolean>((resolve) => {
-        const server = createServer()
-        server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'))
-        server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(false)))
-      })
-      if (busy) return `port ${port} on ${host} is in use; this test needs ${ports.join(', ')}`
-    }
-  }
-  return null
+  const busy = await busyLoopbackPort(ports)
+  return busy === null ? null : `port ${busy.port} on ${busy.host} is in use; this test needs ${ports.join(', ')}`
 }
 
 interface StatusJson {

@@ -15,11 +15,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { REPO_ROOT, TRIB_BIN, nodeBinary, waitFor } from './src/controller-cluster.js'
+import { REPO_ROOT, TRIB_BIN, busyLoopbackPort, nodeBinary, waitFor } from './src/controller-cluster.js'
 
 /** Ports 9092+OFFSET.., 19092+OFFSET..: away from npm start's and from the harness's range. */
 const PORT_OFFSET = 417
@@ -45,18 +44,6 @@ interface Run {
 
 function childEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRIB_') && k !== 'FORCE_COLOR'))
-}
-
-async function portBusy(port: number): Promise<boolean> {
-  for (const host of ['127.0.0.1', '::1']) {
-    const busy = await new Promise<boolean>((resolve) => {
-      const server = createServer()
-      server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'))
-      server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(false)))
-    })
-    if (busy) return true
-  }
-  return false
 }
 
 /** A trib process whose stdin the test may feed; `done` resolves when it exited and its output is read. */
@@ -115,11 +102,10 @@ describe('trib end to end against trib cluster start', () => {
   const bs = ['--bootstrap-server', BOOTSTRAP]
 
   beforeAll(async () => {
-    for (const port of [...BROKER_PORTS, ...CONTROLLER_PORTS]) {
-      if (await portBusy(port)) {
-        skipReason = `port ${port} is in use; this test needs ${[...BROKER_PORTS, ...CONTROLLER_PORTS].join(', ')}`
-        return
-      }
+    const busy = await busyLoopbackPort([...BROKER_PORTS, ...CONTROLLER_PORTS])
+    if (busy !== null) {
+      skipReason = `port ${busy.port} is in use; this test needs ${[...BROKER_PORTS, ...CONTROLLER_PORTS].join(', ')}`
+      return
     }
     dataDir = await mkdtemp(join(tmpdir(), 'trib-e2e-'))
     const child = spawn(nodeBinary(), [TRIB_BIN, 'cluster', 'start', '--data-dir', dataDir, '--port-offset', String(PORT_OFFSET)], {

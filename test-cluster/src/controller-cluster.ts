@@ -103,6 +103,24 @@ export async function freePort(): Promise<number> {
   })
 }
 
+/**
+ * The first of `ports` something has bound on either loopback address (127.0.0.1, ::1), or null
+ * when all are free: tests that need fixed ports (npm start's) skip rather than collide.
+ */
+export async function busyLoopbackPort(ports: readonly number[]): Promise<{ port: number; host: string } | null> {
+  for (const port of ports) {
+    for (const host of ['127.0.0.1', '::1']) {
+      const busy = await new Promise<boolean>((resolve) => {
+        const server = createServer()
+        server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'))
+        server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(false)))
+      })
+      if (busy) return { port, host }
+    }
+  }
+  return null
+}
+
 /** Does process `pid` exist (signal 0 reaches it)? A zombie still counts. */
 export function isPidAlive(pid: number): boolean {
   try {
