@@ -42,8 +42,15 @@ const COUNTS = {
 const THROUGHPUT_PROPS = ['acks=all', 'linger.ms=5', 'batch.size=262144', 'max.in.flight.requests.per.connection=5']
 const RECORDS_PER_SEND = 100
 const IN_FLIGHT_BYTES = 4_000_000
-/** Latency runs: acks=all, no linger (a record goes out as soon as a request slot is free). */
+/** Sequential latency: acks=all, no linger (a record goes out as soon as a request slot is free). */
 const LATENCY_PROPS = ['acks=all', 'linger.ms=0']
+/**
+ * End-to-end at a fixed rate: acks=all with a 1 ms linger. The tool sends about 10 records
+ * per millisecond; with linger.ms=0 each turn's records leave at once, and this run sent
+ * 1.7x the produce requests (757 vs 445 per second) for 1.7x the broker CPU and a 2-3x
+ * worse p99 (page-cache, alternated: p99 40-49 ms vs 13-20 ms). `--e2e-prop` overrides.
+ */
+const E2E_PROPS = ['acks=all', 'linger.ms=1']
 
 const { values } = benchArgs(
   'Issue 7 benchmark: 3-node cluster, RF 3, acks=all; produce/consume 100 B and 1 KiB, end-to-end latency at a fixed rate, sequential latency; fsync and page-cache modes. ' +
@@ -65,6 +72,7 @@ const { values } = benchArgs(
       'sends-in-flight': { type: 'string' },
       'producer-prop': { type: 'string', multiple: true, default: [] },
       'latency-prop': { type: 'string', multiple: true, default: [] },
+      'e2e-prop': { type: 'string', multiple: true, default: [] },
       override: { type: 'string', multiple: true, default: [] },
       'nats-dir': { type: 'string', default: DEFAULT_NATS_DIR },
     },
@@ -116,6 +124,7 @@ const plan: TributaryPlan = {
   sendsInFlight: values['sends-in-flight'] === undefined ? null : count('sends-in-flight', values['sends-in-flight'], 1),
   inFlightBytes: IN_FLIGHT_BYTES,
   latencyProps: mergeProps(LATENCY_PROPS, values['latency-prop']),
+  e2eProps: mergeProps(E2E_PROPS, values['e2e-prop']),
   overrides: values.override,
   workloads: workloads as Workload[],
 }
@@ -208,7 +217,7 @@ if (failures.length > 0) process.exitCode = 1
 
 if (runs.length > 0) {
   log('')
-  log(`Tributary, 3 nodes, RF 3, acks=all, ${plan.partitions} partitions, ${plan.producers} producer process(es); throughput producer: ${plan.throughputProps.join(' ')}, ${plan.recordsPerSend} records per send(), ${plan.sendsInFlight ?? `${plan.inFlightBytes / 1e6} MB of records`} send() calls in flight; latency producer: ${plan.latencyProps.join(' ')}; end-to-end at ${plan.e2eRate} records/s; consume figures leave out the group join (Kafka's fetch.* columns); MB = 10^6 bytes`)
+  log(`Tributary, 3 nodes, RF 3, acks=all, ${plan.partitions} partitions, ${plan.producers} producer process(es); throughput producer: ${plan.throughputProps.join(' ')}, ${plan.recordsPerSend} records per send(), ${plan.sendsInFlight ?? `${plan.inFlightBytes / 1e6} MB of records`} send() calls in flight; sequential latency producer: ${plan.latencyProps.join(' ')}; end-to-end at ${plan.e2eRate} records/s with ${plan.e2eProps.join(' ')}; consume figures leave out the group join (Kafka's fetch.* columns); MB = 10^6 bytes`)
   log('')
   for (const line of tributaryTable(runs)) log(line)
 }

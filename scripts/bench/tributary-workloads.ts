@@ -35,8 +35,10 @@ export interface TributaryPlan {
   /** send() calls in flight, or null: as many as hold inFlightBytes of records. */
   readonly sendsInFlight: number | null
   readonly inFlightBytes: number
-  /** Producer properties of the latency runs. */
+  /** Producer properties of the sequential latency run. */
   readonly latencyProps: readonly string[]
+  /** Producer properties of the fixed-rate end-to-end run. */
+  readonly e2eProps: readonly string[]
   /** Extra broker overrides (key=value) for every node. */
   readonly overrides: readonly string[]
   /** The workloads to run (the others are reported as skipped). */
@@ -182,7 +184,7 @@ export async function runTributaryWorkloads(mode: FlushPolicy, plan: TributaryPl
 
     const e2e = await attempt('e2e', `end-to-end latency at ${plan.e2eRate} records/s (${plan.e2eRecords} records)`, async (): Promise<LatencyFigure> => {
       const run = await withServerCores(cluster, () =>
-        runPerfTool<EndToEndResult>('end-to-end-latency', ['--bootstrap-server', bootstrap, '--topic', 'perf-e2e', '--num-records', String(plan.e2eRecords), '--record-size', '100', '--throughput', String(plan.e2eRate), '--producer-props', ...plan.latencyProps], `  [${mode} e2e] `))
+        runPerfTool<EndToEndResult>('end-to-end-latency', ['--bootstrap-server', bootstrap, '--topic', 'perf-e2e', '--num-records', String(plan.e2eRecords), '--record-size', '100', '--throughput', String(plan.e2eRate), '--producer-props', ...plan.e2eProps], `  [${mode} e2e] `))
       return { latency: run.value.endToEnd, ack: run.value.ack, recordsPerSec: run.value.recordsPerSec, serverCores: run.serverCores, clientCores: clientCores(run.value.processCpuSeconds, run.wallMs), detail: run.value }
     })
 

@@ -47,6 +47,28 @@ describe('Producer (fake cluster)', () => {
     expect(fake.initProducerIdCalls).toBe(1)
   })
 
+  it('lingerMs 0 sends on the next turn without a timer, and records sent while maxInFlight requests wait ride in one batch', async () => {
+    const { fake, client } = setup(1)
+    const producer = client.producer({ lingerMs: 0, maxInFlight: 1, idempotent: false, acks: 1 })
+    let open!: () => void
+    fake.gate = new Promise<void>((resolve) => (open = resolve))
+    const first = producer.send('t', [{ value: 'a' }])
+    // No timer runs here: the request must be out after one setImmediate (a 1 ms timer would not be).
+    await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)))
+    expect(fake.produceCalls).toHaveLength(1)
+    // The partition's one request slot is taken: these wait in one open batch.
+    const rest = Array.from({ length: 5 }, (_, i) => producer.send('t', [{ value: `b${i}` }]))
+    await new Promise<void>((resolve) => setTimeout(resolve, 20))
+    expect(fake.produceCalls).toHaveLength(1)
+    open()
+    fake.gate = null
+    await Promise.all([first, ...rest])
+    expect(fake.produceCalls).toHaveLength(2)
+    const second = Buffer.from(fake.produceCalls[1]!.request.topics[0]!.partitions[0]!.records)
+    expect(readBatchHeader(second).recordCount).toBe(5)
+    expect(fake.topics.get('t')![0]!.log.map((r) => r.value)).toEqual(['a', 'b0', 'b1', 'b2', 'b3', 'b4'])
+  })
+
   it('seals a batch at batchBytes, sends one batch per partition per request, numbers sequences per partition', async () => {
     const { fake, client } = setup(2)
     const producer = client.producer({ lingerMs: 100, batchBytes: 200 })

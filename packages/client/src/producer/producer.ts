@@ -109,6 +109,12 @@ export class Producer {
   private abandoned = false
   readonly stats: ProducerStats = { retries: 0, producerIdResets: 0, resequencedBatches: 0 }
   private drainScheduled = false
+  /**
+   * lingerMs 0: partitions whose open batch goes out as soon as the partition may send
+   * (Kafka's linger.ms=0: no timer; while its requests in flight are at maxInFlight the
+   * batch keeps taking records, so a busy producer still sends full batches).
+   */
+  private readonly sendWhenFree = new Set<PartitionQueue>()
   private retryTimer: NodeJS.Timeout | null = null
   private retryAtMs = 0
   private closed: Promise<void> | null = null
@@ -168,6 +174,7 @@ export class Producer {
   /** Fails every batch not yet acknowledged (close() timed out); late answers are ignored. */
   private abandon(timeoutMs: number): void {
     this.abandoned = true
+    this.sendWhenFree.clear()
     const error = new ClientClosedError(`the producer (close() gave up after ${timeoutMs} ms; the record was not acknowledged and may or may not be written)`)
     for (const q of this.queues.values()) {
       if (q.lingerTimer !== null) clearTimeout(q.lingerTimer)
@@ -274,15 +281,21 @@ export class Producer {
     const batch = new ProducerBatch(queue.topic, queue.partition, startedAtMs, startedAtMs + this.options.deliveryTimeoutMs)
     queue.open = batch
     this.outstanding.add(batch)
-    queue.lingerTimer = setTimeout(() => {
-      if (queue.open === batch) this.seal(queue)
-    }, this.options.lingerMs)
+    if (this.options.lingerMs <= 0) {
+      this.sendWhenFree.add(queue)
+      this.scheduleDrain()
+    } else {
+      queue.lingerTimer = setTimeout(() => {
+        if (queue.open === batch) this.seal(queue)
+      }, this.options.lingerMs)
+    }
     return batch
   }
 
-  private seal(queue: PartitionQueue): void {
+  private seal(queue: PartitionQueue, drainAfter = true): void {
     const batch = queue.open
     if (batch === null) return
+    this.sendWhenFree.delete(queue)
     if (queue.lingerTimer !== null) clearTimeout(queue.lingerTimer)
     queue.lingerTimer = null
     queue.open = null
@@ -291,7 +304,7 @@ export class Producer {
     queue.ready.push(batch)
     const partitions = this.client.cachedPartitions(queue.topic).length
     if (partitions > 0) this.partitioner.onBatchSealed(queue.topic, queue.partition, partitions)
-    this.scheduleDrain()
+    if (drainAfter) this.scheduleDrain()
   }
 
   // ---- sending ------------------------------------------------------------------------
@@ -320,6 +333,9 @@ export class Producer {
     if (this.abandoned) return
     const now = Date.now()
     for (const q of this.queues.values()) this.expire(q, now)
+    for (const q of this.sendWhenFree) {
+      if (q.ready.length === 0 && q.inFlight.length < (q.recovering ? 1 : this.options.maxInFlight)) this.seal(q, false)
+    }
     if (this.options.idempotent && (this.producerId < 0n || this.initializing !== null)) {
       if (this.producerId < 0n && [...this.queues.values()].some((q) => q.ready.length > 0)) this.initProducerId(null)
       return
