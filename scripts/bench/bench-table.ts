@@ -4,7 +4,7 @@
  * side with the ratio Tributary / peer per workload. Pure.
  */
 import type { LatencyFigures } from '../../packages/cli/src/perf/perf-result.ts'
-import type { NatsResults } from './nats-peer.ts'
+import type { NatsCores, NatsE2e, NatsFigure, NatsResults } from './nats-peer.ts'
 import type { TributaryResults, Workload } from './tributary-workloads.ts'
 
 const int = (n: number | null): string => (n === null ? '-' : Math.round(n).toLocaleString('en-US'))
@@ -49,33 +49,103 @@ export function tributaryTable(runs: readonly TributaryResults[]): string[] {
   return table(['mode', 'workload', 'records', 'records/s', 'MB/s', 'latency ms p50 / p99 / p99.9 / max', 'server cores', 'client cores'], rows)
 }
 
+/** A NATS figure's cell: formatted, or why it is missing. */
+function natsCell<T>(nats: NatsResults, name: NatsFigure, f: T | null, value: (f: T) => number, fmt: (n: number | null) => string): string {
+  if (f !== null) return fmt(value(f))
+  return nats.skipped.includes(name) ? SKIPPED : FAILED
+}
+
 /**
- * The side-by-side table: each Tributary mode against NATS (default config = page cache).
- * Rates: higher is better; latencies: lower is better (the ratio is still Tributary / NATS).
+ * The throughput table: each Tributary mode against NATS in its default config (page
+ * cache). Higher is better; the ratio is Tributary / NATS.
  */
 export function peerTable(runs: readonly TributaryResults[], nats: NatsResults): string[] {
   const fsync = runs.find((r) => r.mode === 'fsync') ?? null
   const page = runs.find((r) => r.mode === 'page-cache') ?? null
   const rows: string[][] = []
-  const add = (name: string, ours: (r: TributaryResults) => number | null, theirs: number | null, fmt: (n: number | null) => string): void => {
-    const f = fsync === null ? null : ours(fsync)
+  const add = <T>(name: string, ours: (r: TributaryResults) => number | null, figure: NatsFigure, f: T | null, theirs: (f: T) => number, fmt: (n: number | null) => string): void => {
+    const o = fsync === null ? null : ours(fsync)
     const p = page === null ? null : ours(page)
-    rows.push([name, fmt(f), fmt(p), fmt(theirs), ratio(f, theirs), ratio(p, theirs)])
+    const t = f === null ? null : theirs(f)
+    rows.push([name, fmt(o), fmt(p), natsCell(nats, figure, f, theirs, fmt), ratio(o, t), ratio(p, t)])
   }
-  add('produce 100 B, records/s', (r) => r.produce100?.recordsPerSec ?? null, nats.produce100.msgsPerSec, int)
-  add('produce 1 KiB, records/s', (r) => r.produce1k?.recordsPerSec ?? null, nats.produce1k.msgsPerSec, int)
-  add('produce 1 KiB, MB/s', (r) => r.produce1k?.mbPerSec ?? null, nats.produce1k.MBps, mb)
-  add('consume 100 B, records/s', (r) => r.consume100?.recordsPerSec ?? null, nats.consume100.msgsPerSec, int)
-  add('consume 1 KiB, MB/s', (r) => r.consume1k?.mbPerSec ?? null, nats.consume1k.MBps, mb)
-  add('sequential produce p50, ms (lower is better)', (r) => r.sequential?.latency.p50Ms ?? null, nats.sequential.p50, msf)
-  add('sequential produce p99, ms (lower is better)', (r) => r.sequential?.latency.p99Ms ?? null, nats.sequential.p99, msf)
-  add('sequential produce p99.9, ms (lower is better)', (r) => r.sequential?.latency.p999Ms ?? null, nats.sequential.p999, msf)
-  add('end-to-end p99 at fixed rate vs NATS sequential p99, ms (lower is better)', (r) => r.e2e?.latency.p99Ms ?? null, nats.sequential.p99, msf)
-  return table(['workload', 'Tributary fsync', 'Tributary page-cache', 'NATS R3 (page cache)', 'fsync / NATS', 'page-cache / NATS'], rows)
+  add('produce 100 B, records/s', (r) => r.produce100?.recordsPerSec ?? null, 'produce100', nats.produce100, (n) => n.msgsPerSec, int)
+  add('produce 1 KiB, records/s', (r) => r.produce1k?.recordsPerSec ?? null, 'produce1k', nats.produce1k, (n) => n.msgsPerSec, int)
+  add('produce 1 KiB, MB/s', (r) => r.produce1k?.mbPerSec ?? null, 'produce1k', nats.produce1k, (n) => n.MBps, mb)
+  add('consume 100 B, records/s', (r) => r.consume100?.recordsPerSec ?? null, 'consume100', nats.consume100, (n) => n.msgsPerSec, int)
+  add('consume 1 KiB, MB/s', (r) => r.consume1k?.mbPerSec ?? null, 'consume1k', nats.consume1k, (n) => n.MBps, mb)
+  return table(['workload (higher is better)', 'Tributary fsync', 'Tributary page-cache', 'NATS R3 (default: page cache)', 'fsync / NATS', 'page-cache / NATS'], rows)
 }
 
-/** One line: the cores NATS's servers and client used per throughput workload (bench.mjs's figures). */
+/**
+ * The latency table, each Tributary mode against NATS in the matching durability: fsync
+ * against NATS with every stream write synced, page-cache against NATS's default. Ratios are
+ * Tributary / NATS: below 1 is better for latencies, above 1 for the produce rate.
+ */
+export function peerLatencyTable(runs: readonly TributaryResults[], nats: NatsResults, e2eRate: number): string[] {
+  const fsync = runs.find((r) => r.mode === 'fsync') ?? null
+  const page = runs.find((r) => r.mode === 'page-cache') ?? null
+  const rows: string[][] = []
+  const add = <T>(name: string, ours: (r: TributaryResults) => number | null, theirs: (f: T) => number, synced: readonly [NatsFigure, T | null], dflt: readonly [NatsFigure, T | null], fmt: (n: number | null) => string): void => {
+    const o = fsync === null ? null : ours(fsync)
+    const p = page === null ? null : ours(page)
+    const s = synced[1] === null ? null : theirs(synced[1])
+    const d = dflt[1] === null ? null : theirs(dflt[1])
+    rows.push([name, fmt(o), natsCell(nats, synced[0], synced[1], theirs, fmt), ratio(o, s), fmt(p), natsCell(nats, dflt[0], dflt[1], theirs, fmt), ratio(p, d)])
+  }
+  const rate = int(e2eRate)
+  const e2e = [['syncedE2e', nats.syncedE2e], ['e2e', nats.e2e]] as const
+  const seq = [['syncedSequential', nats.syncedSequential], ['sequential', nats.sequential]] as const
+  add(`end-to-end @ ${rate}/s p50, ms`, (r) => r.e2e?.latency.p50Ms ?? null, (n) => n.e2e.p50, ...e2e, msf)
+  add(`**end-to-end @ ${rate}/s p99, ms** (target: fsync <= 2x, page-cache <= 1x)`, (r) => r.e2e?.latency.p99Ms ?? null, (n) => n.e2e.p99, ...e2e, msf)
+  add(`end-to-end @ ${rate}/s p99.9, ms`, (r) => r.e2e?.latency.p999Ms ?? null, (n) => n.e2e.p999, ...e2e, msf)
+  add(`end-to-end @ ${rate}/s: produce ack p99, ms`, (r) => r.e2e?.ack?.p99Ms ?? null, (n) => n.ack.p99, ...e2e, msf)
+  add(`end-to-end @ ${rate}/s: sent records/s`, (r) => r.e2e?.recordsPerSec ?? null, (n) => n.sendRate, ...e2e, int)
+  add(`end-to-end @ ${rate}/s: acknowledged records/s (first send to last ack; NATS only)`, () => null, (n) => n.ackRate, ...e2e, int)
+  add('sequential produce p50, ms', (r) => r.sequential?.latency.p50Ms ?? null, (n) => n.p50, ...seq, msf)
+  add('sequential produce p99, ms', (r) => r.sequential?.latency.p99Ms ?? null, (n) => n.p99, ...seq, msf)
+  add('sequential produce p99.9, ms', (r) => r.sequential?.latency.p999Ms ?? null, (n) => n.p999, ...seq, msf)
+  add('produce 100 B, records/s (higher is better)', (r) => r.produce100?.recordsPerSec ?? null, (n) => n.msgsPerSec, ['syncedProduce100', nats.syncedProduce100], ['produce100', nats.produce100], int)
+  return table(['workload (latency: lower is better)', 'Tributary fsync', 'NATS R3 synced', 'fsync / NATS synced', 'Tributary page-cache', 'NATS R3 default', 'page-cache / NATS default'], rows)
+}
+
+/**
+ * Issue 7's latency target, judged: end-to-end p99 at the fixed rate <= 2x NATS synced's in
+ * fsync mode and <= NATS default's in page-cache mode. Also says when NATS could not keep the
+ * rate (its latency is then queueing behind a backlog, not the cost of a write).
+ */
+export function latencyTargetLines(runs: readonly TributaryResults[], nats: NatsResults): string[] {
+  const lines: string[] = []
+  const judge = (mode: 'fsync' | 'page-cache', peerName: string, peer: NatsE2e | null, limit: number): void => {
+    const ours = runs.find((r) => r.mode === mode)?.e2e?.latency.p99Ms ?? null
+    if (ours === null || peer === null) {
+      lines.push(`- ${mode} vs NATS ${peerName}: not judged (a figure is missing)`)
+      return
+    }
+    const r = ours / peer.e2e.p99
+    lines.push(`- ${mode} vs NATS ${peerName}: end-to-end p99 ${msf(ours)} ms vs ${msf(peer.e2e.p99)} ms = ${r.toFixed(2)}x, target <= ${limit}x: ${r <= limit ? 'met' : 'NOT met'}`)
+  }
+  judge('fsync', 'synced', nats.syncedE2e, 2)
+  judge('page-cache', 'default', nats.e2e, 1)
+  for (const [name, e] of [['synced', nats.syncedE2e], ['default', nats.e2e]] as const) {
+    // Below 95% of the asked rate the backlog grew for the whole run.
+    if (e !== null && e.ackRate < 0.95 * e.rate) lines.push(`- NATS ${name} acknowledged only ${int(e.ackRate)} of the ${int(e.rate)} msg/s asked: it could not keep the rate, so its end-to-end latency is mostly the wait behind a growing backlog`)
+    if (e !== null && !e.consumerOnLeader) lines.push(`- NATS ${name}: the consumer did not land on the stream leader (it reads from a follower)`)
+  }
+  return lines
+}
+
+/** One line: the cores NATS's servers and client used per workload (the scripts' figures). */
 export function natsCoresLine(nats: NatsResults): string {
-  const f = (name: string, c: { readonly serverCores: number | null; readonly clientCores: number | null }): string => `${name} ${cores(c.serverCores)} / ${cores(c.clientCores)}`
-  return `NATS cores (servers / client): ${[f('produce 100 B', nats.produce100), f('produce 1 KiB', nats.produce1k), f(`consume 100 B (batch ${nats.consume100.batch})`, nats.consume100), f(`consume 1 KiB (batch ${nats.consume1k.batch})`, nats.consume1k)].join('; ')}`
+  const f = (name: string, c: NatsCores | null): string | null => (c === null ? null : `${name} ${cores(c.serverCores)} / ${cores(c.clientCores)}`)
+  const parts = [
+    f('produce 100 B', nats.produce100),
+    f('produce 1 KiB', nats.produce1k),
+    f(`consume 100 B (batch ${nats.consume100?.batch ?? '-'})`, nats.consume100),
+    f(`consume 1 KiB (batch ${nats.consume1k?.batch ?? '-'})`, nats.consume1k),
+    f('end-to-end', nats.e2e),
+    f('synced produce 100 B', nats.syncedProduce100),
+    f('synced end-to-end', nats.syncedE2e),
+  ].filter((p): p is string => p !== null)
+  return `NATS cores (servers / client): ${parts.length === 0 ? '-' : parts.join('; ')}`
 }

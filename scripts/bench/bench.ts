@@ -17,8 +17,8 @@ import { access, readdir, readFile, stat } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { benchArgs, environment, writeResult } from './bench-report.ts'
-import { natsCoresLine, peerTable, tributaryTable } from './bench-table.ts'
-import { DEFAULT_NATS_DIR, natsSetupProblem, runNatsWorkloads, type NatsResults } from './nats-peer.ts'
+import { latencyTargetLines, natsCoresLine, peerLatencyTable, peerTable, tributaryTable } from './bench-table.ts'
+import { DEFAULT_NATS_DIR, NATS_SYNCED_RECORDS_100, natsSetupProblem, runNatsWorkloads, type NatsResults } from './nats-peer.ts'
 import { runTributaryWorkloads, WORKLOADS, type FlushPolicy, type TributaryPlan, type TributaryResults, type Workload } from './tributary-workloads.ts'
 import { REPO_ROOT, TRIB_BIN } from '../../test-cluster/src/controller-cluster.ts'
 
@@ -208,7 +208,8 @@ for (const mode of modes as FlushPolicy[]) {
 }
 if (peer === 'nats') {
   try {
-    nats = await runNatsWorkloads(values['nats-dir'], { records100: plan.records100, records1k: plan.records1k, latencyRecords: plan.latencyRecords }, log)
+    nats = await runNatsWorkloads(values['nats-dir'], { records100: plan.records100, records1k: plan.records1k, latencyRecords: plan.latencyRecords, e2eRate: plan.e2eRate, e2eRecords: plan.e2eRecords, syncedRecords100: values.quick === true ? null : NATS_SYNCED_RECORDS_100, workloads: plan.workloads }, log)
+    failures.push(...nats.errors)
   } catch (err) {
     failed('nats', err)
   }
@@ -223,9 +224,16 @@ if (runs.length > 0) {
 }
 if (nats !== null) {
   log('')
-  log(`Tributary vs NATS JetStream R3 (${nats.version}, default config: acknowledged after a majority wrote to the page cache; bench.mjs lean publisher, window ${nats.produce100.window}; consume = the better of its batch sizes; sequential = publish-and-wait-ack on the stream leader). Tributary fsync = replicas fsync before they count toward the high watermark; page-cache = Kafka's mode.`)
+  log(`Tributary vs NATS JetStream R3 (${nats.version}), throughput, NATS in its default config (acknowledged after a majority wrote to the page cache); bench.mjs lean publisher, window ${nats.produce100?.window ?? nats.produce1k?.window ?? '-'}; consume = the better of its batch sizes. Tributary fsync = replicas fsync before they count toward the high watermark; page-cache = Kafka's mode.`)
   log('')
   for (const line of peerTable(runs, nats)) log(line)
+  log('')
+  log(`Latency, by durability: Tributary fsync vs NATS synced (bench.mjs --sync streams: chattr +S on every node's stream store, so every stream write is synchronous; the analogue of nats-server 2.10's sync_interval: always, its raft log unsynced), Tributary page-cache vs NATS default. 100 B records. End-to-end = ${plan.e2eRate} records/s for ${plan.e2eRecords} records, each publish awaiting its ack, read back by a consumer in the same process (NATS: scripts/bench/nats-e2e.mjs, lean publisher on the stream leader, push consumer); sequential = publish-and-wait-ack on the stream leader (bench.mjs lat).${values.quick === true ? ' NATS synced throughput skipped (--quick).' : ` NATS synced throughput: ${NATS_SYNCED_RECORDS_100} publishes, window 1024.`}`)
+  log('')
+  for (const line of peerLatencyTable(runs, nats, plan.e2eRate)) log(line)
+  log('')
+  log('Issue 7 latency target (end-to-end p99 at the fixed rate):')
+  for (const line of latencyTargetLines(runs, nats)) log(line)
   log('')
   log(natsCoresLine(nats))
 }
