@@ -57,7 +57,7 @@ function natsCell<T>(nats: NatsResults, name: NatsFigure, f: T | null, value: (f
 
 /**
  * The throughput table: each Tributary mode against NATS in its default config (page
- * cache). Higher is better; the ratio is Tributary / NATS.
+ * cache). Higher is better; the ratio is Tributary / NATS. Empty when every row was skipped.
  */
 export function peerTable(runs: readonly TributaryResults[], nats: NatsResults): string[] {
   const fsync = runs.find((r) => r.mode === 'fsync') ?? null
@@ -74,6 +74,8 @@ export function peerTable(runs: readonly TributaryResults[], nats: NatsResults):
   add('produce 1 KiB, MB/s', (r) => r.produce1k?.mbPerSec ?? null, 'produce1k', nats.produce1k, (n) => n.MBps, mb)
   add('consume 100 B, records/s', (r) => r.consume100?.recordsPerSec ?? null, 'consume100', nats.consume100, (n) => n.msgsPerSec, int)
   add('consume 1 KiB, MB/s', (r) => r.consume1k?.mbPerSec ?? null, 'consume1k', nats.consume1k, (n) => n.MBps, mb)
+  // Nothing but skipped workloads (a latency-only run): no table.
+  if (rows.every((r) => r.slice(1).every((c) => c === '-' || c === SKIPPED))) return []
   return table(['workload (higher is better)', 'Tributary fsync', 'Tributary page-cache', 'NATS R3 (default: page cache)', 'fsync / NATS', 'page-cache / NATS'], rows)
 }
 

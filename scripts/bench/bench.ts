@@ -224,11 +224,14 @@ if (runs.length > 0) {
 }
 if (nats !== null) {
   log('')
-  log(`Tributary vs NATS JetStream R3 (${nats.version}), throughput, NATS in its default config (acknowledged after a majority wrote to the page cache); bench.mjs lean publisher, window ${nats.produce100?.window ?? nats.produce1k?.window ?? '-'}; consume = the better of its batch sizes. Tributary fsync = replicas fsync before they count toward the high watermark; page-cache = Kafka's mode.`)
-  log('')
-  for (const line of peerTable(runs, nats)) log(line)
-  log('')
-  log(`Latency, by durability: Tributary fsync vs NATS synced (bench.mjs --sync streams: chattr +S on every node's stream store, so every stream write is synchronous; the analogue of nats-server 2.10's sync_interval: always, its raft log unsynced), Tributary page-cache vs NATS default. 100 B records. End-to-end = ${plan.e2eRate} records/s for ${plan.e2eRecords} records, each publish awaiting its ack, read back by a consumer in the same process (NATS: scripts/bench/nats-e2e.mjs, lean publisher on the stream leader, push consumer); sequential = publish-and-wait-ack on the stream leader (bench.mjs lat).${values.quick === true ? ' NATS synced throughput skipped (--quick).' : ` NATS synced throughput: ${NATS_SYNCED_RECORDS_100} publishes, window 1024.`}`)
+  const throughput = peerTable(runs, nats)
+  if (throughput.length > 0) {
+    log(`Tributary vs NATS JetStream R3 (${nats.version}), throughput, NATS in its default config (acknowledged after a majority wrote to the page cache); bench.mjs lean publisher, window ${nats.produce100?.window ?? nats.produce1k?.window ?? '-'}; consume = the better of its batch sizes. Tributary fsync = replicas fsync before they count toward the high watermark; page-cache = Kafka's mode.`)
+    log('')
+    for (const line of throughput) log(line)
+    log('')
+  }
+  log(`Tributary vs NATS JetStream R3 (${nats.version}), latency by durability: Tributary fsync vs NATS synced (bench.mjs --sync streams: chattr +S on every node's stream store, so every stream write is synchronous; the analogue of nats-server 2.10's sync_interval: always, its raft log unsynced), Tributary page-cache vs NATS default. 100 B records. End-to-end = ${plan.e2eRate} records/s for ${plan.e2eRecords} records, each publish awaiting its ack, read back by a consumer in the same process (NATS: scripts/bench/nats-e2e.mjs, lean publisher on the stream leader, push consumer); sequential = publish-and-wait-ack on the stream leader (bench.mjs lat).${values.quick === true ? ' NATS synced throughput skipped (--quick).' : ` NATS synced throughput: ${NATS_SYNCED_RECORDS_100} publishes, window 1024.`}`)
   log('')
   for (const line of peerLatencyTable(runs, nats, plan.e2eRate)) log(line)
   log('')

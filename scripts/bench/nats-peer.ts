@@ -343,6 +343,9 @@ export async function runNatsWorkloads(natsDir: string, plan: NatsPlan, log: (li
   let e2eRun: Record<string, unknown>[] | null = null
   let syncedRun: Record<string, unknown>[] | null = null
   let syncedE2eRun: Record<string, unknown>[] | null = null
+  /** What a bench.mjs run does, for the progress line. */
+  const describe = (modes: string, publishes: number): string =>
+    modes.split(',').map((m) => (m === 'tput' ? `${publishes} pipelined publishes` : m === 'consume' ? 'consume them' : `${plan.latencyRecords} sequential publishes`)).join(', ')
   const common = ['--pubs', 'lean', '--windows', '1024', '--batches', '1000,10000', '--label', 'tributary-bench']
   const smallModes = modesOf([['tput', wants('produce-100')], ['consume', wants('consume-100')], ['lat', wants('sequential')]])
   const largeModes = modesOf([['tput', wants('produce-1k')], ['consume', wants('consume-1k')]])
@@ -351,14 +354,14 @@ export async function runNatsWorkloads(natsDir: string, plan: NatsPlan, log: (li
   try {
     if (smallModes !== '' || largeModes !== '' || wants('e2e')) {
       await onCluster('default config: page cache', async () => {
-        if (smallModes !== '') small = await script(`100 B, ${smallModes} (${plan.records100} publishes, ${plan.latencyRecords} sequential)`, 'bench.mjs', ['--size', '100', '--count-lean', String(plan.records100), '--lat', String(plan.latencyRecords), '--modes', smallModes, ...common])
-        if (largeModes !== '') large = await script(`1 KiB, ${largeModes} (${plan.records1k} publishes)`, 'bench.mjs', ['--size', '1024', '--count-lean', String(plan.records1k), '--modes', largeModes, ...common])
+        if (smallModes !== '') small = await script(`100 B: ${describe(smallModes, plan.records100)}`, 'bench.mjs', ['--size', '100', '--count-lean', String(plan.records100), '--lat', String(plan.latencyRecords), '--modes', smallModes, ...common])
+        if (largeModes !== '') large = await script(`1 KiB: ${describe(largeModes, plan.records1k)}`, 'bench.mjs', ['--size', '1024', '--count-lean', String(plan.records1k), '--modes', largeModes, ...common])
         if (wants('e2e')) e2eRun = await script(`end-to-end at ${plan.e2eRate} msg/s (${plan.e2eRecords} messages)`, 'nats-e2e.mjs', e2eArgs('none'))
       })
     }
     if (syncedModes !== '' || wants('e2e')) {
       await onCluster('every stream write synced: bench.mjs --sync streams, chattr +S', async () => {
-        if (syncedModes !== '') syncedRun = await script(`synced 100 B, ${syncedModes} (${plan.syncedRecords100 ?? 0} publishes, ${plan.latencyRecords} sequential)`, 'bench.mjs', ['--size', '100', '--sync', 'streams', '--count-lean', String(plan.syncedRecords100 ?? 1), '--lat', String(plan.latencyRecords), '--modes', syncedModes, '--pubs', 'lean', '--windows', '1024', '--label', 'tributary-bench-synced'])
+        if (syncedModes !== '') syncedRun = await script(`synced 100 B: ${describe(syncedModes, plan.syncedRecords100 ?? 0)}`, 'bench.mjs', ['--size', '100', '--sync', 'streams', '--count-lean', String(plan.syncedRecords100 ?? 1), '--lat', String(plan.latencyRecords), '--modes', syncedModes, '--pubs', 'lean', '--windows', '1024', '--label', 'tributary-bench-synced'])
         if (wants('e2e')) syncedE2eRun = await script(`synced end-to-end at ${plan.e2eRate} msg/s (${plan.e2eRecords} messages)`, 'nats-e2e.mjs', e2eArgs('streams'))
       })
     }
