@@ -180,6 +180,22 @@ describe('Consumer groups (fake coordinator with the real shard)', () => {
     expect((await b.next())?.offset).toBe(4n)
   })
 
+  it('starts fetching when its assignment arrives, not after an idle round of maxWaitMs', async () => {
+    const { fake, client } = setup(1)
+    fake.append('t', 0, ['v0'])
+    // The first round finds nothing assigned and waits; the assignment must end that wait
+    // (it used to sleep the whole maxWaitMs: 0.5 s at every start with the default).
+    const c = client.consumer({ groupId: 'g', fromBeginning: true, heartbeatIntervalMs: 20, maxWaitMs: 60_000 })
+    const first = c.next()
+    await c.subscribe(['t'])
+    let timer: NodeJS.Timeout | undefined
+    const stalled = new Promise<'stalled'>((resolve) => (timer = setTimeout(() => resolve('stalled'), 3_000)))
+    const outcome = await Promise.race([first, stalled])
+    clearTimeout(timer)
+    expect(outcome).not.toBe('stalled')
+    expect((outcome as ConsumerRecord | null)?.value?.toString()).toBe('v0')
+  })
+
   it('fenced: drops every partition and rejoins with epoch 0 and the same member id', async () => {
     const { fake, client } = setup(2)
     const joins: broker.ConsumerGroupHeartbeatRequest[] = []

@@ -87,6 +87,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
    */
   private closing: Promise<void> | null = null
   private readonly stop = new AbortController()
+  /** Aborted when partitions become fetchable (assigned or resumed) or on close: ends an idle round's wait. */
+  private fetchable = new AbortController()
   private member: GroupMember | null = null
   private autoCommitTimer: NodeJS.Timeout | null = null
 
@@ -113,6 +115,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.lastTaken = null
     for (const [k, a] of next) this.assigned.set(k, a)
     this.buffer.retain((r) => this.assigned.has(tpKey(r.topic, r.partition)))
+    this.wakeIdleRound()
   }
 
   /**
@@ -196,6 +199,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
 
   resume(partitions: readonly TopicPartition[]): void {
     for (const tp of partitions) this.get(tp.topic, tp.partition).paused = false
+    this.wakeIdleRound()
   }
 
   /** The next record, waiting for one; null once closed. Throws a fetch's non-retriable error. */
@@ -292,6 +296,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     }
     this.closed = true
     this.stop.abort()
+    this.fetchable.abort()
     await this.round?.catch(() => undefined)
     this.onClosed()
   }
@@ -305,6 +310,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       this.assigned.set(k, { topic: tp.topic, partition: tp.partition, position: offset, fetchPosition: offset, paused: false, generation: 0 })
       this.lastTaken = null
     }
+    this.wakeIdleRound()
   }
 
   private async onRevoked(partitions: readonly TopicPartition[], commit: boolean): Promise<void> {
@@ -328,6 +334,11 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const a = this.assigned.get(tpKey(topic, partition))
     if (a === undefined) throw new RangeError(`${topic}-${partition} is not assigned to this consumer`)
     return a
+  }
+
+  private wakeIdleRound(): void {
+    this.fetchable.abort()
+    this.fetchable = new AbortController()
   }
 
   private assertOpen(): void {
@@ -357,7 +368,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private async fetchRound(): Promise<void> {
     const active = [...this.assigned.values()].filter((a) => !a.paused)
     if (active.length === 0) {
-      await sleepUntilAborted(this.options.maxWaitMs, this.stop.signal)
+      // Nothing to fetch yet (a group member before its assignment): wait, but not past the
+      // moment partitions arrive (waiting out maxWaitMs here cost up to 0.5 s at each start).
+      await sleepUntilAborted(this.options.maxWaitMs, this.fetchable.signal)
       return
     }
     const deadlineMs = Date.now() + this.client.options.requestTimeoutMs
