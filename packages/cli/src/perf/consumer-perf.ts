@@ -55,12 +55,14 @@ export async function runConsumerPerf(consumer: Consumer, o: ConsumerPerfOptions
     subscribed.catch(() => undefined)
     await Promise.race([subscribed, gaveUp])
     while (!timedOut && records < o.messages) {
-      const r = await consumer.next()
-      if (r === null) break
-      records++
-      const size = (r.key?.length ?? 0) + (r.value?.length ?? 0)
+      const polled = await consumer.poll()
+      if (polled.length === 0) break
+      const take = Math.min(polled.length, o.messages - records)
+      let size = 0
+      for (let i = 0; i < take; i++) size += (polled[i]!.key?.length ?? 0) + (polled[i]!.value?.length ?? 0)
+      records += take
       bytes += size
-      win.records++
+      win.records += take
       win.bytes += size
       lastRecordMs = performance.now()
       firstRecordMs ??= lastRecordMs

@@ -119,6 +119,29 @@ describe('Consumer per-leader fetch loop', () => {
     expect(seen[1]).toEqual(fake.partitions[1]!.values)
   })
 
+  it('poll() hands out every record once, in order per partition, 1..maxRecords at a time; [] once closed', async () => {
+    const { fake, consumer } = setup()
+    for (const p of fake.partitions) p.values.push(...Array.from({ length: 400 }, (_, i) => `${p.leader}-${i}`))
+    consumer.assign([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }])
+    await expect(consumer.poll(0)).rejects.toThrow(RangeError)
+    const seen: string[][] = [[], []]
+    const sizes: number[] = []
+    while (seen[0]!.length + seen[1]!.length < 800) {
+      const polled = await consumer.poll(64)
+      sizes.push(polled.length)
+      for (const r of polled) {
+        expect(r.offset).toBe(BigInt(seen[r.partition]!.length))
+        seen[r.partition]!.push(r.value!.toString())
+      }
+    }
+    expect(seen[0]).toEqual(fake.partitions[0]!.values)
+    expect(seen[1]).toEqual(fake.partitions[1]!.values)
+    expect(Math.min(...sizes)).toBeGreaterThanOrEqual(1)
+    expect(Math.max(...sizes)).toBe(64)
+    await consumer.close()
+    expect(await consumer.poll()).toEqual([])
+  })
+
   it('delivers nothing of a partition removed from the assignment while its fetch is in flight', async () => {
     const { fake, consumer } = setup()
     for (const p of fake.partitions) p.values.push(...Array.from({ length: 100 }, (_, i) => `${p.leader}-${i}`))

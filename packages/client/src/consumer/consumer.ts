@@ -54,6 +54,9 @@ export const CONSUMER_PREFETCH_LOW_RECORDS = 100
  */
 export const CONSUMER_FETCHES_PER_LEADER = 2
 
+/** Records poll() hands out at most by default (Kafka's max.poll.records). */
+export const CONSUMER_POLL_MAX_RECORDS = 500
+
 /** With a fetch round in flight, next() lets the event loop turn once per this many records (see mustYield). */
 export const CONSUMER_YIELD_RECORDS = 256
 
@@ -221,6 +224,25 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       await this.round
       this.handedOutSinceTurn = 0
     }
+  }
+
+  /**
+   * The next records, at least one (waiting for it), at most `maxRecords`: what is buffered now
+   * (Kafka's poll()). [] once closed. Throws a fetch's non-retriable error as next() does. One
+   * promise per call instead of one per record: the consumer's largest cost with small records.
+   */
+  async poll(maxRecords: number = CONSUMER_POLL_MAX_RECORDS): Promise<ConsumerRecord[]> {
+    if (!Number.isInteger(maxRecords) || maxRecords < 1) throw new RangeError(`maxRecords must be a positive integer, got ${maxRecords}`)
+    const first = await this.next()
+    if (first === null) return []
+    const records = [first]
+    // Stops where next() would let the event loop turn, so the next call does.
+    while (records.length < maxRecords && this.closing === null && !(this.fetchInFlight && this.handedOutSinceTurn >= CONSUMER_YIELD_RECORDS)) {
+      const record = this.takeBuffered()
+      if (record === undefined) break
+      records.push(record)
+    }
+    return records
   }
 
   /**
