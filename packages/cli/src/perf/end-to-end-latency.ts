@@ -52,12 +52,15 @@ export async function runEndToEnd(client: Client, o: EndToEndOptions): Promise<E
   const done = new Promise<void>((resolve) => (allReceived = resolve))
   const reading = (async () => {
     for (;;) {
-      const r = await consumer.next()
-      if (r === null) return
-      const v = r.value
-      if (v === null || v.length < E2E_HEADER_BYTES || !v.subarray(8, 16).equals(runId)) continue
-      endToEnd.record(performance.now() - v.readDoubleLE(0))
-      if (++received === o.numRecords) allReceived()
+      const records = await consumer.poll()
+      if (records.length === 0) return
+      const now = performance.now()
+      for (const r of records) {
+        const v = r.value
+        if (v === null || v.length < E2E_HEADER_BYTES || !v.subarray(8, 16).equals(runId)) continue
+        endToEnd.record(now - v.readDoubleLE(0))
+        if (++received === o.numRecords) allReceived()
+      }
     }
   })()
 
