@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { REPO_ROOT } from '../../test-cluster/src/controller-cluster.ts'
-import type { Workload } from './tributary-workloads.ts'
+import { E2E_WARMUP_RECORDS, type Workload } from './tributary-workloads.ts'
 
 const run = promisify(execFile)
 
@@ -306,7 +306,7 @@ export async function runNatsWorkloads(natsDir: string, plan: NatsPlan, log: (li
       return failed(name, err)
     }
   }
-  const e2eArgs = (sync: string): string[] => ['--rate', String(plan.e2eRate), '--count', String(plan.e2eRecords), '--size', String(LATENCY_RECORD_BYTES), '--sync', sync, '--label', 'tributary-bench']
+  const e2eArgs = (sync: string): string[] => ['--rate', String(plan.e2eRate), '--count', String(plan.e2eRecords), '--size', String(LATENCY_RECORD_BYTES), '--sync', sync, '--warmup', String(E2E_WARMUP_RECORDS), '--label', 'tributary-bench']
   /** A fresh cluster around `work`; a cluster that does not start counts as `work` failing. */
   const onCluster = async (config: string, work: () => Promise<void>): Promise<void> => {
     log(`nats: starting 3 nodes (${config})`)

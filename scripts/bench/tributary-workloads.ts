@@ -17,6 +17,9 @@ import { runPerfTool } from './perf-child.ts'
 
 export type FlushPolicy = 'fsync' | 'page-cache'
 
+/** Records sent and acknowledged one at a time before the end-to-end run, as the NATS side's nats-e2e.mjs does (its --warmup default). */
+export const E2E_WARMUP_RECORDS = 500
+
 /** The workloads, in run order (a consume workload reads what its produce workload wrote). */
 export const WORKLOADS = ['produce-100', 'consume-100', 'produce-1k', 'consume-1k', 'e2e', 'sequential'] as const
 export type Workload = (typeof WORKLOADS)[number]
@@ -184,7 +187,7 @@ export async function runTributaryWorkloads(mode: FlushPolicy, plan: TributaryPl
 
     const e2e = await attempt('e2e', `end-to-end latency at ${plan.e2eRate} records/s (${plan.e2eRecords} records)`, async (): Promise<LatencyFigure> => {
       const run = await withServerCores(cluster, () =>
-        runPerfTool<EndToEndResult>('end-to-end-latency', ['--bootstrap-server', bootstrap, '--topic', 'perf-e2e', '--num-records', String(plan.e2eRecords), '--record-size', '100', '--throughput', String(plan.e2eRate), '--producer-props', ...plan.e2eProps], `  [${mode} e2e] `))
+        runPerfTool<EndToEndResult>('end-to-end-latency', ['--bootstrap-server', bootstrap, '--topic', 'perf-e2e', '--num-records', String(plan.e2eRecords), '--record-size', '100', '--throughput', String(plan.e2eRate), '--warmup-records', String(E2E_WARMUP_RECORDS), '--producer-props', ...plan.e2eProps], `  [${mode} e2e] `))
       return { latency: run.value.endToEnd, ack: run.value.ack, recordsPerSec: run.value.recordsPerSec, serverCores: run.serverCores, clientCores: clientCores(run.value.processCpuSeconds, run.wallMs), detail: run.value }
     })
 

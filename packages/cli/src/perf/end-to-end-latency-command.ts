@@ -15,6 +15,7 @@ import { producerLoadClient, type PerfIo, type ProducerLoadFlags } from './produ
 
 interface EndToEndFlags extends ProducerLoadFlags {
   timeout?: string
+  warmupRecords?: string
   json?: boolean
 }
 
@@ -29,6 +30,7 @@ export function endToEndLatencyCommand(io: PerfIo): Command {
     .option('--producer.config <file>', 'producer config properties file')
     .option('--bootstrap-server <host:port>', 'the broker(s) to connect to')
     .option('--timeout <ms>', 'how long to wait for missing records after the last send', '10000')
+    .option('--warmup-records <n>', 'records sent one at a time, each acknowledged, before the measured ones (not counted)', '0')
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (flags: EndToEndFlags) => {
       if (flags.topic === undefined || flags.topic === '') throw new CliError('--topic is required')
@@ -36,9 +38,10 @@ export function endToEndLatencyCommand(io: PerfIo): Command {
       const recordSize = intFlag('--record-size', flags.recordSize, 16)
       const throughput = throughputFlag(flags.throughput)
       const timeoutMs = intFlag('--timeout', flags.timeout, 1)
+      const warmupRecords = intFlag('--warmup-records', flags.warmupRecords, 0)
       const { config, client } = producerLoadClient(flags, 'end-to-end-latency')
       try {
-        const result = await runEndToEnd(client, { topic: flags.topic, numRecords, recordSize, throughput, producer: config.producer, timeoutMs })
+        const result = await runEndToEnd(client, { topic: flags.topic, numRecords, recordSize, throughput, producer: config.producer, timeoutMs, warmupRecords })
         io.out(flags.json === true ? JSON.stringify({ ...result, processCpuSeconds: processCpuSeconds() }) : formatEndToEndFinal(result))
         if (result.received < result.sent) throw new CliError(`${result.sent - result.received} of ${result.sent} records were not read back within ${timeoutMs} ms`)
       } finally {

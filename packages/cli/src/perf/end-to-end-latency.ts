@@ -33,6 +33,8 @@ export interface EndToEndOptions {
   readonly producer: ProducerOptions
   /** Give up this long after the last send if records are still missing. */
   readonly timeoutMs: number
+  /** Records sent one at a time, each acknowledged, before the measured ones (read back and not counted). */
+  readonly warmupRecords?: number
 }
 
 export async function runEndToEnd(client: Client, o: EndToEndOptions): Promise<EndToEndResult> {
@@ -65,6 +67,9 @@ export async function runEndToEnd(client: Client, o: EndToEndOptions): Promise<E
   })()
 
   const producer = client.producer(o.producer)
+  // Warm-up records carry no run id, so the reader skips them (they warm its path too).
+  const warmup = perfPayload(o.recordSize)
+  for (let i = 0; i < (o.warmupRecords ?? 0); i++) await producer.send(o.topic, [{ value: warmup }])
   let failed = 0
   let firstError: string | null = null
   const acks: Promise<void>[] = []
@@ -103,6 +108,7 @@ export async function runEndToEnd(client: Client, o: EndToEndOptions): Promise<E
     topic: o.topic,
     recordSize: o.recordSize,
     throughput: o.throughput,
+    warmupRecords: o.warmupRecords ?? 0,
     sent: o.numRecords - failed,
     received,
     elapsedMs: sendEndMs - startMs,

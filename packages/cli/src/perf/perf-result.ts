@@ -68,6 +68,8 @@ export interface EndToEndResult {
   readonly topic: string
   readonly recordSize: number
   readonly throughput: number
+  /** Records sent and acknowledged one at a time before the measured ones, not counted. */
+  readonly warmupRecords: number
   /** Records sent / consumed back in this run. */
   readonly sent: number
   readonly received: number
