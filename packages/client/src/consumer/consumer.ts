@@ -236,8 +236,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const first = await this.next()
     if (first === null) return []
     const records = [first]
-    // Stops where next() would let the event loop turn, so the next call does.
-    while (records.length < maxRecords && this.closing === null && !(this.fetchInFlight && this.handedOutSinceTurn >= CONSUMER_YIELD_RECORDS)) {
+    // Stops where next() would let the event loop turn (so the next call does) or throw.
+    while (records.length < maxRecords && this.closing === null && this.failure === null && !(this.fetchInFlight && this.handedOutSinceTurn >= CONSUMER_YIELD_RECORDS)) {
       const record = this.takeBuffered()
       if (record === undefined) break
       records.push(record)
