@@ -5,10 +5,10 @@
  * (ConsumerPerformance): a header and one summary line of the same columns.
  */
 import { randomInt } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { Client } from '@tributary/client'
 import { CliError } from '../cli-error.js'
+import { reachCluster, readFlagFile } from '../tools/connection.js'
 import { consumerConfig } from './consumer-config.js'
 import { runConsumerPerf } from './consumer-perf.js'
 import { bootstrapFlag, intFlag } from './perf-flags.js'
@@ -56,11 +56,12 @@ export function consumerPerfCommand(io: PerfIo): Command {
       const timeoutMs = intFlag('--timeout', flags.timeout, 1)
       const reportingIntervalMs = intFlag('--reporting-interval', flags.reportingInterval, 1)
       const partitionMaxBytes = flags.fetchSize === undefined ? undefined : intFlag('--fetch-size', flags.fetchSize, 1)
-      const file = consumerConfig(flags['consumer.config'] === undefined ? null : readFileSync(flags['consumer.config'], 'utf8'))
+      const file = consumerConfig(flags['consumer.config'] === undefined ? null : readFlagFile(flags['consumer.config'], '--consumer.config'))
       const group = flags.group ?? file.consumer.groupId ?? `perf-consumer-${randomInt(100_000)}`
       const flagBootstrap = flags.bootstrapServer ?? flags.brokerList
       const bootstrap = flagBootstrap === undefined && file.client.bootstrap !== undefined ? file.client.bootstrap : bootstrapFlag(flagBootstrap)
       const client = new Client({ ...file.client, bootstrap, clientId: file.client.clientId ?? 'consumer-perf-test' })
+      await reachCluster(client, bootstrap)
       try {
         // Kafka's tool reads from the earliest offset unless --from-latest (or the file) says otherwise.
         const fromBeginning = flags.fromLatest === true ? false : (file.consumer.fromBeginning ?? true)

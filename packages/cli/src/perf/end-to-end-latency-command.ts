@@ -39,7 +39,7 @@ export function endToEndLatencyCommand(io: PerfIo): Command {
       const throughput = throughputFlag(flags.throughput)
       const timeoutMs = intFlag('--timeout', flags.timeout, 1)
       const warmupRecords = intFlag('--warmup-records', flags.warmupRecords, 0)
-      const { config, client } = producerLoadClient(flags, 'end-to-end-latency')
+      const { config, client } = await producerLoadClient(flags, 'end-to-end-latency')
       try {
         const result = await runEndToEnd(client, { topic: flags.topic, numRecords, recordSize, throughput, producer: config.producer, timeoutMs, warmupRecords })
         io.out(flags.json === true ? JSON.stringify({ ...result, processCpuSeconds: processCpuSeconds() }) : formatEndToEndFinal(result))

@@ -64,6 +64,20 @@ describe('perf tools against three in-process nodes', () => {
     expect(e.endToEnd.p50Ms!).toBeGreaterThan(0)
   })
 
+  it('an unreachable broker or an unreadable config file fails each tool with one line naming it', async () => {
+    const io: PerfIo = { out: () => undefined, err: () => undefined }
+    const runAt = (make: (io: PerfIo) => Command, args: readonly string[]): Promise<void> =>
+      make(io).exitOverride().parseAsync([...args], { from: 'user' }).then(() => undefined)
+    const unreachable = ['--bootstrap-server', '127.0.0.1:1']
+    await Promise.all([
+      expect(runAt(producerPerfCommand, ['--topic', 'perf', '--num-records', '10', '--record-size', '10', '--throughput', '-1', ...unreachable])).rejects.toThrow(/^could not reach any broker at 127\.0\.0\.1:1 within 5000 ms/),
+      expect(runAt(consumerPerfCommand, ['--topic', 'perf', '--messages', '10', ...unreachable])).rejects.toThrow(/^could not reach any broker at 127\.0\.0\.1:1 within 5000 ms/),
+      expect(runAt(endToEndLatencyCommand, ['--topic', 'perf', ...unreachable])).rejects.toThrow(/^could not reach any broker at 127\.0\.0\.1:1 within 5000 ms/),
+    ])
+    await expect(run(producerPerfCommand, ['--topic', 'perf', '--num-records', '10', '--record-size', '10', '--throughput', '-1', '--producer.config', '/nonexistent/p.properties'])).rejects.toThrow(/^cannot read --producer\.config \/nonexistent\/p\.properties: /)
+    await expect(run(consumerPerfCommand, ['--topic', 'perf', '--messages', '10', '--consumer.config', '/nonexistent/c.properties'])).rejects.toThrow(/^cannot read --consumer\.config \/nonexistent\/c\.properties: /)
+  }, 20_000)
+
   it('a topic that does not exist fails the run instead of hanging', async () => {
     await expect(run(producerPerfCommand, ['--topic', 'nope', '--num-records', '10', '--record-size', '10', '--throughput', '-1', '--producer-props', 'max.block.ms=1000', 'delivery.timeout.ms=2000', '--json'])).rejects.toThrow()
   })

@@ -5,10 +5,10 @@
  * Kafka's summary line; --json prints the result as one JSON object on stdout instead (the
  * progress lines then go to stderr).
  */
-import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { Client } from '@tributary/client'
 import { CliError } from '../cli-error.js'
+import { reachCluster, readFlagFile } from '../tools/connection.js'
 import { bootstrapFlag, intFlag, throughputFlag } from './perf-flags.js'
 import { formatProducerFinal } from './perf-format.js'
 import { processCpuSeconds } from './perf-result.js'
@@ -67,7 +67,7 @@ export function producerPerfCommand(io: PerfIo): Command {
       const sendsInFlight = flags.sendsInFlight === undefined ? null : intFlag('--sends-in-flight', flags.sendsInFlight, 1)
       const reportingIntervalMs = intFlag('--reporting-interval', flags.reportingInterval, 0)
       const warmupRecords = intFlag('--warmup-records', flags.warmupRecords, 0)
-      const { config, client } = producerLoadClient(flags, 'producer-perf-test')
+      const { config, client } = await producerLoadClient(flags, 'producer-perf-test')
       try {
         const producer = client.producer(config.producer)
         const progress = flags.json === true ? io.err : io.out
@@ -82,10 +82,12 @@ export function producerPerfCommand(io: PerfIo): Command {
     })
 }
 
-/** The producer config (--producer.config, then --producer-props) and a client for it. */
-export function producerLoadClient(flags: ProducerLoadFlags, defaultClientId: string): { config: PerfClientConfig; client: Client } {
-  const fileText = flags['producer.config'] === undefined ? null : readFileSync(flags['producer.config'], 'utf8')
+/** The producer config (--producer.config, then --producer-props) and a client for it, once a broker answered. */
+export async function producerLoadClient(flags: ProducerLoadFlags, defaultClientId: string): Promise<{ config: PerfClientConfig; client: Client }> {
+  const fileText = flags['producer.config'] === undefined ? null : readFlagFile(flags['producer.config'], '--producer.config')
   const config = producerConfig(fileText, flags.producerProps ?? [])
-  const client = new Client({ ...config.client, bootstrap: config.client.bootstrap ?? bootstrapFlag(flags.bootstrapServer), clientId: config.client.clientId ?? defaultClientId })
+  const bootstrap = config.client.bootstrap ?? bootstrapFlag(flags.bootstrapServer)
+  const client = new Client({ ...config.client, bootstrap, clientId: config.client.clientId ?? defaultClientId })
+  await reachCluster(client, bootstrap)
   return { config, client }
 }

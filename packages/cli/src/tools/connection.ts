@@ -59,14 +59,16 @@ export function readCommandConfig(flags: ConnectionFlags): Map<string, string> {
 
 /** A properties file named by `flag` (--command-config, --producer.config, ...); empty when not given. */
 export function readPropertiesFile(path: string | undefined, flag: string): Map<string, string> {
-  if (path === undefined) return new Map()
-  let text: string
+  return path === undefined ? new Map() : propertiesFromText(readFlagFile(path, flag))
+}
+
+/** The text of the file a flag names, or one CliError naming the flag and the file. */
+export function readFlagFile(path: string, flag: string): string {
   try {
-    text = readFileSync(path, 'utf8')
+    return readFileSync(path, 'utf8')
   } catch (err) {
     throw new CliError(`cannot read ${flag} ${path}: ${oneLine(err)}`)
   }
-  return propertiesFromText(text)
 }
 
 export interface Connected {
@@ -99,18 +101,27 @@ export async function openClient(
     throw new CliError(oneLine(err))
   }
   const close = (): Promise<void> => client.close({ timeoutMs: TOOL_LIMITS.closeTimeoutMs })
+  const cluster = await reachCluster(client, bootstrap)
+  return { client, cluster, bootstrap, close }
+}
+
+/**
+ * The cluster's brokers, once one of `bootstrap` answered within TOOL_LIMITS.connectTimeoutMs.
+ * Otherwise the client is closed and one CliError names the addresses (the perf tools used to
+ * print "0 records sent" every 5 s until the delivery timeout).
+ */
+export async function reachCluster(client: Client, bootstrap: readonly string[]): Promise<ClusterDescription> {
   const timeoutMs = TOOL_LIMITS.connectTimeoutMs
   let timer: NodeJS.Timeout | undefined
   try {
     // The race bounds an address that swallows packets (each call waits request.timeout.ms);
     // a refused connection fails each attempt at once and the retries end at timeoutMs.
-    const cluster = await Promise.race([
+    return await Promise.race([
       client.admin().describeCluster({ timeoutMs }),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('no answer')), timeoutMs + 1000)
       }),
     ])
-    return { client, cluster, bootstrap, close }
   } catch (err) {
     await client.close({ timeoutMs: 0 }).catch(() => undefined)
     // gRPC UNIMPLEMENTED: something answered that serves no BrokerService (a controller listener).
