@@ -3,6 +3,9 @@
  * disks): produce, consume the same records back through a group, and the end-to-end run.
  * Counts and shapes only: speed is the benchmark's business, never a test's.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startInProcessCluster, type InProcessCluster } from '@tributary/broker'
 import { Client } from '@tributary/client'
@@ -47,6 +50,18 @@ describe('perf tools against three in-process nodes', () => {
     const c = JSON.parse(consumed.out.at(-1)!) as ConsumerPerfResult
     expect(c).toMatchObject({ tool: 'consumer-perf-test', records: 3000, bytes: 300_000, group: 'perf-it', timedOut: false })
     expect(c.rebalanceMs).toBeLessThanOrEqual(c.elapsedMs)
+  })
+
+  it('--bootstrap-server wins over bootstrap.servers in --producer.config and --producer-props (KIP-1147)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trib-perf-config-'))
+    try {
+      const file = join(dir, 'producer.properties')
+      await writeFile(file, 'bootstrap.servers=127.0.0.1:1\nacks=all\n')
+      const { out } = await run(producerPerfCommand, ['--topic', 'perf', '--num-records', '20', '--record-size', '10', '--throughput', '-1', '--producer.config', file, '--producer-props', 'bootstrap.servers=127.0.0.1:2', '--json'])
+      expect(JSON.parse(out.at(-1)!) as ProducerPerfResult).toMatchObject({ records: 20, failed: 0 })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('producer-perf-test without --json prints Kafka\'s summary line', async () => {

@@ -50,7 +50,7 @@ export function producerPerfCommand(io: PerfIo): Command {
     .option('--throughput <n>', 'throttle to about this many messages/sec; -1 = no throttling')
     .option('--producer-props <props...>', `producer properties, e.g. acks=all linger.ms=5 batch.size=262144 (known: ${PRODUCER_PROPERTY_KEYS.join(', ')})`)
     .option('--producer.config <file>', 'producer config properties file')
-    .option('--bootstrap-server <host:port>', 'the broker(s) to connect to (bootstrap.servers in --producer-props wins)')
+    .option('--bootstrap-server <host:port>', 'the broker(s) to connect to; wins over bootstrap.servers in --producer-props or --producer.config')
     .option('--records-per-send <n>', 'records per send() call; every record of a call gets the call\'s latency (Kafka sends one at a time)', '1')
     .option('--sends-in-flight <n>', 'send() calls unanswered at once (default: as many as buffer.memory holds)')
     .option('--warmup-records <n>', 'records sent and answered before the measured ones (not counted)', '0')
@@ -86,7 +86,8 @@ export function producerPerfCommand(io: PerfIo): Command {
 export async function producerLoadClient(flags: ProducerLoadFlags, defaultClientId: string): Promise<{ config: PerfClientConfig; client: Client }> {
   const fileText = flags['producer.config'] === undefined ? null : readFlagFile(flags['producer.config'], '--producer.config')
   const config = producerConfig(fileText, flags.producerProps ?? [])
-  const bootstrap = config.client.bootstrap ?? bootstrapFlag(flags.bootstrapServer)
+  // KIP-1147's order (Kafka 4): --bootstrap-server, then --producer-props, then --producer.config.
+  const bootstrap = flags.bootstrapServer !== undefined ? bootstrapFlag(flags.bootstrapServer) : (config.client.bootstrap ?? bootstrapFlag(undefined))
   const client = new Client({ ...config.client, bootstrap, clientId: config.client.clientId ?? defaultClientId })
   await reachCluster(client, bootstrap)
   return { config, client }
