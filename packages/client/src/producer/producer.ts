@@ -366,6 +366,8 @@ export class Producer {
         } catch (err) {
           // The records cannot form a batch (MESSAGE_TOO_LARGE): the send fails, nothing went out.
           this.failBatch(batch, asTributaryError(err))
+          // A lingerMs-0 batch behind it waited for this one (ready not empty): it may go now.
+          this.scheduleDrain()
           continue
         }
         batch.sentBehind = q.inFlight.length > 0
@@ -582,6 +584,8 @@ export class Producer {
         this.initializing = null
         const error = asTributaryError(err)
         for (const q of this.queues.values()) for (const b of q.ready.splice(0)) this.failBatch(b, error)
+        // lingerMs-0 batches opened meanwhile waited behind those (ready not empty): theirs is a new start.
+        if (this.sendWhenFree.size > 0) this.scheduleDrain()
       },
     )
   }
