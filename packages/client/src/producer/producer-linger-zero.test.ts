@@ -28,7 +28,7 @@ describe('Producer lingerMs 0: an open batch always goes out', () => {
     const call = client.connections.call.bind(client.connections)
     client.connections.call = <Req, Res>(address: string, pick: MethodPicker<Req, Res>, request: Req, timeoutMs: number, context: string): Promise<Res> => {
       if (context === 'InitProducerId' && inits++ === 0) {
-        return held.then(() => ({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR.code, producerId: -1n, producerEpoch: -1 }) as Res)
+        return held.then(() => ({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR.code, producerId: -1n, producerEpoch: -1 }) as unknown as Res)
       }
       return call(address, pick, request, timeoutMs, context)
     }
