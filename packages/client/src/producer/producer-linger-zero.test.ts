@@ -57,4 +57,34 @@ describe('Producer lingerMs 0: an open batch always goes out', () => {
     expect(await within(small, 2000)).toBe('settled')
     expect((await small).map((m) => m.offset)).toEqual([0n])
   })
+
+  it('a batch waiting behind a sealed one goes out in the same drain as that one when a request slot is free', async () => {
+    const fake = new FakeCluster()
+    fake.addTopic('t', 1)
+    const client = fake.client()
+    clients.push(client)
+    let releaseInit!: () => void
+    const initHeld = new Promise<void>((resolve) => (releaseInit = resolve))
+    const call = client.connections.call.bind(client.connections)
+    client.connections.call = <Req, Res>(address: string, pick: MethodPicker<Req, Res>, request: Req, timeoutMs: number, context: string): Promise<Res> =>
+      context === 'InitProducerId' ? initHeld.then(() => call(address, pick, request, timeoutMs, context)) : call(address, pick, request, timeoutMs, context)
+    let openGate!: () => void
+    fake.gate = new Promise<void>((resolve) => (openGate = resolve))
+    const producer = client.producer({ lingerMs: 0, idempotent: true })
+    // 'a' is sealed and waits for the producer id; 'b' opens a second batch behind it.
+    const first = producer.send('t', [{ value: 'a' }])
+    await turn()
+    const second = producer.send('t', [{ value: 'b' }])
+    await turn()
+    releaseInit()
+    try {
+      // Both requests leave while the first is unanswered (the gate holds every answer).
+      for (let i = 0; i < 50 && fake.produceCalls.length < 2; i++) await turn()
+      expect(fake.produceCalls).toHaveLength(2)
+    } finally {
+      openGate()
+      fake.gate = null
+    }
+    expect([...(await first), ...(await second)].map((m) => m.offset)).toEqual([0n, 1n])
+  })
 })

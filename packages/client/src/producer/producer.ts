@@ -329,13 +329,18 @@ export class Producer {
     }, Math.max(0, atMs - Date.now()))
   }
 
+  /** Seals the open lingerMs-0 batches whose partition may send one now (nothing sealed waits, a request slot is free). */
+  private sealSendWhenFree(): void {
+    for (const q of this.sendWhenFree) {
+      if (q.ready.length === 0 && q.inFlight.length < (q.recovering ? 1 : this.options.maxInFlight)) this.seal(q, false)
+    }
+  }
+
   private drain(): void {
     if (this.abandoned) return
     const now = Date.now()
     for (const q of this.queues.values()) this.expire(q, now)
-    for (const q of this.sendWhenFree) {
-      if (q.ready.length === 0 && q.inFlight.length < (q.recovering ? 1 : this.options.maxInFlight)) this.seal(q, false)
-    }
+    this.sealSendWhenFree()
     if (this.options.idempotent && (this.producerId < 0n || this.initializing !== null)) {
       if (this.producerId < 0n && [...this.queues.values()].some((q) => q.ready.length > 0)) this.initProducerId(null)
       return
@@ -380,6 +385,8 @@ export class Producer {
       }
       if (round.size === 0) break
       for (const [address, batches] of round) this.sendRequest(address, batches)
+      // A lingerMs-0 batch that waited behind one just sent may go in the next round.
+      this.sealSendWhenFree()
     }
     if (unknownLeaders.size > 0) {
       // Leaderless (an election) or not yet known: refresh, then look again after a backoff,
