@@ -66,8 +66,8 @@ describe('peer latency table', () => {
   })
   it('judges the issue 7 target and flags a NATS that could not keep the rate', () => {
     const lines = latencyTargetLines(runs, nats({}))
-    expect(lines[0]).toMatch(/fsync vs NATS synced: .* = 0\.02x, target <= 2x: met/)
-    expect(lines[1]).toMatch(/page-cache vs NATS default: .* = 2\.00x, target <= 1x: NOT met/)
+    expect(lines[0]).toMatch(/fsync vs NATS synced: .* = 0\.02x, target <= 2x: met, but only because NATS could not keep the rate/)
+    expect(lines[1]).toMatch(/page-cache vs NATS default: .* = 2\.00x, target <= 1x: NOT met$/)
     expect(lines.some((l) => l.includes('NATS synced acknowledged only 3,000 of the 10,000'))).toBe(true)
     expect(lines.some((l) => l.includes('NATS default acknowledged only'))).toBe(false)
   })

@@ -111,6 +111,11 @@ export function peerLatencyTable(runs: readonly TributaryResults[], nats: NatsRe
   return table(['workload (latency: lower is better)', 'Tributary fsync', 'NATS R3 synced', 'fsync / NATS synced', 'Tributary page-cache', 'NATS R3 default', 'page-cache / NATS default'], rows)
 }
 
+/** Whether the peer acknowledged the asked rate: below 95% of it the backlog grew for the whole run. */
+function keptRate(e: NatsE2e): boolean {
+  return e.ackRate >= 0.95 * e.rate
+}
+
 /**
  * Issue 7's latency target, judged: end-to-end p99 at the fixed rate <= 2x NATS synced's in
  * fsync mode and <= NATS default's in page-cache mode. Also says when NATS could not keep the
@@ -125,13 +130,14 @@ export function latencyTargetLines(runs: readonly TributaryResults[], nats: Nats
       return
     }
     const r = ours / peer.e2e.p99
-    lines.push(`- ${mode} vs NATS ${peerName}: end-to-end p99 ${msf(ours)} ms vs ${msf(peer.e2e.p99)} ms = ${r.toFixed(2)}x, target <= ${limit}x: ${r <= limit ? 'met' : 'NOT met'}`)
+    // A peer that could not keep the rate measured its backlog: "met" then says little.
+    const caveat = r <= limit && keptRate(peer) === false ? ', but only because NATS could not keep the rate (not like for like)' : ''
+    lines.push(`- ${mode} vs NATS ${peerName}: end-to-end p99 ${msf(ours)} ms vs ${msf(peer.e2e.p99)} ms = ${r.toFixed(2)}x, target <= ${limit}x: ${r <= limit ? 'met' : 'NOT met'}${caveat}`)
   }
   judge('fsync', 'synced', nats.syncedE2e, 2)
   judge('page-cache', 'default', nats.e2e, 1)
   for (const [name, e] of [['synced', nats.syncedE2e], ['default', nats.e2e]] as const) {
-    // Below 95% of the asked rate the backlog grew for the whole run.
-    if (e !== null && e.ackRate < 0.95 * e.rate) lines.push(`- NATS ${name} acknowledged only ${int(e.ackRate)} of the ${int(e.rate)} msg/s asked: it could not keep the rate, so its end-to-end latency is mostly the wait behind a growing backlog`)
+    if (e !== null && !keptRate(e)) lines.push(`- NATS ${name} acknowledged only ${int(e.ackRate)} of the ${int(e.rate)} msg/s asked: it could not keep the rate, so its end-to-end latency is mostly the wait behind a growing backlog`)
     if (e !== null && !e.consumerOnLeader) lines.push(`- NATS ${name}: the consumer did not land on the stream leader (it reads from a follower)`)
   }
   return lines
